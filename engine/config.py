@@ -1,0 +1,206 @@
+"""RunConfig: the one frozen description of a training run.
+
+Everything that decides what a run does lives here, is validated before any
+work starts, and is saved verbatim in ``config.json`` so a run can be
+reproduced, compared and resumed.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+class UserError(Exception):
+    """Bad input from the user: shown as one line, exit code 2, no traceback."""
+
+
+class ConfigError(UserError):
+    """A RunConfig field has a value that cannot work."""
+
+
+DATASETS = ("cifar10", "cifar100", "fashion-mnist", "synthetic")
+STRATEGIES = ("scratch", "feature-extract", "finetune", "two-phase", "linear-probe")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every knob of one training run. Frozen: derive new ones with ``replace``."""
+
+    dataset: str = "cifar10"
+    """Dataset name: cifar10, cifar100, fashion-mnist or synthetic."""
+    data_dir: str | None = None
+    """Where the dataset lives (None: the dataset's default location)."""
+    download: bool = True
+    """Download CIFAR when it is missing (needs internet)."""
+    model: str = "cnn"
+    """Model name from the registry (``cifar-tui --help`` lists them)."""
+    strategy: str = "scratch"
+    """scratch, feature-extract, finetune, two-phase or linear-probe."""
+    weights: str | None = None
+    """Pretrained weights file (state dict); None: torchvision's cache."""
+    from_run: str | None = None
+    """A saved run whose trained weights start this one (linear-probe)."""
+    image_size: int | None = None
+    """Input size fed to the model; None: the model's own (e.g. 224 for AlexNet)."""
+
+    epochs: int = 10
+    """Number of passes over the training set."""
+    batch_size: int = 128
+    """Images per optimisation step."""
+    optimizer: str = "sgd"
+    """sgd, adam or adamw."""
+    lr: float = 0.05
+    """Peak learning rate."""
+    momentum: float = 0.9
+    """SGD momentum."""
+    nesterov: bool = False
+    """Use Nesterov momentum with SGD."""
+    weight_decay: float = 5e-4
+    """L2 / decoupled weight decay."""
+    schedule: str = "cosine"
+    """Learning-rate schedule: none, cosine, step, onecycle or plateau."""
+    warmup_epochs: float = 0.0
+    """Linear warm-up length in epochs (cosine and step schedules)."""
+    label_smoothing: float = 0.0
+    """Cross-entropy label smoothing in [0, 1)."""
+    phase2_epoch: int = 0
+    """two-phase: epoch (1-based) at which the backbone is unfrozen; 0 = half way."""
+    phase2_lr: float = 1e-5
+    """two-phase: learning rate once the backbone is unfrozen."""
+    early_stop_patience: int = 0
+    """Stop when validation accuracy has not improved for this many epochs (0: off)."""
+
+    crop: bool = True
+    """Random crop after zero padding (4 px at 32 px, scaled with image size)."""
+    flip: bool = True
+    """Random horizontal flip."""
+    cutout: int = 0
+    """Cutout square size in pixels (0: off)."""
+    mixup: float = 0.0
+    """MixUp alpha (0: off)."""
+    randaugment: int = 0
+    """RandAugment: number of ops per image (0: off)."""
+    randaugment_magnitude: int = 9
+    """RandAugment magnitude, 0..30."""
+
+    train_limit: int | None = None
+    """Use a stratified subset of this many training images."""
+    test_limit: int | None = None
+    """Use a stratified subset of this many test images."""
+    val_split: int = 0
+    """Hold this many training images out as a validation set."""
+
+    seed: int = 0
+    """Seed for weights, shuffling, splits and augmentation."""
+    device: str = "auto"
+    """auto, cpu, cuda or mps."""
+    amp: bool = True
+    """bf16 autocast on CUDA (ignored elsewhere)."""
+    channels_last: bool = True
+    """channels_last memory format on CUDA (ignored elsewhere)."""
+    compile: bool = False
+    """torch.compile the model (CUDA; first epoch pays the compile)."""
+    eval_batch_size: int = 512
+    """Images per evaluation forward pass."""
+
+    runs_dir: str = "saved_runs"
+    """Where runs are saved."""
+    name: str | None = None
+    """Optional suffix for the run id."""
+    preset: str | None = None
+    """The preset this config came from, if any (informational)."""
+    checkpoints: bool = True
+    """Save last.pt / best.pt each epoch."""
+
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Free-form metadata (e.g. a preset's study and reported accuracy)."""
+
+    def validate(self) -> "RunConfig":
+        """Raise ConfigError naming the first field that cannot work."""
+        _check_choice("dataset", self.dataset, DATASETS)
+        _check_choice("strategy", self.strategy, STRATEGIES)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        _check_choice("device", self.device, DEVICES)
+        from .models import MODELS  # late: the registry imports torch
+
+        if self.model not in MODELS:
+            raise ConfigError(
+                f"unknown model {self.model!r}; choose one of: {', '.join(sorted(MODELS))}"
+            )
+        _positive("epochs", self.epochs)
+        _positive("batch_size", self.batch_size)
+        _positive("eval_batch_size", self.eval_batch_size)
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        for name in ("weight_decay", "momentum", "warmup_epochs", "mixup", "phase2_lr"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("cutout", "randaugment", "val_split", "early_stop_patience", "phase2_epoch"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.randaugment_magnitude <= 30:
+            raise ConfigError("randaugment_magnitude must be in 0..30")
+        for name in ("train_limit", "test_limit"):
+            value = getattr(self, name)
+            if value is not None and value < 10:
+                raise ConfigError(f"{name} must be at least 10 (one image per class), got {value}")
+        if self.image_size is not None and not 8 <= self.image_size <= 1024:
+            raise ConfigError(f"image_size must be in 8..1024, got {self.image_size}")
+        if self.strategy == "linear-probe" and not self.from_run:
+            raise ConfigError("strategy linear-probe needs --from RUN (a saved run to probe)")
+        if self.name is not None and not _safe_name(self.name):
+            raise ConfigError(
+                f"name {self.name!r} may only hold letters, digits, '-', '_' and '.'"
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        """Build from a dict, ignoring unknown keys (older/newer run files)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def field_docs() -> dict[str, str]:
+    """Field name -> the docstring under it (used by --help and the launcher)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(RunConfig))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr):
+            value = getattr(nxt, "value", None)
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                docs[node.target.id] = value.value  # type: ignore[union-attr]
+    return docs
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
+
+
+def _positive(name: str, value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"{name} must be >= 1, got {value}")
+
+
+def _safe_name(name: str) -> bool:
+    return bool(name) and all(c.isalnum() or c in "-_." for c in name) and name[0] != "."

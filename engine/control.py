@@ -1,0 +1,49 @@
+"""Thread-safe control of a running loop: stop, pause, resume.
+
+The loop polls these between steps (toolong's pattern: check a flag between
+units of work), so a stop always lands on a step boundary and the run can be
+saved consistently.
+"""
+from __future__ import annotations
+
+import threading
+
+
+class Control:
+    """Flags set by the UI or a signal handler, read by the training loop."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        """Ask the loop to finish the current step, save and return."""
+        self._stop.set()
+        self._running.set()  # a paused loop must wake up to see the stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def toggle_pause(self) -> bool:
+        """Pause if running, resume if paused; returns True when now paused."""
+        if self.paused:
+            self.resume()
+        else:
+            self.pause()
+        return self.paused
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self, timeout: float | None = None) -> None:
+        """Block while paused (returns at once when running or stopping)."""
+        self._running.wait(timeout)

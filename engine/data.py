@@ -1,0 +1,153 @@
+"""Datasets as uint8 tensors (N, H, W, C) with int64 labels.
+
+Every dataset is read whole into memory once and later moved to the training
+device once: the fastest CIFAR trainers index batches on the GPU instead of
+running a per-sample DataLoader. CIFAR is ~180 MB as uint8, so this is cheap.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import UserError
+from .datasets_files import (
+    CIFAR10_LABELS,
+    FASHION_LABELS,
+    find_cifar,
+    read_cifar10,
+    read_cifar100,
+    read_fashion_mnist,
+)
+from .synthetic import SYNTHETIC_LABELS, make_synthetic
+
+FASHION_DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+@dataclass
+class Split:
+    """Images (N, H, W, C) uint8 and labels (N,) int64, numpy or torch."""
+
+    x: "np.ndarray"
+    y: "np.ndarray"
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset with its splits and per-channel statistics."""
+
+    name: str
+    class_names: list[str]
+    train: Split
+    test: Split
+    val: Split | None = None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def channels(self) -> int:
+        return int(self.train.x.shape[-1])
+
+    @property
+    def image_size(self) -> int:
+        return int(self.train.x.shape[1])
+
+    def mean_std(self) -> tuple[list[float], list[float]]:
+        """Per-channel mean and std of the training images, in [0, 1] units."""
+        x = np.asarray(self.train.x, dtype=np.float64) / 255.0
+        mean = x.mean(axis=(0, 1, 2))
+        std = x.std(axis=(0, 1, 2))
+        return [float(m) for m in mean], [float(max(s, 1e-3)) for s in std]
+
+
+def default_data_dir(dataset: str) -> str:
+    """Where a dataset is looked for when --data-dir is not given."""
+    if dataset == "fashion-mnist" and Path(FASHION_DEFAULT_DIR).is_dir():
+        return FASHION_DEFAULT_DIR
+    return os.environ.get("CIFAR_TUI_DATA", "data")
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | None = None,
+    *,
+    download: bool = True,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    val_split: int = 0,
+    seed: int = 0,
+) -> Dataset:
+    """Read a dataset, then take stratified subsets and the validation split."""
+    root = Path(data_dir or default_data_dir(name)).expanduser()
+    if name == "cifar10":
+        folder = find_cifar(root, "cifar10", download=download)
+        train, test, labels = read_cifar10(folder)
+    elif name == "cifar100":
+        folder = find_cifar(root, "cifar100", download=download)
+        train, test, labels = read_cifar100(folder)
+    elif name == "fashion-mnist":
+        train, test = read_fashion_mnist(root)
+        labels = list(FASHION_LABELS)
+    elif name == "synthetic":
+        train = make_synthetic(5000, seed=1234)
+        test = make_synthetic(1000, seed=4321)
+        labels = list(SYNTHETIC_LABELS)
+    else:
+        raise UserError(f"unknown dataset {name!r}; choose cifar10, cifar100, fashion-mnist or synthetic")
+    ds = Dataset(name, labels, Split(*train), Split(*test))
+    return _subset_and_split(ds, train_limit, test_limit, val_split, seed)
+
+
+def _subset_and_split(
+    ds: Dataset, train_limit: int | None, test_limit: int | None, val_split: int, seed: int
+) -> Dataset:
+    rng = np.random.default_rng(seed)
+    n_train = len(ds.train)
+    if val_split:
+        if val_split >= n_train:
+            raise UserError(
+                f"--val-split {val_split} leaves no training images "
+                f"({ds.name} has {n_train}); use a smaller --val-split"
+            )
+        rest, val = stratified_indices(ds.train.y, val_split, rng, return_rest=True)
+        ds.val = Split(ds.train.x[val], ds.train.y[val])
+        ds.train = Split(ds.train.x[rest], ds.train.y[rest])
+    if train_limit is not None and train_limit < len(ds.train):
+        keep = stratified_indices(ds.train.y, train_limit, rng)
+        ds.train = Split(ds.train.x[keep], ds.train.y[keep])
+    if test_limit is not None and test_limit < len(ds.test):
+        keep = stratified_indices(ds.test.y, test_limit, rng)
+        ds.test = Split(ds.test.x[keep], ds.test.y[keep])
+    return ds
+
+
+def stratified_indices(
+    labels: np.ndarray, n: int, rng: np.random.Generator, *, return_rest: bool = False
+):
+    """Pick n indices with class proportions kept (largest-remainder rounding).
+
+    With return_rest, returns (rest, picked) so a split is a partition.
+    """
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = counts * n / counts.sum()
+    take = np.floor(quota).astype(int)
+    # Hand out the rounding remainder to the classes that lost the most.
+    for i in np.argsort(-(quota - take))[: n - take.sum()]:
+        take[i] += 1
+    picked = []
+    for cls, k in zip(classes, take):
+        idx = np.flatnonzero(labels == cls)
+        picked.append(rng.permutation(idx)[:k])
+    chosen = np.sort(np.concatenate(picked))
+    if not return_rest:
+        return chosen
+    mask = np.ones(len(labels), dtype=bool)
+    mask[chosen] = False
+    return np.flatnonzero(mask), chosen

@@ -1,0 +1,74 @@
+"""Turns uint8 batches on the device into model inputs (and soft targets).
+
+Order matters for speed: crop and flip run on uint8 at the dataset's native
+size; only then is the batch converted to float, resized to the model's input
+size (224 for AlexNet is ~50x the pixels) and normalised.
+"""
+from __future__ import annotations
+
+import torch
+
+from . import augment
+from .config import RunConfig
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+class Pipeline:
+    """Per-run batch transform: augmentation for training, plain for evaluation."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        mean: list[float],
+        std: list[float],
+        channels: int,
+        native_size: int,
+        input_size: int,
+        num_classes: int,
+        device: torch.device,
+    ):
+        self.c = config
+        self.channels = channels
+        self.input_size = input_size
+        self.num_classes = num_classes
+        if len(mean) != channels:  # gray data fed to an RGB model: repeat its statistics
+            mean, std = mean * channels, std * channels
+        self.mean = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+        self.std = torch.tensor(std, device=device).view(1, -1, 1, 1)
+        # 4 px of padding at 32 px (the CIFAR standard), scaled for other sizes.
+        self.pad = max(1, round(native_size / 8)) if config.crop else 0
+        self.memory_format = (
+            torch.channels_last if (config.channels_last and device.type == "cuda") else torch.contiguous_format
+        )
+        self.randaugment = None
+        if config.randaugment:
+            from .randaugment import RandAugment
+
+            self.randaugment = RandAugment(config.randaugment, config.randaugment_magnitude)
+
+    def train_batch(
+        self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Augmented, normalised input and the target (class ids, or soft targets under MixUp)."""
+        if self.pad:
+            x = augment.random_crop(x, self.pad, gen)
+        if self.c.flip:
+            x = augment.random_flip(x, gen)
+        if self.randaugment is not None:
+            x = self.randaugment(x, gen)
+        out = augment.to_float(x, self.mean, self.std, self.channels)
+        if self.c.cutout:
+            out = augment.cutout(out, self.c.cutout, gen)
+        out = augment.resize(out, self.input_size)
+        target: torch.Tensor = y
+        if self.c.mixup > 0:
+            out, target = augment.mixup(out, y, self.c.mixup, self.num_classes, gen)
+        return out.contiguous(memory_format=self.memory_format), target
+
+    def eval_batch(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised, resized input with no randomness."""
+        out = augment.resize(augment.to_float(x, self.mean, self.std, self.channels), self.input_size)
+        return out.contiguous(memory_format=self.memory_format)

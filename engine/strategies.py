@@ -1,0 +1,187 @@
+"""Strategies: how a model starts (weights) and which parts train when.
+
+- scratch:          random init, everything trains.
+- feature-extract:  pretrained backbone frozen (and its BatchNorm kept in eval
+                    mode), a new head trains.
+- finetune:         pretrained weights, new head, everything trains.
+- two-phase:        feature-extract until ``phase2_epoch``, then everything
+                    trains at ``phase2_lr`` (study 004: 1e-5).
+- linear-probe:     a saved run's trained model, frozen; only a fresh linear
+                    head trains (study 001).
+"""
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from .config import RunConfig, UserError
+from .models import ModelSpec, get_submodule, set_submodule
+
+PRETRAINED_STRATEGIES = ("feature-extract", "finetune", "two-phase")
+
+
+@dataclass
+class Plan:
+    """The model's frozen parts now, and when (if ever) they unfreeze."""
+
+    frozen: tuple[str, ...]
+    phase2_epoch: int | None = None
+
+    def is_frozen(self, name: str) -> bool:
+        return any(name == p.rstrip(".") or name.startswith(p) for p in self.frozen)
+
+    def apply(self, model: nn.Module) -> None:
+        """Set requires_grad from the frozen prefixes."""
+        for name, p in model.named_parameters():
+            p.requires_grad_(not self.is_frozen(name))
+
+    def train_mode(self, model: nn.Module) -> None:
+        """model.train(), but frozen modules stay in eval (BatchNorm stats, Dropout)."""
+        model.train()
+        if self.frozen:
+            for name, module in model.named_modules():
+                if name and self.is_frozen(name + "."):
+                    module.eval()
+
+    def unfreeze(self, model: nn.Module) -> None:
+        self.frozen = ()
+        self.apply(model)
+
+
+def frozen_prefixes(spec: ModelSpec, model: nn.Module) -> tuple[str, ...]:
+    """The backbone: the spec's prefixes, or every top-level child but the head's."""
+    if spec.backbone:
+        return spec.backbone
+    head_root = spec.head.split(".")[0]
+    return tuple(f"{name}." for name, _ in model.named_children() if name != head_root)
+
+
+def build_model(
+    config: RunConfig, spec: ModelSpec, num_classes: int, in_channels: int, image_size: int
+) -> tuple[nn.Module, Plan]:
+    """Build the model, load its starting weights and freeze what the strategy says."""
+    if spec.rgb_only:
+        in_channels = 3
+    model = spec.build(num_classes, in_channels, image_size)
+    strategy = config.strategy
+    if strategy in PRETRAINED_STRATEGIES:
+        state = load_pretrained(spec, config.weights)
+        load_matching(model, state, spec, source=config.weights or "torchvision cache")
+    elif strategy == "linear-probe":
+        state = load_run_weights(config)
+        load_matching(model, state, spec, source=config.from_run or "")
+        _reset_head(model, spec)
+    elif config.weights:
+        load_matching(model, load_weights_file(config.weights), spec, source=config.weights)
+
+    if strategy in ("feature-extract", "linear-probe"):
+        plan = Plan(frozen_prefixes(spec, model))
+    elif strategy == "two-phase":
+        switch = config.phase2_epoch or max(2, config.epochs // 2 + 1)
+        if switch > config.epochs:
+            raise UserError(
+                f"two-phase unfreezes at epoch {switch} but the run has {config.epochs} epochs; "
+                "raise --epochs or lower --phase2-epoch"
+            )
+        plan = Plan(frozen_prefixes(spec, model), phase2_epoch=switch)
+    else:
+        plan = Plan(())
+    plan.apply(model)
+    return model, plan
+
+
+def _reset_head(model: nn.Module, spec: ModelSpec) -> None:
+    head = get_submodule(model, spec.head)
+    if isinstance(head, nn.Linear):
+        set_submodule(model, spec.head, nn.Linear(head.in_features, head.out_features))
+
+
+def load_weights_file(path: str) -> dict[str, torch.Tensor]:
+    """A state dict from a file: plain, or one of our checkpoints ({'model': ...})."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise UserError(f"weights file {p} does not exist; check the --weights path")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(f"cannot read weights file {p} ({type(exc).__name__}); is it a PyTorch state dict?") from None
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
+        obj = obj["model"]
+    if not isinstance(obj, dict):
+        raise UserError(f"weights file {p} holds no state dict")
+    # Checkpoints of torch.compile'd models prefix every key with _orig_mod.
+    return {k.removeprefix("_orig_mod."): v for k, v in obj.items()}
+
+
+def cached_weights_path(spec: ModelSpec) -> tuple[Path, str]:
+    """Where torchvision's cache keeps this model's weights, and their URL."""
+    import torchvision.models as tvm
+
+    enum_name, member = spec.pretrained.split(".")  # type: ignore[union-attr]
+    weights = getattr(getattr(tvm, enum_name), member)
+    filename = weights.url.rsplit("/", 1)[-1]
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename, weights.url
+
+
+def load_pretrained(spec: ModelSpec, weights_file: str | None) -> dict[str, torch.Tensor]:
+    """ImageNet weights from --weights, torchvision's cache, or a download."""
+    if weights_file:
+        return load_weights_file(weights_file)
+    if spec.pretrained is None:
+        raise UserError(
+            f"model {spec.name} has no published pretrained weights; pass --weights FILE "
+            "or use --strategy scratch"
+        )
+    path, url = cached_weights_path(spec)
+    if not path.is_file():
+        old = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(30)  # offline: fail, don't hang
+        try:
+            torch.hub.download_url_to_file(url, str(path), progress=False)
+        except Exception as exc:
+            raise UserError(
+                f"pretrained weights for {spec.name} are not in the cache ({path}) and the download "
+                f"failed ({type(exc).__name__}); pass --weights FILE, or copy {path.name} into {path.parent}"
+            ) from None
+        finally:
+            socket.setdefaulttimeout(old)
+    return load_weights_file(str(path))
+
+
+def load_run_weights(config: RunConfig) -> dict[str, torch.Tensor]:
+    """The best (else last) checkpoint of the run named by --from."""
+    from .store import find_run
+
+    run = find_run(config.runs_dir, config.from_run or "")
+    for name in ("best.pt", "last.pt"):
+        ckpt = run / "checkpoints" / name
+        if ckpt.is_file():
+            return load_weights_file(str(ckpt))
+    raise UserError(f"run {run.name} has no checkpoint to probe; train it with checkpoints on")
+
+
+def load_matching(model: nn.Module, state: dict[str, torch.Tensor], spec: ModelSpec, source: str) -> None:
+    """Load a state dict; a head of another class count is left freshly initialised."""
+    own = model.state_dict()
+    head = spec.head + "."
+    shape_differs = [k for k, v in state.items() if k in own and v.shape != own[k].shape]
+    bad_shapes = [k for k in shape_differs if not k.startswith(head)]
+    if bad_shapes:
+        raise UserError(
+            f"weights from {source} have other shapes than model {spec.name} (e.g. {bad_shapes[0]}); "
+            "check --model matches the weights"
+        )
+    state = {k: v for k, v in state.items() if k not in shape_differs}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    bad_missing = [k for k in missing if not k.startswith(head)]
+    if bad_missing or unexpected:
+        example = (bad_missing or unexpected)[0]
+        raise UserError(
+            f"weights from {source} do not fit model {spec.name} "
+            f"({len(bad_missing)} missing, {len(unexpected)} unexpected keys, e.g. {example!r}); "
+            "check --model matches the weights"
+        )

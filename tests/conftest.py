@@ -1,0 +1,44 @@
+"""Shared fixtures: tiny datasets in the real CIFAR file format, run directories."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from cifar_files import write_cifar10, write_cifar100  # noqa: E402
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+# Two CPU cores on CI: torch's own thread pool is enough; keep BLAS from oversubscribing.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+@pytest.fixture(scope="session")
+def cifar10_dir(tmp_path_factory) -> Path:
+    """A data dir holding cifar-10-batches-py/ (250 train, 100 test images)."""
+    root = tmp_path_factory.mktemp("cifar10")
+    write_cifar10(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def cifar100_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cifar100")
+    write_cifar100(root)
+    return root
+
+
+@pytest.fixture
+def runs_dir(tmp_path) -> Path:
+    return tmp_path / "runs"
+
+
+@pytest.fixture
+def needs_fashion():
+    if not (FASHION_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("Debian package dataset-fashion-mnist is not installed")
+    return FASHION_DIR

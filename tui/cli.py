@@ -1,0 +1,224 @@
+"""Command line: argparse parsers (built by functions tests can call) and commands.
+
+``cifar-tui``                 opens the app (launcher)
+``cifar-tui [train] OPTIONS`` trains; with --no-ui headless, else in the dashboard
+``cifar-tui runs``            lists saved runs (--json for scripts)
+
+Nothing here imports textual unless the app is opened, and torch is imported
+only by the commands that train or read models.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+from typing import Any, Callable, NoReturn, Sequence
+
+from engine.config import RunConfig, UserError, field_docs
+
+PROG = "cifar-tui"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports bad input as one line (no usage dump) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+# Flags whose name differs from the RunConfig field, or that need special parsing.
+_FLAG_NAMES = {"from_run": "--from"}
+_SKIP_FIELDS = {"extra"}
+_CHOICES = {
+    "dataset": ("cifar10", "cifar100", "fashion-mnist", "synthetic"),
+    "strategy": ("scratch", "feature-extract", "finetune", "two-phase", "linear-probe"),
+    "optimizer": ("sgd", "adam", "adamw"),
+    "schedule": ("none", "cosine", "step", "onecycle", "plateau"),
+    "device": ("auto", "cpu", "cuda", "mps"),
+}
+_METAVARS = {"data_dir": "DIR", "weights": "FILE", "from_run": "RUN", "runs_dir": "DIR", "name": "NAME",
+             "model": "MODEL", "preset": "NAME"}
+_GROUPS = {
+    "what": ("dataset", "data_dir", "download", "model", "strategy", "weights", "from_run", "image_size", "preset"),
+    "optimisation": ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
+                     "warmup_epochs", "label_smoothing", "phase2_epoch", "phase2_lr", "early_stop_patience"),
+    "augmentation (batched, on the device)": ("crop", "flip", "cutout", "mixup", "randaugment", "randaugment_magnitude"),
+    "data size": ("train_limit", "test_limit", "val_split"),
+    "hardware": ("seed", "device", "amp", "channels_last", "compile", "eval_batch_size"),
+    "saving": ("runs_dir", "name", "checkpoints"),
+}
+
+
+def _field_type(f: dataclasses.Field) -> Callable[[str], Any]:
+    default = f.default
+    text = str(f.type)
+    if isinstance(default, bool) or "bool" in text:
+        return bool
+    if isinstance(default, float) or text.startswith("float"):
+        return float
+    if isinstance(default, int) or text.startswith("int"):
+        return int
+    return str
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per RunConfig field; defaults are None so presets can fill the gaps."""
+    docs = field_docs()
+    fields = {f.name: f for f in dataclasses.fields(RunConfig) if f.name not in _SKIP_FIELDS}
+    parser.add_argument("--no-ui", action="store_true", help="train headless: progress on the terminal, no app")
+    for title, names in _GROUPS.items():
+        group = parser.add_argument_group(title)
+        for name in names:
+            f = fields[name]
+            flag = _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+            kind = _field_type(f)
+            default_text = f.default if f.default is not dataclasses.MISSING else None
+            help_text = f"{docs.get(name, '')} (default: {default_text})".replace("%", "%%")
+            if kind is bool:
+                group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            else:
+                group.add_argument(flag, dest=name, type=kind, default=None, choices=_CHOICES.get(name),
+                                   metavar=_METAVARS.get(name, name.upper() if name not in _CHOICES else None),
+                                   help=help_text)
+
+
+def build_train_parser(prog: str = PROG) -> Parser:
+    """The parser for `cifar-tui [train] ...`."""
+    parser = Parser(
+        prog=prog,
+        description="Train and compare image classifiers from the terminal. With no arguments, opens the app.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "commands:\n"
+            "  cifar-tui                      open the app (launcher)\n"
+            "  cifar-tui [train] OPTIONS      train; --no-ui for headless, else the live dashboard\n"
+            "  cifar-tui runs [--json]        list saved runs\n"
+            "  cifar-tui models               list the models\n"
+            "\nexamples:\n"
+            "  cifar-tui --no-ui --dataset synthetic --model cnn --epochs 2\n"
+            "  cifar-tui --no-ui --dataset fashion-mnist --model cnn --epochs 1 --train-limit 10000\n"
+            "  cifar-tui --no-ui --dataset cifar10 --data-dir ~/data --model resnet18-cifar --epochs 30\n"
+            "\nexit codes: 0 done, 1 training failed or diverged, 2 bad input, 130 interrupted (run saved)"
+        ),
+    )
+    add_train_arguments(parser)
+    return parser
+
+
+def build_runs_parser() -> Parser:
+    parser = Parser(prog=f"{PROG} runs", description="List saved runs, newest first.")
+    parser.add_argument("--runs-dir", default="saved_runs", metavar="DIR", help="runs directory (default: saved_runs)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list (config and summary of each run)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """A validated RunConfig: defaults, then the preset (if any), then explicit flags."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)
+             if getattr(args, f.name, None) is not None}
+    base: dict[str, Any] = {}
+    if given.get("preset"):
+        from engine.presets import preset_config
+
+        base = preset_config(given["preset"])
+    return RunConfig.from_dict({**base, **given}).validate()
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_train(argv: Sequence[str]) -> int:
+    args = build_train_parser().parse_args(argv)
+    config = config_from_args(args)
+    if not args.no_ui:
+        from .app import run_app
+
+        return run_app(config=config)
+    return train_headless(config)
+
+
+def train_headless(config: RunConfig) -> int:
+    """Run the engine in this thread with a terminal reporter; SIGINT/SIGTERM stop cleanly."""
+    from engine.control import Control
+    from engine.train import train
+
+    from .headless import Reporter
+
+    control = Control()
+    reporter = Reporter(sys.stdout)
+    stops = {"n": 0}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stops["n"] += 1
+        if stops["n"] > 1:
+            raise KeyboardInterrupt  # a second Ctrl-C: give up on the clean stop
+        reporter.note("stopping after this step and saving the run (Ctrl-C again to abort)")
+        control.stop()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = train(config, reporter, control)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    reporter.close()
+    return {"completed": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(result.status, EXIT_FAILED)
+
+
+def cmd_runs(argv: Sequence[str]) -> int:
+    args = build_runs_parser().parse_args(argv)
+    from engine.store import list_runs
+
+    runs = list_runs(args.runs_dir)
+    if args.json:
+        out = [{"run_id": r.run_id, "path": str(r.path), "status": r.status, "error": r.error,
+                "config": r.config, "summary": r.summary} for r in runs]
+        print(json.dumps(out, indent=1))
+        return EXIT_OK
+    from .headless import runs_table
+
+    print(runs_table(runs) if runs else f"no runs in {args.runs_dir}/ yet; start one with 'cifar-tui --no-ui ...'")
+    return EXIT_OK
+
+
+def cmd_models(argv: Sequence[str]) -> int:
+    Parser(prog=f"{PROG} models", description="List the registered models.").parse_args(argv)
+    from engine.models import MODELS
+
+    width = max(len(n) for n in MODELS)
+    for name, spec in sorted(MODELS.items()):
+        size = f"{spec.input_size}px" if spec.input_size else "native"
+        pre = "pretrained" if spec.pretrained else ""
+        print(f"{name:<{width}}  {size:>6}  {pre:<10}  {spec.description}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "train": cmd_train,
+    "runs": cmd_runs,
+    "models": cmd_models,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: dispatch, and turn bad input into one line and exit 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not argv:
+            from .app import run_app
+
+            return run_app()
+        if argv[0] in COMMANDS:
+            return COMMANDS[argv[0]](argv[1:])
+        return cmd_train(argv)
+    except UserError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK  # `cifar-tui runs | head` closed the pipe: not an error

@@ -1,0 +1,143 @@
+"""The --no-ui reporter: a progress bar on a terminal, plain lines when piped.
+
+Imports rich (for the bar) but never textual, so it runs on GPU servers
+that only have torch installed.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from engine.events import EpochDone, Event, Log, RunEnded, RunStarted, StepDone
+from engine.store import RunInfo
+
+
+def fmt_pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def fmt_time(s: float | None) -> str:
+    """Seconds as 42s, 3m05s or 1h02m."""
+    if s is None:
+        return "-"
+    s = int(round(s))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def epoch_line(e: EpochDone) -> str:
+    """One plain line per epoch (what a log file or CI sees)."""
+    m = e.metrics
+    parts = [f"epoch {e.epoch}/{e.epochs}", f"train loss {m['train_loss']:.4f} acc {fmt_pct(m['train_acc'])}"]
+    if "val_acc" in m:
+        parts.append(f"val loss {m['val_loss']:.4f} acc {fmt_pct(m['val_acc'])}")
+    parts.append(f"test loss {m['test_loss']:.4f} acc {fmt_pct(m['test_acc'])} top5 {fmt_pct(m['test_top5'])}")
+    parts.append(f"{m['img_per_s']:.0f} img/s  {m['epoch_time_s']:.1f}s")
+    if e.is_best:
+        parts.append("*best")
+    return "  ".join(parts)
+
+
+class Reporter:
+    """Callable on_event for engine.train: renders events to a stream."""
+
+    def __init__(self, stream: TextIO = sys.stdout, tty: bool | None = None):
+        self.stream = stream
+        self.tty = stream.isatty() if tty is None else tty
+        self.progress: Any = None
+        self.task: Any = None
+
+    def _print(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(text, highlight=False, markup=False)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def note(self, text: str) -> None:
+        """A side message (e.g. the signal handler's), safe mid-bar."""
+        self._print(text)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._started(event)
+        elif isinstance(event, StepDone):
+            self._step(event)
+        elif isinstance(event, EpochDone):
+            self._print(epoch_line(event))
+        elif isinstance(event, Log):
+            self._print(f"[{event.level}] {event.message}")
+        elif isinstance(event, RunEnded):
+            self.close()
+            self._ended(event)
+
+    def _started(self, e: RunStarted) -> None:
+        c = e.config
+        self._print(f"run {e.run_id}  ->  {e.run_dir}")
+        self._print(
+            f"{c['model']} / {c['strategy']} on {c['dataset']} ({e.n_train} train, {e.n_val} val, {e.n_test} test) "
+            f"at {e.input_size}px, {e.device}; params {e.params_total:,} ({e.params_trainable:,} trainable)"
+        )
+        if self.tty:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
+                TextColumn("{task.completed}/{task.total} steps"), TextColumn("loss {task.fields[loss]}"),
+                TextColumn("{task.fields[rate]} img/s"), TextColumn("ETA {task.fields[eta]}"), TimeElapsedColumn(),
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(
+                "train", total=e.steps_per_epoch, epoch=1, epochs=c["epochs"], loss="-", rate="-", eta="-"
+            )
+
+    def _step(self, e: StepDone) -> None:
+        if self.progress is None:
+            return
+        self.progress.update(self.task, completed=e.step, epoch=e.epoch, loss=f"{e.loss:.4f}",
+                             rate=f"{e.img_per_s:.0f}", eta=fmt_time(e.eta_s))
+
+    def _ended(self, e: RunEnded) -> None:
+        s = e.summary
+        best = s.get("best_acc")
+        line = (f"{e.status}: {s.get('epochs_done', 0)}/{s.get('epochs')} epochs in {fmt_time(s.get('wall_time_s'))}; "
+                f"test acc {fmt_pct(s.get('test_acc'))}, top5 {fmt_pct(s.get('test_top5'))}")
+        if best is not None:
+            line += f"; best {s.get('best_metric')} {fmt_pct(best)} (epoch {s.get('best_epoch')})"
+        if s.get("reported_test_acc"):
+            line += f"; study reported {fmt_pct(s['reported_test_acc'])}"
+        self._print(line)
+        if e.error:
+            self._print(f"error: {e.error}")
+        self._print(f"saved in {e.run_dir}")
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+RUN_COLUMNS = ("run", "status", "dataset", "model", "strategy", "epochs", "best", "test", "wall", "img/s")
+
+
+def run_row(r: RunInfo) -> tuple[str, ...]:
+    """The table cells of one run (shared by `runs` and the app's runs screen)."""
+    if r.error:
+        return (r.run_id, "unreadable", r.error, "", "", "", "", "", "", "")
+    s, c = r.summary, r.config
+    rate = s.get("img_per_s")
+    return (
+        r.run_id, r.status, c.get("dataset", "?"), c.get("model", "?"), c.get("strategy", "?"),
+        f"{s.get('epochs_done', 0)}/{c.get('epochs', '?')}", fmt_pct(s.get("best_acc")), fmt_pct(s.get("test_acc")),
+        fmt_time(s.get("wall_time_s")), f"{rate:.0f}" if rate else "-",
+    )
+
+
+def runs_table(runs: list[RunInfo]) -> str:
+    """A plain, aligned text table of runs."""
+    rows = [RUN_COLUMNS] + [run_row(r) for r in runs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(RUN_COLUMNS))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
