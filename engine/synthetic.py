@@ -12,7 +12,7 @@ _COLOURS = {
     "red": (0.9, 0.2, 0.2),
     "green": (0.2, 0.8, 0.3),
     "blue": (0.2, 0.3, 0.9),
-    "yellow": (0.9, 0.85, 0.2),
+    "orange": (0.9, 0.55, 0.2),
     "purple": (0.6, 0.25, 0.8),
 }
 _ORIENTATIONS = {"horizontal": 0.0, "diagonal": np.pi / 4}
@@ -27,7 +27,7 @@ def make_synthetic(n: int, seed: int, size: int = 32) -> tuple[np.ndarray, np.nd
     rng.shuffle(labels)
     colours = np.array(list(_COLOURS.values()))[labels % len(_COLOURS)]
     angles = np.array(list(_ORIENTATIONS.values()))[labels // len(_COLOURS)]
-    angles = angles + rng.normal(0, 0.15, n)
+    angles = angles + rng.normal(0, 0.3, n)
     freq = rng.uniform(0.5, 0.9, n)
     phase = rng.uniform(0, 2 * np.pi, n)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
@@ -35,6 +35,6 @@ def make_synthetic(n: int, seed: int, size: int = 32) -> tuple[np.ndarray, np.nd
     stripes = 0.5 + 0.5 * np.sin(freq[:, None, None] * proj + phase[:, None, None])
     brightness = rng.uniform(0.6, 1.0, n)[:, None, None, None]
     img = stripes[..., None] * colours[:, None, None, :] * brightness
-    img += rng.uniform(0.0, 0.25, (n, 1, 1, 3))  # background tint blurs the colour cue
-    img += rng.normal(0, 0.12, img.shape)
+    img += rng.uniform(0.0, 0.35, (n, 1, 1, 3))  # background tint blurs the colour cue
+    img += rng.normal(0, 0.25, img.shape)
     return (np.clip(img, 0, 1) * 255).astype(np.uint8), labels.astype(np.int64)

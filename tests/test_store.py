@@ -1,0 +1,80 @@
+"""The run store: atomic files, torn lines, listing with broken runs, stale writers, lookup."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from engine.config import UserError
+from engine.store import RunWriter, atomic_write_json, find_run, list_runs, load_run, read_metrics
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    atomic_write_json(tmp_path / "a.json", {"x": 1})
+    atomic_write_json(tmp_path / "a.json", {"x": 2})
+    assert json.load(open(tmp_path / "a.json")) == {"x": 2}
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_atomic_write_refuses_nan_and_keeps_old_file(tmp_path):
+    atomic_write_json(tmp_path / "a.json", {"x": 1})
+    with pytest.raises(ValueError):
+        atomic_write_json(tmp_path / "a.json", {"x": float("nan")})
+    assert json.load(open(tmp_path / "a.json")) == {"x": 1}
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_torn_last_metrics_line_is_ignored(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 2}\n{"epoch": 3, "tr')
+    assert [r["epoch"] for r in read_metrics(tmp_path)] == [1, 2]
+
+
+def test_writer_claims_unique_dirs_and_releases_lock(tmp_path):
+    a, b = RunWriter(tmp_path, "same-id"), RunWriter(tmp_path, "same-id")
+    assert a.run_id == "same-id" and b.run_id == "same-id-2"
+    a.write_config({"model": "cnn"})
+    a.write_summary({"status": "running"})
+    assert load_run(a.path).status == "running"  # this process holds the lock
+    a.close()
+    assert not (a.path / "lock").exists()
+    b.close()
+
+
+def test_running_run_with_dead_writer_is_stale(tmp_path):
+    w = RunWriter(tmp_path, "r1")
+    w.write_config({})
+    w.write_summary({"status": "running"})
+    atomic_write_json(w.path / "lock", {"pid": 2**22 + 12345, "host": os.uname().nodename})
+    assert load_run(w.path).status == "stale"
+
+
+def test_list_runs_keeps_unreadable_runs_with_reason(tmp_path):
+    good = RunWriter(tmp_path, "20260101-000000-cnn-scratch")
+    good.write_config({"model": "cnn"})
+    good.write_summary({"status": "completed"})
+    good.close()
+    bad = tmp_path / "20260102-000000-mlp-scratch"
+    bad.mkdir()
+    (bad / "config.json").write_text("{}")
+    (bad / "summary.json").write_text('{"status": ')
+    missing = tmp_path / "20260103-000000-mlp-scratch"
+    missing.mkdir()
+    runs = {r.run_id: r for r in list_runs(tmp_path)}
+    assert runs[good.run_id].status == "completed"
+    assert runs[bad.name].status == "unreadable" and "corrupted" in runs[bad.name].error
+    assert runs[missing.name].error == "missing config.json"
+
+
+def test_find_run_by_id_substring_latest_and_path(tmp_path):
+    for rid in ("20260101-000000-cnn-scratch", "20260102-000000-mlp-scratch"):
+        w = RunWriter(tmp_path, rid)
+        w.write_config({})
+        w.close()
+    assert find_run(tmp_path, "latest").name == "20260102-000000-mlp-scratch"
+    assert find_run(tmp_path, "cnn").name == "20260101-000000-cnn-scratch"
+    assert find_run(tmp_path, str(tmp_path / "20260101-000000-cnn-scratch")).name.startswith("20260101")
+    with pytest.raises(UserError, match="matches 2 runs"):
+        find_run(tmp_path, "2026")
+    with pytest.raises(UserError, match="no run matches"):
+        find_run(tmp_path, "resnet")
