@@ -89,8 +89,11 @@ def train(
     try:
         state.start()
         _run_epochs(ctx, state)
-        status = "interrupted" if control.stop_requested and state.epochs_done < config.epochs and not state.early_stopped else "completed"
-        return state.finish(status)
+        finished = state.epochs_done == config.epochs or state.early_stopped
+        return state.finish("completed" if finished else "interrupted")
+    except KeyboardInterrupt:  # a second Ctrl-C: no clean stop, but the run is still marked
+        state.finish("interrupted", "aborted")
+        raise
     except Diverged as exc:
         return state.finish("diverged", str(exc))
     except Exception as exc:  # saved as failed; the traceback goes to the run's error.log
