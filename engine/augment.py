@@ -79,3 +79,38 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
     if x.shape[-1] == size and x.shape[-2] == size:
         return x
     return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=False)
+
+
+def affine_sample(x: torch.Tensor, theta: torch.Tensor, mode: str, padding_mode: str) -> torch.Tensor:
+    """Resample each (N, C, H, W) image through its own 2x3 matrix (normalised coordinates).
+
+    theta maps output coordinates to input ones, as ``F.affine_grid`` expects; one
+    grid_sample does the whole batch, whatever mix of transforms it holds.
+    """
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
+
+
+def random_affine(
+    x: torch.Tensor, rotate: float, translate: float, zoom: float, gen: torch.Generator
+) -> torch.Tensor:
+    """Random rotation (degrees), translation (fraction of side) and zoom of float NCHW images.
+
+    Study 004's Keras layers (RandomRotation / RandomTranslation / RandomZoom)
+    fill the uncovered border by reflection, so we do too: black corners would
+    be a shortcut feature that test images never have.
+    """
+    if not (rotate or translate or zoom):
+        return x
+    n = x.shape[0]
+
+    def uniform(limit: float) -> torch.Tensor:
+        return (torch.rand(n, device=x.device, generator=gen) * 2 - 1) * limit
+
+    angle = torch.deg2rad(uniform(rotate))
+    # Input side seen by one output pixel: 1/scale (scale > 1 zooms in).
+    inv = 1.0 / (1.0 + uniform(zoom))
+    tx, ty = uniform(2 * translate), uniform(2 * translate)  # normalised coords span 2 per side
+    cos, sin = torch.cos(angle) * inv, torch.sin(angle) * inv
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    return affine_sample(x, theta, "bilinear", "reflection")

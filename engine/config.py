@@ -86,6 +86,12 @@ class RunConfig:
     """RandAugment: number of ops per image (0: off)."""
     randaugment_magnitude: int = 9
     """RandAugment magnitude, 0..30."""
+    rotate: float = 0.0
+    """Random rotation: up to this many degrees either way, reflected edges (0: off)."""
+    translate: float = 0.0
+    """Random translation: up to this fraction of the side in x and y, reflected edges (0: off)."""
+    zoom: float = 0.0
+    """Random zoom: scale in [1 - zoom, 1 + zoom], reflected edges (0: off)."""
 
     train_limit: int | None = None
     """Use a stratified subset of this many training images."""
@@ -147,6 +153,11 @@ class RunConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.randaugment_magnitude <= 30:
             raise ConfigError("randaugment_magnitude must be in 0..30")
+        if not 0 <= self.rotate <= 180:
+            raise ConfigError(f"rotate must be in 0..180 degrees, got {self.rotate}")
+        for name in ("translate", "zoom"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         for name in ("train_limit", "test_limit"):
             value = getattr(self, name)
             if value is not None and value < 10:

@@ -7,7 +7,8 @@
 - two-phase:        feature-extract until ``phase2_epoch``, then everything
                     trains at ``phase2_lr`` (study 004: 1e-5).
 - linear-probe:     a saved run's trained model, frozen; only a fresh linear
-                    head trains (study 001).
+                    layer trains, at the spec's ``probe`` (study 001: the whole
+                    FC stack becomes one Linear on the conv features) or head.
 """
 from __future__ import annotations
 
@@ -61,24 +62,35 @@ def frozen_prefixes(spec: ModelSpec, model: nn.Module) -> tuple[str, ...]:
 
 
 def build_model(
-    config: RunConfig, spec: ModelSpec, num_classes: int, in_channels: int, image_size: int
+    config: RunConfig, spec: ModelSpec, num_classes: int, in_channels: int, image_size: int,
+    *, load_weights: bool = True,
 ) -> tuple[nn.Module, Plan]:
-    """Build the model, load its starting weights and freeze what the strategy says."""
+    """Build the model, load its starting weights and freeze what the strategy says.
+
+    ``load_weights=False`` builds the same structure and freezing without reading
+    any weights (parameter counts for ``cifar-tui presets``; works on the meta device).
+    """
     if spec.rgb_only:
         in_channels = 3
     model = spec.build(num_classes, in_channels, image_size)
     strategy = config.strategy
-    if strategy in PRETRAINED_STRATEGIES:
+    if not load_weights:
+        pass
+    elif strategy in PRETRAINED_STRATEGIES:
         state = load_pretrained(spec, config.weights)
         load_matching(model, state, spec, source=config.weights or "torchvision cache")
     elif strategy == "linear-probe":
         state = load_run_weights(config)
         load_matching(model, state, spec, source=config.from_run or "")
-        _reset_head(model, spec)
     elif config.weights:
         load_matching(model, load_weights_file(config.weights), spec, source=config.weights)
 
-    if strategy in ("feature-extract", "linear-probe"):
+    if strategy == "linear-probe":
+        path = _reset_head(model, spec)
+        # Everything but the fresh linear layer is frozen, including a classifier
+        # stack around the head: a probe measures the features, nothing more.
+        plan = Plan(complement_prefixes(model, path))
+    elif strategy == "feature-extract":
         plan = Plan(frozen_prefixes(spec, model))
     elif strategy == "two-phase":
         switch = config.phase2_epoch or max(2, config.epochs // 2 + 1)
@@ -94,10 +106,38 @@ def build_model(
     return model, plan
 
 
-def _reset_head(model: nn.Module, spec: ModelSpec) -> None:
-    head = get_submodule(model, spec.head)
-    if isinstance(head, nn.Linear):
-        set_submodule(model, spec.head, nn.Linear(head.in_features, head.out_features))
+def _reset_head(model: nn.Module, spec: ModelSpec) -> str:
+    """Put a fresh linear classifier where the spec's probe (else head) is; returns its path.
+
+    A probe module (e.g. study 001's whole FC stack) becomes Flatten -> Linear on
+    the features that entered it; a plain head becomes a fresh Linear of the same
+    shape, so its checkpoint still loads into the registry's model.
+    """
+    classes = _first_linear(get_submodule(model, spec.head)).out_features
+    path = spec.probe or spec.head
+    inputs = _first_linear(get_submodule(model, path)).in_features
+    device = next(model.parameters()).device
+    fresh = nn.Linear(inputs, classes, device=device)
+    set_submodule(model, path, nn.Sequential(nn.Flatten(), fresh) if spec.probe else fresh)
+    return path
+
+
+def _first_linear(module: nn.Module) -> nn.Linear:
+    """The module itself if Linear, else its first Linear submodule (the features' consumer)."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            return m
+    raise UserError(f"no Linear layer in {type(module).__name__} to probe from")
+
+
+def complement_prefixes(model: nn.Module, keep: str) -> tuple[str, ...]:
+    """Prefixes of every module outside the dotted path ``keep`` (siblings along the way)."""
+    out: list[str] = []
+    parent, prefix = model, ""
+    for part in keep.split("."):
+        out += [f"{prefix}{name}." for name, _ in parent.named_children() if name != part]
+        parent, prefix = getattr(parent, part), f"{prefix}{part}."
+    return tuple(out)
 
 
 def load_weights_file(path: str) -> dict[str, torch.Tensor]:
@@ -141,6 +181,9 @@ def load_pretrained(spec: ModelSpec, weights_file: str | None) -> dict[str, torc
         old = socket.getdefaulttimeout()
         socket.setdefaulttimeout(30)  # offline: fail, don't hang
         try:
+            # A fresh machine has no hub/checkpoints/ yet: without it the error would
+            # read FileNotFoundError instead of the real (network) reason.
+            path.parent.mkdir(parents=True, exist_ok=True)
             torch.hub.download_url_to_file(url, str(path), progress=False)
         except Exception as exc:
             raise UserError(

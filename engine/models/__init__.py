@@ -32,6 +32,8 @@ class ModelSpec:
     """Parameter-name prefixes frozen under feature-extract; () means all but the head."""
     pretrained: str | None = None
     """torchvision weights enum, e.g. 'AlexNet_Weights.IMAGENET1K_V1'."""
+    probe: str | None = None
+    """Dotted path a linear-probe replaces with one fresh Linear on its input features; None: the head."""
     family: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -66,3 +68,4 @@ def set_submodule(model: nn.Module, path: str, module: nn.Module) -> None:
 
 # Importing the family modules fills the registry.
 from . import mlp, cnn, resnet_cifar, torchvision_models  # noqa: E402,F401
+from . import alexnet_cifar, plain_cnn, vgg, smallcnn  # noqa: E402,F401

@@ -1,0 +1,212 @@
+"""Every experiment of the five studies in ../shared/studies/, one named preset each.
+
+A preset is a set of RunConfig field overrides plus where it comes from: the
+study, a one-line description, and the test accuracy the study reports (a
+fraction), which train() copies into summary.json so the dashboard and
+``runs`` show it beside the run's own number.
+
+Where a study is silent about a setting (often the optimizer, batch size or
+epoch count) the preset still has to pick one; those fields are listed in
+``assumed`` (and saved in the run's ``extra``) so a user can tell the study's
+recipe from our fill-ins. Explicit command-line flags override any field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import RunConfig, UserError
+
+STUDIES: dict[str, str] = {
+    "000": "CIFAR-10 AlexNet: feature extraction vs fine-tuning vs from scratch",
+    "001": "AlexNet on CIFAR-10: skip connections and a linear probe of the features",
+    "002": "The 2012 ImageNet winner on CIFAR-10: a 32 px AlexNet",
+    "003": "CIFAR-10 project: SmallCNN to CIFAR-stem ResNet18 (92.72%)",
+    "004": "CIFAR-10 accuracy evolution: MLP 46.19% to ResNet50 94.38%",
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One experiment of a study: config overrides and the study's reported result."""
+
+    name: str
+    study: str
+    """Study id, a key of STUDIES ('000'..'004')."""
+    description: str
+    reported_test_acc: float | None
+    """Test accuracy the study reports, as a fraction; None where it reports none."""
+    overrides: dict[str, Any]
+    """RunConfig fields that differ from the defaults."""
+    assumed: tuple[str, ...] = ()
+    """Fields the study does not state: our choice, not the study's."""
+    needs: str = field(default="")
+    """What the user must add on the command line (e.g. '--from RUN'), if anything."""
+
+    @property
+    def study_title(self) -> str:
+        return STUDIES[self.study]
+
+
+# Study 000: torchvision AlexNet at 224 px; 40k/10k/10k split; flip only; 10 epochs.
+# Its learning rates are stated, its optimizer and batch size are not: 1e-4/1e-3
+# are Adam's usual values, so Adam it is.
+_S000 = dict(dataset="cifar10", model="alexnet", epochs=10, val_split=10000, crop=False, flip=True,
+             optimizer="adam", batch_size=128, weight_decay=0.0, schedule="none")
+_A000 = ("optimizer", "batch_size", "weight_decay", "schedule")
+
+# Study 001: SGD(momentum 0.9), lr 0.01, batch 256, 5 epochs, full 50k train; no augmentation named.
+_S001 = dict(dataset="cifar10", epochs=5, batch_size=256, optimizer="sgd", lr=0.01, momentum=0.9,
+             nesterov=False, weight_decay=0.0, schedule="none", crop=False, flip=False)
+_A001 = ("weight_decay", "schedule", "crop", "flip")
+
+# Study 002: Adam 1e-3, batch 128, 10 epochs, RandomCrop(32, 4) + flip, dataset mean/std.
+_S002 = dict(dataset="cifar10", model="alexnet-cifar", epochs=10, batch_size=128, optimizer="adam", lr=1e-3,
+             weight_decay=0.0, schedule="none", crop=True, flip=True)
+
+# Study 003, stage 4 ("final"): every setting below is stated except the peak lr, the
+# warm-up length, the early-stopping patience and where its validation set came from.
+_S003_FINAL = dict(dataset="cifar10", model="resnet18-cifar", epochs=30, batch_size=384, optimizer="sgd", lr=0.2,
+                   momentum=0.9, nesterov=True, weight_decay=5e-4, schedule="cosine", warmup_epochs=2.0,
+                   randaugment=2, randaugment_magnitude=7, cutout=16, mixup=0.2, label_smoothing=0.1,
+                   crop=True, flip=True, early_stop_patience=5, val_split=5000, amp=True)
+
+# Study 004 reads as a Keras notebook: Adam at its default 1e-3 and a 20%
+# validation split (validation_split=0.2 -> 10,000 images) are assumed throughout.
+_S004 = dict(dataset="cifar10", optimizer="adam", lr=1e-3, batch_size=64, weight_decay=0.0, schedule="none",
+             val_split=10000, crop=False, flip=False)
+_A004 = ("optimizer", "lr", "batch_size", "weight_decay", "schedule", "val_split", "epochs")
+
+
+def _p(name: str, study: str, description: str, reported: float | None, base: dict[str, Any],
+       assumed: tuple[str, ...] = (), needs: str = "", **overrides: Any) -> Preset:
+    return Preset(name, study, description, reported, {**base, **overrides}, tuple(dict.fromkeys(assumed)), needs)
+
+
+_ALL = [
+    # ---- 000
+    _p("000-alexnet-feature-extract", "000", "ImageNet AlexNet, features frozen, new classifier trained at lr 1e-4",
+       0.8378, _S000, _A000, strategy="feature-extract", lr=1e-4),
+    _p("000-alexnet-finetune", "000", "ImageNet AlexNet, whole network fine-tuned at lr 1e-4 (the study's best)",
+       0.8988, _S000, _A000, strategy="finetune", lr=1e-4),
+    _p("000-alexnet-scratch", "000", "the same AlexNet from random weights at lr 1e-3",
+       0.7461, _S000, _A000, strategy="scratch", lr=1e-3),
+    # ---- 001
+    _p("001-alexnet", "001", "baseline CIFAR AlexNet (no skips), SGD 0.01, 5 epochs",
+       0.4892, _S001, _A001 + ("model",), model="alexnet-cifar", strategy="scratch"),
+    _p("001-alexnet-skip", "001", "AlexNet with skip connections, SGD 0.01, 5 epochs",
+       0.5527, _S001, _A001 + ("model",), model="alexnet-skip", strategy="scratch"),
+    _p("001-alexnet-linear-probe", "001", "linear classifier on a trained 001-alexnet run's frozen conv features",
+       None, _S001, _A001 + ("epochs",), needs="--from RUN (a finished 001-alexnet run)",
+       model="alexnet-cifar", strategy="linear-probe"),
+    _p("001-alexnet-skip-linear-probe", "001", "linear classifier on a trained 001-alexnet-skip run's frozen features",
+       None, _S001, _A001 + ("epochs",), needs="--from RUN (a finished 001-alexnet-skip run)",
+       model="alexnet-skip", strategy="linear-probe"),
+    # ---- 002
+    _p("002-alexnet-cifar", "002", "32 px AlexNet (3x3 convs, 3 pools, FC 4096-4096), Adam 1e-3, crop + flip",
+       None, _S002, ("weight_decay", "schedule"), strategy="scratch"),
+    # ---- 003
+    _p("003-smallcnn", "003", "SmallCNN from scratch at 32 px with AMP: the fast baseline",
+       0.8359, dict(dataset="cifar10", model="smallcnn", amp=True, crop=True, flip=True),
+       ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "crop", "flip"),
+       strategy="scratch", epochs=15, batch_size=256, optimizer="adamw", lr=2e-3, weight_decay=0.05,
+       schedule="cosine", warmup_epochs=1.0),
+    _p("003-resnet18-transfer", "003", "ImageNet ResNet18 (7x7 stem) fine-tuned at 224 px: accurate but slow (study: ~92%)",
+       0.92, dict(dataset="cifar10", model="resnet18", amp=True, crop=True, flip=True),
+       ("strategy", "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "schedule", "crop", "flip"),
+       strategy="finetune", epochs=5, batch_size=128, optimizer="sgd", lr=0.01, momentum=0.9,
+       weight_decay=5e-4, schedule="cosine"),
+    _p("003-resnet18-cifar-basic", "003", "CIFAR-stem ResNet18, RandAugment(1) + Cutout 16, smoothing 0.1, wd 0.02, batch 384",
+       0.9240, dict(_S003_FINAL, mixup=0.0, randaugment=1, weight_decay=0.02, early_stop_patience=0, val_split=0),
+       ("optimizer", "lr", "schedule", "warmup_epochs", "epochs", "randaugment_magnitude", "crop", "flip"),
+       strategy="scratch", optimizer="adamw", lr=2e-3, nesterov=False, warmup_epochs=1.0),
+    _p("003-resnet18-cifar-final", "003", "CIFAR-stem ResNet18, SGD nesterov, RandAugment(2,7) + Cutout + MixUp 0.2, "
+       "cosine with warm-up, early stopping", 0.9272, _S003_FINAL,
+       ("lr", "warmup_epochs", "early_stop_patience", "val_split"), strategy="scratch"),
+    # ---- 004
+    _p("004-mlp", "004", "stage 1: MLP with Xavier init on flattened 3072-pixel inputs",
+       0.4619, _S004, _A004, model="mlp", strategy="scratch", epochs=20),
+    _p("004-mlp-deep-wide", "004", "stage 1b: deeper, wider MLP (~2.3M params) that overfits and tests worse",
+       0.4289, _S004, _A004 + ("model",), model="mlp-deep-wide", strategy="scratch", epochs=20),
+    _p("004-cnn-bn-dropout", "004", "stage 2: Conv + MaxPool with BatchNorm and Dropout 0.5",
+       0.7071, _S004, _A004 + ("model",), model="cnn-bn-dropout", strategy="scratch", epochs=20),
+    _p("004-vgg-style", "004", "stage 3: VGG-style Conv-Conv-Pool blocks with flip, rotation and zoom",
+       0.7633, _S004, _A004 + ("model", "rotate", "zoom"), model="vgg-style", strategy="scratch", epochs=30,
+       flip=True, rotate=36.0, zoom=0.1),
+    _p("004-mobilenet-v2-frozen", "004", "stage 4: ImageNet MobileNetV2 frozen at 96 px, ~165k-param head trained",
+       0.8022, _S004, _A004 + ("flip",), model="mobilenet_v2", strategy="feature-extract", epochs=10, flip=True),
+    _p("004-mobilenet-v2-two-phase", "004", "stage 4b: head warm-up, then all layers unfrozen at lr 1e-5",
+       0.8216, _S004, _A004 + ("flip", "phase2_epoch"), model="mobilenet_v2", strategy="two-phase", epochs=20,
+       phase2_epoch=11, phase2_lr=1e-5, flip=True),
+    _p("004-resnet50", "004", "stage 5: ImageNet ResNet50 at 160 px, ReduceLROnPlateau (halve), translation",
+       0.9390, _S004, _A004 + ("strategy", "flip", "translate"), model="resnet50", strategy="finetune",
+       epochs=10, lr=1e-4, schedule="plateau", translate=0.1, flip=True),
+    _p("004-resnet50-final", "004", "stage 6: + MixUp, AdamW and label smoothing (the study's best, 94.38%)",
+       0.9438, _S004, _A004 + ("strategy", "flip", "translate", "mixup", "label_smoothing"), model="resnet50",
+       strategy="finetune", epochs=10, optimizer="adamw", lr=1e-4, weight_decay=0.05, schedule="plateau",
+       translate=0.1, flip=True, mixup=0.2, label_smoothing=0.1),
+]
+
+PRESETS: dict[str, Preset] = {p.name: p for p in _ALL}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called name; UserError listing the names otherwise."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UserError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
+
+
+def preset_config(name: str) -> dict[str, Any]:
+    """RunConfig fields for a preset (merged under explicit flags by the CLI).
+
+    ``extra`` carries the study, description and reported accuracy into
+    config.json and (reported_test_acc) summary.json.
+    """
+    p = get_preset(name)
+    extra = {"study": p.study, "study_title": p.study_title, "description": p.description,
+             "reported_test_acc": p.reported_test_acc, "assumed": list(p.assumed)}
+    return {**p.overrides, "preset": p.name, "extra": extra}
+
+
+def preset_run_config(name: str, **changes: Any) -> RunConfig:
+    """A RunConfig for a preset, with some fields changed (tests, the launcher)."""
+    return RunConfig.from_dict({**preset_config(name), **changes})
+
+
+# (classes, channels, native size) per dataset, to count parameters without loading data.
+DATASET_SHAPES = {"cifar10": (10, 3, 32), "cifar100": (100, 3, 32), "fashion-mnist": (10, 1, 28), "synthetic": (10, 3, 32)}
+
+
+def count_params(config: RunConfig) -> tuple[int, int]:
+    """(total, trainable) parameters of the model a config trains, at its start.
+
+    Built on the meta device, without weights: instant even for ResNet50 and
+    needs neither the dataset, the ImageNet weights nor the probed run.
+    """
+    import torch
+
+    from .models import get_spec
+    from .strategies import build_model
+
+    spec = get_spec(config.model)
+    classes, channels, native = DATASET_SHAPES[config.dataset]
+    size = config.image_size or spec.input_size or native
+    with torch.device("meta"):
+        model, _ = build_model(config, spec, classes, channels, size, load_weights=False)
+    params = list(model.parameters())
+    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+
+
+def describe(name: str) -> dict[str, Any]:
+    """Everything `cifar-tui presets --json` shows for one preset."""
+    p = get_preset(name)
+    config = preset_run_config(name)
+    total, trainable = count_params(config)
+    return {
+        "name": p.name, "model": config.model, "strategy": config.strategy, "study": p.study,
+        "study_title": p.study_title, "description": p.description, "reported_test_acc": p.reported_test_acc,
+        "params_total": total, "params_trainable": trainable, "assumed": list(p.assumed), "needs": p.needs,
+        "config": config.to_dict(),
+    }
