@@ -1,0 +1,249 @@
+"""Headless commands over saved runs: ``compare``, ``export`` and ``watch``.
+
+``compare --no-ui`` prints plain aligned text (diffable, greppable, fine in CI
+logs); ``export`` writes one CSV/JSON file; ``watch --no-ui`` prints an epoch
+line each time a run started elsewhere appends to its metrics.jsonl. None of
+them imports torch or textual, so they start in well under a second.
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from engine.compare import (
+    RunData, config_rows, confusion_diff, largest_changes, load_compare_runs, metric_rows, per_class_rows,
+    seed_groups,
+)
+from engine.config import UserError
+from engine.events import EpochDone
+from engine.runmeta import RunIndex, resolve_run
+
+from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG, Parser
+from .headless import epoch_line, fmt_pct, fmt_time
+
+MAX_CONFUSION_CLASSES = 20  # wider matrices do not fit a terminal line: list the largest changes instead
+
+
+def _runs_dir_arg(parser: Parser) -> None:
+    parser.add_argument("--runs-dir", default="saved_runs", metavar="DIR", help="runs directory (default: saved_runs)")
+
+
+def letter(i: int) -> str:
+    """Run labels A, B, ..., Z, AA, AB, ... (B − A reads naturally)."""
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def fmt_metric(value: float | None, kind: str) -> str:
+    """A metric cell: percentages, losses, rates and times each in their usual form."""
+    if value is None:
+        return "-"
+    if kind == "pct":
+        return fmt_pct(value)
+    if kind == "loss":
+        return f"{value:.4f}"
+    if kind == "rate":
+        return f"{value:.0f}"
+    return f"{value:.1f}s" if value < 60 else fmt_time(value)
+
+
+def text_table(rows: list[Sequence[str]], indent: str = "  ") -> str:
+    """Left-aligned columns separated by two spaces."""
+    widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(max(len(r) for r in rows))]
+    return "\n".join(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def compare_text(runs: list[RunData], show_all: bool = False) -> str:
+    """The whole comparison as plain text."""
+    out = ["runs"]
+    out.append(text_table([
+        (letter(i), r.label, r.status, f"{r.summary.get('epochs_done', len(r.metrics))}/{r.config.get('epochs', '?')} epochs",
+         str(r.path)) for i, r in enumerate(runs)
+    ]))
+    header = ["field"] + [letter(i) for i in range(len(runs))]
+    rows = config_rows(runs, show_all)
+    out.append("\nconfig (every field)" if show_all else "\nconfig (fields that differ; --all shows every field)")
+    out.append(text_table([header, *[(k, *v) for k, v in rows]]) if rows else "  (identical)")
+    out.append("\nmetrics: best over epochs / last epoch  (* best of the runs)")
+    table = [["metric"] + [letter(i) for i in range(len(runs))]]
+    for m in metric_rows(runs):
+        cells = []
+        for i in range(len(runs)):
+            best = fmt_metric(m.best[i], m.spec.kind) + ("*" if m.best_winner == i else "")
+            last = fmt_metric(m.last[i], m.spec.kind) + ("*" if m.last_winner == i else "")
+            cells.append(f"{best} / {last}" if m.spec.has_best else last)
+        table.append([m.spec.label, *cells])
+    out.append(text_table(table))
+    out.extend(_per_class_text(runs))
+    if len(runs) == 2:
+        out.extend(_confusion_text(runs[0], runs[1]))
+    groups = seed_groups(runs)
+    if groups:
+        out.append("\nseed groups (runs that differ only by seed): mean ± std")
+        for g in groups:
+            what = " ".join(f"{k}={v}" for k, v in g.differing.items()) or "same config"
+            stats = "  ".join(f"{k} {_pm(k, *g.stats[k][:2])}" for k in g.stats)
+            seeds = ",".join(str(s) for s in g.seeds)
+            out.append(f"  {what}  n={len(g.runs)} seeds {seeds}\n    {stats}")
+    return "\n".join(out)
+
+
+def _pm(metric: str, mean: float, std: float) -> str:
+    if metric.endswith("acc"):
+        return f"{100 * mean:.2f} ± {100 * std:.2f}%"
+    if metric == "wall_time_s":
+        return f"{mean:.1f} ± {std:.1f}s"
+    return f"{mean:.0f} ± {std:.0f}"
+
+
+def _per_class_text(runs: list[RunData]) -> list[str]:
+    pc = per_class_rows(runs)
+    if not pc.class_names:
+        return []
+    rows = [["class"] + [letter(i) for i in range(len(runs))] + [pc.delta_label]]
+    for name, values, delta in zip(pc.class_names, pc.values, pc.delta):
+        d = "-" if delta is None else f"{100 * delta:{'.1f' if pc.delta_label == 'spread' else '+.1f'}}"
+        rows.append([name, *[fmt_pct(v) for v in values], d])
+    return ["\nper-class accuracy (last epoch)", text_table(rows)]
+
+
+def _confusion_text(a: RunData, b: RunData) -> list[str]:
+    try:
+        diff = confusion_diff(a, b)
+    except UserError as exc:
+        return [f"\nconfusion B − A: {exc}"]
+    unit = "rate points" if diff.normalized else "images"
+    if len(diff.class_names) > MAX_CONFUSION_CLASSES:
+        rows = [["true", "predicted", "B − A"]]
+        for i, j, v in largest_changes(diff, MAX_CONFUSION_CLASSES):
+            rows.append([diff.class_names[i], diff.class_names[j], f"{100 * v:+.0f}" if diff.normalized else f"{v:+d}"])
+        return [f"\nconfusion B − A: the {len(rows) - 1} largest changes ({unit})", text_table(rows)]
+    rows = [["true \\ pred"] + [str(i) for i in range(len(diff.class_names))]]
+    for i, (name, row) in enumerate(zip(diff.class_names, diff.cells)):
+        cells = [("." if v == 0 else (f"{100 * v:+.0f}" if diff.normalized else f"{v:+d}")) for v in row]
+        rows.append([f"{i} {name}", *cells])
+    return [f"\nconfusion B − A ({unit}; rows = true class)", text_table(rows)]
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_compare(argv: Sequence[str]) -> int:
+    parser = Parser(prog=f"{PROG} compare", description="Compare saved runs side by side.")
+    parser.add_argument("runs", nargs="+", metavar="RUN", help="run id, unique part of one, display name, path or 'latest'")
+    parser.add_argument("--no-ui", action="store_true", help="print a plain table instead of opening the app")
+    parser.add_argument("--all", action="store_true", help="show every config field, not only those that differ")
+    _runs_dir_arg(parser)
+    args = parser.parse_args(argv)
+    if len(args.runs) < 2:
+        raise UserError("compare needs at least two runs")
+    dirs = [resolve_run(args.runs_dir, ref) for ref in args.runs]
+    runs = load_compare_runs(dirs)
+    if len(runs) < 2:
+        raise UserError("compare needs two different runs")
+    if not args.no_ui and sys.stdout.isatty():  # piped output always gets the plain table
+        run_app = _app_accepting("compare")
+        if run_app is not None:
+            return run_app(runs_dir=args.runs_dir, compare=[str(d) for d in dirs])
+        print(f"{PROG}: this build's app cannot open a comparison directly; printing it", file=sys.stderr)
+    print(compare_text(runs, args.all))
+    return EXIT_OK
+
+
+def cmd_export(argv: Sequence[str]) -> int:
+    parser = Parser(prog=f"{PROG} export", description="Per-epoch metrics of runs in one CSV or JSON file.")
+    parser.add_argument("runs", nargs="+", metavar="RUN", help="run id, unique part of one, display name, path or 'latest'")
+    parser.add_argument("--format", choices=("csv", "json"), default=None,
+                        help="file format (default: from -o's extension, else csv)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
+    _runs_dir_arg(parser)
+    args = parser.parse_args(argv)
+    from engine.export import export_runs, format_for
+
+    fmt = args.format or (format_for(args.output) if args.output else "csv")
+    dirs = [resolve_run(args.runs_dir, ref) for ref in args.runs]
+    text = export_runs(dirs, fmt, args.output)
+    if args.output:
+        print(f"exported {len(set(dirs))} run(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def default_watch_run(runs_dir: str) -> Path:
+    """The newest running run, else the newest run."""
+    entries = RunIndex(runs_dir).scan()
+    if not entries:
+        raise UserError(f"no runs in {runs_dir} to watch; start one with '{PROG} --no-ui ...'")
+    running = [e for e in entries if e.status == "running"]
+    return (running or entries)[0].info.path
+
+
+def cmd_watch(argv: Sequence[str]) -> int:
+    parser = Parser(prog=f"{PROG} watch", description="Follow a run started elsewhere (e.g. with --no-ui) live.")
+    parser.add_argument("run", nargs="?", metavar="RUN", help="run to follow (default: the newest running run)")
+    parser.add_argument("--no-ui", action="store_true", help="print a line per epoch instead of opening the app")
+    parser.add_argument("--interval", type=float, default=0.5, metavar="S", help="seconds between polls (default 0.5)")
+    _runs_dir_arg(parser)
+    args = parser.parse_args(argv)
+    run_dir = resolve_run(args.runs_dir, args.run) if args.run else default_watch_run(args.runs_dir)
+    if not args.no_ui:
+        run_app = _app_accepting("watch")
+        if run_app is not None:
+            return run_app(runs_dir=args.runs_dir, watch=str(run_dir))
+        print(f"{PROG}: this build's app cannot follow a run; printing epoch lines", file=sys.stderr)
+    return watch_lines(run_dir, max(0.05, args.interval))
+
+
+def _app_accepting(keyword: str) -> Callable[..., int] | None:
+    """tui.app.run_app when it exists and takes keyword (the app is built separately)."""
+    try:
+        from .app import run_app
+    except ImportError:
+        return None
+    return run_app if keyword in inspect.signature(run_app).parameters else None
+
+
+def watch_lines(run_dir: Path, interval: float, out=None) -> int:
+    """Print an epoch line per new metrics record until the run stops being written.
+
+    engine.follow polls status before records, so once the status is final every
+    epoch is already on disk and the last poll prints it. Exit code from the status.
+    """
+    from engine.follow import RunFollower
+
+    out = out or sys.stdout
+    follower, best = RunFollower(run_dir), None
+    print(f"watching {run_dir.name} (Ctrl-C stops watching, not the run)", file=out, flush=True)
+    while True:
+        update = follower.poll()
+        epochs = update.config.get("epochs")
+        for rec in update.records:
+            try:
+                key = "val_acc" if "val_acc" in rec else "test_acc"
+                is_best = best is None or rec[key] > best
+                best = rec[key] if is_best else best
+                event = EpochDone(rec["epoch"], epochs if isinstance(epochs, int) else rec["epoch"], rec, [], [],
+                                  is_best, rec.get("wall_time_s", 0.0), None)
+                print(epoch_line(event), file=out, flush=True)
+            except (KeyError, TypeError):
+                continue  # a record from another engine version: skip rather than stop following
+        if update.finished:
+            break
+        time.sleep(interval)
+    if update.error:
+        print(f"unreadable: {update.error}", file=out, flush=True)
+        return EXIT_FAILED
+    s = update.summary
+    print(f"{update.status}: {s.get('epochs_done', 0)}/{s.get('epochs', '?')} epochs in "
+          f"{fmt_time(s.get('wall_time_s'))}; test acc {fmt_pct(s.get('test_acc'))}", file=out, flush=True)
+    if update.status == "stale":
+        print("the process writing this run is gone (killed or crashed); the run will not finish", file=out)
+    return {"completed": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(update.status, EXIT_FAILED)

@@ -1,0 +1,355 @@
+"""Compare saved runs: overlaid curves, differing config, metrics, per class, confusion B − A, seeds.
+
+Tabs keep it usable at 80×24 (1-6 switch them); from 140 columns the curves
+tab also shows a per-run summary beside the chart. Every number comes from
+engine.compare, the same functions ``cifar-tui compare --no-ui`` prints.
+Keys: v/t/l/m pick the curve metric, w toggles epoch / wall-time x, a shows
+every config field, x exports, ctrl+r reloads (automatic while a run is running).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual_plotext import PlotextPlot
+
+from engine.compare import (
+    CURVE_METRICS, ConfusionDiff, RunData, config_rows, confusion_diff, curves, load_compare_run, metric_rows,
+    per_class_rows, seed_groups,
+)
+from engine.config import UserError
+
+from ..cmd_runs import fmt_metric, letter
+from ..headless import fmt_pct
+from .compare_render import MARKERS, PALETTE, changes_table, matrix_table, run_style, run_tag, short_label
+from .run_dialogs import prompt_export
+
+METRIC_CYCLE = tuple(CURVE_METRICS)
+LOSS_CYCLE = ("test_loss", "train_loss", "val_loss")
+RELOAD_S = 2.0
+MAX_MATRIX_CLASSES = 20  # beyond this a class × class matrix no longer fits 160 columns
+TABS = ("tab-curves", "tab-metrics", "tab-config", "tab-classes", "tab-confusion", "tab-seeds")
+
+
+class CompareScreen(Screen):
+    """Two or more saved runs side by side; given one run, a read-only view of that run."""
+
+    DEFAULT_CSS = """
+    CompareScreen #cmp-state { height: 1; padding: 0 1; color: $text-muted; }
+    CompareScreen #cmp-curves-row { height: 1fr; }
+    CompareScreen #cmp-chart { width: 1fr; height: 1fr; min-height: 8; }
+    CompareScreen #cmp-curves-side { width: 60; height: 1fr; padding: 0 1; }
+    CompareScreen #cmp-legend { height: auto; }
+    CompareScreen #cmp-side-metrics { height: 1fr; margin-top: 1; }
+    CompareScreen.-narrow #cmp-curves-row { layout: vertical; }
+    CompareScreen.-narrow #cmp-curves-side { width: 100%; height: auto; max-height: 6; }
+    CompareScreen.-narrow #cmp-side-metrics { display: none; }
+    CompareScreen #cmp-tabs { height: 1fr; }
+    CompareScreen #cmp-tabs > ContentSwitcher { height: 1fr; }
+    CompareScreen TabPane { padding: 0; height: 1fr; }
+    CompareScreen .hint { color: $text-muted; padding: 0 1; }
+    CompareScreen DataTable { height: 1fr; }
+    CompareScreen #cmp-confusion, CompareScreen #cmp-seeds { padding: 0 1; }
+    """
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+    BINDINGS = [
+        Binding("v", "metric('val_acc')", "Val acc"),
+        Binding("t", "metric('test_acc')", "Test acc"),
+        Binding("l", "loss", "Loss"),
+        Binding("m", "next_metric", "Metric"),
+        Binding("w", "toggle_x", "Epoch/time"),
+        Binding("a", "toggle_all", "All fields"),
+        Binding("x", "export", "Export"),
+        Binding("ctrl+r", "reload", "Reload", show=False),  # r stays the app's "runs screen"
+        Binding("escape", "back", "Back"),
+        *[Binding(str(i + 1), f"tab({i})", show=False) for i in range(len(TABS))],
+    ]
+
+    def __init__(self, run_dirs: Sequence[str | Path], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.run_dirs = [str(d) for d in run_dirs]
+        self.runs: list[RunData] = []
+        self.metric = "val_acc"
+        self.x_axis = "epoch"
+        self.show_all = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="cmp-state")
+        with TabbedContent(id="cmp-tabs"):
+            with TabPane("1 Curves", id="tab-curves"):
+                with Horizontal(id="cmp-curves-row"):
+                    yield PlotextPlot(id="cmp-chart")
+                    with Vertical(id="cmp-curves-side"):
+                        yield Static(id="cmp-legend")
+                        yield DataTable(id="cmp-side-metrics", cursor_type="none")
+            with TabPane("2 Metrics", id="tab-metrics"):
+                yield Static("best over epochs / last epoch; the best of the runs is highlighted", classes="hint")
+                yield DataTable(id="cmp-metrics", cursor_type="row", zebra_stripes=True)
+            with TabPane("3 Config", id="tab-config"):
+                yield Static(id="cmp-config-hint", classes="hint")
+                yield DataTable(id="cmp-config", cursor_type="row", zebra_stripes=True)
+            with TabPane("4 Per class", id="tab-classes"):
+                yield Static("final per-class test accuracy", id="cmp-classes-hint", classes="hint")
+                yield DataTable(id="cmp-classes", cursor_type="row", zebra_stripes=True)
+            with TabPane("5 Confusion B−A", id="tab-confusion"):
+                with VerticalScroll():
+                    yield Static(id="cmp-confusion")
+            with TabPane("6 Seeds", id="tab-seeds"):
+                with VerticalScroll():
+                    yield Static(id="cmp-seeds")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        if not any("val_acc" in r for run in self.runs for r in run.metrics):
+            self.metric = "test_acc"  # no run held out a validation set
+        if len(self.runs) == 1:
+            self.query_one(TabbedContent).get_tab("tab-confusion").label = "5 Confusion"
+        self.rebuild()
+        if any(r.status == "running" for r in self.runs):
+            self.set_interval(RELOAD_S, self._live_reload)
+
+    # ------------------------------------------------------------------ data
+
+    def load(self) -> None:
+        """(Re)read every run; unreadable ones are left out with a notice."""
+        runs = []
+        for d in self.run_dirs:
+            try:
+                runs.append(load_compare_run(d))
+            except UserError as exc:
+                self.notify(str(exc), severity="warning")
+        self.runs = runs
+        self.run_dirs = [str(r.path) for r in runs]  # one notice per lost run, not one per reload
+        self.title = "Compare " + " · ".join(f"{letter(i)} {r.label}" for i, r in enumerate(runs))
+
+    def _live_reload(self) -> None:
+        if any(r.status == "running" for r in self.runs):
+            self.load()
+            self.rebuild()
+
+    def rebuild(self) -> None:
+        """Refill every tab from self.runs."""
+        self._state()
+        self.replot()
+        self._metrics_table()
+        self._config_table()
+        self._classes_table()
+        self._confusion()
+        self._seeds()
+
+    def _state(self) -> None:
+        runs = self.runs
+        text = Text()
+        for i, r in enumerate(runs[:4]):
+            text.append_text(run_tag(i))
+            text.append(f" {short_label(r, 30)}  ")
+        if len(runs) > 4:
+            text.append(f"+{len(runs) - 4} more")
+        if not runs:
+            text = Text("no readable run to show (escape goes back)", style="yellow")
+        self.query_one("#cmp-state", Static).update(text)
+
+    def _headers(self, table: DataTable, first: str, extra: Sequence[str] = ()) -> None:
+        table.clear(columns=True)
+        table.add_column(first, key="key")
+        for i, r in enumerate(self.runs):
+            table.add_column(run_tag(i) + Text(" " + short_label(r)), key=f"run{i}")
+        for name in extra:
+            table.add_column(name, key=name)
+
+    # ------------------------------------------------------------------ curves
+
+    def replot(self) -> None:
+        chart = self.query_one("#cmp-chart", PlotextPlot)
+        plt = chart.plt
+        plt.clear_figure()
+        label = CURVE_METRICS[self.metric]
+        pct = self.metric.endswith("acc")
+        data = curves(self.runs, self.metric, self.x_axis)
+        for i, c in enumerate(data):
+            if c.x:
+                ys = [100 * y for y in c.y] if pct else c.y
+                # No plotext label: its in-plot legend covers data at 80 columns; ours sits below the chart.
+                plt.plot(c.x, ys, color=PALETTE[i % len(PALETTE)], marker=MARKERS[i % len(MARKERS)])
+        last_epoch = max((max(c.x) for c in data if c.x), default=0)
+        if self.x_axis == "epoch" and 0 < last_epoch <= 20:
+            plt.xticks(list(range(1, int(last_epoch) + 1)))  # whole epochs, not 1.75
+        plt.xlabel("epoch" if self.x_axis == "epoch" else "wall time (s)")
+        plt.ylabel(label + (" %" if pct else ""))
+        if not any(c.x for c in data):
+            hint = " (no run has a validation split; press t)" if self.metric.startswith("val") else ""
+            plt.title(f"no {label} recorded yet{hint}")
+        else:
+            plt.title(f"{label} by {'epoch' if self.x_axis == 'epoch' else 'wall time'}  [v t l m: metric · w: x axis]")
+        chart.refresh()
+        self._legend(data)
+        self._side_metrics()
+
+    def _legend(self, data: list) -> None:
+        text = Text()
+        for i, (run, c) in enumerate(zip(self.runs, data)):
+            if i:
+                text.append("\n")
+            text.append_text(run_tag(i))
+            text.append(f" {run.label}", style=run_style(i))
+            text.append(f"  {run.status}" + ("" if c.x else f"  (no {CURVE_METRICS[self.metric]})"), style="dim")
+        self.query_one("#cmp-legend", Static).update(text)
+
+    def _side_metrics(self) -> None:
+        table = self.query_one("#cmp-side-metrics", DataTable)
+        table.clear(columns=True)
+        for name in ("run", "best", "last", "epochs", "wall"):
+            table.add_column(name, key=name)
+        rows = {m.spec.key: m for m in metric_rows(self.runs)}
+        m, wall = rows.get(self.metric), rows.get("wall_time_s")
+        for i, r in enumerate(self.runs):
+            best = fmt_metric(m.best[i], m.spec.kind) if m else "-"
+            style = "bold green" if m and m.best_winner == i else ""
+            table.add_row(run_tag(i), Text(best, style=style), fmt_metric(m.last[i], m.spec.kind) if m else "-",
+                          str(len(r.metrics)), fmt_metric(wall.last[i], "time") if wall else "-")
+
+    # ------------------------------------------------------------------ tables
+
+    def _metrics_table(self) -> None:
+        table = self.query_one("#cmp-metrics", DataTable)
+        self._headers(table, "metric")
+        for m in metric_rows(self.runs):
+            cells = []
+            for i in range(len(self.runs)):
+                cell = Text()
+                if m.spec.has_best:
+                    cell.append(fmt_metric(m.best[i], m.spec.kind), style="bold green" if m.best_winner == i else "")
+                    cell.append(" / ", style="dim")
+                cell.append(fmt_metric(m.last[i], m.spec.kind), style="bold green" if m.last_winner == i else "")
+                cells.append(cell)
+            table.add_row(m.spec.label, *cells, key=m.spec.key)
+
+    def _config_table(self) -> None:
+        table = self.query_one("#cmp-config", DataTable)
+        self._headers(table, "field")
+        rows = config_rows(self.runs, self.show_all)
+        for key, values in rows:
+            differs = len(set(values)) > 1
+            table.add_row(Text(key, style="bold" if differs else "dim"), *values, key=key)
+        what = "every field (a: only those that differ)" if self.show_all else "fields that differ (a: every field)"
+        if not rows:
+            what = "the configurations are identical (a: show every field)"
+        self.query_one("#cmp-config-hint", Static).update(what)
+
+    def _classes_table(self) -> None:
+        table = self.query_one("#cmp-classes", DataTable)
+        pc = per_class_rows(self.runs)
+        self._headers(table, "class", [pc.delta_label])
+        for name, values, delta in zip(pc.class_names, pc.values, pc.delta):
+            present = [v for v in values if v is not None]
+            top = max(present) if len(set(present)) > 1 else None
+            cells = [Text(fmt_pct(v), style="bold green" if v is not None and v == top else "") for v in values]
+            if delta is None:
+                d = Text("-")
+            else:
+                style = "" if pc.delta_label == "spread" else ("green" if delta > 0 else "red" if delta < 0 else "dim")
+                d = Text(f"{100 * delta:{'.1f' if pc.delta_label == 'spread' else '+.1f'}}", style=style)
+            table.add_row(name, *cells, d, key=name)
+
+    def _confusion(self) -> None:
+        box = self.query_one("#cmp-confusion", Static)
+        if len(self.runs) == 1:  # a single run (opened as its own view): its matrix itself
+            box.update(self._own_confusion(self.runs[0]))
+            return
+        if len(self.runs) != 2:
+            box.update("The confusion difference needs exactly two runs (select two on the runs screen).")
+            return
+        try:
+            diff = confusion_diff(self.runs[0], self.runs[1])
+        except UserError as exc:
+            box.update(str(exc))
+            return
+        unit = "percentage points of each true class" if diff.normalized else "images"
+        fmt = (lambda v: f"{100 * v:+.0f}") if diff.normalized else (lambda v: f"{v:+d}")
+        legend = "green: B better · red: B worse"
+        if len(diff.class_names) > MAX_MATRIX_CLASSES:
+            box.update(changes_table(diff, f"largest changes B − A ({unit}) · {legend}", fmt))
+        else:
+            box.update(matrix_table(f"B − A ({unit}), rows = true class · {legend}", diff.class_names, diff.cells, fmt))
+
+    @staticmethod
+    def _own_confusion(run: RunData) -> RenderableType:
+        cells = run.summary.get("confusion") or []
+        if not cells:
+            return "no confusion matrix yet (no epoch finished)"
+        if len(cells) <= MAX_MATRIX_CLASSES:
+            return matrix_table("test confusion matrix, rows = true class", run.class_names, cells, str)
+        errors = [[0 if i == j else v for j, v in enumerate(row)] for i, row in enumerate(cells)]
+        return changes_table(ConfusionDiff(run.class_names, errors, False), "most frequent confusions (images)", str)
+
+    def _seeds(self) -> None:
+        box = self.query_one("#cmp-seeds", Static)
+        groups = seed_groups(self.runs)
+        if not groups:
+            box.update("No two of these runs differ only by seed.\n"
+                       "Train one config with --seed 1, 2, 3 and compare them to see mean ± spread.")
+            return
+        table = Table(title="runs that differ only by seed: mean ± sample std", box=None, padding=(0, 1),
+                      title_justify="left")
+        for col in ("group", "n", "seeds", "best acc", "test acc", "wall", "img/s"):
+            table.add_column(col)
+        for g in groups:
+            what = " ".join(f"{k}={v}" for k, v in g.differing.items()) or "same config"
+            stat = g.stats
+
+            def pm(key: str, scale: float = 100.0, unit: str = "%", digits: int = 2) -> str:
+                if key not in stat:
+                    return "-"
+                mean, std, _ = stat[key]
+                return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}{unit}"
+
+            members = " ".join(str(letter(self.runs.index(r))) for r in g.runs)
+            table.add_row(f"{what}\n[{members}]", str(len(g.runs)), ",".join(map(str, g.seeds)),
+                          pm("best_acc"), pm("test_acc"), pm("wall_time_s", 1, "s", 1), pm("img_per_s", 1, "", 0))
+        box.update(table)
+
+    # ------------------------------------------------------------------ keys
+
+    def action_metric(self, metric: str) -> None:
+        self.metric = metric
+        self.query_one(TabbedContent).active = "tab-curves"
+        self.replot()
+
+    def action_loss(self) -> None:
+        nxt = LOSS_CYCLE[(LOSS_CYCLE.index(self.metric) + 1) % len(LOSS_CYCLE)] if self.metric in LOSS_CYCLE else LOSS_CYCLE[0]
+        self.action_metric(nxt)
+
+    def action_next_metric(self) -> None:
+        self.action_metric(METRIC_CYCLE[(METRIC_CYCLE.index(self.metric) + 1) % len(METRIC_CYCLE)])
+
+    def action_toggle_x(self) -> None:
+        self.x_axis = "wall" if self.x_axis == "epoch" else "epoch"
+        self.replot()
+
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self.query_one(TabbedContent).active = "tab-config"
+        self._config_table()
+
+    def action_tab(self, index: int) -> None:
+        self.query_one(TabbedContent).active = TABS[index]
+
+    def action_reload(self) -> None:
+        self.load()
+        self.rebuild()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:  # [default, this screen]: nothing of the app beneath
+            self.app.pop_screen()
+
+    def action_export(self) -> None:
+        prompt_export(self, [r.path for r in self.runs], "compare-export")

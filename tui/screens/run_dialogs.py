@@ -1,0 +1,109 @@
+"""Small modal dialogs of the runs screen: one line of text, and a yes/no.
+
+Both dismiss with a value (``push_screen(dialog, callback)``), so the caller
+does the store write and the dialog stays a pure input device.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Sequence
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Input, Label
+
+from engine.config import UserError
+
+DIALOG_CSS = """
+TextPrompt, ConfirmDialog { align: center middle; }
+TextPrompt > Vertical, ConfirmDialog > Vertical {
+    width: 70; max-width: 95%; height: auto; padding: 1 2;
+    border: thick $accent; background: $surface;
+}
+TextPrompt .hint, ConfirmDialog .hint { color: $text-muted; }
+ConfirmDialog .body { margin: 1 0; }
+ConfirmDialog Horizontal { height: auto; align-horizontal: right; }
+ConfirmDialog Button { margin-left: 2; }
+"""
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """Ask for one line; Enter returns it, Escape returns None."""
+
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, value: str = "", hint: str = "", placeholder: str = ""):
+        super().__init__()
+        self.title_text, self.value, self.hint, self.placeholder = title, value, hint, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text)
+            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Label(self.hint or "Enter to save, Escape to cancel", classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question; only `y` or the Delete button confirms (Enter does not, by design)."""
+
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, title: str, body: str, yes_label: str = "Delete"):
+        super().__init__()
+        self.title_text, self.body, self.yes_label = title, body, yes_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text)
+            yield Label(self.body, classes="body")
+            yield Label("y confirms, n or Escape keeps everything", classes="hint")
+            with Horizontal():
+                yield Button("Keep", id="no")
+                yield Button(self.yes_label, variant="error", id="yes")
+
+    def on_mount(self) -> None:
+        # Focus on the safe button: a stray Enter keeps the runs.
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+def prompt_export(screen: Screen, run_dirs: Sequence[Path], stem: str = "runs-export") -> None:
+    """Ask for a file name, then export run_dirs there (format from the extension)."""
+    default = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+
+    def done(path: str | None) -> None:
+        if not path:
+            return
+        from engine.export import export_runs, format_for
+
+        target = Path(path).expanduser()
+        try:
+            export_runs(list(run_dirs), format_for(target), target)
+        except (OSError, UserError) as exc:
+            screen.notify(f"export failed: {exc}", severity="error")
+            return
+        screen.notify(f"exported {len(run_dirs)} run(s) to {target}")
+
+    screen.app.push_screen(TextPrompt(f"Export {len(run_dirs)} run(s) to", default,
+                                      "A .json name writes JSON, anything else CSV (one row per epoch)."), done)

@@ -1,0 +1,360 @@
+"""The runs browser: every saved run in one sortable, filterable table.
+
+Keys: 1-9/0 or s sort (again: reverse), / filter, space select (a: all shown),
+c compare the selection, enter open the run's dashboard, e rename, n note,
+t tags, d delete, x export, r refresh. The table re-reads the runs directory every couple of
+seconds, so a run started elsewhere (``--no-ui`` in tmux, a batch job) shows up
+as running, advances, and ends as completed — or as stale when its writer dies.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from engine.config import UserError
+from engine.runmeta import RunEntry, RunIndex, delete_run, set_name, set_note, set_tags, writer_alive
+
+from .compare import CompareScreen
+from .run_dialogs import ConfirmDialog, TextPrompt, prompt_export
+from .runs_table import COLUMNS, SORT_KEYS, matches, row_cells, sort_entries
+
+REFRESH_S = 2.0  # polling a directory is cheap; 2 s keeps a followed run's row current without busy work
+
+
+class RunsScreen(Screen):
+    """Browse, sort, filter, select, compare, rename, annotate, delete and export runs."""
+
+    DEFAULT_CSS = """
+    RunsScreen #runs-table { height: 1fr; }
+    RunsScreen #runs-info { height: auto; max-height: 4; padding: 0 1; background: $boost; }
+    RunsScreen #runs-state { height: 1; padding: 0 1; color: $text-muted; }
+    RunsScreen #runs-filter { height: 1; border: none; padding: 0 1; background: $boost; }
+    RunsScreen #runs-filter:focus { background: $accent 30%; }
+    """
+    BINDINGS = [
+        Binding("space", "toggle_select", "Select"),
+        Binding("c", "compare", "Compare"),
+        Binding("a", "select_all", "All", show=False),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort_next", "Sort"),
+        Binding("e", "rename", "Rename"),
+        Binding("n", "note", "Note"),
+        Binding("t", "tags", "Tags"),
+        Binding("d", "delete", "Delete"),
+        Binding("x", "export", "Export"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("escape", "back", "Back"),
+        *[Binding(k, f"sort_by({i})", show=False) for i, k in enumerate(SORT_KEYS)],
+    ]
+
+    def __init__(self, runs_dir: str = "saved_runs", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.runs_dir = runs_dir
+        self.index = RunIndex(runs_dir)
+        self.entries: list[RunEntry] = []
+        self.selected: dict[str, None] = {}  # insertion-ordered: the first selected is A in "B − A"
+        self.sort_key, self.sort_desc = "start", True
+        self.query_text = ""
+        self._shown: tuple = ()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="runs-state")
+        table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        table.fixed_columns = 2  # mark and name stay put when the table scrolls sideways at 80 columns
+        yield table
+        yield Static(id="runs-info")
+        # Always on screen (one line): a widget being shown cannot take focus until the next
+        # layout, and keys typed straight after '/' would be lost.
+        yield Input(placeholder="/ filter: words that must all appear (Enter keeps it, Escape clears)",
+                    id="runs-filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"Runs — {self.runs_dir}"
+        self.refresh_runs()
+        self.set_interval(REFRESH_S, self.refresh_runs)
+        self.query_one("#runs-table", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_runs()
+
+    # ------------------------------------------------------------------ data
+
+    def refresh_runs(self) -> None:
+        """Re-scan the runs directory and redraw what changed."""
+        self.entries = self.index.scan()
+        ids = {e.info.run_id for e in self.entries}
+        self.selected = {k: None for k in self.selected if k in ids}
+        self._render_table()
+
+    def visible(self) -> list[RunEntry]:
+        """The runs that pass the filter, in the chosen order."""
+        shown = [e for e in self.entries if matches(e, self.query_text)]
+        return sort_entries(shown, self.sort_key, self.sort_desc)
+
+    def _render_table(self, force: bool = False) -> None:
+        table = self.query_one("#runs-table", DataTable)
+        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected)) for e in self.visible()]
+        signature = (self.sort_key, self.sort_desc, *((rid, tuple(str(c) for c in cells)) for rid, cells in rows))
+        if signature != self._shown or force:
+            self._shown = signature
+            current = self.current_entry()
+            # Columns too: DataTable widths only grow, and one long cell (a reason) would stay wide.
+            table.clear(columns=True)
+            self._add_columns(table)
+            for rid, cells in rows:
+                table.add_row(*cells, key=rid)
+            if current is not None and current.info.run_id in table.rows:
+                table.move_cursor(row=table.get_row_index(current.info.run_id), animate=False)
+        self._update_state()
+        self._update_info()
+
+    def _add_columns(self, table: DataTable) -> None:
+        table.add_column(" ", key="sel", width=1)
+        for col in COLUMNS:
+            arrow = (" ↓" if self.sort_desc else " ↑") if col.key == self.sort_key else ""
+            table.add_column(col.label + arrow, key=col.key)
+
+    def current_entry(self) -> RunEntry | None:
+        """The run under the cursor."""
+        table = self.query_one("#runs-table", DataTable)
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # cursor beyond the rows while the table is rebuilt
+            return None
+        return next((e for e in self.entries if e.info.run_id == key), None)
+
+    def targets(self) -> list[RunEntry]:
+        """The selected runs, else the one under the cursor."""
+        if self.selected:
+            by_id = {e.info.run_id: e for e in self.entries}
+            return [by_id[k] for k in self.selected if k in by_id]
+        cur = self.current_entry()
+        return [cur] if cur else []
+
+    def _update_state(self) -> None:
+        col = next(c for c in COLUMNS if c.key == self.sort_key)
+        n_shown = self.query_one("#runs-table", DataTable).row_count
+        parts = [f"{len(self.entries)} runs" + (f", {n_shown} shown" if n_shown != len(self.entries) else "")]
+        if self.selected:
+            parts.append(f"{len(self.selected)} selected")
+        parts.append(f"sorted by {col.label} {'↓' if self.sort_desc else '↑'}")
+        if self.query_text:
+            parts.append(f"filter: {self.query_text!r}")
+        if not self.entries:
+            parts = [f"no runs in {self.runs_dir} yet — train one, or start 'cifar-tui --no-ui ...' elsewhere"]
+        self.query_one("#runs-state", Static).update("  ·  ".join(parts))
+
+    def _update_info(self) -> None:
+        e = self.current_entry()
+        info = self.query_one("#runs-info", Static)
+        if e is None:
+            info.update("")
+            return
+        text = Text(e.info.run_id, style="bold")
+        text.append(f"  {e.info.path}", style="dim")
+        if e.info.error:
+            text.append(f"\nunreadable: {e.info.error}", style="red")
+        if e.meta.note:
+            text.append(f"\nnote: {e.meta.note}")
+        if e.status == "stale":
+            text.append("\nstale: the process writing this run is gone; it will not finish", style="yellow")
+        elif e.info.summary.get("error"):
+            text.append(f"\nerror: {e.info.summary['error']}", style="red")
+        info.update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._update_info()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key != "sel":
+            self._sort(key)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    # ------------------------------------------------------------------ sorting, filtering, selecting
+
+    def _sort(self, key: str) -> None:
+        col = next(c for c in COLUMNS if c.key == key)
+        if key == self.sort_key:
+            self.sort_desc = not self.sort_desc
+        else:
+            self.sort_key, self.sort_desc = key, col.desc_first
+        self._render_table()
+        self._to_top()
+
+    def _to_top(self) -> None:
+        # After a sort the interesting runs are at the top: "3, space, space, c" compares the best two.
+        self.query_one("#runs-table", DataTable).move_cursor(row=0, animate=False)
+
+    def action_sort_by(self, index: int) -> None:
+        if index < len(COLUMNS):
+            self._sort(COLUMNS[index].key)
+
+    def action_sort_next(self) -> None:
+        keys = [c.key for c in COLUMNS]
+        nxt = COLUMNS[(keys.index(self.sort_key) + 1) % len(keys)]
+        self.sort_key, self.sort_desc = nxt.key, nxt.desc_first
+        self._render_table()
+        self._to_top()
+
+    def action_filter(self) -> None:
+        # Focus now, not via widget.focus() (deferred until after keys already queued): a fast
+        # typist's "/cnn" would otherwise run the table's c and n bindings.
+        self.set_focus(self.query_one("#runs-filter", Input))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "runs-filter":
+            self.query_text = event.value.strip()
+            self._render_table()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "runs-filter":
+            self.set_focus(self.query_one("#runs-table", DataTable))
+
+    def action_back(self) -> None:
+        """Escape: clear the filter, else the selection, else leave the screen."""
+        box = self.query_one("#runs-filter", Input)
+        if box.has_focus or self.query_text:
+            self.query_text = ""
+            box.value = ""
+            self.set_focus(self.query_one("#runs-table", DataTable))
+            self._render_table()
+        elif self.selected:
+            self.selected.clear()
+            self._render_table()
+        elif len(self.app.screen_stack) > 2:  # [default, this screen]: nothing of the app beneath
+            self.app.pop_screen()
+
+    def action_select_all(self) -> None:
+        """Select every run shown (after the filter); again: select none."""
+        shown = [e.info.run_id for e in self.visible()]
+        if shown and all(rid in self.selected for rid in shown):
+            self.selected.clear()
+        else:
+            self.selected.update({rid: None for rid in shown})
+        self._render_table()
+
+    def action_toggle_select(self) -> None:
+        e = self.current_entry()
+        if e is None:
+            return
+        if e.info.run_id in self.selected:
+            del self.selected[e.info.run_id]
+        else:
+            self.selected[e.info.run_id] = None
+        table = self.query_one("#runs-table", DataTable)
+        row = table.cursor_row
+        self._render_table()
+        if row + 1 < table.row_count:  # move on, as file managers do, so space-space-space selects a block
+            table.move_cursor(row=row + 1, animate=False)
+
+    # ------------------------------------------------------------------ actions on runs
+
+    def action_refresh(self) -> None:
+        self.refresh_runs()
+
+    def action_open(self) -> None:
+        e = self.current_entry()
+        if e is None:
+            return
+        if e.status == "starting":
+            self.notify(f"{e.info.run_id} is starting; open it again in a moment")
+            return
+        if e.info.error:
+            self.notify(f"{e.info.run_id} is unreadable: {e.info.error}", severity="error")
+            return
+        try:
+            from .dashboard import DashboardScreen
+
+            factory = getattr(DashboardScreen, "for_saved_run")
+        except (ImportError, AttributeError):  # written separately; until it exists our one-run view stands in
+            self.app.push_screen(CompareScreen([str(e.info.path)]))
+            return
+        self.app.push_screen(factory(str(e.info.path)))
+
+    def action_compare(self) -> None:
+        runs = [e for e in self.targets() if e.info.run_id in self.selected]
+        bad = [e for e in runs if e.info.error]
+        runs = [e for e in runs if not e.info.error]
+        if bad:
+            self.notify(f"left out {len(bad)} unreadable run(s)", severity="warning")
+        if len(runs) < 2:
+            self.notify(f"select two or more runs with space to compare ({len(runs)} selected)", severity="warning")
+            return
+        self.app.push_screen(CompareScreen([str(e.info.path) for e in runs]))
+
+    def _edit(self, title: str, value: str, hint: str, apply: Callable[[Path, str], Any]) -> None:
+        e = self.current_entry()
+        if e is None:
+            return
+        if e.info.error:
+            self.notify("an unreadable run cannot be edited; delete it or fix its files", severity="warning")
+            return
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                apply(e.info.path, text)
+            except (OSError, UserError) as exc:
+                self.notify(f"not saved: {exc}", severity="error")
+            self.refresh_runs()
+
+        self.app.push_screen(TextPrompt(f"{title} — {e.info.run_id}", value, hint), done)
+
+    def action_rename(self) -> None:
+        e = self.current_entry()
+        self._edit("Display name", (e.meta.name or "") if e else "",
+                   "Enter saves; empty clears. The run id and folder never change.", set_name)
+
+    def action_note(self) -> None:
+        e = self.current_entry()
+        self._edit("Note", e.meta.note if e else "", "One line; Enter saves, empty clears.", set_note)
+
+    def action_tags(self) -> None:
+        e = self.current_entry()
+        self._edit("Tags", " ".join(e.meta.tags) if e else "", "Separated by spaces or commas; filter with /#tag.",
+                   set_tags)
+
+    def action_delete(self) -> None:
+        runs = self.targets()
+        if not runs:
+            return
+        live = [e for e in runs if writer_alive(e.info.path)]
+        if live:
+            self.notify(f"{live[0].name} is running; stop it before deleting it", severity="error")
+            return
+        names = ", ".join(e.name for e in runs[:4]) + (f" and {len(runs) - 4} more" if len(runs) > 4 else "")
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            for e in runs:
+                try:
+                    delete_run(e.info.path, self.runs_dir)
+                except (OSError, UserError) as exc:
+                    self.notify(f"{e.name}: {exc}", severity="error")
+            self.notify(f"deleted {len(runs)} run(s)")
+            self.refresh_runs()
+
+        title = f"Delete {len(runs)} run{'s' if len(runs) > 1 else ''}?"
+        what = "Their folders" if len(runs) > 1 else "Its folder"
+        self.app.push_screen(ConfirmDialog(title, f"{names}\n{what}, metrics and checkpoints are removed."), done)
+
+    def action_export(self) -> None:
+        runs = [e for e in self.targets() if not e.info.error]
+        if not runs:
+            self.notify("nothing to export: select runs with space", severity="warning")
+            return
+        prompt_export(self, [e.info.path for e in runs])
