@@ -215,7 +215,8 @@ class _RunState:
             "run_id": self.writer.run_id, "status": status, "error": error,
             "model": c.model, "strategy": c.strategy, "dataset": c.dataset, "preset": c.preset, "name": c.name,
             "epochs": c.epochs, "epochs_done": self.epochs_done,
-            "test_acc": last.get("test_acc"), "test_top5": last.get("test_top5"), "test_loss": last.get("test_loss"),
+            "test_acc": last.get("test_acc"), "test_top5": last.get("test_top5"), "test_top3": last.get("test_top3"),
+            "test_loss": last.get("test_loss"),
             "val_acc": last.get("val_acc"), "train_acc": last.get("train_acc"), "train_loss": last.get("train_loss"),
             "best_metric": "val_acc" if d.val is not None else "test_acc",
             "best_acc": self.best if self.best >= 0 else None, "best_epoch": self.best_epoch or None,
@@ -328,12 +329,13 @@ def autocast(ctx: Context):
 
 @torch.no_grad()
 def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor) -> dict[str, Any]:
-    """Loss, accuracy, top-5 and confusion matrix over one split."""
+    """Loss, accuracy, top-3, top-5 and confusion matrix over one split."""
     ctx.forward.eval()
     k = ctx.data.num_classes
     loss_sum = torch.zeros((), device=ctx.device)
     correct = torch.zeros((), device=ctx.device, dtype=torch.long)
     top5 = torch.zeros((), device=ctx.device, dtype=torch.long)
+    top3 = torch.zeros((), device=ctx.device, dtype=torch.long)  # study 001 reports top-1/top-3
     conf = torch.zeros((k, k), device=ctx.device, dtype=torch.long)
     for i in range(0, len(y_all), ctx.config.eval_batch_size):
         y = y_all[i : i + ctx.config.eval_batch_size]
@@ -345,10 +347,11 @@ def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor) -> dict[str
         pred = out.argmax(1)
         correct += (pred == y).sum()
         top5 += topk_correct(out, y, 5)
+        top3 += topk_correct(out, y, 3)
         confusion_update(conf, pred, y)
     n = max(1, len(y_all))
     return {
-        "loss": loss_sum.item() / n, "acc": correct.item() / n, "top5": top5.item() / n,
+        "loss": loss_sum.item() / n, "acc": correct.item() / n, "top5": top5.item() / n, "top3": top3.item() / n,
         "confusion": conf.cpu().tolist(),
     }
 
