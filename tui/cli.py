@@ -45,7 +45,8 @@ _GROUPS = {
     "what": ("dataset", "data_dir", "download", "model", "strategy", "weights", "from_run", "image_size", "preset"),
     "optimisation": ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
                      "warmup_epochs", "label_smoothing", "phase2_epoch", "phase2_lr", "early_stop_patience"),
-    "augmentation (batched, on the device)": ("crop", "flip", "cutout", "mixup", "randaugment", "randaugment_magnitude"),
+    "augmentation (batched, on the device)": ("crop", "flip", "cutout", "mixup", "randaugment", "randaugment_magnitude",
+                                              "rotate", "translate", "zoom"),
     "data size": ("train_limit", "test_limit", "val_split"),
     "hardware": ("seed", "device", "amp", "channels_last", "compile", "eval_batch_size"),
     "saving": ("runs_dir", "name", "checkpoints"),
@@ -97,6 +98,10 @@ def build_train_parser(prog: str = PROG) -> Parser:
             "  cifar-tui [train] OPTIONS      train; --no-ui for headless, else the live dashboard\n"
             "  cifar-tui runs [--json]        list saved runs\n"
             "  cifar-tui models               list the models\n"
+            "  cifar-tui presets [--json]     the studies' experiments; run one with --preset NAME\n"
+            "  cifar-tui compare RUN RUN...   compare runs side by side (--no-ui: a plain table)\n"
+            "  cifar-tui export RUN...        per-epoch metrics in one file (--format csv|json, -o FILE)\n"
+            "  cifar-tui watch [RUN]          follow a run started elsewhere, live (--no-ui: epoch lines)\n"
             "\nexamples:\n"
             "  cifar-tui --no-ui --dataset synthetic --model cnn --epochs 2\n"
             "  cifar-tui --no-ui --dataset fashion-mnist --model cnn --epochs 1 --train-limit 10000\n"
@@ -196,10 +201,25 @@ def cmd_models(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def _lazy(module: str, name: str) -> Callable[[Sequence[str]], int]:
+    """A command whose module is imported only when it runs (keeps `cifar-tui --help` instant)."""
+
+    def command(argv: Sequence[str]) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module, __package__), name)(argv)
+
+    return command
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "train": cmd_train,
     "runs": cmd_runs,
     "models": cmd_models,
+    "presets": _lazy(".cmd_presets", "cmd_presets"),
+    "compare": _lazy(".cmd_runs", "cmd_compare"),
+    "export": _lazy(".cmd_runs", "cmd_export"),
+    "watch": _lazy(".cmd_runs", "cmd_watch"),
 }
 
 

@@ -1,0 +1,99 @@
+"""Follow a run another process is writing: an incremental, offset-based tail of metrics.jsonl.
+
+The writer appends one JSON line per epoch and fsyncs it (engine.store.RunWriter),
+so a follower only ever needs the bytes past its last offset. Re-reading the
+whole file each poll would be O(epochs) per second for hours-long runs; a tail
+reader is O(new bytes).
+
+A line is consumed only once its newline is on disk: a writer caught mid-line
+(or killed mid-line) leaves a torn last line, which is kept back and completed
+on a later poll, or ignored forever if the writer died. No textual/rich here.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .store import live_status, load_run
+
+
+class MetricsTail:
+    """Yields the new complete records of a metrics.jsonl on each ``read_new()``."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.offset = 0
+        self._partial = b""
+        self._inode: int | None = None
+
+    def read_new(self) -> list[dict[str, Any]]:
+        """Records appended since the last call (empty when none, or no file yet)."""
+        try:
+            with open(self.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if self._inode is not None and (st.st_ino != self._inode or st.st_size < self.offset):
+                    # Replaced or truncated (a rewrite, not an append): start over.
+                    self.offset, self._partial = 0, b""
+                self._inode = st.st_ino
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        *complete, self._partial = (self._partial + data).split(b"\n")
+        records = []
+        for line in complete:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a damaged line: skip it rather than stop following
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of a torn (not yet newline-terminated) last line held back."""
+        return len(self._partial)
+
+
+@dataclass
+class FollowUpdate:
+    """One poll of a followed run: its status now and the epochs new since the last poll."""
+
+    status: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once nothing more will be written (completed, interrupted, stale, ...)."""
+        return self.status not in ("running", "starting")
+
+
+class RunFollower:
+    """Polls a run directory: status via store.live_status, epochs via MetricsTail."""
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self.tail = MetricsTail(self.run_dir / "metrics.jsonl")
+
+    def poll(self) -> FollowUpdate:
+        """Status first, records second: a final status then implies every epoch is on disk."""
+        info = load_run(self.run_dir)
+        if info.error:
+            # config.json/summary.json appear a moment after the directory: a live lock means 'starting'.
+            status = "starting" if (self.run_dir / "lock").exists() else "unreadable"
+        else:
+            status = live_status(self.run_dir, info.summary)
+        return FollowUpdate(status, self.tail.read_new(), info.summary, info.config, info.error)
+
+
+__all__ = ["MetricsTail", "RunFollower", "FollowUpdate"]

@@ -1,0 +1,56 @@
+"""Snapshot tests (pytest-textual-snapshot) of the launcher and the dashboard at 80x24 and 160x48.
+
+The dashboard is fed fabricated events (tests/tui_fixtures.py), never a live
+run, and the launcher's machine-dependent line (the device) is pinned, so the
+SVGs are the same on every machine. Update with ``pytest --snapshot-update``.
+"""
+from __future__ import annotations
+
+import pytest
+
+from engine.config import RunConfig
+from tui.app import CifarApp
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.launcher import LauncherScreen
+from tui_fixtures import dashboard_events
+
+SIZES = [(80, 24), (160, 48)]
+
+
+def _dashboard_app() -> CifarApp:
+    return CifarApp(runs_dir="tmp-runs", start_screen=DashboardScreen.for_events(dashboard_events()))
+
+
+def _launcher_app() -> CifarApp:
+    # A data path that never exists: the snapshot shows the "dataset missing" banner on every machine.
+    base = RunConfig(data_dir="no-such-dir", runs_dir="tmp-runs")
+    return CifarApp(runs_dir="tmp-runs", start_screen=LauncherScreen(runs_dir="tmp-runs", base=base))
+
+
+async def _launcher_ready(pilot) -> None:
+    """Wait for the background torch import and the parameter count, then pin the device line."""
+    app = pilot.app
+    for _ in range(300):
+        screen = app.screen
+        if app.registry and isinstance(screen, LauncherScreen) and screen.info["params"][0].isdigit():
+            break
+        await pilot.pause(0.05)
+    screen = app.screen
+    screen.info["device"] = "cpu"  # "cpu (N threads)" / a GPU name differ between machines
+    screen._render_info()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_dashboard_snapshot(snap_compare, size) -> None:
+    assert snap_compare(_dashboard_app(), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_launcher_snapshot(snap_compare, size) -> None:
+    assert snap_compare(_launcher_app(), terminal_size=size, run_before=_launcher_ready)
+
+
+def test_dashboard_snapshot_matrix_tab_normalised(snap_compare) -> None:
+    """80x24: the confusion tab, row-normalised (keys 4 then n)."""
+    assert snap_compare(_dashboard_app(), terminal_size=(80, 24), press=["4", "n"])

@@ -1,0 +1,99 @@
+"""Drive the real ``cifar-tui`` binary in tmux: what a user over SSH would see and press.
+
+Starts the installed console script in a detached tmux session, sends keys,
+reads the screen with ``capture-pane``, quits, and checks the exit status and
+that the terminal was handed back (the shell prints after the app is gone).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None or shutil.which("cifar-tui") is None,
+                                reason="needs tmux and the installed cifar-tui script")
+
+
+class Tmux:
+    """One detached tmux session running a shell command."""
+
+    def __init__(self, command: str, cwd: Path, size: tuple[int, int] = (80, 24)) -> None:
+        self.name = f"cifar-tui-test-{uuid.uuid4().hex[:8]}"
+        # `; echo EXIT=$?` runs once the app has restored the terminal: proof of a clean exit.
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]),
+                        "-c", str(cwd), f"{command}; echo EXIT=$?; sleep 30"], check=True)
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
+                              text=True).stdout
+
+    def keys(self, *keys: str, pause: float = 0.4) -> None:
+        for key in keys:
+            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            time.sleep(pause)  # escape needs a gap, or ESC+next key reads as alt+key
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.25)
+        raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def test_train_in_dashboard_then_quit(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    tm = Tmux(f"cifar-tui train --dataset synthetic --model mlp --epochs 2 --train-limit 500 --test-limit 200 "
+              f"--runs-dir {runs}", cwd=tmp_path)
+    try:
+        screen = tm.wait_for("COMPLETED")
+        assert "mlp · scratch · synthetic · cpu" in screen
+        assert "epoch 2/2" in screen and "Loss" in screen and "Confusion" in screen  # tabs at 80x24
+        tm.keys("4")
+        screen = tm.wait_for("predicted")
+        assert "red-horizo" in screen  # a class row of the confusion matrix
+        tm.keys("n")
+        tm.wait_for("row-normalised")
+        tm.keys("3")
+        tm.wait_for("per-class accuracy")
+        tm.keys("?")
+        tm.wait_for("pause / resume")
+        tm.keys("Escape", pause=1.0)
+        tm.keys("q")
+        screen = tm.wait_for("EXIT=")
+        assert "EXIT=0" in screen
+        (run,) = runs.iterdir()
+        assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+    finally:
+        tm.close()
+
+
+def test_launcher_start_stop_quit(tmp_path: Path) -> None:
+    """No arguments: the launcher; ctrl+y synthetic data, ctrl+s start, x stop, q quit."""
+    tm = Tmux("cifar-tui", cwd=tmp_path)  # runs land in ./saved_runs of this temporary directory
+    try:
+        tm.wait_for("new training run", timeout=30)
+        tm.wait_for("^s Start")  # the footer's key hints
+        tm.wait_for(" trainable", timeout=60)  # torch imported in the background, parameters counted
+        tm.keys("C-y")
+        tm.wait_for("dataset  synthetic:")  # the info panel says what the data is
+        tm.keys("C-s")
+        tm.wait_for("STARTING", timeout=20)
+        tm.wait_for("TRAINING", timeout=90)
+        tm.keys("x")
+        tm.wait_for("INTERRUPTED", timeout=60)
+        tm.keys("q")
+        assert "EXIT=0" in tm.wait_for("EXIT=")
+        (run,) = (tmp_path / "saved_runs").iterdir()
+        assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+    finally:
+        tm.close()

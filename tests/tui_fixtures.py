@@ -1,0 +1,79 @@
+"""Fixed, fabricated engine events for deterministic dashboard tests and screenshots.
+
+No timestamps or measured times: every number comes from a formula, so the
+rendered dashboard is byte-identical on every machine.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from engine.events import EpochDone, Log, RunStarted, StepDone
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+N_TEST = 1000
+STEPS = 50
+EPOCHS = 10
+DONE = 6  # epochs finished in the fabricated history
+
+
+def _confusion(epoch: int) -> list[list[int]]:
+    """100 test images per class; accuracy grows with the epoch; cat<->dog confusion stays."""
+    k = len(CLASSES)
+    rows = []
+    for i in range(k):
+        base = 55 + 5 * epoch + (i * 7) % 15 - (20 if i in (3, 5) else 0)
+        correct = max(10, min(98, base))
+        row = [0] * k
+        row[i] = correct
+        wrong = 100 - correct
+        partner = {3: 5, 5: 3, 1: 9, 9: 1, 0: 8, 8: 0}.get(i, (i + 1) % k)
+        row[partner] += wrong // 2
+        rest = wrong - wrong // 2
+        j = 0
+        while rest:
+            col = (i + 2 + j) % k
+            if col != i:
+                row[col] += 1
+                rest -= 1
+            j += 1
+        rows.append(row)
+    return rows
+
+
+def dashboard_events(done: int = DONE) -> list[Any]:
+    """RunStarted, steps and ``done`` epochs of a 10-epoch CIFAR-10 ResNet run, mid-training."""
+    config = {"model": "resnet18-cifar", "strategy": "scratch", "dataset": "cifar10", "epochs": EPOCHS,
+              "preset": None, "extra": {}}
+    events: list[Any] = [RunStarted(
+        run_id="20260101-120000-resnet18-cifar-scratch", run_dir="saved_runs/20260101-120000-resnet18-cifar-scratch",
+        config=config, device="cuda", class_names=list(CLASSES), params_total=11_173_962,
+        params_trainable=11_173_962, n_train=50_000, n_val=0, n_test=N_TEST, steps_per_epoch=STEPS, input_size=32,
+    )]
+    for epoch in range(1, done + 1):
+        for step in range(5, STEPS + 1, 5):
+            t = (epoch - 1) + step / STEPS
+            loss = 2.2 / (1 + 0.6 * t) + 0.05 * ((step * 7) % 5) / 5
+            events.append(StepDone(epoch, step, STEPS, loss, 0.1, 5120.0, 10.0 * t, 10.0 * (EPOCHS - t)))
+        conf = _confusion(epoch)
+        per_class = [row[i] / sum(row) for i, row in enumerate(conf)]
+        test_acc = sum(conf[i][i] for i in range(len(conf))) / N_TEST
+        metrics = {"train_loss": 2.0 / (1 + 0.6 * epoch), "train_acc": min(0.99, 0.45 + 0.07 * epoch),
+                   "test_loss": 2.1 / (1 + 0.5 * epoch), "test_acc": test_acc, "test_top5": 0.97, "lr": 0.1,
+                   "img_per_s": 5120.0, "epoch_time_s": 10.0}
+        events.append(EpochDone(epoch, EPOCHS, metrics, per_class, conf, True, 10.0 * epoch, 10.0 * (EPOCHS - epoch)))
+        if epoch == 3:
+            events.append(Log("warning", "GPU memory 92% full: consider a smaller --batch-size"))
+    events.append(StepDone(done + 1, 20, STEPS, 0.62, 0.1, 5120.0, 10.0 * done + 4, 10.0 * (EPOCHS - done) - 4))
+    return events
+
+
+def metrics_records(epochs: int = 3) -> list[dict[str, Any]]:
+    """metrics.jsonl lines as the engine writes them (for follow/saved-run tests)."""
+    out = []
+    for epoch in range(1, epochs + 1):
+        conf = _confusion(epoch)
+        out.append({"epoch": epoch, "train_loss": 1.0 / epoch, "train_acc": 0.5, "test_loss": 1.1 / epoch,
+                    "test_acc": sum(conf[i][i] for i in range(10)) / N_TEST, "test_top5": 0.9, "lr": 0.1,
+                    "img_per_s": 100.0, "epoch_time_s": 1.0, "wall_time_s": float(epoch),
+                    "per_class_acc": [row[i] / sum(row) for i, row in enumerate(conf)], "confusion": conf})
+    return out

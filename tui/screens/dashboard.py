@@ -1,0 +1,356 @@
+"""The training dashboard: header + progress, loss/accuracy charts, per-class table,
+confusion matrix and log, for a live run, a run another process writes, or a saved run.
+
+Constructors (what other screens call)::
+
+    DashboardScreen.for_config(config: RunConfig)   # start a run now, in a thread worker
+    DashboardScreen.for_saved_run(run_dir: str)     # show a saved run; follows it live
+                                                    # if its status is still 'running'
+    DashboardScreen.follow(run_dir: str)            # follow a run another process writes
+    DashboardScreen.for_events(events: list)        # replay fixed engine events (tests, docs)
+
+Threading: ``engine.train`` runs in ``@work(thread=True)`` and only posts
+Messages. Step events are coalesced (one pending tick, newest step wins);
+epoch, log and end events are posted one by one and never dropped. Widgets are
+redrawn by a 4 Hz timer from what changed, never per event, so the UI costs
+the training loop the same whether it emits 10 or 1000 events a second.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Tab, Tabs
+
+from engine.config import RunConfig, UserError
+from engine.control import Control
+from engine.events import Log, RunEnded, StepDone
+
+from ..widgets.charts import MetricChart
+from ..widgets.confusion import ConfusionMatrix
+from ..widgets.header import RunHeader
+from ..widgets.log_panel import LogPanel
+from ..widgets.per_class import PerClassTable
+from ..widgets.run_state import RunState
+
+REDRAW_S = 0.5  # 2 redraws a second (DESIGN.md: at most 4); keys redraw at once. Each redraw costs training CPU
+STEP_CHART_S = 3.0  # new steps alone redraw the loss chart every 3 s: a plotext redraw costs ~60 ms of CPU
+FOLLOW_POLL_S = 1.0
+PANELS = (("loss", "Loss"), ("acc", "Accuracy"), ("classes", "Classes"), ("matrix", "Confusion"), ("log", "Log"))
+WIDE_MIN = (140, 36)  # columns, rows from which every panel is shown at once
+
+
+class EngineEvent(Message):
+    """An engine event that must not be dropped (RunStarted, EpochDone, Log, RunEnded)."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+
+class StepTick(Message):
+    """A newer StepDone waits in the screen's slot (coalesced: at most one in flight)."""
+
+
+class FollowUpdateMessage(Message):
+    """One poll of a followed run."""
+
+    def __init__(self, update: Any) -> None:
+        super().__init__()
+        self.update = update
+
+
+class DashboardScreen(Screen):
+    """Live view of one run. Build it with the classmethods, not directly."""
+
+    BINDINGS = [
+        Binding("p", "pause", "Pause/resume"),
+        Binding("x", "stop", "Stop"),
+        Binding("n", "normalise", "Counts/%"),
+        Binding("s", "sort", "Sort classes"),
+        Binding("1", "tab('loss')", "Loss", show=False),
+        Binding("2", "tab('acc')", "Acc", show=False),
+        Binding("3", "tab('classes')", "Classes", show=False),
+        Binding("4", "tab('matrix')", "Matrix", show=False),
+        Binding("5", "tab('log')", "Log", show=False),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    def __init__(self, *, config: RunConfig | None = None, run_dir: str | None = None, follow: bool = False,
+                 events: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self.run_dir = run_dir
+        self.following = follow
+        self.replay = list(events or [])
+        self.state = RunState()
+        self.control = Control()
+        self.active = "loss"
+        self.exit_after_stop = False
+        self._slot_lock = threading.Lock()
+        self._latest_step: StepDone | None = None
+        self._step_pending = False
+        self._dirty: set[str] = set()
+        self._charts_drawn_at = 0.0
+        self._stale_charts: set[str] = set()
+        if config is not None:
+            self.state.model, self.state.strategy, self.state.dataset = config.model, config.strategy, config.dataset
+            self.state.epochs, self.state.preset = config.epochs, config.preset
+            self.state.add_log("info", "loading the dataset and building the model...")
+
+    # ------------------------------------------------------------ constructors
+    @classmethod
+    def for_config(cls, config: RunConfig) -> "DashboardScreen":
+        """Train ``config`` now; the run is saved under ``config.runs_dir``."""
+        return cls(config=config)
+
+    @classmethod
+    def for_saved_run(cls, run_dir: str | Path) -> "DashboardScreen":
+        """A saved run from its files; followed live when another process still writes it."""
+        return cls(run_dir=str(run_dir), follow=True)
+
+    @classmethod
+    def follow(cls, run_dir: str | Path) -> "DashboardScreen":
+        """Follow a run another process is writing (polls metrics.jsonl ~1/s)."""
+        return cls(run_dir=str(run_dir), follow=True)
+
+    @classmethod
+    def for_events(cls, events: list[Any]) -> "DashboardScreen":
+        """Replay fixed events (deterministic: snapshot tests and the README screenshot)."""
+        return cls(events=events)
+
+    # ------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield RunHeader(self.state, id="header")
+        yield Tabs(*[Tab(label, id=f"tab-{pid}") for pid, label in PANELS], id="tabs")
+        with Vertical(id="panels"):
+            with Horizontal(id="charts-row"):
+                yield MetricChart("loss", "loss", id="loss", classes="panel")
+                yield MetricChart("accuracy %", "acc", id="acc", classes="panel")
+            with Horizontal(id="bottom-row"):
+                yield PerClassTable(id="classes", classes="panel")
+                with Vertical(id="matrix", classes="panel"):
+                    yield ConfusionMatrix(id="confusion")
+                yield LogPanel(id="log", classes="panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#matrix").border_title = "confusion matrix"
+        self.query_one("#log").border_title = "log"
+        self._apply_layout()
+        for event in self.replay:
+            self.state.apply(event)
+        self._dirty.update({"header", "charts", "epoch", "log"})
+        self._flush(force_charts=True)
+        self.set_interval(REDRAW_S, self._flush)
+        if self.config is not None:
+            self._train()
+        elif self.run_dir is not None:
+            self.state.status, self.state.run_id = "starting", Path(self.run_dir).name
+            self._follow()
+
+    def on_resize(self) -> None:
+        self._apply_layout()
+
+    def _apply_layout(self) -> None:
+        """Wide terminals show every panel; smaller ones one panel at a time, picked with tabs."""
+        narrow = self.size.width < WIDE_MIN[0] or self.size.height < WIDE_MIN[1]
+        self.set_class(narrow, "narrow")
+        for pid, _ in PANELS:
+            self.query_one(f"#{pid}").display = not narrow or pid == self.active
+        self.query_one("#charts-row").display = not narrow or self.active in ("loss", "acc")
+        self.query_one("#bottom-row").display = not narrow or self.active in ("classes", "matrix", "log")
+        self.query_one("#tabs").display = narrow
+        self.call_after_refresh(self._flush)  # a chart shown now may be stale
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab is not None and event.tab.id:
+            self.active = event.tab.id.removeprefix("tab-")
+            self._apply_layout()
+
+    # ------------------------------------------------------------ worker side (threads)
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
+    def _train(self) -> None:
+        """Run engine.train here: torch is imported in this thread, never on the UI's."""
+        assert self.config is not None
+        try:
+            from engine.train import train
+
+            train(self.config, self._on_event, self.control)
+        except UserError as exc:  # bad input found before the run directory exists
+            self.post_message(EngineEvent(RunEnded("error", "", "", {}, str(exc))))
+        except Exception as exc:  # noqa: BLE001 - shown on screen, never a crash of the app
+            self.post_message(EngineEvent(RunEnded("failed", "", "", {}, f"{type(exc).__name__}: {exc}")))
+
+    def _on_event(self, event: Any) -> None:
+        """Called in the training thread: post, never touch widgets, never wait for the UI."""
+        if isinstance(event, StepDone):
+            with self._slot_lock:
+                self._latest_step = event
+                pending, self._step_pending = self._step_pending, True
+            if not pending:
+                self.post_message(StepTick())
+        else:
+            self.post_message(EngineEvent(event))
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def _follow(self) -> None:
+        """Poll the run directory until nothing more will be written (or the screen goes)."""
+        from textual.worker import get_current_worker
+
+        from engine.follow import RunFollower
+
+        follower = RunFollower(self.run_dir or ".")
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            update = follower.poll()
+            self.post_message(FollowUpdateMessage(update))
+            if update.finished and update.status != "starting":
+                return
+            time.sleep(FOLLOW_POLL_S)
+
+    # ------------------------------------------------------------ UI side (messages)
+    def on_step_tick(self, _: StepTick) -> None:
+        with self._slot_lock:
+            step, self._latest_step, self._step_pending = self._latest_step, None, False
+        if step is not None:
+            if self.state.status in ("starting", "training") and not self.control.paused:
+                self.state.status = "training"
+            self.state.apply(step)
+            self._dirty.update({"header", "step"})
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if isinstance(event, RunEnded) and event.status == "error":
+            self.state.status, self.state.error = "error", event.error
+            self.state.add_log("error", f"{event.error}")
+            self.notify(event.error or "error", severity="error", timeout=10)
+        else:
+            self.state.apply(event)
+        if isinstance(event, Log) and event.level in ("warning", "error"):
+            self.notify(event.message, severity=event.level, timeout=8)
+        if self.control.paused and self.state.status == "training":
+            self.state.status = "paused"
+        self._dirty.update({"header", "log", "epoch", "charts"})
+        if isinstance(event, RunEnded):
+            self._flush(force_charts=True)
+            finished = getattr(self.app, "run_finished", None)
+            if finished is not None:
+                finished(self.state.status)
+            if self.exit_after_stop:
+                code_for = getattr(self.app, "exit_code_for", lambda status: 0)
+                self.app.exit(code_for(self.state.status))
+
+    def on_follow_update_message(self, message: FollowUpdateMessage) -> None:
+        update = message.update
+        if update.config or update.summary:
+            self.state.load_files(update.config, update.summary)
+        for record in update.records:
+            self.state.apply_record(record)
+        previous = self.state.status
+        self.state.status = "following" if update.status == "running" else update.status
+        if update.status == "stale" and previous != "stale":
+            self.state.add_log("warning", "the process writing this run is gone (killed or crashed): "
+                                          "the run will not finish")
+        elif update.finished and previous in ("following", "starting") and update.status != previous:
+            self.state.add_log("info", f"run {update.status}")
+        if update.error and update.status == "unreadable":
+            self.state.add_log("error", f"cannot read the run: {update.error}")
+        self._dirty.update({"header", "log", "epoch", "charts"})
+
+    # ------------------------------------------------------------ redraw
+    def _flush(self, force_charts: bool = False) -> None:
+        """Apply what changed to the widgets; called by a 2 Hz timer and after keys."""
+        dirty, self._dirty = self._dirty, set()
+        if not dirty and not force_charts and not self._stale_charts:
+            return
+        s = self.state
+        if "header" in dirty:
+            self.query_one(RunHeader).update()
+        now = time.monotonic()
+        # Epoch-level changes redraw both charts; steps only feed the loss chart's smoothed curve.
+        if force_charts or "charts" in dirty:
+            self._stale_charts.update({"loss", "acc"})
+        if "step" in dirty:
+            if now - self._charts_drawn_at >= STEP_CHART_S:
+                self._stale_charts.add("loss")
+            else:
+                self._dirty.add("step")  # keep it for the next chart slot
+        for chart in self.query(MetricChart):
+            if chart.id in self._stale_charts and chart.display:  # hidden (a tab away): drawn when shown
+                self._stale_charts.discard(chart.id)
+                self._charts_drawn_at = now
+                chart.update_from(s)
+        if "epoch" in dirty:
+            if s.per_class:
+                self.query_one(PerClassTable).set_data(s.class_names, s.per_class, s.per_class_prev,
+                                                       s.per_class_best)
+            self.query_one(ConfusionMatrix).set_matrix(s.confusion, s.class_names)
+        if "log" in dirty:
+            self.query_one(LogPanel).sync(s.log, s.log_count)
+
+    # ------------------------------------------------------------ keys
+    @property
+    def is_training(self) -> bool:
+        """True while this screen's own worker is training (quitting must ask first)."""
+        return self.config is not None and self.state.status in ("starting", "training", "paused", "stopping")
+
+    def action_pause(self) -> None:
+        if not self.is_training:
+            self.notify("pause works on a run this app is training", severity="warning")
+            return
+        paused = self.control.toggle_pause()
+        if self.state.status != "stopping":
+            self.state.status = "paused" if paused else "training"
+        self.state.add_log("info", "paused (p resumes)" if paused else "resumed")
+        self._dirty.update({"header", "log"})
+        self._flush()
+
+    def action_stop(self) -> None:
+        if not self.is_training:
+            self.notify("stop works on a run this app is training", severity="warning")
+            return
+        self.request_stop()
+
+    def request_stop(self, then_exit: bool = False) -> None:
+        """Stop at the next step; the engine saves the run as interrupted."""
+        self.exit_after_stop = self.exit_after_stop or then_exit
+        if self.state.status != "stopping":
+            self.control.stop()
+            self.state.status = "stopping"
+            self.state.add_log("warning", "stopping after this step; the run is saved as interrupted")
+            self._dirty.update({"header", "log"})
+            self._flush()
+
+    def action_normalise(self) -> None:
+        normalised = self.query_one(ConfusionMatrix).toggle_normalized()
+        self.notify("confusion matrix: row-normalised %" if normalised else "confusion matrix: counts", timeout=2)
+
+    def action_sort(self) -> None:
+        self.query_one(PerClassTable).action_cycle_sort()
+
+    def action_tab(self, pid: str) -> None:
+        self.active = pid
+        self.query_one(Tabs).active = f"tab-{pid}"
+        self._apply_layout()
+
+    def action_back(self) -> None:
+        """Escape: back to the previous screen, unless this is the only one or a run is training here."""
+        if self.is_training:
+            self.notify("training: x stops the run, q quits", timeout=3)
+        elif len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def on_unmount(self) -> None:
+        # The app is shutting down (or the screen was dropped): never leave a training
+        # thread behind; the process would wait for it. The engine saves the run as interrupted.
+        if self.config is not None:
+            self.control.stop()

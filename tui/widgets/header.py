@@ -1,0 +1,82 @@
+"""The dashboard's top panel: what is running where, and how far along it is."""
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.widget import Widget
+
+from ..headless import fmt_time
+from .run_state import RunState
+
+STATUS_STYLES = {
+    "training": "bold green", "paused": "bold yellow", "stopping": "bold yellow", "starting": "cyan",
+    "following": "bold cyan", "completed": "bold green", "interrupted": "bold yellow", "failed": "bold red",
+    "diverged": "bold red", "stale": "bold red", "error": "bold red", "running": "bold cyan",
+}
+
+
+def progress_bar(fraction: float, width: int) -> Text:
+    """A solid bar in eighths of a cell (reads in monochrome: filled vs. dotted)."""
+    width = max(4, width)
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, rest = divmod(eighths, 8)
+    text = "█" * full + (" ▏▎▍▌▋▊▉"[rest] if rest else "")
+    return Text(text, style="green") + Text("·" * (width - len(text)), style="dim")
+
+
+def header_text(state: RunState, width: int) -> Table:
+    """Identity (run, model, strategy, dataset, device), then progress; 2 lines wide, 3 narrow."""
+    grid = Table.grid(expand=True)
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    top = Text()
+    top.append(f" {state.status.upper()} ", style=f"reverse {STATUS_STYLES.get(state.status, 'bold')}")
+    top.append(f" {state.run_id or 'starting...'}", style="bold")
+    top.append(f"  {state.model} · {state.strategy} · {state.dataset} · {state.device}")
+    if state.preset:
+        top.append(f" · preset {state.preset}", style="dim")
+    if state.params_total:
+        top.append(f"  {state.params_total:,} params", style="dim")
+        if state.params_trainable != state.params_total:
+            top.append(f" ({state.params_trainable:,} trainable)", style="dim")
+    grid.add_row(top)
+    spe = state.steps_per_epoch
+    steps = f"  step {min(state.step, spe)}/{spe}" if spe else ""  # saved runs only know epochs
+    left = Text(f" epoch {state.epoch}/{state.epochs or '?'}{steps} ")
+    pct = Text(f" {100 * state.progress:3.0f}% ")
+    stats = Text(f" elapsed {fmt_time(state.elapsed_s)}  ETA {fmt_time(state.eta_s)}  ")
+    stats.append(f"{state.img_per_s:,.0f} img/s" if state.img_per_s else "- img/s")
+    if state.loss is not None:
+        stats.append(f"  loss {state.loss:.4f}")
+    if state.best_acc is not None:
+        stats.append(f"  best {100 * state.best_acc:.2f}% (ep {state.best_epoch})", style="bold")
+    if state.reported_test_acc:
+        stats.append(f"  study {100 * state.reported_test_acc:.2f}%", style="dim")
+    bar_width = width - len(left) - len(pct) - len(stats)
+    if bar_width >= 12:
+        grid.add_row(left + progress_bar(state.progress, bar_width) + pct + stats)
+    else:  # narrow: the bar keeps a usable length and the numbers get their own line
+        grid.add_row(left + progress_bar(state.progress, width - len(left) - len(pct)) + pct)
+        grid.add_row(stats)
+    return grid
+
+
+class RunHeader(Widget):
+    """Renders header_text for the RunState it is given."""
+
+    DEFAULT_CSS = "RunHeader { height: auto; }"
+
+    def __init__(self, state: RunState, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+        self._rows = 0
+
+    def update(self) -> None:
+        """Redraw; a relayout of the screen only when the header's height changes (it is costly)."""
+        rows = header_text(self.state, max(20, self.size.width)).row_count
+        self.refresh(layout=rows != self._rows)
+        self._rows = rows
+
+    def render(self) -> Table:
+        table = header_text(self.state, max(20, self.size.width))
+        self._rows = table.row_count
+        return table
