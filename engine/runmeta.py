@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import UserError
-from .store import STALE_AFTER_S, RunInfo, _pid_alive, atomic_write_json, find_run, load_run, read_json, utc_now
+from .store import STALE_AFTER_S, RunInfo, pid_alive, atomic_write_json, find_run, load_run, read_json, utc_now
 
 META_FILE = "meta.json"
 MAX_NAME = 80
@@ -149,7 +149,7 @@ def writer_alive(run_dir: str | Path) -> bool:
         return True
     if owner.get("host") == socket.gethostname():
         try:
-            return _pid_alive(int(owner.get("pid", -1)))
+            return pid_alive(int(owner.get("pid", -1)))
         except (TypeError, ValueError):
             return True
     # Another host on a shared filesystem: the writer refreshes summary.json every epoch.

@@ -163,7 +163,8 @@ class RunInfo:
         return live_status(self.path, self.summary)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine (the run lock's writer check)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -187,7 +188,7 @@ def live_status(run_dir: Path, summary: dict[str, Any]) -> str:
     except (OSError, ValueError):
         return "stale"
     if owner.get("host") == socket.gethostname():
-        return "running" if _pid_alive(int(owner.get("pid", -1))) else "stale"
+        return "running" if pid_alive(int(owner.get("pid", -1))) else "stale"
     # Another host (shared filesystem): trust the heartbeat of the summary file.
     age = time.time() - (Path(run_dir) / "summary.json").stat().st_mtime
     return "running" if age < STALE_AFTER_S else "stale"

@@ -102,6 +102,7 @@ def build_train_parser(prog: str = PROG) -> Parser:
             "  cifar-tui compare RUN RUN...   compare runs side by side (--no-ui: a plain table)\n"
             "  cifar-tui export RUN...        per-epoch metrics in one file (--format csv|json, -o FILE)\n"
             "  cifar-tui watch [RUN]          follow a run started elsewhere, live (--no-ui: epoch lines)\n"
+            "  cifar-tui pca RUN...           PCA of a trained run's features (explained variance)\n"
             "\nexamples:\n"
             "  cifar-tui --no-ui --dataset synthetic --model cnn --epochs 2\n"
             "  cifar-tui --no-ui --dataset fashion-mnist --model cnn --epochs 1 --train-limit 10000\n"
@@ -179,14 +180,21 @@ def cmd_runs(argv: Sequence[str]) -> int:
 
     runs = list_runs(args.runs_dir)
     if args.json:
+        from engine.runmeta import read_meta
+
         out = [{"run_id": r.run_id, "path": str(r.path), "status": r.status, "error": r.error,
-                "config": r.config, "summary": r.summary} for r in runs]
+                "meta": _meta_json(read_meta(r.path)), "config": r.config, "summary": r.summary} for r in runs]
         print(json.dumps(out, indent=1))
         return EXIT_OK
     from .headless import runs_table
 
     print(runs_table(runs) if runs else f"no runs in {args.runs_dir}/ yet; start one with 'cifar-tui --no-ui ...'")
     return EXIT_OK
+
+
+def _meta_json(meta: Any) -> dict[str, Any]:
+    """What a person set on a run (display name, note, tags) for `runs --json`."""
+    return {"name": meta.name, "note": meta.note, "tags": list(meta.tags)}
 
 
 def cmd_models(argv: Sequence[str]) -> int:
@@ -220,6 +228,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "compare": _lazy(".cmd_runs", "cmd_compare"),
     "export": _lazy(".cmd_runs", "cmd_export"),
     "watch": _lazy(".cmd_runs", "cmd_watch"),
+    "pca": _lazy(".cmd_pca", "cmd_pca"),
 }
 
 

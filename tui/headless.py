@@ -125,12 +125,16 @@ RUN_COLUMNS = ("run", "status", "dataset", "model", "strategy", "epochs", "best"
 
 def run_row(r: RunInfo) -> tuple[str, ...]:
     """The table cells of one run (shared by `runs` and the app's runs screen)."""
+    from engine.runmeta import read_meta
+
+    meta = read_meta(r.path)
+    name = (meta.name or r.run_id) + "".join(f" #{t}" for t in meta.tags)
     if r.error:
-        return (r.run_id, "unreadable", r.error, "", "", "", "", "", "", "")
+        return (name, "unreadable", r.error, "", "", "", "", "", "", "")
     s, c = r.summary, r.config
     rate = s.get("img_per_s")
     return (
-        r.run_id, r.status, c.get("dataset", "?"), c.get("model", "?"), c.get("strategy", "?"),
+        name, r.status, c.get("dataset", "?"), c.get("model", "?"), c.get("strategy", "?"),
         f"{s.get('epochs_done', 0)}/{c.get('epochs', '?')}", fmt_pct(s.get("best_acc")), fmt_pct(s.get("test_acc")),
         fmt_time(s.get("wall_time_s")), f"{rate:.0f}" if rate else "-",
     )

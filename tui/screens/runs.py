@@ -274,14 +274,10 @@ class RunsScreen(Screen):
         if e.info.error:
             self.notify(f"{e.info.run_id} is unreadable: {e.info.error}", severity="error")
             return
-        try:
-            from .dashboard import DashboardScreen
+        from .dashboard import DashboardScreen
 
-            factory = getattr(DashboardScreen, "for_saved_run")
-        except (ImportError, AttributeError):  # written separately; until it exists our one-run view stands in
-            self.app.push_screen(CompareScreen([str(e.info.path)]))
-            return
-        self.app.push_screen(factory(str(e.info.path)))
+        # A running run is followed live (metrics.jsonl as it grows); a finished one is shown as saved.
+        self.app.push_screen(DashboardScreen.for_saved_run(str(e.info.path)))
 
     def action_compare(self) -> None:
         runs = [e for e in self.targets() if e.info.run_id in self.selected]
