@@ -9,7 +9,9 @@ explain (33.9% with skips vs 43.9% without); ``pca`` returns exactly that.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
 
 import torch
 import torch.nn as nn
@@ -56,3 +58,74 @@ def pca(features: torch.Tensor, k: int = 2) -> tuple[torch.Tensor, torch.Tensor]
     var = s**2
     ratio = var[:k] / var.sum().clamp(min=1e-12)
     return (x @ vh[:k].T).float(), ratio.float()
+
+
+@dataclass
+class FeaturePCA:
+    """Explained variance of a trained run's features over (part of) its test set."""
+
+    run_id: str
+    layer: str
+    n_images: int
+    dim: int
+    explained: list[float]
+    """Fraction of the total variance each of the top components explains."""
+
+    @property
+    def cumulative(self) -> list[float]:
+        out, total = [], 0.0
+        for r in self.explained:
+            total += r
+            out.append(total)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "layer": self.layer, "n_images": self.n_images, "dim": self.dim,
+                "explained": self.explained, "cumulative": self.cumulative}
+
+
+def run_feature_pca(run_dir: str | Path, k: int = 10, limit: int | None = 2000, device: str = "cpu",
+                    batch_size: int = 256) -> FeaturePCA:
+    """PCA of the features a saved run's best (else last) checkpoint computes on its test images.
+
+    ``limit`` caps the test images used (a stratified subset); the run's own
+    ``test_limit`` caps them too.
+    The model is rebuilt from the run's config.json, its own checkpoint is
+    loaded, and test images go through the same evaluation transform as in
+    training (resize and the run's normalisation).
+    """
+    from .config import RunConfig, UserError
+    from .data import load_dataset
+    from .environment import resolve_device
+    from .models import get_spec
+    from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
+    from .store import load_run
+    from .strategies import PRETRAINED_STRATEGIES, build_model, load_matching, load_weights_file
+
+    info = load_run(run_dir)
+    if info.error:
+        raise UserError(f"run {info.run_id} is unreadable ({info.error})")
+    ckpt = next((p for p in (info.path / "checkpoints" / n for n in ("best.pt", "last.pt")) if p.is_file()), None)
+    if ckpt is None:
+        raise UserError(f"run {info.run_id} has no checkpoint; train it with checkpoints on to analyse its features")
+    config = RunConfig.from_dict(info.config).replace(download=False)
+    dev = resolve_device(device)
+    # Never more than the run itself was tested on (its --test-limit), so the numbers describe its test set.
+    limits = [n for n in (limit, config.test_limit) if n]
+    data = load_dataset(config.dataset, config.data_dir, download=False, test_limit=min(limits) if limits else None,
+                        seed=config.seed)
+    spec = get_spec(config.model)
+    size = config.image_size or spec.input_size or data.image_size
+    model, _ = build_model(config, spec, data.num_classes, data.channels, size, load_weights=False)
+    load_matching(model, load_weights_file(str(ckpt)), spec, source=str(ckpt))
+    pretrained = config.strategy in PRETRAINED_STRATEGIES
+    mean, std = (IMAGENET_MEAN, IMAGENET_STD) if pretrained else data.mean_std()
+    pipe = Pipeline(config.replace(channels_last=False), mean=mean, std=std,
+                    channels=3 if spec.rgb_only else data.channels, native_size=data.image_size,
+                    input_size=size, num_classes=data.num_classes, device=dev)
+    model = model.to(dev)
+    x_all = torch.as_tensor(data.test.x)
+    batches = (pipe.eval_batch(x_all[i : i + batch_size].to(dev)) for i in range(0, len(x_all), batch_size))
+    feats = extract_features(model, spec, batches)
+    _, ratio = pca(feats, min(k, *feats.shape))
+    return FeaturePCA(info.run_id, feature_layer(spec), feats.shape[0], feats.shape[1], [float(r) for r in ratio])
