@@ -32,6 +32,25 @@ KEYS: dict[str, list[tuple[str, str]]] = {
         ("← →", "small terminals: previous / next panel (when the tabs have focus)"),
         ("escape", "back (when no run is training here)"),
     ],
+    "runs": [
+        ("↑ ↓ enter", "move; open the run's dashboard (live while it runs)"),
+        ("space / a", "select the run / every run shown"),
+        ("c", "compare the selected runs (two or more)"),
+        ("/", "filter by typing (name, model, #tag, note...); escape clears"),
+        ("s or 1-9, 0", "sort by the next column / by column n (again: reverse)"),
+        ("e / n / t", "rename / note / tags"),
+        ("d", "delete the selected runs (asks first)"),
+        ("x", "export per-epoch metrics (csv or json)"),
+        ("r", "re-read the runs directory (also automatic)"),
+    ],
+    "compare": [
+        ("1-6", "curves, metrics, config, per class, confusion B − A, seed groups"),
+        ("v / t / l / m", "curves of val acc / test acc / loss / the next metric"),
+        ("w", "x axis: epoch <-> wall time"),
+        ("a", "config: only the fields that differ <-> all"),
+        ("x", "export the compared runs' metrics"),
+        ("escape", "back to the runs"),
+    ],
 }
 
 
