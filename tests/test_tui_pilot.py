@@ -180,3 +180,41 @@ async def test_runs_key_opens_runs_screen_or_notifies(tmp_path: Path) -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
+
+
+_TRAIN_DIRECTLY = """
+import asyncio, json, sys, time
+from engine.config import RunConfig
+from tui.app import CifarApp
+
+async def main():
+    config = RunConfig(dataset="synthetic", model="mlp", epochs=1, train_limit=300, test_limit=100,
+                       runs_dir=sys.argv[1], checkpoints=False)
+    app = CifarApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dash = app.screen
+        deadline = time.monotonic() + 120
+        while dash.state.status in ("starting", "training") and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        print("STATUS", dash.state.status, dash.state.error)
+
+asyncio.run(main())
+"""
+
+
+def test_train_opens_dashboard_with_torch_not_yet_imported(tmp_path: Path) -> None:
+    """`cifar-tui train` starts the run while the registry worker imports torch: both must work.
+
+    Runs in a fresh interpreter because the race only exists while torch is not
+    imported yet (earlier tests in this process have imported it).
+    """
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _TRAIN_DIRECTLY, str(tmp_path)], capture_output=True,
+                          text=True, timeout=180, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run_dir,) = list(tmp_path.iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed", summary.get("error")
+    assert "STATUS completed" in proc.stdout

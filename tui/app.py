@@ -95,6 +95,9 @@ class CifarApp(App[int]):
     def _load_registry(self) -> None:
         """Import torch and the model registry off the UI thread (seconds on a cold disk)."""
         try:
+            from .engine_import import import_engine
+
+            import_engine()
             from engine.models import MODELS
         except Exception as exc:  # noqa: BLE001 - a broken torch install must not kill the app
             self.post_message(RegistryLoaded({}, f"cannot load the models: {type(exc).__name__}: {exc}"))

@@ -182,6 +182,9 @@ class DashboardScreen(Screen):
         """Run engine.train here: torch is imported in this thread, never on the UI's."""
         assert self.config is not None
         try:
+            from ..engine_import import import_engine
+
+            import_engine()  # the registry worker may be importing torch right now
             from engine.train import train
 
             train(self.config, self._on_event, self.control)

@@ -143,6 +143,9 @@ class LauncherScreen(Screen):
     @work(thread=True, exclusive=True, group="params", exit_on_error=False)
     def _count(self, config: RunConfig) -> None:
         try:
+            from ..engine_import import import_engine
+
+            import_engine()  # never import torch beside another worker doing the same
             total, trainable, size = count_params(config)
             native = " (native)" if size == 32 or (config.dataset == "fashion-mnist" and size == 28) else " (resized on the device)"
             info = {"params": f"{total:,} total · {trainable:,} trainable", "input": f"{size} px{native}",
