@@ -195,6 +195,22 @@ class RunEntry:
     def name(self) -> str:
         return self.meta.name or self.info.run_id
 
+    @property
+    def short_name(self) -> str:
+        """The name for narrow places: the display name, else the run id without its timestamp."""
+        return self.meta.name or strip_stamp(self.info.run_id)
+
+
+def strip_stamp(run_id: str) -> str:
+    """'20261123-115406-cnn-scratch' -> 'cnn-scratch' (the start time is shown in its own column).
+
+    Two runs of one config then read the same; the start time and the full id tell them apart.
+    """
+    parts = run_id.split("-", 2)
+    if len(parts) == 3 and len(parts[0]) == 8 and len(parts[1]) == 6 and parts[0].isdigit() and parts[1].isdigit():
+        return parts[2]
+    return run_id
+
 
 def _stamp(path: Path) -> tuple[int, int] | None:
     try:

@@ -175,3 +175,11 @@ def test_a_run_being_created_is_starting_not_unreadable(runs):
     old = os.path.getmtime(new) - 3600
     os.utime(new, (old, old))
     assert {e.info.run_id: e for e in RunIndex(runs).scan()}[new.name].status == "unreadable"
+
+
+def test_strip_stamp_drops_only_a_run_id_timestamp():
+    from engine.runmeta import strip_stamp
+
+    assert strip_stamp("20261123-115406-cnn-scratch") == "cnn-scratch"
+    assert strip_stamp("20261123-115406-cnn-scratch-live-2") == "cnn-scratch-live-2"
+    assert strip_stamp("my-run-name") == "my-run-name" and strip_stamp("2026-1-x") == "2026-1-x"

@@ -218,3 +218,25 @@ def test_train_opens_dashboard_with_torch_not_yet_imported(tmp_path: Path) -> No
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "completed", summary.get("error")
     assert "STATUS completed" in proc.stdout
+
+
+@sync
+async def test_quit_answered_after_the_run_ended_exits(tmp_path: Path) -> None:
+    """q during the last steps, 'y' after the run completed: the app quits at once, exit 0."""
+    from engine.config import RunConfig
+
+    config = RunConfig(dataset="synthetic", model="mlp", epochs=1, train_limit=300, test_limit=100,
+                       runs_dir=str(tmp_path), checkpoints=False)
+    app = CifarApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dash = app.screen
+        await wait_for(pilot, lambda: dash.state.status == "training")
+        await pilot.press("q")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmQuit"
+        await wait_for(pilot, lambda: dash.state.status == "completed")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, timeout=10)
+    assert app.return_value == 0
+    (run_dir,) = list(tmp_path.iterdir())
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "completed"

@@ -71,6 +71,18 @@ def test_state_from_events_and_header_fits() -> None:
         assert "epoch 7/10" in text and "ETA" in text
 
 
+def test_followed_run_gets_elapsed_and_eta_from_its_records() -> None:
+    """A run read from metrics.jsonl has no step events: the records carry the times."""
+    state = RunState(epochs=6, status="following")
+    for epoch, (took, wall) in enumerate([(10.0, 11.0), (12.0, 23.0)], start=1):
+        state.apply_record({"epoch": epoch, "test_acc": 0.5, "epoch_time_s": took, "wall_time_s": wall})
+    assert state.elapsed_s == 23.0 and state.eta_s == 4 * 11.0
+    state.apply_record({"epoch": 6, "test_acc": 0.6, "epoch_time_s": 11.0, "wall_time_s": 60.0})
+    assert state.eta_s is None  # nothing left to wait for
+    state.status = "completed"
+    assert "ETA" not in str(header_text(state, 160).columns[0]._cells)
+
+
 def test_per_class_sort_and_bar() -> None:
     latest, prev, best = [0.5, 0.9, 0.1], [0.6, 0.5, 0.1], [0.7, 0.9, 0.2]
     assert sort_order("latest ↓", latest, prev, best) == [1, 0, 2]

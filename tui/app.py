@@ -168,7 +168,9 @@ class CifarApp(App[int]):
             return
 
         def answer(yes: bool | None) -> None:
-            if yes:
+            if yes and not training.is_training:  # the run ended while the question was open
+                self.exit(self.exit_code_for(self.last_status))
+            elif yes:
                 training.request_stop(then_exit=True)
                 self.notify("stopping: saving the run, then quitting", timeout=10)
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.compare import ConfusionDiff, RunData, largest_changes
+from engine.runmeta import strip_stamp
 
 from ..cmd_runs import letter
 
@@ -37,10 +38,7 @@ def short_label(run: RunData, width: int = 18) -> str:
 
     Two runs may then read the same (seeds of one config); their letters still tell them apart.
     """
-    text = run.label
-    parts = text.split("-", 2)
-    if not run.meta.name and len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
-        text = parts[2]
+    text = run.meta.name or strip_stamp(run.run_id)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

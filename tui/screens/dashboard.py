@@ -306,6 +306,12 @@ class DashboardScreen(Screen):
         """True while this screen's own worker is training (quitting must ask first)."""
         return self.config is not None and self.state.status in ("starting", "training", "paused", "stopping")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """p and x belong to a run this app trains; a saved or followed run does not offer them."""
+        if action in ("pause", "stop") and self.run_dir is not None:
+            return False
+        return True
+
     def action_pause(self) -> None:
         if not self.is_training:
             self.notify("pause works on a run this app is training", severity="warning")

@@ -31,11 +31,11 @@ class Column:
 COLUMNS = (
     Column("name", "name"), Column("status", "status"), Column("best_val", "best val", True, True),
     Column("test", "test acc", True, True), Column("epochs", "epochs", True), Column("wall", "wall", True),
-    Column("rate", "img/s", True, True), Column("dataset", "dataset"), Column("model", "model"),
-    Column("strategy", "strategy"), Column("start", "started", False, True),
+    Column("rate", "img/s", True, True), Column("start", "started", False, True), Column("dataset", "dataset"),
+    Column("model", "model"), Column("strategy", "strategy"),
 )
 SORT_KEYS = "1234567890"  # digit n sorts by the n-th column (0 = tenth)
-NAME_WIDTH = 34  # a full run id (timestamp-model-strategy-name) fits; longer display names are clipped
+NAME_WIDTH = 28  # model-strategy-name fits (the timestamp is the 'started' column); longer names are clipped
 
 
 def row_values(e: RunEntry) -> dict[str, Any]:
@@ -62,20 +62,20 @@ def row_cells(e: RunEntry, selected: bool) -> list[Text | str]:
     """The table cells of one run (the first is the selection mark)."""
     v = row_values(e)
     mark = Text("●", style="bold cyan") if selected else " "
-    name = Text(_clip(e.name, NAME_WIDTH))
+    name = Text(_clip(e.short_name, NAME_WIDTH))
     if e.meta.tags:
         name.append(" " + _clip(" ".join("#" + t for t in e.meta.tags), 16), style="dim")
     status = Text(e.status, style=STATUS_STYLE.get(e.status, ""))
+    start = _start_text(e.info.summary.get("started_at"))
     if e.status == "starting":
-        return [mark, name, status, *[""] * 8, "-"]
+        return [mark, name, status, *[""] * 5, start, "", "", ""]
     if e.info.error:  # the reason goes where the metrics would be; the info line has it in full
-        return [mark, name, status, Text(_clip(e.info.error, 30), style="red"), *[""] * 7, "-"]
+        return [mark, name, status, Text(_clip(e.info.error, 30), style="red"), *[""] * 4, start, "", "", ""]
     rate = v["rate"]
     return [
         mark, name, status, Text(fmt_pct(v["best_val"]), justify="right"), Text(fmt_pct(v["test"]), justify="right"),
         f"{v['epochs'] or 0}/{e.info.config.get('epochs', '?')}", Text(fmt_time(v["wall"]), justify="right"),
-        Text(f"{rate:.0f}" if rate else "-", justify="right"), v["dataset"], v["model"], v["strategy"],
-        _start_text(e.info.summary.get("started_at")),
+        Text(f"{rate:.0f}" if rate else "-", justify="right"), start, v["dataset"], v["model"], v["strategy"],
     ]
 
 

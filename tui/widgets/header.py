@@ -43,7 +43,8 @@ def header_text(state: RunState, width: int) -> Table:
     steps = f"  step {min(state.step, spe)}/{spe}" if spe else ""  # saved runs only know epochs
     left = Text(f" epoch {state.epoch}/{state.epochs or '?'}{steps} ")
     pct = Text(f" {100 * state.progress:3.0f}% ")
-    stats = Text(f" elapsed {fmt_time(state.elapsed_s)}  ETA {fmt_time(state.eta_s)}  ")
+    live = state.status in ("starting", "training", "paused", "stopping", "following")
+    stats = Text(f" elapsed {fmt_time(state.elapsed_s)}  " + (f"ETA {fmt_time(state.eta_s)}  " if live else ""))
     stats.append(f"{state.img_per_s:,.0f} img/s" if state.img_per_s else "- img/s")
     if state.loss is not None:
         stats.append(f"  loss {state.loss:.4f}")

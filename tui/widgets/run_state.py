@@ -103,6 +103,7 @@ class RunState:
     log_count: int = 0
     """Lines ever added (the list keeps only the last LOG_LIMIT)."""
     _ema: float | None = None
+    _epoch_times: list[float] = field(default_factory=list)
 
     # ------------------------------------------------------------------ events
     def apply(self, event: Any) -> None:
@@ -145,8 +146,10 @@ class RunState:
         self.epoch, self.step, self.steps_per_epoch = e.epoch, e.step, e.steps_per_epoch
         self.loss, self.lr, self.img_per_s = e.loss, e.lr, e.img_per_s
         self.elapsed_s, self.eta_s = e.elapsed_s, e.eta_s
-        # EMA smoothing: single-batch losses are noisy; 0.9 follows a trend within ~10 ticks (~1 s).
-        self._ema = e.loss if self._ema is None else 0.9 * self._ema + 0.1 * e.loss
+        # EMA smoothing: single-batch losses are noisy. Weight 0.1 (a trend within ~10 steps) for
+        # epochs of 200+ steps; short epochs get up to 0.5, or the curve would lag the run by an epoch.
+        alpha = min(0.5, max(0.1, 20 / max(1, e.steps_per_epoch)))
+        self._ema = e.loss if self._ema is None else (1 - alpha) * self._ema + alpha * e.loss
         self.step_loss.add((e.epoch - 1) + e.step / max(1, e.steps_per_epoch), self._ema)
 
     # ------------------------------------------------------------------ records
@@ -161,6 +164,7 @@ class RunState:
             self.epoch_series[key].append(float(value) if isinstance(value, (int, float)) else None)
         if rec.get("img_per_s"):
             self.img_per_s = rec["img_per_s"]
+        self._times(rec, epoch)
         per_class = [float(v) for v in rec.get("per_class_acc") or []]
         if per_class:
             self.per_class_prev = self.per_class or []
@@ -176,6 +180,18 @@ class RunState:
         if isinstance(acc, (int, float)) and (self.best_acc is None or acc > self.best_acc):
             self.best_acc, self.best_epoch = float(acc), epoch
         self.add_log("info", epoch_summary(rec, self.epochs))
+
+    def _times(self, rec: dict[str, Any], epoch: int) -> None:
+        """Elapsed and ETA from the record itself: a followed run has no step events to give them."""
+        if isinstance(rec.get("wall_time_s"), (int, float)):
+            self.elapsed_s = float(rec["wall_time_s"])
+        if isinstance(rec.get("epoch_time_s"), (int, float)):
+            self._epoch_times.append(float(rec["epoch_time_s"]))
+        remaining = (self.epochs or 0) - epoch
+        if self._epoch_times and remaining > 0:
+            self.eta_s = remaining * sum(self._epoch_times) / len(self._epoch_times)
+        else:
+            self.eta_s = None
 
     def add_log(self, level: str, message: str) -> None:
         self.log.append((level, message))
