@@ -171,7 +171,16 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed writer whose parent has not reaped it yet still answers kill(0) (Linux: state Z)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (macOS) or gone meanwhile: kill(0) has the last word
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 STALE_AFTER_S = 15 * 60  # a writer on another host that has not written for this long

@@ -78,3 +78,25 @@ def test_find_run_by_id_substring_latest_and_path(tmp_path):
         find_run(tmp_path, "2026")
     with pytest.raises(UserError, match="no run matches"):
         find_run(tmp_path, "resnet")
+
+
+def test_a_killed_but_unreaped_writer_counts_as_dead():
+    """kill -9 leaves a zombie until the parent reaps it; kill(0) still succeeds on it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from engine.store import pid_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert pid_alive(child.pid)
+        os.kill(child.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while pid_alive(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not pid_alive(child.pid)  # still a zombie here: not yet waited for
+    finally:
+        child.kill()
+        child.wait()
