@@ -16,7 +16,11 @@ class UserError(Exception):
 
 
 class ConfigError(UserError):
-    """A RunConfig field has a value that cannot work."""
+    """A RunConfig field has a value that cannot work; ``field`` names it when one field is to blame."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 DATASETS = ("cifar10", "cifar100", "fashion-mnist", "synthetic")
@@ -24,6 +28,8 @@ STRATEGIES = ("scratch", "feature-extract", "finetune", "two-phase", "linear-pro
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# Training images of each dataset (the official files; synthetic is generated at this size).
+TRAIN_IMAGES = {"cifar10": 50_000, "cifar100": 50_000, "fashion-mnist": 60_000, "synthetic": 5_000}
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,9 @@ class RunConfig:
         for name in ("cutout", "randaugment", "val_split", "early_stop_patience", "phase2_epoch"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.val_split >= TRAIN_IMAGES[self.dataset]:
+            raise ConfigError(f"--val-split {self.val_split} leaves no training images ({self.dataset} has "
+                              f"{TRAIN_IMAGES[self.dataset]}); use a smaller --val-split", field="val_split")
         if not 0 <= self.randaugment_magnitude <= 30:
             raise ConfigError("randaugment_magnitude must be in 0..30")
         if not 0 <= self.rotate <= 180:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import UserError
+from .config import TRAIN_IMAGES, UserError
 from .datasets_files import (
     CIFAR10_LABELS,
     FASHION_LABELS,
@@ -96,7 +96,7 @@ def load_dataset(
         train, test = read_fashion_mnist(root)
         labels = list(FASHION_LABELS)
     elif name == "synthetic":
-        train = make_synthetic(5000, seed=1234)
+        train = make_synthetic(TRAIN_IMAGES["synthetic"], seed=1234)
         test = make_synthetic(1000, seed=4321)
         labels = list(SYNTHETIC_LABELS)
     else:

@@ -76,6 +76,7 @@ def test_console_script_is_installed():
         (["--model", "cnn", "--strategy", "finetune"], "no published pretrained weights"),
         (["--strategy", "linear-probe"], "needs --from RUN"),
         (["--name", "a/b"], "may only hold"),
+        (["--val-split", "5000"], "leaves no training images (synthetic has 5000)"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(runs_dir, args, expected):

@@ -100,6 +100,16 @@ async def test_invalid_value_flagged_in_place(tmp_path: Path) -> None:
         await type_into(pilot, "lr", "0.01")
         await pilot.pause()
         assert not screen.query_one("#lr").has_class("bad")
+        # A value that is fine alone but not for this dataset: flagged on start, focus goes there.
+        await type_into(pilot, "epochs", "1")
+        await wait_for(pilot, lambda: app.registry is not None)
+        await pilot.press("ctrl+y")
+        await type_into(pilot, "val_split", "5000")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, LauncherScreen)
+        assert screen.query_one("#val_split").has_class("bad") and screen.query_one("#val_split").has_focus
+        assert "synthetic has 5000" in str(screen.query_one("#err-val_split").render())
 
 
 @sync

@@ -319,6 +319,9 @@ class LauncherScreen(Screen):
                 config.validate()
             except ConfigError as exc:
                 problems.append(str(exc))
+                if exc.field in {spec.name for spec in NUMBER_FIELDS}:
+                    self._flag(exc.field, str(exc))
+                    self.query_one(f"#{exc.field}").focus()  # where the fix is typed
         if not problems and not self.dataset_present and not config.download:  # type: ignore[union-attr]
             problems.append(self.dataset_message)
         self.query_one("#problems", Static).update(
