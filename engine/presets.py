@@ -191,12 +191,19 @@ def count_params(config: RunConfig) -> tuple[int, int]:
     from .strategies import build_model
 
     spec = get_spec(config.model)
-    classes, channels, native = DATASET_SHAPES[config.dataset]
-    size = config.image_size or spec.input_size or native
+    classes, channels, _ = DATASET_SHAPES[config.dataset]
+    size = input_size(config)
     with torch.device("meta"):
         model, _ = build_model(config, spec, classes, channels, size, load_weights=False)
     params = list(model.parameters())
     return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+
+
+def input_size(config: RunConfig) -> int:
+    """The side in pixels the model sees: --image-size, else the model's own, else the dataset's."""
+    from .models import get_spec
+
+    return config.image_size or get_spec(config.model).input_size or DATASET_SHAPES[config.dataset][2]
 
 
 def describe(name: str) -> dict[str, Any]:

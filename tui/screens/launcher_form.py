@@ -43,9 +43,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 SWITCHES = (("crop", "crop", "pad + random crop"), ("flip", "flip", "horizontal flip"),
             ("download", "download", "fetch CIFAR if missing"))
-# (classes, channels, native size): counting parameters must not need the dataset on disk.
-DATASET_SHAPES = {"cifar10": (10, 3, 32), "cifar100": (100, 3, 32), "fashion-mnist": (10, 1, 28),
-                  "synthetic": (10, 3, 32)}
 
 
 def parse_number(name: str, text: str) -> tuple[Any, str | None]:
@@ -109,21 +106,12 @@ def dataset_status(dataset: str, data_dir: str | None) -> tuple[bool, str]:
 def count_params(config: RunConfig) -> tuple[int, int, int]:
     """(total, trainable, input size) of the model a config trains, without any weights or data.
 
-    Built on torch's meta device: instant even for ResNet50. Imports torch, so
-    call it from a worker thread.
+    Imports torch (engine.presets builds on the meta device), so call it from a worker thread.
     """
-    import torch
+    from engine.presets import count_params as params, input_size
 
-    from engine.models import get_spec
-    from engine.strategies import build_model
-
-    spec = get_spec(config.model)
-    classes, channels, native = DATASET_SHAPES[config.dataset]
-    size = config.image_size or spec.input_size or native
-    with torch.device("meta"):
-        model, _ = build_model(config, spec, classes, channels, size, load_weights=False)
-    params = list(model.parameters())
-    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad), size
+    total, trainable = params(config)
+    return total, trainable, input_size(config)
 
 
 def device_description(name: str) -> str:
