@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from cifar_files import write_cifar10, write_cifar100  # noqa: E402
+from runs_fixture import build_runs, copy_runs  # noqa: E402
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -42,3 +43,15 @@ def needs_fashion():
     if not (FASHION_DIR / "train-images-idx3-ubyte.gz").exists():
         pytest.skip("Debian package dataset-fashion-mnist is not installed")
     return FASHION_DIR
+
+
+@pytest.fixture(scope="session")
+def built_runs(tmp_path_factory) -> Path:
+    """Six real tiny runs (seed group, lower lr, cnn, no val split), trained once per session."""
+    return build_runs(tmp_path_factory.mktemp("built"))
+
+
+@pytest.fixture
+def runs(built_runs: Path, tmp_path: Path) -> Path:
+    """A private copy of built_runs: a test may rename, annotate or delete."""
+    return copy_runs(built_runs, tmp_path / "runs")

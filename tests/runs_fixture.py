@@ -1,8 +1,7 @@
-"""A runs directory made by real (tiny) training runs, built once per test session.
+"""A runs directory made by real (tiny) training runs.
 
-Several test modules need it; pytest would build a fixture imported into each
-module once per module, so the build is memoised here instead and every test
-gets its own copy (tests rename, annotate and delete runs).
+conftest.py builds it once per test session (``built_runs``) and gives every
+test its own copy (``runs``): tests rename, annotate and delete runs.
 """
 from __future__ import annotations
 
@@ -12,8 +11,6 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-
-_BUILT: dict[str, Path] = {}
 
 # name -> config overrides. Three seeds of one config (a seed group), a lower
 # learning rate, a CNN and a run without a validation split.
@@ -29,9 +26,7 @@ EPOCHS = 3
 
 
 def build_runs(root: Path) -> Path:
-    """Train every run of RUNS into root/runs (memoised per session)."""
-    if "runs" in _BUILT:
-        return _BUILT["runs"]
+    """Train every run of RUNS into root/runs."""
     from engine.config import RunConfig
     from engine.train import train
 
@@ -41,7 +36,6 @@ def build_runs(root: Path) -> Path:
     for overrides in RUNS.values():
         result = train(base.replace(**overrides))
         assert result.status == "completed", result.error
-    _BUILT["runs"] = runs_dir
     return runs_dir
 
 

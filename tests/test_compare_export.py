@@ -16,17 +16,8 @@ from engine.export import export_runs, to_csv
 from engine.runmeta import (
     RunIndex, delete_run, parse_tags, read_meta, resolve_run, set_name, set_note, set_tags, writer_alive,
 )
-from runs_fixture import EPOCHS, build_runs, copy_runs, dead_pid, mark_running, run_named
+from runs_fixture import EPOCHS, dead_pid, mark_running, run_named
 
-
-@pytest.fixture(scope="session")
-def built_runs(tmp_path_factory):
-    return build_runs(tmp_path_factory.mktemp("built"))
-
-
-@pytest.fixture
-def runs(built_runs, tmp_path):
-    return copy_runs(built_runs, tmp_path / "runs")
 
 
 def test_config_rows_show_only_what_differs(built_runs):

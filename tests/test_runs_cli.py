@@ -8,21 +8,10 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-from runs_fixture import EPOCHS, build_runs, copy_runs, run_named
+from runs_fixture import EPOCHS, run_named
 
 CLI = [sys.executable, "-m", "tui"]
 
-
-@pytest.fixture(scope="session")
-def built_runs(tmp_path_factory):
-    return build_runs(tmp_path_factory.mktemp("built"))
-
-
-@pytest.fixture
-def runs(built_runs, tmp_path):
-    return copy_runs(built_runs, tmp_path / "runs")
 
 
 def cli(*args, timeout: float = 60) -> subprocess.CompletedProcess:

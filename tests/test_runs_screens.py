@@ -16,13 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 from textual.app import App
 from textual.widgets import DataTable, Static, TabbedContent
 
 from engine.runmeta import read_meta
-from runs_fixture import build_runs, copy_runs, dead_pid, mark_running, run_named
+from runs_fixture import dead_pid, mark_running, run_named
 from tui.screens.compare import CompareScreen
 from tui.screens.run_dialogs import ConfirmDialog, TextPrompt
 from tui.screens.runs import RunsScreen
@@ -49,19 +48,17 @@ class ScreenApp(App):
         self.push_screen(self.screen_factory())
 
 
-@pytest.fixture(scope="session")
-def built_runs(tmp_path_factory):
-    return build_runs(tmp_path_factory.mktemp("built"))
-
-
-@pytest.fixture
-def runs(built_runs, tmp_path):
-    return copy_runs(built_runs, tmp_path / "runs")
-
 
 def table_ids(screen: RunsScreen) -> list[str]:
     table = screen.query_one("#runs-table", DataTable)
     return [k.value for k in table.rows]
+
+
+def cursor_to(screen: RunsScreen, run: Path) -> DataTable:
+    """Put the table's cursor on a run's row (as arrow keys would) and return the table."""
+    table = screen.query_one("#runs-table", DataTable)
+    table.move_cursor(row=table.get_row_index(run.name))
+    return table
 
 
 def text_of(widget: Static) -> str:
@@ -177,8 +174,7 @@ async def test_delete_asks_first_and_refuses_a_running_run(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(160, 48)) as pilot:
         screen = app.screen
-        table = screen.query_one("#runs-table", DataTable)
-        table.move_cursor(row=table.get_row_index(victim.name))
+        cursor_to(screen, victim)
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("n")
@@ -188,7 +184,7 @@ async def test_delete_asks_first_and_refuses_a_running_run(runs):
         await pilot.press("d", "y")
         await pilot.pause()
         assert not victim.exists() and victim.name not in table_ids(screen)
-        table.move_cursor(row=table.get_row_index(live.name))
+        cursor_to(screen, live)
         await pilot.press("d")
         assert app.screen is screen and live.exists()  # refused without asking
 
@@ -204,8 +200,7 @@ async def test_unreadable_and_stale_runs_are_listed(runs):
         status = {e.info.run_id: e.status for e in screen.entries}
         assert status[broken.name] == "unreadable" and status[stale.name] == "stale"
         assert sum(s == "completed" for s in status.values()) == 4
-        table = screen.query_one("#runs-table", DataTable)
-        table.move_cursor(row=table.get_row_index(broken.name))
+        cursor_to(screen, broken)
         await pilot.pause()
         assert "corrupted" in text_of(screen.query_one("#runs-info", Static))
         await pilot.press("enter")  # opening it explains instead of crashing
@@ -214,22 +209,15 @@ async def test_unreadable_and_stale_runs_are_listed(runs):
 
 @sync
 async def test_enter_opens_the_saved_run(runs):
-    """Enter shows the run from its files: the dashboard when the build has one, else the one-run view."""
+    """Enter shows the run from its files in the dashboard; escape comes back."""
     good = run_named(runs, "seed1")
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(160, 48)) as pilot:
         screen = app.screen
-        table = screen.query_one("#runs-table", DataTable)
-        table.move_cursor(row=table.get_row_index(good.name))
+        cursor_to(screen, good)
         await pilot.press("enter")
         await pilot.pause(0.5)
-        shown = app.screen
-        assert shown is not screen
-        if isinstance(shown, CompareScreen):
-            await pilot.press("5")
-            assert "confusion matrix" in text_of(shown.query_one("#cmp-confusion", Static))
-        else:
-            assert type(shown).__name__ == "DashboardScreen"
+        assert type(app.screen).__name__ == "DashboardScreen"
         await pilot.press("escape")
         assert app.screen is screen
 
@@ -240,8 +228,7 @@ async def test_rename_note_tags_persist(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
-        table = screen.query_one("#runs-table", DataTable)
-        table.move_cursor(row=table.get_row_index(target.name))
+        cursor_to(screen, target)
         await pilot.press("e")
         assert isinstance(app.screen, TextPrompt)
         await pilot.press(*"best", "enter")
