@@ -7,32 +7,23 @@ three conv-BN-ReLU-pool stages (32-64-128) and a 256-unit dense layer.
 """
 from __future__ import annotations
 
-import torch
 import torch.nn as nn
 
 from . import ModelSpec, register
-from .cnn import conv_bn
+from .cnn import ConvDense, conv_bn
 
 
-class CnnBnDropout(nn.Module):
+class CnnBnDropout(ConvDense):
     """[conv-BN-ReLU-pool] x 3 -> flatten -> dense 256 -> Dropout(0.5) -> classes."""
 
     def __init__(self, in_channels: int, num_classes: int, image_size: int, widths=(32, 64, 128)):
-        super().__init__()
         layers: list[nn.Module] = []
         cin = in_channels
         for w in widths:
             layers += [conv_bn(cin, w), nn.MaxPool2d(2)]
             cin = w
-        self.features = nn.Sequential(*layers)
         side = image_size >> len(widths)  # each pool halves (floor): 32 -> 4, 28 -> 3
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(cin * side * side, 256), nn.ReLU(inplace=True), nn.Dropout(0.5)
-        )
-        self.head = nn.Linear(256, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.classifier(self.features(x)))
+        super().__init__(nn.Sequential(*layers), cin, side, num_classes)
 
 
 register(ModelSpec(

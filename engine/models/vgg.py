@@ -7,33 +7,23 @@ flip / rotation / zoom augmentation (76.33%).
 """
 from __future__ import annotations
 
-import torch
 import torch.nn as nn
 
 from . import ModelSpec, register
-from .cnn import conv_bn
+from .cnn import ConvDense, conv_bn
 
 
-class VggStyle(nn.Module):
+class VggStyle(ConvDense):
     """[conv-BN-ReLU x2 -> pool -> dropout] x 3 (32-64-128) -> dense 256 -> Dropout(0.5) -> classes."""
 
     def __init__(self, in_channels: int, num_classes: int, image_size: int, widths=(32, 64, 128)):
-        super().__init__()
         layers: list[nn.Module] = []
         cin = in_channels
         for i, w in enumerate(widths):
             # Dropout grows with depth (0.2, 0.3, 0.4): deeper maps overfit more.
             layers += [conv_bn(cin, w), conv_bn(w, w), nn.MaxPool2d(2), nn.Dropout(0.2 + 0.1 * i)]
             cin = w
-        self.features = nn.Sequential(*layers)
-        side = image_size >> len(widths)
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(cin * side * side, 256), nn.ReLU(inplace=True), nn.Dropout(0.5)
-        )
-        self.head = nn.Linear(256, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.classifier(self.features(x)))
+        super().__init__(nn.Sequential(*layers), cin, image_size >> len(widths), num_classes)
 
 
 register(ModelSpec(
