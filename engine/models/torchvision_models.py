@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import torch.nn as nn
 
+from typing import Callable
+
 from . import ModelSpec, register
 
 
-def _alexnet(num_classes: int, in_channels: int, image_size: int) -> nn.Module:
-    from torchvision.models import alexnet
+def _plain(arch: str) -> Callable[[int, int, int], nn.Module]:
+    """A builder for a torchvision model used as published (torchvision imported on first build)."""
+    def build(num_classes: int, in_channels: int, image_size: int) -> nn.Module:
+        import torchvision.models
 
-    return alexnet(weights=None, num_classes=num_classes)
+        return getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
+
+    return build
 
 
 register(ModelSpec(
     name="alexnet",
     family="alexnet",
     description="torchvision AlexNet at 224 px (study 000), 57.0M params with 10 classes",
-    build=_alexnet,
+    build=_plain("alexnet"),
     input_size=224,
     rgb_only=True,
     head="classifier.6",
@@ -29,17 +35,11 @@ register(ModelSpec(
 ))
 
 
-def _resnet18(num_classes: int, in_channels: int, image_size: int) -> nn.Module:
-    from torchvision.models import resnet18
-
-    return resnet18(weights=None, num_classes=num_classes)
-
-
 register(ModelSpec(
     name="resnet18",
     family="resnet",
     description="torchvision ResNet18, ImageNet stem (7x7/2 + max-pool), at 224 px (study 003 transfer)",
-    build=_resnet18,
+    build=_plain("resnet18"),
     input_size=224,
     rgb_only=True,
     head="fc",
@@ -82,19 +82,13 @@ register(ModelSpec(
 ))
 
 
-def _resnet50(num_classes: int, in_channels: int, image_size: int) -> nn.Module:
-    from torchvision.models import resnet50
-
-    return resnet50(weights=None, num_classes=num_classes)
-
-
 # Study 004 used Keras' ResNet50V2 (pre-activation); torchvision has no V2, so
 # this is the nearest published ImageNet ResNet50 (~23.5M backbone params, as the study says).
 register(ModelSpec(
     name="resnet50",
     family="resnet",
     description="torchvision ResNet50 at 160 px (study 004's ResNet50V2 stand-in), 23.5M params",
-    build=_resnet50,
+    build=_plain("resnet50"),
     input_size=160,
     rgb_only=True,
     head="fc",
