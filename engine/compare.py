@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .config import UserError
-from .runmeta import RunMeta, read_meta
-from .store import load_run, read_metrics
+from .runs import RunMeta, complete_records, load_run, read_meta
 
 # Identity and bookkeeping: they differ between any two runs and say nothing
 # about the experiment, so the "differing fields" view hides them.
@@ -50,7 +49,7 @@ def load_compare_run(run_dir: str | Path) -> RunData:
     info = load_run(run_dir)
     if info.error:
         raise UserError(f"run {info.run_id} is unreadable ({info.error})")
-    return RunData(info.run_id, info.path, info.config, info.summary, read_metrics(info.path),
+    return RunData(info.run_id, info.path, info.config, info.summary, complete_records(info),
                    read_meta(info.path), info.status)
 
 

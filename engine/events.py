@@ -26,6 +26,11 @@ class RunStarted:
     steps_per_epoch: int
     input_size: int
     start_epoch: int = 1
+    """> 1 when a run is resumed: the epoch it continues with."""
+    start_step: int = 0
+    """Steps of start_epoch already done before a mid-epoch stop (resume continues after them)."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """A resumed run's earlier epoch records (metrics.jsonl lines), so a dashboard can draw them."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from .compare import RunData, load_compare_runs
 from .config import UserError
-from .store import _atomic_write, utc_now
+from .runs import atomic_write, utc_now
 
 FORMATS = ("csv", "json")
 # Columns that say which run a row belongs to, ahead of the metrics.
@@ -110,7 +110,7 @@ def export_runs(run_dirs: Iterable[str | Path], fmt: str, out: str | Path | None
         if not path.parent.exists():
             raise UserError(f"directory {path.parent} does not exist")
         try:
-            _atomic_write(path, lambda f: f.write(text))
+            atomic_write(path, lambda f: f.write(text))
         except OSError as exc:
             raise UserError(f"cannot write {path}: {exc.strerror}") from None
     return text

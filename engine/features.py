@@ -99,7 +99,7 @@ def run_feature_pca(run_dir: str | Path, k: int = 10, limit: int | None = 2000, 
     from .environment import resolve_device
     from .models import get_spec
     from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
-    from .store import load_run
+    from .runs import load_run
     from .strategies import PRETRAINED_STRATEGIES, build_model, load_matching, load_weights_file
 
     info = load_run(run_dir)

@@ -52,6 +52,16 @@ class Plan:
         self.frozen = ()
         self.apply(model)
 
+    @property
+    def unfrozen(self) -> bool:
+        """A two-phase run past its switch (what a resume must restore before the optimizer)."""
+        return self.phase2_epoch is not None and not self.frozen
+
+
+def phase2_switch(config: RunConfig) -> int:
+    """two-phase: the epoch the backbone unfreezes (1-based); half way unless --phase2-epoch says."""
+    return config.phase2_epoch or max(2, config.epochs // 2 + 1)
+
 
 def frozen_prefixes(spec: ModelSpec, model: nn.Module) -> tuple[str, ...]:
     """The backbone: the spec's prefixes, or every top-level child but the head's."""
@@ -93,7 +103,7 @@ def build_model(
     elif strategy == "feature-extract":
         plan = Plan(frozen_prefixes(spec, model))
     elif strategy == "two-phase":
-        switch = config.phase2_epoch or max(2, config.epochs // 2 + 1)
+        switch = phase2_switch(config)
         if switch > config.epochs:
             raise UserError(
                 f"two-phase unfreezes at epoch {switch} but the run has {config.epochs} epochs; "
@@ -197,9 +207,9 @@ def load_pretrained(spec: ModelSpec, weights_file: str | None) -> dict[str, torc
 
 def load_run_weights(config: RunConfig) -> dict[str, torch.Tensor]:
     """The best (else last) checkpoint of the run named by --from."""
-    from .store import find_run
+    from .runs import resolve_run
 
-    run = find_run(config.runs_dir, config.from_run or "")
+    run = resolve_run(config.runs_dir, config.from_run or "")
     for name in ("best.pt", "last.pt"):
         ckpt = run / "checkpoints" / name
         if ckpt.is_file():

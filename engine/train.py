@@ -11,6 +11,7 @@ import math
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -20,20 +21,20 @@ import torch.nn.functional as F
 from .config import RunConfig, UserError
 from .control import Control
 from .data import Dataset, load_dataset
-from .environment import describe_environment, resolve_device
-from .events import EpochDone, Event, Log, RunEnded, RunStarted, StepDone
+from .environment import resolve_device
+from .events import Event, Log, RunEnded, StepDone
 from .metrics import confusion_update, per_class_accuracy, topk_correct
 from .models import get_spec
 from .optim import LRSchedule, build_optimizer
 from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
-from .store import RunWriter, new_run_id, utc_now
+from .bookkeeping import Diverged, RunBook
+from .runs import RunStatus
+from .runs.checkpoint import resumable_checkpoint
+from .runs.writer import RunWriter, check_runs_dir
+from .snapshot import Partial, restore
 from .strategies import PRETRAINED_STRATEGIES, Plan, build_model
 
 STEP_EVENT_INTERVAL_S = 0.1
-
-
-class Diverged(Exception):
-    """The training loss became NaN or infinite."""
 
 
 @dataclass
@@ -68,39 +69,102 @@ class Context:
     global_step: int = 0
     started: float = field(default_factory=time.perf_counter)
     epoch_times: list[float] = field(default_factory=list)
+    start_epoch: int = 1
+    partial: Partial | None = None
+    """A resumed run's unfinished epoch: its permutation, step and running sums."""
+
+    def elapsed(self) -> float:
+        """Training wall time so far, across every session of a resumed run."""
+        return time.perf_counter() - self.started
+
+    def set_elapsed(self, seconds: float) -> None:
+        self.started = time.perf_counter() - seconds
+
+    def eta_after(self, epoch: int) -> float | None:
+        if not self.epoch_times:
+            return None
+        return (self.config.epochs - epoch) * sum(self.epoch_times) / len(self.epoch_times)
 
 
 def train(
     config: RunConfig,
     on_event: Callable[[Event], None] | None = None,
     control: Control | None = None,
+    *,
+    resume: str | Path | None = None,
+    change: dict[str, Any] | None = None,
 ) -> RunResult:
     """Train one run to the end (or stop/divergence/failure) and save it.
 
-    Raises UserError for bad input found before the run directory exists;
-    after that every outcome is saved and returned as a RunResult.
+    ``resume``: a run directory to continue in place from its newest good
+    checkpoint (``config`` comes from engine.runs.resume.prepare_resume, and
+    ``change`` records what the user changed). Raises UserError for bad input
+    found before anything is written; after that every outcome is saved and
+    returned as a RunResult.
     """
     emit = on_event or (lambda event: None)
     control = control or Control()
     config.validate()
-    ctx = _prepare(config, emit, control)
-    writer = RunWriter(config.runs_dir, new_run_id(config.model, config.strategy, config.name))
-    state = _RunState(ctx, writer)
+    writer, snap = _claim_run(config, resume, emit)
     try:
-        state.start()
-        _run_epochs(ctx, state)
-        finished = state.epochs_done == config.epochs or state.early_stopped
-        return state.finish("completed" if finished else "interrupted")
+        ctx = _prepare(config, emit, control)
+        book = RunBook(ctx)
+        if snap is not None:
+            restore(ctx, book, snap)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        raise
+    if writer is None:
+        book.open_new()
+    else:
+        book.open_resumed(writer, change or {})
+    return _run(ctx, book)
+
+
+def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Event], None]):
+    """Before the slow part: a writable runs directory, or the resumed run's lock and checkpoint."""
+    if resume is None:
+        check_runs_dir(Path(config.runs_dir))
+        return None, None
+    writer = RunWriter.reopen(resume)
+    try:
+        path, snap = resumable_checkpoint(writer.path / "checkpoints", log=lambda m: emit(Log("warning", m)))
+    except BaseException:
+        writer.close()
+        raise
+    emit(Log("info", f"resuming from {path.name}: epoch {snap['epoch']} done"
+                     + (f", step {snap['resume']['partial']['step']} of the next" if snap["resume"]["partial"] else "")))
+    return writer, snap
+
+
+def _run(ctx: Context, book: RunBook) -> RunResult:
+    """The epochs, and every way they can end, each saved with its status."""
+    assert book.writer is not None
+    writer = book.writer
+    try:
+        ctx.emit(book.started_event())
+        _run_epochs(ctx, book)
+        finished = book.epochs_done >= ctx.config.epochs or book.early_stopped
+        return _result(book.finish(RunStatus.COMPLETED if finished else RunStatus.INTERRUPTED))
     except KeyboardInterrupt:  # a second Ctrl-C: no clean stop, but the run is still marked
-        state.finish("interrupted", "aborted")
+        book.finish(RunStatus.INTERRUPTED, "aborted before the stop was saved; resume continues from the last checkpoint")
         raise
     except Diverged as exc:
-        return state.finish("diverged", str(exc))
+        writer.write_error_log(f"diverged: {exc}\n")
+        return _result(book.finish(RunStatus.DIVERGED, str(exc)))
+    except UserError as exc:  # e.g. the disk filled up: one line, no traceback
+        writer.write_error_log(f"{exc}\n")
+        return _result(book.finish(RunStatus.FAILED, str(exc)))
     except Exception as exc:  # saved as failed; the traceback goes to the run's error.log
-        (writer.path / "error.log").write_text(traceback.format_exc())
-        return state.finish("failed", f"{type(exc).__name__}: {exc}")
+        writer.write_error_log(traceback.format_exc())
+        return _result(book.finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}"))
     finally:
         writer.close()
+
+
+def _result(ended: RunEnded) -> RunResult:
+    return RunResult(ended.status, ended.run_id, ended.run_dir, ended.summary, ended.error)
 
 
 def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control) -> Context:
@@ -150,105 +214,18 @@ def _to_device(data: Dataset, device: torch.device) -> None:
             split.y = torch.as_tensor(split.y).to(device)
 
 
-class _RunState:
-    """Bookkeeping of one run: best metric, summary, store writes, events."""
-
-    def __init__(self, ctx: Context, writer: RunWriter):
-        self.ctx, self.writer = ctx, writer
-        self.epochs_done = 0
-        self.best: float = -1.0
-        self.best_epoch = 0
-        self.last: dict[str, Any] = {}
-        self.since_best = 0
-        self.throughputs: list[float] = []
-        self.early_stopped = False
-        self.started_at = utc_now()
-        params = list(ctx.model.parameters())
-        self.params_total = sum(p.numel() for p in params)
-        self.params_trainable = sum(p.numel() for p in params if p.requires_grad)
-
-    @property
-    def run_dir(self) -> str:
-        return str(self.writer.path)
-
-    def start(self) -> None:
-        c, d = self.ctx.config, self.ctx.data
-        self.writer.write_config({**c.to_dict(), "run_id": self.writer.run_id,
-                                  "environment": describe_environment(self.ctx.device)})
-        self.writer.write_summary(self.summary("running"))
-        self.ctx.emit(RunStarted(
-            run_id=self.writer.run_id, run_dir=self.run_dir, config=c.to_dict(),
-            device=str(self.ctx.device), class_names=list(d.class_names),
-            params_total=self.params_total, params_trainable=self.params_trainable,
-            n_train=len(d.train), n_val=len(d.val) if d.val else 0, n_test=len(d.test),
-            steps_per_epoch=self.ctx.steps_per_epoch, input_size=self.ctx.pipeline.input_size,
-        ))
-
-    def epoch_done(self, epoch: int, record: dict[str, Any], per_class: list[float], confusion: list[list[int]]) -> None:
-        key = "val_acc" if "val_acc" in record else "test_acc"
-        is_best = record[key] > self.best
-        if is_best:
-            self.best, self.best_epoch, self.since_best = record[key], epoch, 0
-        else:
-            self.since_best += 1
-        self.epochs_done, self.last = epoch, record
-        self.throughputs.append(record["img_per_s"])
-        self.per_class, self.confusion = per_class, confusion
-        self.writer.append_metrics({**record, "per_class_acc": per_class, "confusion": confusion})
-        if self.ctx.config.checkpoints:
-            self.writer.save_checkpoint(checkpoint_state(self.ctx, epoch), is_best)
-        self.writer.write_summary(self.summary("running"))
-        elapsed = time.perf_counter() - self.ctx.started
-        remaining = self.ctx.config.epochs - epoch
-        eta = remaining * sum(self.ctx.epoch_times) / len(self.ctx.epoch_times)
-        self.ctx.emit(EpochDone(epoch, self.ctx.config.epochs, record, per_class, confusion, is_best, elapsed, eta))
-        patience = self.ctx.config.early_stop_patience
-        if patience and self.since_best >= patience:
-            self.early_stopped = True
-            self.ctx.emit(Log("info", f"early stop: no better {key} for {patience} epochs"))
-
-    def summary(self, status: str, error: str | None = None) -> dict[str, Any]:
-        c, d, last = self.ctx.config, self.ctx.data, self.last
-        names = list(d.class_names)
-        per_class = getattr(self, "per_class", [])
-        return {
-            "run_id": self.writer.run_id, "status": status, "error": error,
-            "model": c.model, "strategy": c.strategy, "dataset": c.dataset, "preset": c.preset, "name": c.name,
-            "epochs": c.epochs, "epochs_done": self.epochs_done,
-            "test_acc": last.get("test_acc"), "test_top5": last.get("test_top5"), "test_top3": last.get("test_top3"),
-            "test_loss": last.get("test_loss"),
-            "val_acc": last.get("val_acc"), "train_acc": last.get("train_acc"), "train_loss": last.get("train_loss"),
-            "best_metric": "val_acc" if d.val is not None else "test_acc",
-            "best_acc": self.best if self.best >= 0 else None, "best_epoch": self.best_epoch or None,
-            "per_class_acc": dict(zip(names, per_class)), "confusion": getattr(self, "confusion", []),
-            "class_names": names, "params_total": self.params_total, "params_trainable": self.params_trainable,
-            "img_per_s": round(sum(self.throughputs) / len(self.throughputs), 1) if self.throughputs else None,
-            "n_train": len(d.train), "n_val": len(d.val) if d.val else 0, "n_test": len(d.test),
-            "device": str(self.ctx.device), "started_at": self.started_at,
-            "wall_time_s": round(time.perf_counter() - self.ctx.started, 3),
-            "reported_test_acc": c.extra.get("reported_test_acc"),
-        }
-
-    def finish(self, status: str, error: str | None = None) -> RunResult:
-        summary = self.summary(status, error)
-        summary["ended_at"] = utc_now()
-        self.writer.write_summary(summary)
-        if error:
-            self.ctx.emit(Log("error", error))
-        self.ctx.emit(RunEnded(status, self.writer.run_id, self.run_dir, summary, error))
-        return RunResult(status, self.writer.run_id, self.run_dir, summary, error)
-
-
-def _run_epochs(ctx: Context, state: _RunState) -> None:
-    for epoch in range(1, ctx.config.epochs + 1):
-        if ctx.plan.phase2_epoch == epoch:
+def _run_epochs(ctx: Context, book: RunBook) -> None:
+    for epoch in range(ctx.start_epoch, ctx.config.epochs + 1):
+        partial, ctx.partial = ctx.partial, None
+        if ctx.plan.phase2_epoch == epoch and not ctx.plan.unfrozen:
             ctx.plan.unfreeze(ctx.model)
             ctx.emit(Log("info", f"epoch {epoch}: backbone unfrozen, lr {ctx.config.phase2_lr:g}"))
         t0 = time.perf_counter()
-        train_stats = train_one_epoch(ctx, epoch)
-        if train_stats is None:
+        stats = train_one_epoch(ctx, book, epoch, partial)
+        if isinstance(stats, Partial):
+            book.save_partial(stats)
             return  # stopped mid-epoch: the caller saves the run as interrupted
-        record = {"epoch": epoch, **train_stats}
+        record = {"epoch": epoch, **stats}
         conf: list[list[int]] = []
         for split_name, split in (("val", ctx.data.val), ("test", ctx.data.test)):
             if split is not None:
@@ -256,32 +233,38 @@ def _run_epochs(ctx: Context, state: _RunState) -> None:
                 record.update({f"{split_name}_{k}": v for k, v in result.items() if k != "confusion"})
                 conf = result["confusion"] if split_name == "test" else conf
         record["epoch_time_s"] = round(time.perf_counter() - t0, 3)
-        record["wall_time_s"] = round(time.perf_counter() - ctx.started, 3)
+        record["wall_time_s"] = round(ctx.elapsed(), 3)
         ctx.epoch_times.append(record["epoch_time_s"])
-        if ctx.config.schedule == "plateau":
+        if ctx.config.schedule == "plateau" and math.isfinite(record.get("val_acc", record["test_acc"])):
             ctx.schedule.epoch_end(record.get("val_acc", record["test_acc"]))
-        state.epoch_done(epoch, record, per_class_accuracy(conf), conf)
-        if state.early_stopped or ctx.control.stop_requested:
+        book.epoch_done(epoch, record, per_class_accuracy(conf), conf)
+        if book.early_stopped or ctx.control.stop_requested:
             return
 
 
-def train_one_epoch(ctx: Context, epoch: int) -> dict[str, float] | None:
-    """One pass over the shuffled training set; None if a stop was requested."""
+def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | None = None) -> dict[str, float] | Partial:
+    """One pass over the shuffled training set (continuing ``partial``); a Partial if a stop was requested."""
     c, data, model = ctx.config, ctx.data, ctx.forward
     ctx.plan.train_mode(ctx.model)
-    n = len(data.train)
-    perm = torch.randperm(n, device=ctx.device, generator=ctx.gen)
-    loss_sum = torch.zeros((), device=ctx.device)
-    correct = torch.zeros((), device=ctx.device, dtype=torch.long)
-    seen, paused_s = 0, 0.0
+    if partial is None:
+        n = len(data.train)
+        partial = Partial(torch.randperm(n, device=ctx.device, generator=ctx.gen), 0,
+                          torch.zeros((), device=ctx.device), torch.zeros((), device=ctx.device, dtype=torch.long),
+                          0, 0.0)
+    perm, loss_sum, correct = partial.perm, partial.loss_sum, partial.correct
+    seen, paused_s, lr = partial.seen, 0.0, ctx.schedule.lr(ctx.global_step)
+    # On the CPU a per-step .item() costs nothing, so divergence is caught before the bad step
+    # updates the weights; on a GPU it would stall the pipeline, so it is checked at each ~10 Hz event.
+    check_every_step = ctx.device.type == "cpu"
     t0 = last_emit = time.perf_counter()
-    for step in range(ctx.steps_per_epoch):
+    for step in range(partial.step, ctx.steps_per_epoch):
         if ctx.control.paused:
             p0 = time.perf_counter()
             ctx.control.wait_while_paused()
             paused_s += time.perf_counter() - p0
         if ctx.control.stop_requested:
-            return None
+            spent = partial.train_time + time.perf_counter() - t0 - paused_s
+            return Partial(perm, step, loss_sum, correct, seen, spent)
         idx = perm[step * c.batch_size : (step + 1) * c.batch_size]
         y = data.train.y[idx]
         x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.gen)
@@ -289,6 +272,11 @@ def train_one_epoch(ctx: Context, epoch: int) -> dict[str, float] | None:
         with autocast(ctx):
             out = model(x)
             loss = ctx.criterion(out, target)
+        now = time.perf_counter()
+        emit_now = now - last_emit >= STEP_EVENT_INTERVAL_S or step == ctx.steps_per_epoch - 1
+        value = loss.item() if (check_every_step or emit_now or book.loss_ref is None) else None
+        if value is not None:
+            book.check_loss(value, f"train loss at epoch {epoch}, step {step + 1}")
         ctx.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         ctx.optimizer.step()
@@ -296,27 +284,24 @@ def train_one_epoch(ctx: Context, epoch: int) -> dict[str, float] | None:
         loss_sum += loss.detach() * len(idx)
         correct += (out.argmax(1) == y).sum()
         seen += len(idx)
-        now = time.perf_counter()
-        if now - last_emit >= STEP_EVENT_INTERVAL_S or step == ctx.steps_per_epoch - 1:
+        if emit_now and value is not None:
             last_emit = now
-            value = loss.item()  # the only per-step sync, at ~10 Hz
-            if not math.isfinite(value):
-                raise Diverged(f"loss became {value} at epoch {epoch}, step {step + 1}; lower --lr")
-            rate = seen / max(1e-9, now - t0 - paused_s)
+            rate = (seen - partial.seen) / max(1e-9, now - t0 - paused_s)
             ctx.emit(StepDone(epoch, step + 1, ctx.steps_per_epoch, value, lr, rate,
-                              now - ctx.started, _eta(ctx, epoch, step + 1, now - t0 - paused_s)))
-    train_time = time.perf_counter() - t0 - paused_s
+                              ctx.elapsed(), _eta(ctx, epoch, step + 1, now - t0 - paused_s, partial.step)))
+    train_time = partial.train_time + time.perf_counter() - t0 - paused_s
     return {
         "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
         "lr": lr, "img_per_s": round(seen / max(train_time, 1e-9), 1), "train_time_s": round(train_time, 3),
     }
 
 
-def _eta(ctx: Context, epoch: int, step: int, epoch_elapsed: float) -> float | None:
+def _eta(ctx: Context, epoch: int, step: int, epoch_elapsed: float, first_step: int = 0) -> float | None:
     """Seconds left: step rate for this epoch, plus whole epochs at their measured length."""
     spe = ctx.steps_per_epoch
-    this_epoch = epoch_elapsed / step * (spe - step)
-    per_epoch = (sum(ctx.epoch_times) / len(ctx.epoch_times)) if ctx.epoch_times else epoch_elapsed / step * spe
+    per_step = epoch_elapsed / max(1, step - first_step)
+    this_epoch = per_step * (spe - step)
+    per_epoch = (sum(ctx.epoch_times) / len(ctx.epoch_times)) if ctx.epoch_times else per_step * spe
     return this_epoch + per_epoch * (ctx.config.epochs - epoch)
 
 
@@ -356,16 +341,4 @@ def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor) -> dict[str
     }
 
 
-def checkpoint_state(ctx: Context, epoch: int) -> dict[str, Any]:
-    """Everything needed to resume: weights, optimizer, schedule, step, RNG states."""
-    rng = {"torch": torch.get_rng_state(), "gen": ctx.gen.get_state()}
-    if ctx.device.type == "cuda":
-        rng["cuda"] = torch.cuda.get_rng_state(ctx.device)
-    return {
-        "model": ctx.model.state_dict(), "optimizer": ctx.optimizer.state_dict(),
-        "schedule": ctx.schedule.state_dict(), "epoch": epoch, "global_step": ctx.global_step,
-        "rng": rng, "config": ctx.config.to_dict(),
-    }
-
-
-__all__ = ["train", "train_one_epoch", "evaluate", "RunResult", "UserError"]
+__all__ = ["train", "train_one_epoch", "evaluate", "RunResult", "UserError", "Diverged"]

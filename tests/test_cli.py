@@ -41,7 +41,7 @@ def test_headless_run_writes_a_complete_run(runs_dir):
     assert sum(map(sum, summary["confusion"])) == 100
     assert summary["params_trainable"] == summary["params_total"] > 0
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 2
-    assert {p.name for p in (run_dir / "checkpoints").iterdir()} == {"last.pt", "best.pt"}
+    assert {p.name for p in (run_dir / "checkpoints").iterdir()} == {"last.pt", "prev.pt", "best.pt", "manifest.json"}
 
     listing = run(["runs", "--runs-dir", str(runs_dir)])
     assert listing.returncode == 0 and run_dir.name in listing.stdout and "completed" in listing.stdout

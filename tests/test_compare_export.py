@@ -1,4 +1,4 @@
-"""engine.compare, engine.export and engine.runmeta over runs made by real training."""
+"""engine.compare, engine.export and engine.runs over runs made by real training."""
 from __future__ import annotations
 
 import csv
@@ -13,9 +13,9 @@ from engine.compare import (
 )
 from engine.config import UserError
 from engine.export import export_runs, to_csv
-from engine.runmeta import (
-    RunIndex, delete_run, parse_tags, read_meta, resolve_run, set_name, set_note, set_tags, writer_alive,
-)
+from engine.runs import delete_run, read_meta, resolve_run, set_name, set_note, set_tags, writer_alive
+from engine.runs.index import RunIndex
+from engine.runs.meta import parse_tags
 from runs_fixture import EPOCHS, dead_pid, mark_running, run_named
 
 
@@ -142,7 +142,7 @@ def test_engine_modules_import_no_ui_and_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys, engine.compare, engine.export, engine.runmeta; "
+    code = ("import sys, engine.compare, engine.export, engine.runs; "
             "bad = [m for m in ('textual', 'rich', 'torch') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -169,7 +169,7 @@ def test_a_run_being_created_is_starting_not_unreadable(runs):
 
 
 def test_strip_stamp_drops_only_a_run_id_timestamp():
-    from engine.runmeta import strip_stamp
+    from engine.runs.index import strip_stamp
 
     assert strip_stamp("20261123-115406-cnn-scratch") == "cnn-scratch"
     assert strip_stamp("20261123-115406-cnn-scratch-live-2") == "cnn-scratch-live-2"

@@ -9,7 +9,7 @@ import torch
 from engine.config import RunConfig
 from engine.control import Control
 from engine.events import EpochDone, Log, RunEnded, RunStarted, StepDone
-from engine.store import read_metrics
+from engine.runs import read_metrics
 from engine.train import train
 
 SUMMARY_KEYS = {"status", "epochs_done", "test_acc", "per_class_acc", "confusion", "class_names",
@@ -46,7 +46,7 @@ def test_events_files_and_summary(runs_dir):
                 "img_per_s", "epoch_time_s", "per_class_acc", "confusion"):
         assert key in records[0], key
     ckpt = torch.load(f"{run}/checkpoints/best.pt", weights_only=True)
-    assert {"model", "optimizer", "epoch", "rng"} <= ckpt.keys()
+    assert {"model", "epoch", "resume"} <= ckpt.keys() and {"optimizer", "rng", "book"} <= ckpt["resume"].keys()
     assert (runs_dir / result.run_id / "checkpoints" / "last.pt").exists()
     assert not (runs_dir / result.run_id / "lock").exists()  # released at the end
 

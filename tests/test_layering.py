@@ -6,7 +6,7 @@ import sys
 
 CODE = """
 import sys
-import engine, engine.train, engine.store, engine.data, engine.models, engine.strategies, engine.augment
+import engine, engine.train, engine.runs, engine.data, engine.models, engine.strategies, engine.augment
 import engine.metrics, engine.events, engine.control, engine.pipeline, engine.optim
 bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'tui'))
 print(','.join(bad))

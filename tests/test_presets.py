@@ -10,7 +10,7 @@ import torch
 
 from engine.config import RunConfig, UserError
 from engine.presets import PRESETS, STUDIES, get_preset, preset_config, preset_run_config
-from engine.store import read_metrics
+from engine.runs import read_metrics
 from engine.train import train
 from tui.cli import build_train_parser, config_from_args
 

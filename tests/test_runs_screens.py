@@ -20,7 +20,7 @@ from rich.console import Console
 from textual.app import App
 from textual.widgets import DataTable, Static, TabbedContent
 
-from engine.runmeta import read_meta
+from engine.runs import read_meta
 from runs_fixture import dead_pid, mark_running, run_named
 from tui.screens.compare import CompareScreen
 from tui.screens.run_dialogs import ConfirmDialog, TextPrompt

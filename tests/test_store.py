@@ -7,7 +7,8 @@ import os
 import pytest
 
 from engine.config import UserError
-from engine.store import RunWriter, atomic_write_json, find_run, list_runs, load_run, read_metrics
+from engine.runs import atomic_write_json, find_run, list_runs, load_run, read_metrics
+from engine.runs.writer import RunWriter
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
@@ -17,11 +18,11 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert os.listdir(tmp_path) == ["a.json"]
 
 
-def test_atomic_write_refuses_nan_and_keeps_old_file(tmp_path):
-    atomic_write_json(tmp_path / "a.json", {"x": 1})
-    with pytest.raises(ValueError):
-        atomic_write_json(tmp_path / "a.json", {"x": float("nan")})
-    assert json.load(open(tmp_path / "a.json")) == {"x": 1}
+def test_the_store_never_writes_nan_or_infinity(tmp_path):
+    atomic_write_json(tmp_path / "a.json", {"x": float("nan"), "y": [float("inf"), 1.5], "z": {"w": -float("inf")}})
+    text = (tmp_path / "a.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"x": None, "y": [None, 1.5], "z": {"w": None}}
     assert os.listdir(tmp_path) == ["a.json"]
 
 
@@ -30,11 +31,14 @@ def test_torn_last_metrics_line_is_ignored(tmp_path):
     assert [r["epoch"] for r in read_metrics(tmp_path)] == [1, 2]
 
 
+def new_writer(root, run_id, status="running", **config):
+    return RunWriter.create(root, run_id, config, {"status": status})
+
+
 def test_writer_claims_unique_dirs_and_releases_lock(tmp_path):
-    a, b = RunWriter(tmp_path, "same-id"), RunWriter(tmp_path, "same-id")
+    a, b = new_writer(tmp_path, "same-id", model="cnn"), new_writer(tmp_path, "same-id")
     assert a.run_id == "same-id" and b.run_id == "same-id-2"
-    a.write_config({"model": "cnn"})
-    a.write_summary({"status": "running"})
+    assert json.loads((b.path / "config.json").read_text())["run_id"] == "same-id-2"
     assert load_run(a.path).status == "running"  # this process holds the lock
     a.close()
     assert not (a.path / "lock").exists()
@@ -42,17 +46,13 @@ def test_writer_claims_unique_dirs_and_releases_lock(tmp_path):
 
 
 def test_running_run_with_dead_writer_is_stale(tmp_path):
-    w = RunWriter(tmp_path, "r1")
-    w.write_config({})
-    w.write_summary({"status": "running"})
+    w = new_writer(tmp_path, "r1")
     atomic_write_json(w.path / "lock", {"pid": 2**22 + 12345, "host": os.uname().nodename})
     assert load_run(w.path).status == "stale"
 
 
 def test_list_runs_keeps_unreadable_runs_with_reason(tmp_path):
-    good = RunWriter(tmp_path, "20260101-000000-cnn-scratch")
-    good.write_config({"model": "cnn"})
-    good.write_summary({"status": "completed"})
+    good = new_writer(tmp_path, "20260101-000000-cnn-scratch", status="completed", model="cnn")
     good.close()
     bad = tmp_path / "20260102-000000-mlp-scratch"
     bad.mkdir()
@@ -68,9 +68,7 @@ def test_list_runs_keeps_unreadable_runs_with_reason(tmp_path):
 
 def test_find_run_by_id_substring_latest_and_path(tmp_path):
     for rid in ("20260101-000000-cnn-scratch", "20260102-000000-mlp-scratch"):
-        w = RunWriter(tmp_path, rid)
-        w.write_config({})
-        w.close()
+        new_writer(tmp_path, rid).close()
     assert find_run(tmp_path, "latest").name == "20260102-000000-mlp-scratch"
     assert find_run(tmp_path, "cnn").name == "20260101-000000-cnn-scratch"
     assert find_run(tmp_path, str(tmp_path / "20260101-000000-cnn-scratch")).name.startswith("20260101")
@@ -87,7 +85,7 @@ def test_a_killed_but_unreaped_writer_counts_as_dead():
     import sys
     import time
 
-    from engine.store import pid_alive
+    from engine.runs import pid_alive
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:

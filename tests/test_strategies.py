@@ -7,7 +7,7 @@ from engine.config import RunConfig
 from engine.events import EpochDone, RunStarted
 from engine.models import get_spec
 from engine.presets import count_params
-from engine.store import read_metrics
+from engine.runs import read_metrics
 from engine.strategies import build_model
 from engine.train import train
 

@@ -1,4 +1,4 @@
-"""engine.follow (incremental tail of metrics.jsonl) and the dashboard on saved / followed runs."""
+"""engine.runs.follow (incremental tail of metrics.jsonl) and the dashboard on saved / followed runs."""
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.follow import MetricsTail, RunFollower
+from engine.runs.follow import MetricsTail, RunFollower
 from tui.app import CifarApp
 from tui.screens.dashboard import DashboardScreen
 from tui.widgets.confusion import ConfusionMatrix

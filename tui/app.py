@@ -53,7 +53,8 @@ class CifarApp(App[int]):
     ]
 
     def __init__(self, config: RunConfig | None = None, *, runs_dir: str = "saved_runs", watch: str | None = None,
-                 compare: list[str] | None = None, start_screen: Any = None) -> None:
+                 compare: list[str] | None = None, start_screen: Any = None, resume: str | None = None,
+                 change: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.start_screen = start_screen
         """A ready-made first screen (tests, screenshots); overrides config/watch/compare."""
@@ -61,6 +62,9 @@ class CifarApp(App[int]):
         self.runs_dir = runs_dir
         self.watch_dir = watch
         self.compare_dirs = compare
+        self.resume_dir = resume
+        """With config: continue this run directory instead of starting a new run."""
+        self.resume_change = change or {}
         self.last_status: str | None = None
         self.started_at = time.perf_counter()
         self.first_frame_s: float | None = None
@@ -74,7 +78,8 @@ class CifarApp(App[int]):
         if self.start_screen is not None:
             self.push_screen(self.start_screen)
         elif self.config is not None:
-            self.push_screen(DashboardScreen.for_config(self.config))
+            self.push_screen(DashboardScreen.for_config(self.config, resume=self.resume_dir,
+                                                         change=self.resume_change))
         elif self.watch_dir is not None:
             self.push_screen(DashboardScreen.follow(self.watch_dir))
         elif self.compare_dirs:
@@ -178,7 +183,7 @@ class CifarApp(App[int]):
 
 
 def run_app(config: RunConfig | None = None, *, runs_dir: str = "saved_runs", watch: str | None = None,
-            compare: list[str] | None = None) -> int:
+            compare: list[str] | None = None, resume: str | None = None, change: dict[str, Any] | None = None) -> int:
     """Run the app until the user quits; returns the process exit code."""
     if config is not None:
         runs_dir = config.runs_dir
@@ -186,7 +191,7 @@ def run_app(config: RunConfig | None = None, *, runs_dir: str = "saved_runs", wa
         from engine.config import UserError
 
         raise UserError(f"{watch} is not a run directory")
-    app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare)
+    app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare, resume=resume, change=change)
     code = app.run()
     if code is None:  # quit before a result was set, or the app crashed (return_code says which)
         return app.return_code or 0

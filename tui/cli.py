@@ -18,8 +18,11 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from engine.config import RunConfig, UserError, field_docs
 
+from engine.runs.status import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code
+
 PROG = "cifar-tui"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Signals that stop a run cleanly (saved as interrupted, resumable); the exit code is 128 + the number.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n))
 
 
 class Parser(argparse.ArgumentParser):
@@ -70,6 +73,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     docs = field_docs()
     fields = {f.name: f for f in dataclasses.fields(RunConfig) if f.name not in _SKIP_FIELDS}
     parser.add_argument("--no-ui", action="store_true", help="train headless: progress on the terminal, no app")
+    parser.add_argument("--resume", metavar="RUN", default=None,
+                        help="continue an interrupted, stale, failed or diverged run in its own directory (id, "
+                             "unique prefix, name or path); only --epochs (to extend, also a completed run) and "
+                             "--lr (e.g. after a divergence) may change")
     for title, names in _GROUPS.items():
         group = parser.add_argument_group(title)
         for name in names:
@@ -107,7 +114,9 @@ def build_train_parser(prog: str = PROG) -> Parser:
             "  cifar-tui --no-ui --dataset synthetic --model cnn --epochs 2\n"
             "  cifar-tui --no-ui --dataset fashion-mnist --model cnn --epochs 1 --train-limit 10000\n"
             "  cifar-tui --no-ui --dataset cifar10 --data-dir ~/data --model resnet18-cifar --epochs 30\n"
-            "\nexit codes: 0 done, 1 training failed or diverged, 2 bad input, 130 interrupted (run saved)"
+            "  cifar-tui --no-ui --resume RUN [--epochs N]   continue a stopped run where it stopped\n"
+            "\nexit codes: 0 done, 1 training failed or diverged, 2 bad input, 130 interrupted by Ctrl-C\n"
+            "(143 SIGTERM, 129 SIGHUP, 131 SIGQUIT): an interrupted run is saved and can be resumed"
         ),
     )
     add_train_arguments(parser)
@@ -138,49 +147,68 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 def cmd_train(argv: Sequence[str]) -> int:
     args = build_train_parser().parse_args(argv)
-    config = config_from_args(args)
+    if args.resume:
+        config, resume, change = resume_from_args(args)
+    else:
+        config, resume, change = config_from_args(args), None, {}
     if not args.no_ui:
         from .app import run_app
 
-        return run_app(config=config)
-    return train_headless(config)
+        return run_app(config=config, resume=resume, change=change)
+    return train_headless(config, resume=resume, change=change)
 
 
-def train_headless(config: RunConfig) -> int:
-    """Run the engine in this thread with a terminal reporter; SIGINT/SIGTERM stop cleanly."""
+def resume_from_args(args: argparse.Namespace) -> tuple[RunConfig, str, dict[str, Any]]:
+    """The run named by --resume, and the config it continues with (engine.runs.resume decides)."""
+    from engine.runs import resolve_run
+    from engine.runs.resume import prepare_resume
+
+    run_dir = resolve_run(args.runs_dir or "saved_runs", args.resume)
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig) if hasattr(args, f.name)}
+    config, change = prepare_resume(run_dir, given)
+    return config, str(run_dir), change
+
+
+def train_headless(config: RunConfig, *, resume: str | None = None, change: dict[str, Any] | None = None) -> int:
+    """Run the engine in this thread with a terminal reporter; stop signals end the run cleanly."""
     from engine.control import Control
+    from engine.runs.files import abort_now_or_after_write
     from engine.train import train
 
     from .headless import Reporter
 
     control = Control()
     reporter = Reporter(sys.stdout)
-    stops = {"n": 0}
+    got: list[int] = []
 
     def on_signal(signum: int, frame: Any) -> None:
-        stops["n"] += 1
-        if stops["n"] > 1:
-            raise KeyboardInterrupt  # a second Ctrl-C: give up on the clean stop
-        reporter.note("stopping after this step and saving the run (Ctrl-C again to abort)")
+        got.append(signum)
+        if len(got) > 1:
+            abort_now_or_after_write()  # a second signal: give up on the clean stop, but never mid-write
+            return
+        reporter.note(f"{signal.Signals(signum).name}: stopping after this step and saving the run "
+                      "(resumable; Ctrl-C again to abort)")
         control.stop()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
     try:
-        result = train(config, reporter, control)
+        result = train(config, reporter, control, resume=resume, change=change)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
     reporter.close()
-    return {"completed": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(result.status, EXIT_FAILED)
+    if got and result.status == "interrupted":
+        return 128 + got[0]
+    return exit_code(result.status)
 
 
 def cmd_runs(argv: Sequence[str]) -> int:
     args = build_runs_parser().parse_args(argv)
-    from engine.store import list_runs
+    from engine.runs import list_runs
 
     runs = list_runs(args.runs_dir)
     if args.json:
-        from engine.runmeta import read_meta
+        from engine.runs import read_meta
 
         out = [{"run_id": r.run_id, "path": str(r.path), "status": r.status, "error": r.error,
                 "meta": _meta_json(read_meta(r.path)), "config": r.config, "summary": r.summary} for r in runs]
@@ -249,5 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # e.g. a full disk while writing an export: one line, never a traceback
+        print(f"{PROG}: error: {exc.strerror or exc}{' (' + exc.filename + ')' if exc.filename else ''}",
+              file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         return EXIT_OK  # `cifar-tui runs | head` closed the pipe: not an error

@@ -12,7 +12,7 @@ import json
 from typing import Sequence
 
 from engine.config import UserError
-from engine.runmeta import resolve_run
+from engine.runs import resolve_run
 
 from .cli import EXIT_OK, PROG, Parser
 

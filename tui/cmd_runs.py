@@ -19,7 +19,8 @@ from engine.compare import (
 )
 from engine.config import UserError
 from engine.events import EpochDone
-from engine.runmeta import RunIndex, resolve_run
+from engine.runs import resolve_run
+from engine.runs.index import RunIndex
 
 from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG, Parser
 from .headless import epoch_line, fmt_pct, fmt_time
@@ -214,10 +215,10 @@ def _app_accepting(keyword: str) -> Callable[..., int] | None:
 def watch_lines(run_dir: Path, interval: float, out=None) -> int:
     """Print an epoch line per new metrics record until the run stops being written.
 
-    engine.follow polls status before records, so once the status is final every
+    engine.runs.follow polls status before records, so once the status is final every
     epoch is already on disk and the last poll prints it. Exit code from the status.
     """
-    from engine.follow import RunFollower
+    from engine.runs.follow import RunFollower
 
     out = out or sys.stdout
     follower, best = RunFollower(run_dir), None

@@ -9,7 +9,7 @@ import sys
 from typing import Any, TextIO
 
 from engine.events import EpochDone, Event, Log, RunEnded, RunStarted, StepDone
-from engine.store import RunInfo
+from engine.runs import RunInfo
 
 
 def fmt_pct(x: float | None) -> str:
@@ -125,7 +125,7 @@ RUN_COLUMNS = ("run", "status", "dataset", "model", "strategy", "epochs", "best"
 
 def run_row(r: RunInfo) -> tuple[str, ...]:
     """The table cells of one run (shared by `runs` and the app's runs screen)."""
-    from engine.runmeta import read_meta
+    from engine.runs import read_meta
 
     meta = read_meta(r.path)
     name = (meta.name or r.run_id) + "".join(f" #{t}" for t in meta.tags)

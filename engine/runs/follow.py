@@ -1,6 +1,6 @@
 """Follow a run another process is writing: an incremental, offset-based tail of metrics.jsonl.
 
-The writer appends one JSON line per epoch and fsyncs it (engine.store.RunWriter),
+The writer appends one JSON line per epoch and fsyncs it (engine.runs.writer.RunWriter),
 so a follower only ever needs the bytes past its last offset. Re-reading the
 whole file each poll would be O(epochs) per second for hours-long runs; a tail
 reader is O(new bytes).
@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .store import live_status, load_run
+from .liveness import live_status, writer_alive
+from .reader import load_run
+from .status import RunStatus
 
 
 class MetricsTail:
@@ -66,7 +68,7 @@ class MetricsTail:
 class FollowUpdate:
     """One poll of a followed run: its status now and the epochs new since the last poll."""
 
-    status: str
+    status: RunStatus
     records: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
@@ -75,11 +77,11 @@ class FollowUpdate:
     @property
     def finished(self) -> bool:
         """True once nothing more will be written (completed, interrupted, stale, ...)."""
-        return self.status not in ("running", "starting")
+        return RunStatus.parse(self.status).final
 
 
 class RunFollower:
-    """Polls a run directory: status via store.live_status, epochs via MetricsTail."""
+    """Polls a run directory: status via liveness.live_status, epochs via MetricsTail."""
 
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
@@ -89,8 +91,9 @@ class RunFollower:
         """Status first, records second: a final status then implies every epoch is on disk."""
         info = load_run(self.run_dir)
         if info.error:
-            # config.json/summary.json appear a moment after the directory: a live lock means 'starting'.
-            status = "starting" if (self.run_dir / "lock").exists() else "unreadable"
+            # Runs are created complete; files missing under a live writer can only be an old
+            # engine's start-up. A dead writer is dead here too: 'unreadable', and following ends.
+            status = RunStatus.STARTING if writer_alive(self.run_dir) else RunStatus.UNREADABLE
         else:
             status = live_status(self.run_dir, info.summary)
         return FollowUpdate(status, self.tail.read_new(), info.summary, info.config, info.error)

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.compare import ConfusionDiff, RunData, largest_changes
-from engine.runmeta import strip_stamp
+from engine.runs.index import strip_stamp
 
 from ..cmd_runs import letter
 

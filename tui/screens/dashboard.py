@@ -91,6 +91,8 @@ class DashboardScreen(Screen):
         self.run_dir = run_dir
         self.following = follow
         self.replay = list(events or [])
+        self.resume_dir: str | None = None
+        self.resume_change: dict[str, Any] = {}
         self.state = RunState()
         self.control = Control()
         self.active = "loss"
@@ -108,9 +110,15 @@ class DashboardScreen(Screen):
 
     # ------------------------------------------------------------ constructors
     @classmethod
-    def for_config(cls, config: RunConfig) -> "DashboardScreen":
-        """Train ``config`` now; the run is saved under ``config.runs_dir``."""
-        return cls(config=config)
+    def for_config(cls, config: RunConfig, *, resume: str | None = None,
+                   change: dict[str, Any] | None = None) -> "DashboardScreen":
+        """Train ``config`` now; the run is saved under ``config.runs_dir``.
+
+        ``resume``: continue that run directory in place (config from engine.runs.resume.prepare_resume).
+        """
+        screen = cls(config=config)
+        screen.resume_dir, screen.resume_change = resume, change or {}
+        return screen
 
     @classmethod
     def for_saved_run(cls, run_dir: str | Path) -> "DashboardScreen":
@@ -187,7 +195,7 @@ class DashboardScreen(Screen):
             import_engine()  # the registry worker may be importing torch right now
             from engine.train import train
 
-            train(self.config, self._on_event, self.control)
+            train(self.config, self._on_event, self.control, resume=self.resume_dir, change=self.resume_change)
         except UserError as exc:  # bad input found before the run directory exists
             self.post_message(EngineEvent(RunEnded("error", "", "", {}, str(exc))))
         except Exception as exc:  # noqa: BLE001 - shown on screen, never a crash of the app
@@ -209,7 +217,7 @@ class DashboardScreen(Screen):
         """Poll the run directory until nothing more will be written (or the screen goes)."""
         from textual.worker import get_current_worker
 
-        from engine.follow import RunFollower
+        from engine.runs.follow import RunFollower
 
         follower = RunFollower(self.run_dir or ".")
         worker = get_current_worker()

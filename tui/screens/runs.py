@@ -18,7 +18,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from engine.config import UserError
-from engine.runmeta import RunEntry, RunIndex, delete_run, set_name, set_note, set_tags, writer_alive
+from engine.runs import delete_run, set_name, set_note, set_tags, writer_alive
+from engine.runs.index import RunEntry, RunIndex
 
 from .compare import CompareScreen
 from .run_dialogs import ConfirmDialog, TextPrompt, prompt_export

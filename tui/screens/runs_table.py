@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from rich.text import Text
 
-from engine.runmeta import RunEntry
+from engine.runs.index import RunEntry
 
 from ..headless import fmt_pct, fmt_time
 

@@ -139,6 +139,10 @@ class RunState:
         self.n_train, self.n_test = e.n_train, e.n_test
         self.reported_test_acc = (c.get("extra") or {}).get("reported_test_acc")
         self.status = "training"
+        for record in e.history:  # a resumed run: its earlier epochs, drawn as if they had just happened
+            self.apply_record(record, epochs=self.epochs)
+        if e.start_epoch > 1 or e.start_step:
+            self.add_log("info", f"resumed at epoch {e.start_epoch}, step {e.start_step}")
         self.add_log("info", f"run {e.run_id}: {self.model}/{self.strategy} on {self.dataset}, {e.n_train} train / "
                              f"{e.n_test} test images at {e.input_size}px on {e.device}")
 

@@ -1,0 +1,208 @@
+"""RunBook: one run's bookkeeping — best metric, early stopping, the summary, the store writes.
+
+The loop (engine.train) computes; the book decides what is best, what is saved
+and in which order, and what the summary says. Its state is part of every
+checkpoint so that a resumed run keeps choosing "best" exactly as before.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import TYPE_CHECKING, Any
+
+from .environment import describe_environment
+from .events import EpochDone, Log, RunEnded, RunStarted
+from .runs import RunStatus, utc_now
+from .runs.resolve import new_run_id
+from .runs.writer import RunWriter
+from .snapshot import Partial, capture
+
+if TYPE_CHECKING:
+    from .train import Context
+
+EXPLODED = 100.0  # a loss this many times the reference (first step, or chance level) has diverged
+
+
+class Diverged(Exception):
+    """The loss became NaN/Inf, or exploded past EXPLODED x its starting value."""
+
+
+class RunBook:
+    """Best/last metrics, counters and the run's files for one run."""
+
+    def __init__(self, ctx: "Context"):
+        self.ctx = ctx
+        self.writer: RunWriter | None = None
+        self.epochs_done = 0
+        self.best: float = -1.0
+        self.best_epoch = 0
+        self.since_best = 0
+        self.early_stopped = False
+        self.last: dict[str, Any] = {}
+        self.throughputs: list[float] = []
+        self.per_class: list[float] = []
+        self.confusion: list[list[int]] = []
+        self.loss_ref: float | None = None
+        self.started_at = utc_now()
+        self.history: list[dict[str, Any]] = []
+        """Epoch records of earlier sessions of a resumed run (the dashboard draws them)."""
+        params = list(ctx.model.parameters())
+        self.params_total = sum(p.numel() for p in params)
+        self.params_trainable = sum(p.numel() for p in params if p.requires_grad)
+
+    # ------------------------------------------------------------------ state (checkpointed)
+    _STATE = ("epochs_done", "best", "best_epoch", "since_best", "early_stopped", "last", "throughputs",
+              "per_class", "confusion", "loss_ref", "started_at")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: copy.deepcopy(getattr(self, k)) for k in self._STATE}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k in self._STATE:
+            setattr(self, k, copy.deepcopy(state[k]))
+
+    # ------------------------------------------------------------------ opening
+    def open_new(self) -> None:
+        """Create the run directory, complete (config, running summary, empty metrics)."""
+        c = self.ctx.config
+        self.writer = RunWriter.create(c.runs_dir, new_run_id(c.model, c.strategy, c.name),
+                                       self._config_json(), self.summary(RunStatus.RUNNING))
+
+    def open_resumed(self, writer: RunWriter, change: dict[str, Any]) -> None:
+        """Continue in the run's own directory: metrics cut back to the checkpoint, config notes the resume."""
+        self.writer = writer
+        done = self.epochs_done
+        kept = [r for r in writer.records() if r["epoch"] < done]
+        if done and self.last:
+            kept.append({**self.last, "epoch": done})  # the checkpoint carries its epoch's record
+        writer.rewrite_metrics(kept)
+        self.history = kept
+        config = self._config_json()
+        from .runs import read_json
+
+        try:
+            old = read_json(writer.path / "config.json")
+        except (OSError, ValueError):
+            old = {}
+        resumes = list(old.get("resumes") or []) if isinstance(old, dict) else []
+        step = self.ctx.partial.step if self.ctx.partial else 0
+        resumes.append({"at": utc_now(), "from_epoch": done, "from_step": step, "changed": change})
+        writer.write_config({**config, "run_id": writer.run_id, "resumes": resumes})
+        writer.write_summary(self.summary(RunStatus.RUNNING))
+
+    def _config_json(self) -> dict[str, Any]:
+        return {**self.ctx.config.to_dict(), "environment": describe_environment(self.ctx.device)}
+
+    @property
+    def run_id(self) -> str:
+        return self.writer.run_id if self.writer else ""
+
+    @property
+    def run_dir(self) -> str:
+        return str(self.writer.path) if self.writer else ""
+
+    def started_event(self) -> RunStarted:
+        c, d = self.ctx.config, self.ctx.data
+        return RunStarted(
+            run_id=self.run_id, run_dir=self.run_dir, config=c.to_dict(), device=str(self.ctx.device),
+            class_names=list(d.class_names), params_total=self.params_total,
+            params_trainable=self.params_trainable, n_train=len(d.train), n_val=len(d.val) if d.val else 0,
+            n_test=len(d.test), steps_per_epoch=self.ctx.steps_per_epoch, input_size=self.ctx.pipeline.input_size,
+            start_epoch=self.ctx.start_epoch, start_step=self.ctx.partial.step if self.ctx.partial else 0,
+            history=list(self.history),
+        )
+
+    # ------------------------------------------------------------------ per step / epoch
+    def check_loss(self, value: float, where: str) -> None:
+        """Raise Diverged for a non-finite loss, or one EXPLODED times the reference."""
+        if not math.isfinite(value):
+            raise Diverged(f"{where} became {value}; the last good checkpoint is kept. "
+                           "Resume with a lower --lr (cifar-tui --no-ui --resume RUN --lr X)")
+        if self.loss_ref is None:
+            self.loss_ref = max(value, math.log(max(2, self.ctx.data.num_classes)))
+        elif value > EXPLODED * self.loss_ref:
+            raise Diverged(f"{where} exploded to {value:.3g} ({value / self.loss_ref:.0f}x the starting "
+                           f"{self.loss_ref:.3g}); the last good checkpoint is kept. Resume with a lower --lr")
+
+    def epoch_done(self, epoch: int, record: dict[str, Any], per_class: list[float], conf: list[list[int]]) -> None:
+        """Checkpoint, then the metrics line, then the summary (the commit point); then the event."""
+        for key in ("train_loss", "val_loss", "test_loss"):
+            if key in record:
+                self.check_loss(record[key], f"{key.replace('_', ' ')} at epoch {epoch}")
+        key = "val_acc" if "val_acc" in record else "test_acc"
+        before = self.state_dict()
+        is_best = record[key] > self.best
+        if is_best:
+            self.best, self.best_epoch, self.since_best = record[key], epoch, 0
+        else:
+            self.since_best += 1
+        patience = self.ctx.config.early_stop_patience
+        self.early_stopped = bool(patience and self.since_best >= patience)
+        self.epochs_done, self.last = epoch, record
+        self.throughputs.append(record["img_per_s"])
+        self.per_class, self.confusion = per_class, conf
+        full = {**record, "per_class_acc": per_class, "confusion": conf}
+        self.last = full
+        try:
+            self.save_checkpoint(None, is_best)
+        except BaseException:
+            self.load_state_dict(before)  # the summary must never name a best the disk does not hold
+            raise
+        assert self.writer is not None
+        self.writer.append_metrics(full)
+        self.writer.write_summary(self.summary(RunStatus.RUNNING))
+        self.ctx.emit(EpochDone(epoch, self.ctx.config.epochs, record, per_class, conf, is_best,
+                                self.ctx.elapsed(), self.ctx.eta_after(epoch)))
+        if self.early_stopped:
+            self.ctx.emit(Log("info", f"early stop: no better {key} for {patience} epochs"))
+
+    def save_checkpoint(self, partial: Partial | None, is_best: bool = False) -> None:
+        if self.ctx.config.checkpoints and self.writer is not None:
+            step = partial.step if partial else 0
+            self.writer.save_checkpoint(capture(self.ctx, self, partial), is_best=is_best,
+                                        epoch=self.epochs_done, step=step)
+
+    def save_partial(self, partial: Partial) -> None:
+        """A stop mid-epoch: checkpoint at this step, so a resume continues exactly here."""
+        if partial.step > 0:
+            self.save_checkpoint(partial)
+            self.ctx.emit(Log("info", f"saved at epoch {self.epochs_done + 1}, step {partial.step}; "
+                                      f"resume with: cifar-tui --no-ui --resume {self.run_id}"))
+
+    # ------------------------------------------------------------------ summary / end
+    def summary(self, status: RunStatus, error: str | None = None) -> dict[str, Any]:
+        c, d, last = self.ctx.config, self.ctx.data, self.last
+        names = list(d.class_names)
+        return {
+            "run_id": self.run_id, "status": status.value, "error": error,
+            "model": c.model, "strategy": c.strategy, "dataset": c.dataset, "preset": c.preset, "name": c.name,
+            "epochs": c.epochs, "epochs_done": self.epochs_done,
+            "test_acc": last.get("test_acc"), "test_top5": last.get("test_top5"), "test_top3": last.get("test_top3"),
+            "test_loss": last.get("test_loss"),
+            "val_acc": last.get("val_acc"), "train_acc": last.get("train_acc"), "train_loss": last.get("train_loss"),
+            "best_metric": "val_acc" if d.val is not None else "test_acc",
+            "best_acc": self.best if self.best >= 0 else None, "best_epoch": self.best_epoch or None,
+            "per_class_acc": dict(zip(names, self.per_class)), "confusion": self.confusion,
+            "class_names": names, "params_total": self.params_total, "params_trainable": self.params_trainable,
+            "img_per_s": round(sum(self.throughputs) / len(self.throughputs), 1) if self.throughputs else None,
+            "n_train": len(d.train), "n_val": len(d.val) if d.val else 0, "n_test": len(d.test),
+            "device": str(self.ctx.device), "started_at": self.started_at,
+            "wall_time_s": round(self.ctx.elapsed(), 3),
+            "reported_test_acc": c.extra.get("reported_test_acc"),
+        }
+
+    def finish(self, status: RunStatus, error: str | None = None) -> RunEnded:
+        """Write the final summary (best effort when the disk is full) and say so."""
+        summary = {**self.summary(status, error), "ended_at": utc_now()}
+        if self.writer is not None:
+            try:
+                self.writer.write_summary(summary)
+            except OSError as exc:  # StoreWriteError is a UserError; a raw OSError means the same here
+                error = f"{error}; and the summary could not be saved ({exc})" if error else str(exc)
+            except Exception as exc:  # noqa: BLE001 - the run is over either way; say why it could not be marked
+                error = f"{error}; {exc}" if error else str(exc)
+        if error:
+            self.ctx.emit(Log("error", error))
+        ended = RunEnded(status.value, self.run_id, self.run_dir, summary, error)
+        self.ctx.emit(ended)
+        return ended

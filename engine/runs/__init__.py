@@ -1,0 +1,38 @@
+"""The run store: ``saved_runs/<run-id>/``, one package.
+
+    status.py      RunStatus, the one vocabulary of run states; exit codes from a status
+    files.py       atomic writes, JSON that never holds NaN, temp-file clean-up, file modes
+    liveness.py    the one "is a process still writing this run?" check
+    writer.py      RunWriter: creates a run complete, appends epochs, owns the lock
+    checkpoint.py  last/prev/best.pt with sha256 manifest; verified loads
+    reader.py      RunInfo, load_run, list_runs, read_metrics, complete_records
+    resolve.py     run ids; id / prefix / name / path / 'latest' -> directory
+    meta.py        names, notes, tags (meta.json); delete
+    index.py       RunIndex: a cached listing for screens that poll
+    follow.py      follow a run another process writes
+    resume.py      check and prepare a run to continue where it stopped
+
+Layout (DESIGN.md)::
+
+    <run-id>/config.json      full RunConfig + environment (+ resumes: when, from where, what changed)
+             metrics.jsonl    one JSON object per epoch, appended and flushed
+             summary.json     status, best/final metrics, per-class, confusion (the commit point)
+             checkpoints/     last.pt, prev.pt, best.pt, manifest.json (sha256 of each)
+             meta.json        what a person set: name, note, tags
+             lock             held (pid, host) while a process writes the run
+"""
+from __future__ import annotations
+
+from .files import StoreWriteError, atomic_write, atomic_write_json, read_json, utc_now
+from .liveness import live_status, pid_alive, writer_alive
+from .meta import RunMeta, delete_run, read_meta, set_name, set_note, set_tags
+from .reader import RunInfo, complete_records, list_runs, load_run, read_metrics
+from .resolve import find_run, new_run_id, resolve_run
+from .status import RunStatus, exit_code
+
+__all__ = [
+    "StoreWriteError", "atomic_write", "atomic_write_json", "read_json", "utc_now", "live_status", "pid_alive",
+    "writer_alive", "RunMeta", "delete_run", "read_meta", "set_name", "set_note", "set_tags", "RunInfo",
+    "complete_records", "list_runs", "load_run", "read_metrics", "find_run", "new_run_id", "resolve_run",
+    "RunStatus", "exit_code",
+]

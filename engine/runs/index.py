@@ -1,0 +1,92 @@
+"""RunIndex: a runs listing cheap enough to poll every couple of seconds.
+
+A run's JSON files are re-read only when their mtime or size change, but its
+live status (running / stale) is recomputed on every scan because a writer can
+die without touching any file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .liveness import writer_alive
+from .meta import META_FILE, RunMeta, read_meta
+from .reader import RunInfo, clean_if_dead, load_run
+from .status import RunStatus
+
+
+@dataclass
+class RunEntry:
+    """One row of a runs listing: what was read, the user's edits, the live status."""
+
+    info: RunInfo
+    meta: RunMeta
+    status: RunStatus
+
+    @property
+    def name(self) -> str:
+        return self.meta.name or self.info.run_id
+
+    @property
+    def short_name(self) -> str:
+        """The name for narrow places: the display name, else the run id without its timestamp."""
+        return self.meta.name or strip_stamp(self.info.run_id)
+
+
+def strip_stamp(run_id: str) -> str:
+    """'20261123-115406-cnn-scratch' -> 'cnn-scratch' (the start time is shown in its own column).
+
+    Two runs of one config then read the same; the start time and the full id tell them apart.
+    """
+    parts = run_id.split("-", 2)
+    if len(parts) == 3 and len(parts[0]) == 8 and len(parts[1]) == 6 and parts[0].isdigit() and parts[1].isdigit():
+        return parts[2]
+    return run_id
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _entry_status(info: RunInfo) -> RunStatus:
+    """info.status, except files still missing while their writer lives read 'starting', not 'unreadable'."""
+    if info.error and info.error.startswith("missing") and writer_alive(info.path):
+        return RunStatus.STARTING
+    return info.status
+
+
+class RunIndex:
+    """Lists a runs directory, re-reading only the runs whose files changed."""
+
+    def __init__(self, runs_dir: str | Path):
+        self.runs_dir = Path(runs_dir)
+        self._cache: dict[str, tuple[tuple[Any, ...], RunInfo, RunMeta]] = {}
+
+    def scan(self) -> list[RunEntry]:
+        """Every run, newest id first; unreadable runs included with their reason."""
+        if not self.runs_dir.is_dir():
+            self._cache.clear()
+            return []
+        entries: list[RunEntry] = []
+        seen: set[str] = set()
+        for path in self.runs_dir.iterdir():
+            if path.name.startswith(".") or not path.is_dir():
+                continue
+            seen.add(path.name)
+            key = tuple(_stamp(path / f) for f in ("config.json", "summary.json", META_FILE))
+            cached = self._cache.get(path.name)
+            if cached is None:
+                clean_if_dead(path)  # once per run per index: leftovers of a killed write
+            if cached is None or cached[0] != key:
+                cached = (key, load_run(path), read_meta(path))
+                self._cache[path.name] = cached
+            _, info, meta = cached
+            entries.append(RunEntry(info, meta, _entry_status(info)))
+        for gone in set(self._cache) - seen:
+            del self._cache[gone]
+        return sorted(entries, key=lambda e: e.info.run_id, reverse=True)

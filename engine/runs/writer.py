@@ -1,0 +1,161 @@
+"""RunWriter: the one process that writes a run directory.
+
+A new run's directory is built complete under a hidden temporary name (lock,
+config.json, summary.json, an empty metrics.jsonl, checkpoints/) and renamed
+into place, so no reader ever sees a half-made run and a writer killed at
+start-up leaves only a hidden folder that the next listing removes.
+
+Per epoch the writer saves, in this order: the checkpoint (which carries the
+epoch's metrics record), the metrics.jsonl line, then summary.json. The
+summary is the commit point that readers trust (see reader.complete_records);
+a resume trusts the checkpoint and rewrites the other two to match it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..config import UserError
+from .checkpoint import CheckpointWriter
+from .files import (
+    StoreWriteError, atomic_write, atomic_write_json, clean_temp_files, critical, describe_write_error, dumps,
+    utc_now,
+)
+from .liveness import LOCK_FILE, lock_record, pid_alive, writer_alive
+from .reader import read_metrics
+
+CREATING_PREFIX = ".creating-"
+
+
+class RunWriter:
+    """Creates (``create``) or takes over (``reopen``) one run directory and owns its files."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.run_id = path.name
+        self.checkpoints = CheckpointWriter(path / "checkpoints")
+        self._metrics = open(path / "metrics.jsonl", "a", encoding="utf-8")
+
+    @classmethod
+    def create(cls, runs_dir: str | Path, run_id: str, config: dict[str, Any], summary: dict[str, Any]) -> "RunWriter":
+        """Build the run complete under a hidden name, then rename it to a free ``run_id[-n]``."""
+        root = Path(runs_dir)
+        check_runs_dir(root)
+        tmp = root / f"{CREATING_PREFIX}{run_id}-{os.getpid()}"
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+            (tmp / "checkpoints").mkdir(parents=True)
+            atomic_write_json(tmp / LOCK_FILE, lock_record())
+            atomic_write_json(tmp / "config.json", {**config, "run_id": run_id})
+            atomic_write_json(tmp / "summary.json", {**summary, "run_id": run_id, "updated_at": utc_now()})
+            (tmp / "metrics.jsonl").touch(mode=0o666)
+        except (OSError, StoreWriteError) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StoreWriteError(exc.args[0] if isinstance(exc, StoreWriteError)
+                                  else describe_write_error(exc, tmp)) from None
+        final = _claim(root, run_id, tmp)
+        writer = cls(final)
+        if final.name != run_id:  # a second run started in the same second: the id it got is the folder's
+            for name in ("config.json", "summary.json"):
+                data = json.loads((final / name).read_text())
+                atomic_write_json(final / name, {**data, "run_id": final.name})
+        return writer
+
+    @classmethod
+    def reopen(cls, run_dir: str | Path) -> "RunWriter":
+        """Take over an existing run (resume): refuse a live writer, take its lock, clean leftovers."""
+        path = Path(run_dir)
+        if writer_alive(path):
+            raise UserError(f"run {path.name} is still being written by another process; stop it first")
+        atomic_write_json(path / LOCK_FILE, lock_record())
+        clean_temp_files(path)
+        (path / "checkpoints").mkdir(exist_ok=True)
+        return cls(path)
+
+    # ------------------------------------------------------------------ per epoch
+    def write_config(self, config: dict[str, Any]) -> None:
+        atomic_write_json(self.path / "config.json", config)
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        """Append one epoch; flushed and fsynced so followers and crashes see whole lines."""
+        line = dumps(record) + "\n"
+        with critical():
+            try:
+                self._metrics.write(line)
+                self._metrics.flush()
+                os.fsync(self._metrics.fileno())
+            except OSError as exc:
+                raise StoreWriteError(describe_write_error(exc, self.path / "metrics.jsonl")) from exc
+
+    def rewrite_metrics(self, records: list[dict[str, Any]]) -> None:
+        """Replace metrics.jsonl with exactly these records (resume: match the checkpoint)."""
+        self._metrics.close()
+        text = "".join(dumps(r) + "\n" for r in records)
+        atomic_write(self.path / "metrics.jsonl", lambda f: f.write(text))
+        self._metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")
+
+    def records(self) -> list[dict[str, Any]]:
+        return read_metrics(self.path)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        atomic_write_json(self.path / "summary.json", {**summary, "updated_at": utc_now()})
+
+    def save_checkpoint(self, state: dict[str, Any], *, is_best: bool, epoch: int, step: int) -> None:
+        self.checkpoints.save(state, is_best=is_best, epoch=epoch, step=step)
+
+    def write_error_log(self, text: str) -> None:
+        try:
+            atomic_write(self.path / "error.log", lambda f: f.write(text))
+        except StoreWriteError:
+            pass  # the disk is full: the summary's error line is what is left to say it
+
+    def close(self) -> None:
+        """Release the lock; the run is no longer being written."""
+        if not self._metrics.closed:
+            try:
+                self._metrics.close()
+            except OSError:
+                pass
+        (self.path / LOCK_FILE).unlink(missing_ok=True)
+
+
+def check_runs_dir(root: Path) -> None:
+    """The runs directory exists (or can be made) and is writable: checked before any data loads."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create runs directory {root}: {exc.strerror}; pass --runs-dir DIR") from None
+    if not root.is_dir():
+        raise UserError(f"runs directory {root} is not a directory; pass --runs-dir DIR")
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise UserError(f"runs directory {root} is not writable; pass --runs-dir DIR")
+
+
+def _claim(root: Path, run_id: str, tmp: Path) -> Path:
+    """Rename the finished temp folder to the first free id: a non-empty target makes rename fail."""
+    for n in range(1, 1000):
+        candidate = root / (run_id if n == 1 else f"{run_id}-{n}")
+        if candidate.exists():
+            continue
+        try:
+            os.rename(tmp, candidate)
+            return candidate
+        except OSError:
+            continue
+    shutil.rmtree(tmp, ignore_errors=True)
+    raise UserError(f"cannot find a free run id for {run_id} in {root}")
+
+
+def clean_abandoned(root: Path) -> None:
+    """Remove hidden .creating-* folders whose creator is dead (killed during start-up)."""
+    try:
+        folders = [p for p in root.iterdir() if p.name.startswith(CREATING_PREFIX) and p.is_dir()]
+    except OSError:
+        return
+    for p in folders:
+        pid = p.name.rpartition("-")[2]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)

@@ -1,0 +1,106 @@
+"""Resume: bit for bit on the CPU after a stop mid-epoch, at an epoch boundary, or a kill -9."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine.config import RunConfig, UserError
+from engine.control import Control
+from engine.runs import read_metrics
+from engine.runs.resume import prepare_resume
+from engine.train import train
+
+TIMES = ("img_per_s", "train_time_s", "epoch_time_s", "wall_time_s")
+
+
+def tiny(runs_dir: Path, **kw) -> RunConfig:
+    base = dict(dataset="synthetic", train_limit=240, test_limit=60, batch_size=32, model="cnn-bn-dropout",
+                epochs=3, runs_dir=str(runs_dir), val_split=40, cutout=8, flip=True, crop=True,
+                schedule="plateau", early_stop_patience=0)
+    return RunConfig(**{**base, **kw})
+
+
+class StopAt(Control):
+    """Asks the loop to stop when it checks for the n-th time (a step boundary, exactly)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.left = n
+
+    @property
+    def stop_requested(self) -> bool:
+        self.left -= 1
+        return self.left < 0 or super().stop_requested
+
+
+def without_times(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMES} for r in records]
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(Path(run_dir) / "checkpoints" / "last.pt", weights_only=True)["model"]
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa), [k for k in wa if not torch.equal(wa[k], wb[k])]
+    assert without_times(read_metrics(a)) == without_times(read_metrics(b))
+    sa, sb = (json.loads((p / "summary.json").read_text()) for p in (a, b))
+    for key in ("status", "epochs_done", "test_acc", "best_acc", "best_epoch", "confusion"):
+        assert sa[key] == sb[key], key
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The same run, never interrupted."""
+    result = train(tiny(tmp_path_factory.mktemp("ref")))
+    assert result.status == "completed"
+    return Path(result.run_dir)
+
+
+@pytest.mark.parametrize("stop_at", [5, 8 + 1, 13], ids=["mid-epoch-1", "epoch-boundary", "mid-epoch-2"])
+def test_stop_then_resume_is_bitwise_identical(reference, tmp_path, stop_at):
+    """7 steps an epoch: 5 stops inside epoch 1, 9 at the first check of epoch 2, 13 inside epoch 2."""
+    first = train(tiny(tmp_path), control=StopAt(stop_at))
+    assert first.status == "interrupted"
+    config, change = prepare_resume(first.run_dir, {})
+    assert change == {}
+    second = train(config, resume=first.run_dir)
+    assert second.status == "completed" and second.run_id == first.run_id
+    assert_same_run(reference, Path(second.run_dir))
+    resumes = json.loads((Path(second.run_dir) / "config.json").read_text())["resumes"]
+    assert len(resumes) == 1
+
+
+def test_stopped_twice_then_extended(reference, tmp_path):
+    """Two stops, then --epochs extends a completed run: the first 3 epochs still match the reference."""
+    run = train(tiny(tmp_path, epochs=3), control=StopAt(3))
+    run = train(prepare_resume(run.run_dir, {})[0], resume=run.run_dir, control=StopAt(10))
+    assert run.status == "interrupted"
+    run = train(prepare_resume(run.run_dir, {})[0], resume=run.run_dir)
+    assert_same_run(reference, Path(run.run_dir))
+    with pytest.raises(UserError, match="completed all 3 epochs"):
+        prepare_resume(run.run_dir, {})
+    config, change = prepare_resume(run.run_dir, {"epochs": 4})
+    assert change == {"epochs": [3, 4]} and config.epochs == 4
+    run = train(config, resume=run.run_dir, change=change)
+    assert run.status == "completed" and [r["epoch"] for r in read_metrics(run.run_dir)] == [1, 2, 3, 4]
+
+
+def test_other_changes_are_refused_before_anything_is_written(reference, tmp_path):
+    run = train(tiny(tmp_path), control=StopAt(4))
+    before = {p: p.stat().st_mtime_ns for p in Path(run.run_dir).rglob("*")}
+    with pytest.raises(UserError) as err:
+        prepare_resume(run.run_dir, {"batch_size": 64, "optimizer": "adam", "lr": 0.01, "epochs": None})
+    assert "--batch-size 64 (the run has 32)" in str(err.value) and "--optimizer adam" in str(err.value)
+    assert "--lr" not in str(err.value).partition("not:")[2]  # lr is allowed to change
+    assert {p: p.stat().st_mtime_ns for p in Path(run.run_dir).rglob("*")} == before
