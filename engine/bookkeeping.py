@@ -116,13 +116,18 @@ class RunBook:
     def check_loss(self, value: float, where: str) -> None:
         """Raise Diverged for a non-finite loss, or one EXPLODED times the reference."""
         if not math.isfinite(value):
-            raise Diverged(f"{where} became {value}; the last good checkpoint is kept. "
-                           "Resume with a lower --lr (cifar-tui --no-ui --resume RUN --lr X)")
+            raise Diverged(f"{where} became {value}; {self._diverged_advice()}")
         if self.loss_ref is None:
             self.loss_ref = max(value, math.log(max(2, self.ctx.data.num_classes)))
         elif value > EXPLODED * self.loss_ref:
-            raise Diverged(f"{where} exploded to {value:.3g} ({value / self.loss_ref:.0f}x the starting "
-                           f"{self.loss_ref:.3g}); the last good checkpoint is kept. Resume with a lower --lr")
+            raise Diverged(f"{where} exploded to {value:.3g} ({value / self.loss_ref:.3g}x the starting "
+                           f"{self.loss_ref:.3g}); {self._diverged_advice()}")
+
+    def _diverged_advice(self) -> str:
+        kept = (f"the checkpoint of epoch {self.epochs_done} is kept" if self.epochs_done and self.ctx.config.checkpoints
+                else "no checkpoint was saved yet, so a resume starts over")
+        return (f"stopped as diverged ({kept}). Resume with a lower --lr: "
+                f"cifar-tui --no-ui --resume {self.run_id} --lr {self.ctx.config.lr / 10:g}")
 
     def epoch_done(self, epoch: int, record: dict[str, Any], per_class: list[float], conf: list[list[int]]) -> None:
         """Checkpoint, then the metrics line, then the summary (the commit point); then the event."""

@@ -29,7 +29,7 @@ from .optim import LRSchedule, build_optimizer
 from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
 from .bookkeeping import Diverged, RunBook
 from .runs import RunStatus
-from .runs.checkpoint import resumable_checkpoint
+from .runs.checkpoint import has_checkpoint, resumable_checkpoint
 from .runs.writer import RunWriter, check_runs_dir
 from .snapshot import Partial, restore
 from .strategies import PRETRAINED_STRATEGIES, Plan, build_model
@@ -128,8 +128,14 @@ def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Eve
         check_runs_dir(Path(config.runs_dir))
         return None, None
     writer = RunWriter.reopen(resume)
+    folder = writer.path / "checkpoints"
+    if not has_checkpoint(folder) and not writer.records():
+        # Stopped or killed before its first checkpoint: nothing was learnt yet, so the
+        # seeded run simply starts over in its own directory (and ends as it would have).
+        emit(Log("info", "no checkpoint yet: the run starts over from its first step"))
+        return writer, None
     try:
-        path, snap = resumable_checkpoint(writer.path / "checkpoints", log=lambda m: emit(Log("warning", m)))
+        path, snap = resumable_checkpoint(folder, log=lambda m: emit(Log("warning", m)))
     except BaseException:
         writer.close()
         raise

@@ -69,7 +69,8 @@ def reference(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("stop_at", [5, 8 + 1, 13], ids=["mid-epoch-1", "epoch-boundary", "mid-epoch-2"])
 def test_stop_then_resume_is_bitwise_identical(reference, tmp_path, stop_at):
-    """7 steps an epoch: 5 stops inside epoch 1, 9 at the first check of epoch 2, 13 inside epoch 2."""
+    """8 steps an epoch and one check after it (9 checks): stopping at check 6 lands inside epoch 1,
+    at check 10 on epoch 2's first step (an epoch boundary: nothing of epoch 2 done), at 14 inside epoch 2."""
     first = train(tiny(tmp_path), control=StopAt(stop_at))
     assert first.status == "interrupted"
     config, change = prepare_resume(first.run_dir, {})

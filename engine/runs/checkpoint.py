@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import UserError
-from .files import StoreWriteError, atomic_write_json, critical, describe_write_error, read_json, utc_now, write_temp
+from .files import (
+    StoreWriteError, atomic_write_json, critical, describe_write_error, fault_point, read_json, utc_now, write_temp,
+)
 
 MANIFEST = "manifest.json"
 FORMAT = 2  # checkpoints that carry everything a resume needs (format 1 had no "resume" block)
@@ -80,9 +82,11 @@ class CheckpointWriter:
                 tmp = write_temp(last, lambda f: f.write(data), "wb")
             except OSError as exc:
                 raise StoreWriteError(describe_write_error(exc, last)) from exc
+            fault_point()
             if "last.pt" in self.current:
                 self._link(last, self.folder / "prev.pt")
                 self.current["prev.pt"] = self.current["last.pt"]
+            fault_point()
             os.replace(tmp, last)
             self.current["last.pt"] = sha
             if is_best:
@@ -188,6 +192,10 @@ def load_weights(path: Path) -> dict[str, Any]:
         raise UserError(f"{path} holds no state dict")
     check_finite(obj, path)
     return obj
+
+
+def has_checkpoint(folder: Path) -> bool:
+    return any((folder / name).exists() for name in ("last.pt", "prev.pt"))
 
 
 def resumable_checkpoint(folder: Path, log: Any = None) -> tuple[Path, dict[str, Any]]:

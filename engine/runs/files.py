@@ -16,6 +16,7 @@ import errno
 import json
 import math
 import os
+import signal
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,6 +63,22 @@ def describe_write_error(exc: BaseException, path: Path) -> str:
     if isinstance(exc, OSError):
         return f"cannot write {path}: {exc.strerror or exc}"
     return f"cannot write {path}: {type(exc).__name__}: {exc}"
+
+
+class _Faults:
+    """Fault injection for tests: ``CIFAR_TUI_KILL_AT_WRITE=N`` SIGKILLs this process at the N-th
+    fault point of the store (a temp file written but not yet renamed, half a metrics line on disk,
+    a checkpoint half rotated): the worst moments a real kill can land on, hit on purpose."""
+
+    at = int(os.environ.get("CIFAR_TUI_KILL_AT_WRITE", "0") or 0)
+    seen = 0
+
+
+def fault_point() -> None:
+    if _Faults.at:
+        _Faults.seen += 1
+        if _Faults.seen == _Faults.at:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class _Critical:
@@ -114,6 +131,7 @@ def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> N
         tmp = None
         try:
             tmp = write_temp(path, write, mode)
+            fault_point()
             os.replace(tmp, path)
         except OSError as exc:
             _discard(tmp)

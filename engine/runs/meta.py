@@ -16,13 +16,11 @@ from typing import Any
 from ..config import UserError
 from .files import atomic_write_json, read_json, utc_now
 from .liveness import writer_alive
-from .reader import RunInfo
+from .reader import RunInfo, looks_like_run
 
 META_FILE = "meta.json"
 MAX_NAME = 80
 MAX_NOTE = 2000
-# Files whose presence says "this directory is a run": delete refuses anything else.
-_RUN_MARKERS = ("config.json", "summary.json", "metrics.jsonl", "lock")
 
 
 @dataclass
@@ -121,7 +119,7 @@ def delete_run(run_dir: str | Path, runs_dir: str | Path | None = None) -> None:
         raise UserError(f"{path} is not a run directory")
     if runs_dir is not None and path.resolve().parent != Path(runs_dir).resolve():
         raise UserError(f"{path} is not inside the runs directory {runs_dir}")
-    if not any((path / m).exists() for m in _RUN_MARKERS):
+    if not looks_like_run(path):
         raise UserError(f"{path} does not look like a run (no config.json, summary.json or metrics.jsonl)")
     if writer_alive(path):
         raise UserError(f"run {path.name} is still running; stop it before deleting it")

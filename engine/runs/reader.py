@@ -15,6 +15,14 @@ from .files import read_json
 from .liveness import live_status, writer_alive
 from .status import RunStatus
 
+# Files whose presence says "this directory is a run" (resolving a path, and delete's safety check).
+RUN_MARKERS = ("config.json", "summary.json", "metrics.jsonl", "lock")
+
+
+def looks_like_run(path: Path) -> bool:
+    return path.is_dir() and any((path / m).exists() for m in RUN_MARKERS)
+
+
 # Fields of summary.json/config.json a reader formats, and the types they must have.
 _NUMBER = (int, float)
 _SUMMARY_TYPES: dict[str, tuple[type, ...]] = {

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..config import UserError
 from .meta import META_FILE, read_meta
+from .reader import looks_like_run
 
 MAX_ID = 120  # file systems allow 255 bytes; ids stay well under, with room for '-2' suffixes
 
@@ -25,7 +26,7 @@ def _run_names(root: Path) -> list[str]:
 def find_run(runs_dir: str | Path, ref: str) -> Path:
     """A run by path, exact id, unique id prefix/substring, or 'latest'."""
     as_path = Path(ref)
-    if (as_path / "config.json").exists():
+    if looks_like_run(as_path):
         return as_path
     root = Path(runs_dir)
     names = _run_names(root)
@@ -48,7 +49,7 @@ def resolve_run(runs_dir: str | Path, ref: str) -> Path:
     will refer to it on the command line.
     """
     root = Path(runs_dir)
-    if root.is_dir() and not (Path(ref) / "config.json").exists():
+    if root.is_dir() and not looks_like_run(Path(ref)):
         named = [root / n for n in _run_names(root)
                  if (root / n / META_FILE).exists() and read_meta(root / n).name == ref]
         if len(named) == 1:

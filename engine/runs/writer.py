@@ -21,8 +21,8 @@ from typing import Any
 from ..config import UserError
 from .checkpoint import CheckpointWriter
 from .files import (
-    StoreWriteError, atomic_write, atomic_write_json, clean_temp_files, critical, describe_write_error, dumps,
-    utc_now,
+    StoreWriteError, _Faults, atomic_write, atomic_write_json, clean_temp_files, critical, describe_write_error,
+    dumps, fault_point, utc_now,
 )
 from .liveness import LOCK_FILE, lock_record, pid_alive, writer_alive
 from .reader import read_metrics
@@ -84,6 +84,11 @@ class RunWriter:
         line = dumps(record) + "\n"
         with critical():
             try:
+                if _faults_on():
+                    self._metrics.write(line[: len(line) // 2])
+                    self._metrics.flush()
+                    fault_point()
+                    line = line[len(line) // 2:]
                 self._metrics.write(line)
                 self._metrics.flush()
                 os.fsync(self._metrics.fileno())
@@ -120,6 +125,10 @@ class RunWriter:
             except OSError:
                 pass
         (self.path / LOCK_FILE).unlink(missing_ok=True)
+
+
+def _faults_on() -> bool:
+    return bool(_Faults.at)
 
 
 def check_runs_dir(root: Path) -> None:
