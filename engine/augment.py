@@ -33,8 +33,8 @@ def random_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(2), x)
 
 
-def cutout(x: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
-    """Zero a size x size square at a random centre in each (N, C, H, W) image."""
+def cutout(x: torch.Tensor, size: int, gen: torch.Generator, fill: torch.Tensor | None = None) -> torch.Tensor:
+    """Set a size x size square at a random centre of each (N, C, H, W) image to ``fill`` (per channel; 0 if None)."""
     if size <= 0:
         return x
     n, _, h, w = x.shape
@@ -45,7 +45,9 @@ def cutout(x: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
     inside = ((ys - cy).abs() <= size // 2) & ((xs - cx).abs() <= size // 2)
     if size % 2 == 0:  # an even square: trim the far edge so it is exactly size wide
         inside &= (ys - cy < size // 2) & (xs - cx < size // 2)
-    return x * (~inside)[:, None].to(x.dtype)
+    if fill is None:
+        return x * (~inside)[:, None].to(x.dtype)
+    return torch.where(inside[:, None], fill.to(x.dtype), x)
 
 
 def mixup(

@@ -43,6 +43,8 @@ class RunBook:
         self.per_class: list[float] = []
         self.confusion: list[list[int]] = []
         self.loss_ref: float | None = None
+        self.test_at_best: float | None = None
+        """Test accuracy of the best-validation epoch's weights (the last epoch's without a validation split)."""
         self.started_at = utc_now()
         self.history: list[dict[str, Any]] = []
         """Epoch records of earlier sessions of a resumed run (the dashboard draws them)."""
@@ -52,7 +54,7 @@ class RunBook:
 
     # ------------------------------------------------------------------ state (checkpointed)
     _STATE = ("epochs_done", "best", "best_epoch", "since_best", "early_stopped", "last", "throughputs",
-              "per_class", "confusion", "loss_ref", "started_at")
+              "per_class", "confusion", "loss_ref", "started_at", "test_at_best")
 
     def state_dict(self) -> dict[str, Any]:
         return {k: copy.deepcopy(getattr(self, k)) for k in self._STATE}
@@ -134,13 +136,8 @@ class RunBook:
         for key in ("train_loss", "val_loss", "test_loss"):
             if key in record:
                 self.check_loss(record[key], f"{key.replace('_', ' ')} at epoch {epoch}")
-        key = "val_acc" if "val_acc" in record else "test_acc"
         before = self.state_dict()
-        is_best = record[key] > self.best
-        if is_best:
-            self.best, self.best_epoch, self.since_best = record[key], epoch, 0
-        else:
-            self.since_best += 1
+        is_best = self._select(epoch, record)
         patience = self.ctx.config.early_stop_patience
         self.early_stopped = bool(patience and self.since_best >= patience)
         self.epochs_done, self.last = epoch, record
@@ -159,7 +156,23 @@ class RunBook:
         self.ctx.emit(EpochDone(epoch, self.ctx.config.epochs, record, per_class, conf, is_best,
                                 self.ctx.elapsed(), self.ctx.eta_after(epoch)))
         if self.early_stopped:
-            self.ctx.emit(Log("info", f"early stop: no better {key} for {patience} epochs"))
+            self.ctx.emit(Log("info", f"early stop: no better val_acc for {patience} epochs"))
+
+    def _select(self, epoch: int, record: dict[str, Any]) -> bool:
+        """Is this epoch the best? Decided on the validation split alone, never on the test set.
+
+        Without a validation split there is no selection: every epoch is "best", so best.pt
+        is the last epoch and the test accuracy reported is the last one.
+        """
+        if "val_acc" not in record:
+            self.test_at_best = record["test_acc"]
+            return True
+        if record["val_acc"] <= self.best:
+            self.since_best += 1
+            return False
+        self.best, self.best_epoch, self.since_best = record["val_acc"], epoch, 0
+        self.test_at_best = record["test_acc"]
+        return True
 
     def save_checkpoint(self, partial: Partial | None, is_best: bool = False) -> None:
         if self.ctx.config.checkpoints and self.writer is not None:
@@ -185,8 +198,9 @@ class RunBook:
             "test_acc": last.get("test_acc"), "test_top5": last.get("test_top5"), "test_top3": last.get("test_top3"),
             "test_loss": last.get("test_loss"),
             "val_acc": last.get("val_acc"), "train_acc": last.get("train_acc"), "train_loss": last.get("train_loss"),
-            "best_metric": "val_acc" if d.val is not None else "test_acc",
+            "best_metric": "val_acc" if d.val is not None else None,
             "best_acc": self.best if self.best >= 0 else None, "best_epoch": self.best_epoch or None,
+            "test_acc_at_best": self.test_at_best, **self._headline(),
             "per_class_acc": dict(zip(names, self.per_class)), "confusion": self.confusion,
             "class_names": names, "params_total": self.params_total, "params_trainable": self.params_trainable,
             "img_per_s": round(sum(self.throughputs) / len(self.throughputs), 1) if self.throughputs else None,
@@ -195,6 +209,12 @@ class RunBook:
             "wall_time_s": round(self.ctx.elapsed(), 3),
             "reported_test_acc": c.extra.get("reported_test_acc"),
         }
+
+    def _headline(self) -> dict[str, Any]:
+        """The number to set beside a study's: measured where the study measured it (best or last epoch)."""
+        at = self.ctx.config.extra.get("reported_at", "last")
+        value = self.test_at_best if at == "best" else self.last.get("test_acc")
+        return {"headline_acc": value, "headline_at": at}
 
     def finish(self, status: RunStatus, error: str | None = None) -> RunEnded:
         """Write the final summary (best effort when the disk is full) and say so."""

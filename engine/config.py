@@ -23,13 +23,17 @@ class ConfigError(UserError):
         self.field = field
 
 
-DATASETS = ("cifar10", "cifar100", "fashion-mnist", "synthetic")
+DATASETS = ("cifar10", "cifar100", "fashion-mnist", "synthetic", "folder")
 STRATEGIES = ("scratch", "feature-extract", "finetune", "two-phase", "linear-probe")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # Training images of each dataset (the official files; synthetic is generated at this size).
 TRAIN_IMAGES = {"cifar10": 50_000, "cifar100": 50_000, "fashion-mnist": 60_000, "synthetic": 5_000}
+# Validation images held out when --val-split is not given: the large sets give 5,000; smaller ones
+# (synthetic, image folders) 10% of their training images (see data.default_val_split).
+DEFAULT_VAL_IMAGES = 5_000
+DEFAULT_VAL_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -37,9 +41,11 @@ class RunConfig:
     """Every knob of one training run. Frozen: derive new ones with ``replace``."""
 
     dataset: str = "cifar10"
-    """Dataset name: cifar10, cifar100, fashion-mnist or synthetic."""
+    """Dataset name: cifar10, cifar100, fashion-mnist, synthetic, or folder (your own images: --data-dir)."""
     data_dir: str | None = None
-    """Where the dataset lives (None: the dataset's default location)."""
+    """Where the dataset lives (None: the dataset's default location); for folder: DIR with train/<class>/* and test/<class>/*, or a .tar/.tar.gz of it."""
+    folder_size: int = 32
+    """folder: side in pixels the images are stored at (others are resized once, then cached)."""
     download: bool = True
     """Download CIFAR when it is missing (needs internet)."""
     model: str = "cnn"
@@ -79,6 +85,8 @@ class RunConfig:
     """two-phase: learning rate once the backbone is unfrozen."""
     early_stop_patience: int = 0
     """Stop when validation accuracy has not improved for this many epochs (0: off)."""
+    plateau_patience: int = 2
+    """plateau schedule: halve the learning rate after this many epochs without a better validation accuracy."""
 
     crop: bool = True
     """Random crop after zero padding (4 px at 32 px, scaled with image size)."""
@@ -103,8 +111,8 @@ class RunConfig:
     """Use a stratified subset of this many training images."""
     test_limit: int | None = None
     """Use a stratified subset of this many test images."""
-    val_split: int = 0
-    """Hold this many training images out as a validation set."""
+    val_split: int | None = None
+    """Training images held out for validation, which alone picks the best epoch, early-stops and drives plateau; None: 5000 (CIFAR, Fashion-MNIST) or 10% (smaller sets); 0: none, then best.pt is the last epoch."""
 
     seed: int = 0
     """Seed for weights, shuffling, splits and augmentation."""
@@ -155,11 +163,9 @@ class RunConfig:
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("cutout", "randaugment", "val_split", "early_stop_patience", "phase2_epoch"):
-            if getattr(self, name) < 0:
+            if (getattr(self, name) or 0) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.val_split >= TRAIN_IMAGES[self.dataset]:
-            raise ConfigError(f"--val-split {self.val_split} leaves no training images ({self.dataset} has "
-                              f"{TRAIN_IMAGES[self.dataset]}); use a smaller --val-split", field="val_split")
+        self._validate_selection()
         if not 0 <= self.randaugment_magnitude <= 30:
             raise ConfigError("randaugment_magnitude must be in 0..30")
         if not 0 <= self.rotate <= 180:
@@ -180,6 +186,26 @@ class RunConfig:
                 f"name {self.name!r} may only hold letters, digits, '-', '_' and '.'"
             )
         return self
+
+    def _validate_selection(self) -> None:
+        """The validation split fits the dataset, and what needs one has one."""
+        known = TRAIN_IMAGES.get(self.dataset)
+        if self.val_split and known and self.val_split >= known:
+            raise ConfigError(f"--val-split {self.val_split} leaves no training images ({self.dataset} has "
+                              f"{known}); use a smaller --val-split", field="val_split")
+        if self.val_split == 0 and self.early_stop_patience:
+            raise ConfigError("--early-stop-patience needs a validation split (never the test set); "
+                              "drop --val-split 0", field="early_stop_patience")
+        if self.val_split == 0 and self.schedule == "plateau":
+            raise ConfigError("the plateau schedule needs a validation split (never the test set); "
+                              "drop --val-split 0 or pick another --schedule", field="schedule")
+        if not 1 <= self.plateau_patience <= 100:
+            raise ConfigError(f"plateau_patience must be in 1..100, got {self.plateau_patience}")
+        if self.dataset == "folder" and not self.data_dir:
+            raise ConfigError("--dataset folder needs --data-dir DIR (train/<class>/* and test/<class>/*, "
+                              "or a .tar.gz of them)", field="data_dir")
+        if not 8 <= self.folder_size <= 1024:
+            raise ConfigError(f"folder_size must be in 8..1024, got {self.folder_size}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import TRAIN_IMAGES, UserError
+from .config import DEFAULT_VAL_FRACTION, DEFAULT_VAL_IMAGES, TRAIN_IMAGES, UserError
 from .datasets_files import (
     CIFAR10_LABELS,
     FASHION_LABELS,
@@ -81,12 +81,17 @@ def load_dataset(
     download: bool = True,
     train_limit: int | None = None,
     test_limit: int | None = None,
-    val_split: int = 0,
+    val_split: int | None = 0,
     seed: int = 0,
+    folder_size: int = 32,
 ) -> Dataset:
-    """Read a dataset, then take stratified subsets and the validation split."""
+    """Read a dataset, then take stratified subsets and the validation split (None: the default size)."""
     root = Path(data_dir or default_data_dir(name)).expanduser()
-    if name == "cifar10":
+    if name == "folder":
+        from .datasets_folder import read_folder
+
+        train, test, labels = read_folder(root, folder_size)
+    elif name == "cifar10":
         folder = find_cifar(root, "cifar10", download=download)
         train, test, labels = read_cifar10(folder)
     elif name == "cifar100":
@@ -102,7 +107,16 @@ def load_dataset(
     else:
         raise UserError(f"unknown dataset {name!r}; choose cifar10, cifar100, fashion-mnist or synthetic")
     ds = Dataset(name, labels, Split(*train), Split(*test))
+    if val_split is None:
+        val_split = default_val_split(name, len(ds.train))
     return _subset_and_split(ds, train_limit, test_limit, val_split, seed)
+
+
+def default_val_split(name: str, n_train: int) -> int:
+    """5,000 validation images for the large sets, 10% of the training images for smaller ones."""
+    if TRAIN_IMAGES.get(name, 0) >= 10 * DEFAULT_VAL_IMAGES:
+        return DEFAULT_VAL_IMAGES
+    return max(1, int(n_train * DEFAULT_VAL_FRACTION))
 
 
 def _subset_and_split(

@@ -63,7 +63,9 @@ class Pipeline:
         # At native size, before the resize: 25x fewer pixels to resample at 160 px.
         out = augment.random_affine(out, self.c.rotate, self.c.translate, self.c.zoom, gen)
         if self.c.cutout:
-            out = augment.cutout(out, self.c.cutout, gen)
+            # Black, as study 003 masks it (ToTensor, Cutout, then Normalize): in normalised units
+            # that is -mean/std per channel, not 0 (which would be the mean colour).
+            out = augment.cutout(out, self.c.cutout, gen, fill=-self.mean / self.std)
         out = augment.resize(out, self.input_size)
         target: torch.Tensor = y
         if self.c.mixup > 0:

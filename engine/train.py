@@ -180,7 +180,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control)
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
     data = load_dataset(
         config.dataset, config.data_dir, download=config.download, train_limit=config.train_limit,
-        test_limit=config.test_limit, val_split=config.val_split, seed=config.seed,
+        test_limit=config.test_limit, val_split=config.val_split, seed=config.seed, folder_size=config.folder_size,
     )
     spec = get_spec(config.model)
     input_size = config.image_size or spec.input_size or data.image_size
@@ -241,8 +241,8 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
         record["epoch_time_s"] = round(time.perf_counter() - t0, 3)
         record["wall_time_s"] = round(ctx.elapsed(), 3)
         ctx.epoch_times.append(record["epoch_time_s"])
-        if ctx.config.schedule == "plateau" and math.isfinite(record.get("val_acc", record["test_acc"])):
-            ctx.schedule.epoch_end(record.get("val_acc", record["test_acc"]))
+        if ctx.config.schedule == "plateau" and math.isfinite(record["val_acc"]):
+            ctx.schedule.epoch_end(record["val_acc"], ctx.config.plateau_patience)  # validation only, never test
         book.epoch_done(epoch, record, per_class_accuracy(conf), conf)
         if book.early_stopped or ctx.control.stop_requested:
             return

@@ -16,7 +16,7 @@ import signal
 import sys
 from typing import Any, Callable, NoReturn, Sequence
 
-from engine.config import RunConfig, UserError, field_docs
+from engine.config import DATASETS, DEVICES, OPTIMIZERS, SCHEDULES, STRATEGIES, RunConfig, UserError, field_docs
 
 from engine.runs.status import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code
 
@@ -35,19 +35,15 @@ class Parser(argparse.ArgumentParser):
 # Flags whose name differs from the RunConfig field, or that need special parsing.
 _FLAG_NAMES = {"from_run": "--from"}
 _SKIP_FIELDS = {"extra"}
-_CHOICES = {
-    "dataset": ("cifar10", "cifar100", "fashion-mnist", "synthetic"),
-    "strategy": ("scratch", "feature-extract", "finetune", "two-phase", "linear-probe"),
-    "optimizer": ("sgd", "adam", "adamw"),
-    "schedule": ("none", "cosine", "step", "onecycle", "plateau"),
-    "device": ("auto", "cpu", "cuda", "mps"),
-}
+_CHOICES = {"dataset": DATASETS, "strategy": STRATEGIES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES,
+            "device": DEVICES}
 _METAVARS = {"data_dir": "DIR", "weights": "FILE", "from_run": "RUN", "runs_dir": "DIR", "name": "NAME",
              "model": "MODEL", "preset": "NAME"}
 _GROUPS = {
-    "what": ("dataset", "data_dir", "download", "model", "strategy", "weights", "from_run", "image_size", "preset"),
+    "what": ("dataset", "data_dir", "folder_size", "download", "model", "strategy", "weights", "from_run", "image_size", "preset"),
     "optimisation": ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
-                     "warmup_epochs", "label_smoothing", "phase2_epoch", "phase2_lr", "early_stop_patience"),
+                     "warmup_epochs", "label_smoothing", "phase2_epoch", "phase2_lr", "early_stop_patience",
+                     "plateau_patience"),
     "augmentation (batched, on the device)": ("crop", "flip", "cutout", "mixup", "randaugment", "randaugment_magnitude",
                                               "rotate", "translate", "zoom"),
     "data size": ("train_limit", "test_limit", "val_split"),
