@@ -42,6 +42,10 @@ class Preset:
     """Fields the study does not state: our choice, not the study's."""
     needs: str = field(default="")
     """What the user must add on the command line (e.g. '--from RUN'), if anything."""
+    notes: tuple[str, ...] = ()
+    """Assumptions that are not a single field (framework defaults we do not copy, layer choices)."""
+    reported_at: str = "last"
+    """Which epoch the study's number is measured at: 'last', or 'best' (its best-validation checkpoint)."""
 
     @property
     def study_title(self) -> str:
@@ -59,6 +63,8 @@ _A000 = ("optimizer", "batch_size", "weight_decay", "schedule")
 _S001 = dict(dataset="cifar10", epochs=5, batch_size=256, optimizer="sgd", lr=0.01, momentum=0.9,
              nesterov=False, weight_decay=0.0, schedule="none", crop=False, flip=False)
 _A001 = ("weight_decay", "schedule", "crop", "flip")
+# The probes' training is not described at all: the run's own optimizer, lr, batch and length are reused.
+_PROBE = ("epochs", "optimizer", "lr", "batch_size")
 
 # Study 002: Adam 1e-3, batch 128, 10 epochs, RandomCrop(32, 4) + flip, dataset mean/std.
 _S002 = dict(dataset="cifar10", model="alexnet-cifar", epochs=10, batch_size=128, optimizer="adam", lr=1e-3,
@@ -76,11 +82,24 @@ _S003_FINAL = dict(dataset="cifar10", model="resnet18-cifar", epochs=30, batch_s
 _S004 = dict(dataset="cifar10", optimizer="adam", lr=1e-3, batch_size=64, weight_decay=0.0, schedule="none",
              val_split=10000, crop=False, flip=False)
 _A004 = ("optimizer", "lr", "batch_size", "weight_decay", "schedule", "val_split", "epochs")
+# Keras defaults the text implies but these presets do not copy.
+_NOTES004 = ("Keras fit's default batch is 32; we use 64", "Keras initialises conv/dense layers glorot-uniform; "
+             "the conv models here keep torch's default init", "Keras UpSampling2D is nearest-neighbour; we resize "
+             "bilinearly")
+# Stage 5 *adds* translation to stage 3's flip / rotation (0.1 turn = 36 degrees) / zoom 0.1.
+_AUG004 = dict(flip=True, rotate=36.0, zoom=0.1, translate=0.1)
 
 
 def _p(name: str, study: str, description: str, reported: float | None, base: dict[str, Any],
        assumed: tuple[str, ...] = (), needs: str = "", **overrides: Any) -> Preset:
-    return Preset(name, study, description, reported, {**base, **overrides}, tuple(dict.fromkeys(assumed)), needs)
+    # Study 003 reports its best checkpoint (it reloads best_cifar_sgd_mixup.pt to test); the others the end.
+    at = "best" if study == "003" else "last"
+    notes = _NOTES004 if study == "004" else ()
+    if overrides.get("strategy", base.get("strategy")) == "two-phase":
+        notes += ("phase 2 unfreezes MobileNetV2 from features.12 on (Keras fine_tune_at=100) with BatchNorm "
+                  "kept in inference mode",)
+    return Preset(name, study, description, reported, {**base, **overrides}, tuple(dict.fromkeys(assumed)), needs,
+                  notes, at)
 
 
 _ALL = [
@@ -97,10 +116,10 @@ _ALL = [
     _p("001-alexnet-skip", "001", "AlexNet with skip connections, SGD 0.01, 5 epochs",
        0.5527, _S001, _A001 + ("model",), model="alexnet-skip", strategy="scratch"),
     _p("001-alexnet-linear-probe", "001", "linear classifier on a trained 001-alexnet run's frozen conv features",
-       None, _S001, _A001 + ("epochs",), needs="--from RUN (a finished 001-alexnet run)",
+       None, _S001, _A001 + _PROBE, needs="--from RUN (a finished 001-alexnet run)",
        model="alexnet-cifar", strategy="linear-probe"),
     _p("001-alexnet-skip-linear-probe", "001", "linear classifier on a trained 001-alexnet-skip run's frozen features",
-       None, _S001, _A001 + ("epochs",), needs="--from RUN (a finished 001-alexnet-skip run)",
+       None, _S001, _A001 + _PROBE, needs="--from RUN (a finished 001-alexnet-skip run)",
        model="alexnet-skip", strategy="linear-probe"),
     # ---- 002
     _p("002-alexnet-cifar", "002", "32 px AlexNet (3x3 convs, 3 pools, FC 4096-4096), Adam 1e-3, crop + flip",
@@ -117,15 +136,16 @@ _ALL = [
        strategy="finetune", epochs=5, batch_size=128, optimizer="sgd", lr=0.01, momentum=0.9,
        weight_decay=5e-4, schedule="cosine"),
     _p("003-resnet18-cifar-basic", "003", "CIFAR-stem ResNet18, RandAugment(1) + Cutout 16, smoothing 0.1, wd 0.02, batch 384",
-       0.9240, dict(_S003_FINAL, mixup=0.0, randaugment=1, weight_decay=0.02, early_stop_patience=0, val_split=0),
-       ("optimizer", "lr", "schedule", "warmup_epochs", "epochs", "randaugment_magnitude", "crop", "flip"),
+       0.9240, dict(_S003_FINAL, mixup=0.0, randaugment=1, weight_decay=0.02, early_stop_patience=0),
+       ("optimizer", "lr", "schedule", "warmup_epochs", "epochs", "randaugment_magnitude", "crop", "flip",
+        "val_split"),
        strategy="scratch", optimizer="adamw", lr=2e-3, nesterov=False, warmup_epochs=1.0),
     _p("003-resnet18-cifar-final", "003", "CIFAR-stem ResNet18, SGD nesterov, RandAugment(2,7) + Cutout + MixUp 0.2, "
        "cosine with warm-up, early stopping", 0.9272, _S003_FINAL,
        ("lr", "warmup_epochs", "early_stop_patience", "val_split"), strategy="scratch"),
     # ---- 004
     _p("004-mlp", "004", "stage 1: MLP with Xavier init on flattened 3072-pixel inputs",
-       0.4619, _S004, _A004, model="mlp", strategy="scratch", epochs=20),
+       0.4619, _S004, _A004 + ("model",), model="mlp", strategy="scratch", epochs=20),
     _p("004-mlp-deep-wide", "004", "stage 1b: deeper, wider MLP (~2.3M params) that overfits and tests worse",
        0.4289, _S004, _A004 + ("model",), model="mlp-deep-wide", strategy="scratch", epochs=20),
     _p("004-cnn-bn-dropout", "004", "stage 2: Conv + MaxPool with BatchNorm and Dropout 0.5",
@@ -135,16 +155,17 @@ _ALL = [
        flip=True, rotate=36.0, zoom=0.1),
     _p("004-mobilenet-v2-frozen", "004", "stage 4: ImageNet MobileNetV2 frozen at 96 px, ~165k-param head trained",
        0.8022, _S004, _A004 + ("flip",), model="mobilenet_v2", strategy="feature-extract", epochs=10, flip=True),
-    _p("004-mobilenet-v2-two-phase", "004", "stage 4b: head warm-up, then all layers unfrozen at lr 1e-5",
-       0.8216, _S004, _A004 + ("flip", "phase2_epoch"), model="mobilenet_v2", strategy="two-phase", epochs=20,
+    _p("004-mobilenet-v2-two-phase", "004", "stage 4b: head warm-up, then the deep layers unfrozen at lr 1e-5",
+       0.8216, _S004, _A004 + ("flip", "phase2_epoch"), model="mobilenet_v2", strategy="two-phase",
+       epochs=20,
        phase2_epoch=11, phase2_lr=1e-5, flip=True),
     _p("004-resnet50", "004", "stage 5: ImageNet ResNet50 at 160 px, ReduceLROnPlateau (halve), translation",
-       0.9390, _S004, _A004 + ("strategy", "flip", "translate"), model="resnet50", strategy="finetune",
-       epochs=10, lr=1e-4, schedule="plateau", translate=0.1, flip=True),
+       0.9390, _S004, _A004 + ("strategy", "translate", "plateau_patience"), model="resnet50",
+       strategy="finetune", epochs=10, lr=1e-4, schedule="plateau", **_AUG004),
     _p("004-resnet50-final", "004", "stage 6: + MixUp, AdamW and label smoothing (the study's best, 94.38%)",
-       0.9438, _S004, _A004 + ("strategy", "flip", "translate", "mixup", "label_smoothing"), model="resnet50",
-       strategy="finetune", epochs=10, optimizer="adamw", lr=1e-4, weight_decay=0.05, schedule="plateau",
-       translate=0.1, flip=True, mixup=0.2, label_smoothing=0.1),
+       0.9438, _S004, _A004 + ("strategy", "translate", "mixup", "label_smoothing", "plateau_patience"),
+       model="resnet50", strategy="finetune", epochs=10, optimizer="adamw", lr=1e-4, weight_decay=0.05,
+       schedule="plateau", mixup=0.2, label_smoothing=0.1, **_AUG004),
 ]
 
 PRESETS: dict[str, Preset] = {p.name: p for p in _ALL}
@@ -166,7 +187,8 @@ def preset_config(name: str) -> dict[str, Any]:
     """
     p = get_preset(name)
     extra = {"study": p.study, "study_title": p.study_title, "description": p.description,
-             "reported_test_acc": p.reported_test_acc, "assumed": list(p.assumed)}
+             "reported_test_acc": p.reported_test_acc, "reported_at": p.reported_at, "assumed": list(p.assumed),
+             "assumed_notes": list(p.notes)}
     return {**p.overrides, "preset": p.name, "extra": extra}
 
 
@@ -214,6 +236,7 @@ def describe(name: str) -> dict[str, Any]:
     return {
         "name": p.name, "model": config.model, "strategy": config.strategy, "study": p.study,
         "study_title": p.study_title, "description": p.description, "reported_test_acc": p.reported_test_acc,
-        "params_total": total, "params_trainable": trainable, "assumed": list(p.assumed), "needs": p.needs,
+        "params_total": total, "params_trainable": trainable, "assumed": list(p.assumed),
+        "assumed_notes": list(p.notes), "reported_at": p.reported_at, "needs": p.needs,
         "config": config.to_dict(),
     }

@@ -34,6 +34,10 @@ class ModelSpec:
     """torchvision weights enum, e.g. 'AlexNet_Weights.IMAGENET1K_V1'."""
     probe: str | None = None
     """Dotted path a linear-probe replaces with one fresh Linear on its input features; None: the head."""
+    finetune_frozen: tuple[str, ...] = ()
+    """two-phase: prefixes that stay frozen after the switch (early layers); (): everything unfreezes."""
+    finetune_bn_eval: bool = False
+    """two-phase: BatchNorm stays in inference mode after the switch (Keras fine-tuning)."""
     family: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 

@@ -79,6 +79,10 @@ register(ModelSpec(
     head="classifier",
     backbone=("features.",),
     pretrained="MobileNet_V2_Weights.IMAGENET1K_V1",
+    # Study 004 fine-tunes "the deep layers" the Keras way (fine_tune_at = layer 100 of 154, about
+    # block 11 = torchvision features.12) with BatchNorm kept in inference mode.
+    finetune_frozen=tuple(f"features.{i}." for i in range(12)),
+    finetune_bn_eval=True,
 ))
 
 
