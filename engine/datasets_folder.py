@@ -66,6 +66,32 @@ def read_folder(source: Path, size: int) -> tuple[tuple[np.ndarray, np.ndarray],
     return result
 
 
+def describe_folder(source: Path, size: int = 32) -> str:
+    """What a folder dataset holds, from a quick look (the launcher calls it as you type).
+
+    A folder is listed (names only, nothing decoded); a tarball is only counted
+    once it has been decoded and cached, since counting means reading it whole.
+    UserError when the layout is wrong.
+    """
+    source = Path(source).expanduser()
+    if not source.exists():
+        raise UserError(f"{source} does not exist")
+    cached = cache_dir() / "folders" / f"{_fingerprint(source, size)}.npz"
+    if cached.is_file():
+        try:
+            with np.load(cached, allow_pickle=False) as z:
+                classes, n_train, n_test = len(z["classes"]), len(z["train_y"]), len(z["test_y"])
+            return f"{classes} classes, {n_train:,} train / {n_test:,} test images (decoded, cached)"
+        except (OSError, KeyError, ValueError):
+            pass
+    if source.is_file():
+        return f"{source.name}: classes and images are counted when it is first decoded (then cached)"
+    items = list(_dir_items(source))
+    classes = _classes(items, source)
+    n_train = sum(1 for i in items if i.split == "train")
+    return f"{len(classes)} classes, {n_train:,} train / {len(items) - n_train:,} test images"
+
+
 # ----------------------------------------------------------------------------- listing
 
 def _dir_items(root: Path) -> Iterator[Item]:

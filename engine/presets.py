@@ -197,8 +197,10 @@ def preset_run_config(name: str, **changes: Any) -> RunConfig:
     return RunConfig.from_dict({**preset_config(name), **changes})
 
 
-# (classes, channels, native size) per dataset, to count parameters without loading data.
-DATASET_SHAPES = {"cifar10": (10, 3, 32), "cifar100": (100, 3, 32), "fashion-mnist": (10, 1, 28), "synthetic": (10, 3, 32)}
+# (classes, channels, native size) per dataset, to count parameters without loading data. A folder's
+# class count is known only once it is read: its count assumes 10 (only the head's size depends on it).
+DATASET_SHAPES = {"cifar10": (10, 3, 32), "cifar100": (100, 3, 32), "fashion-mnist": (10, 1, 28), "synthetic": (10, 3, 32),
+                  "folder": (10, 3, 32)}
 
 
 def count_params(config: RunConfig) -> tuple[int, int]:
@@ -225,7 +227,8 @@ def input_size(config: RunConfig) -> int:
     """The side in pixels the model sees: --image-size, else the model's own, else the dataset's."""
     from .models import get_spec
 
-    return config.image_size or get_spec(config.model).input_size or DATASET_SHAPES[config.dataset][2]
+    native = config.folder_size if config.dataset == "folder" else DATASET_SHAPES[config.dataset][2]
+    return config.image_size or get_spec(config.model).input_size or native
 
 
 def describe(name: str) -> dict[str, Any]:

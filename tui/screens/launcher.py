@@ -31,6 +31,10 @@ from .launcher_form import (
 NO_PRESET = "(none)"
 
 
+# What an empty optional field means.
+PLACEHOLDERS = {"train_limit": "all", "test_limit": "all", "val_split": "default: 5000, or 10% of a small set"}
+
+
 class InfoCounted(Message):
     """Parameter count, input size and device, computed in a worker."""
 
@@ -110,7 +114,8 @@ class LauncherScreen(Screen):
         return Select([(v, v) for v in CHOICES[name]], value=value, allow_blank=False, compact=True, id=name)
 
     def _number_row(self, name: str, label: str) -> Vertical:
-        return _row(label, Input(format_number(getattr(self.base, name)), compact=True, id=name), name)
+        hint = PLACEHOLDERS.get(name, "")
+        return _row(label, Input(format_number(getattr(self.base, name)), placeholder=hint, compact=True, id=name), name)
 
     @staticmethod
     def _preset_label(name: str, preset: Any) -> str:

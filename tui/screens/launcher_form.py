@@ -32,7 +32,8 @@ NUMBER_FIELDS: tuple[NumberField, ...] = (
     NumberField("weight_decay", "weight decay", float, lambda v: v >= 0, "a number ≥ 0"),
     NumberField("train_limit", "train images", int, lambda v: v >= 10, "empty (all) or ≥ 10", optional=True),
     NumberField("test_limit", "test images", int, lambda v: v >= 10, "empty (all) or ≥ 10", optional=True),
-    NumberField("val_split", "validation images", int, lambda v: v >= 0, "a whole number ≥ 0"),
+    NumberField("val_split", "validation images", int, lambda v: v >= 0,
+                "empty (5,000, or 10% of a small set) or a whole number ≥ 0 (0: no selection)", optional=True),
     NumberField("cutout", "cutout px", int, lambda v: v >= 0, "0 (off) or a size in pixels"),
     NumberField("mixup", "mixup α", float, lambda v: v >= 0, "0 (off) or α > 0, e.g. 0.2"),
     NumberField("seed", "seed", int, lambda v: True, "a whole number"),
@@ -78,6 +79,8 @@ def dataset_status(dataset: str, data_dir: str | None) -> tuple[bool, str]:
     """(present, message) from a look at the files only: never downloads, never blocks."""
     if dataset == "synthetic":
         return True, "synthetic: generated in memory (5,000 train / 1,000 test, 10 classes)"
+    if dataset == "folder":
+        return folder_status(data_dir)
     from engine.data import default_data_dir
     from engine.datasets_files import CIFAR_SPECS
 
@@ -101,6 +104,20 @@ def dataset_status(dataset: str, data_dir: str | None) -> tuple[bool, str]:
         return False, (f"fashion-mnist not found in {root}/: 'apt-get install dataset-fashion-mnist', "
                        "set 'data path', or use the synthetic demo data")
     return False, f"unknown dataset {dataset}"
+
+
+def folder_status(data_dir: str | None) -> tuple[bool, str]:
+    """Your own images: what the folder (or tarball) at 'data path' holds, or why it cannot be used."""
+    from engine.config import UserError
+    from engine.datasets_folder import describe_folder
+
+    if not data_dir:
+        return False, ("folder: set 'data path' to a folder with train/<class>/* and test/<class>/* "
+                       "(PNG/JPEG/BMP/WebP), or a .tar.gz of one")
+    try:
+        return True, f"folder: {describe_folder(Path(data_dir))}"
+    except UserError as exc:
+        return False, f"folder: {exc}"
 
 
 def count_params(config: RunConfig) -> tuple[int, int, int]:
