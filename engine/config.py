@@ -7,6 +7,7 @@ reproduced, compared and resumed.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -30,6 +31,8 @@ SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # Training images of each dataset (the official files; synthetic is generated at this size).
 TRAIN_IMAGES = {"cifar10": 50_000, "cifar100": 50_000, "fashion-mnist": 60_000, "synthetic": 5_000}
+# The run id is <timestamp>-<model>-<strategy>-<name> and must stay a valid file name (255 bytes) with room to spare.
+MAX_NAME = 64
 # Validation images held out when --val-split is not given: the large sets give 5,000; smaller ones
 # (synthetic, image folders) 10% of their training images (see data.default_val_split).
 DEFAULT_VAL_IMAGES = 5_000
@@ -130,7 +133,7 @@ class RunConfig:
     runs_dir: str = "saved_runs"
     """Where runs are saved."""
     name: str | None = None
-    """Optional suffix for the run id."""
+    """Optional suffix for the run id: at most 64 letters, digits, '-', '_' or '.'."""
     preset: str | None = None
     """The preset this config came from, if any (informational)."""
     checkpoints: bool = True
@@ -141,6 +144,7 @@ class RunConfig:
 
     def validate(self) -> "RunConfig":
         """Raise ConfigError naming the first field that cannot work."""
+        _check_finite(self)  # first: NaN slips through every range check below (nan < 0 is False)
         _check_choice("dataset", self.dataset, DATASETS)
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -181,10 +185,8 @@ class RunConfig:
             raise ConfigError(f"image_size must be in 8..1024, got {self.image_size}")
         if self.strategy == "linear-probe" and not self.from_run:
             raise ConfigError("strategy linear-probe needs --from RUN (a saved run to probe)")
-        if self.name is not None and not _safe_name(self.name):
-            raise ConfigError(
-                f"name {self.name!r} may only hold letters, digits, '-', '_' and '.'"
-            )
+        if self.name is not None:
+            _check_name(self.name)
         return self
 
     def _validate_selection(self) -> None:
@@ -246,6 +248,24 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 def _positive(name: str, value: int) -> None:
     if value < 1:
         raise ConfigError(f"{name} must be >= 1, got {value}")
+
+
+def _check_finite(config: RunConfig) -> None:
+    """Every float setting must be a real number: inf/nan would reach the optimiser or schedule and
+    fail (or silently train garbage) only after the run directory exists."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            flag = "--" + f.name.replace("_", "-")
+            raise ConfigError(f"{f.name} must be a finite number, got {value}; pass a real number to {flag} "
+                              f"(default {f.default})", field=f.name)
+
+
+def _check_name(name: str) -> None:
+    if len(name) > MAX_NAME:
+        raise ConfigError(f"name is {len(name)} characters long; use at most {MAX_NAME}", field="name")
+    if not _safe_name(name):
+        raise ConfigError(f"name {name!r} may only hold letters, digits, '-', '_' and '.'", field="name")
 
 
 def _safe_name(name: str) -> bool:
