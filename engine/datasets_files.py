@@ -172,43 +172,76 @@ def _check_md5(path: Path, which: str, rows: int) -> None:
 
 def _batch_arrays(path: Path, which: str, label_key: str) -> tuple[np.ndarray, np.ndarray]:
     batch = load_pickle(path)
-    try:
-        data = np.asarray(batch["data"], dtype=np.uint8)
-        labels = np.asarray(batch[label_key], dtype=np.int64)
-        images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    except (KeyError, ValueError) as exc:
-        raise UserError(f"{path} is not a valid CIFAR batch ({exc}); re-extract the tarball") from None
+    for key in ("data", label_key):
+        if key not in batch:
+            raise UserError(f"{path} is not a valid CIFAR batch (no {key!r} entry); re-extract the tarball")
+    images = _batch_images(path, batch["data"])
+    labels = _batch_labels(path, batch[label_key])
     if len(images) != len(labels):
         raise UserError(f"{path} has {len(images)} images but {len(labels)} labels; re-extract the tarball")
     _check_md5(path, which, len(labels))
     return np.ascontiguousarray(images), labels
 
 
+def _batch_images(path: Path, data: object) -> np.ndarray:
+    """(N, 32, 32, 3) uint8 from a batch's N x 3072 uint8 'data'.
+
+    Never cast: float images (e.g. scaled to [0, 1]) would become all zeros and
+    train on nothing, and wider integers would wrap; only CIFAR's own layout passes.
+    """
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+        kind = f"{data.dtype} array" if isinstance(data, np.ndarray) else type(data).__name__
+        raise UserError(f"{path} holds image data as {kind}, not the uint8 (0-255) array CIFAR files hold; "
+                        "re-extract the tarball or write the images as uint8")
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise UserError(f"{path} holds image data of shape {data.shape}, not N x 3072 (32x32 RGB, "
+                        "channel-planar); re-extract the tarball")
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+
+
+def _batch_labels(path: Path, raw: object) -> np.ndarray:
+    """(N,) int64 labels; floats, text or nested lists are refused, never truncated into classes."""
+    try:
+        labels = np.asarray(raw)
+    except ValueError:  # ragged nested lists
+        labels = np.asarray([None])
+    if labels.ndim != 1 or not (labels.size == 0 or np.issubdtype(labels.dtype, np.integer)):
+        raise UserError(f"{path} holds labels that are not a list of whole numbers ({labels.dtype}, shape "
+                        f"{labels.shape}); re-extract the tarball")
+    return labels.astype(np.int64)
+
+
 def read_cifar10(folder: Path):
     """((train_x, train_y), (test_x, test_y), class_names) from cifar-10-batches-py."""
-    parts = [_batch_arrays(folder / f"data_batch_{i}", "cifar10", "labels") for i in range(1, 6)]
+    names = _class_names(folder / "batches.meta", "label_names", CIFAR10_LABELS)
+    parts = [_checked_batch(folder / f"data_batch_{i}", "cifar10", "labels", len(names)) for i in range(1, 6)]
     train = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-    test = _batch_arrays(folder / "test_batch", "cifar10", "labels")
-    meta = load_pickle(folder / "batches.meta")
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in meta.get("label_names", CIFAR10_LABELS)]
-    _check_labels(train[1], test[1], len(names), folder)
+    test = _checked_batch(folder / "test_batch", "cifar10", "labels", len(names))
     return train, test, names
 
 
 def read_cifar100(folder: Path):
     """((train_x, train_y), (test_x, test_y), fine class names) from cifar-100-python."""
-    train = _batch_arrays(folder / "train", "cifar100", "fine_labels")
-    test = _batch_arrays(folder / "test", "cifar100", "fine_labels")
-    meta = load_pickle(folder / "meta")
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in meta["fine_label_names"]]
-    _check_labels(train[1], test[1], len(names), folder)
+    names = _class_names(folder / "meta", "fine_label_names", None)
+    train = _checked_batch(folder / "train", "cifar100", "fine_labels", len(names))
+    test = _checked_batch(folder / "test", "cifar100", "fine_labels", len(names))
     return train, test, names
 
 
-def _check_labels(train_y: np.ndarray, test_y: np.ndarray, n: int, where: Path) -> None:
-    for y in (train_y, test_y):
-        if len(y) and (y.min() < 0 or y.max() >= n):
-            raise UserError(f"labels in {where} fall outside 0..{n - 1}; the files are corrupted")
+def _class_names(path: Path, key: str, default: tuple[str, ...] | None) -> list[str]:
+    """Class names from a meta file: a non-empty list, else the error names the file."""
+    raw = load_pickle(path).get(key, default)
+    if not isinstance(raw, (list, tuple)) or not raw:
+        raise UserError(f"{path} has no list of class names under {key!r}; re-extract the tarball")
+    return [n.decode(errors="replace") if isinstance(n, bytes) else str(n) for n in raw]
+
+
+def _checked_batch(path: Path, which: str, label_key: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A batch whose labels all name one of the n classes (the error names the file)."""
+    images, labels = _batch_arrays(path, which, label_key)
+    if len(labels) and (labels.min() < 0 or labels.max() >= n):
+        raise UserError(f"labels in {path} fall outside 0..{n - 1}; the file is corrupted, re-extract the tarball")
+    return images, labels
 
 
 def read_idx(path: Path) -> np.ndarray:

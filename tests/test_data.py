@@ -106,3 +106,47 @@ def test_synthetic_is_deterministic_and_balanced():
     b = load_dataset("synthetic", seed=0)
     assert np.array_equal(a.train.x, b.train.x) and a.train.x.shape == (5000, 32, 32, 3)
     assert np.bincount(a.train.y).tolist() == [500] * 10
+
+
+@pytest.mark.parametrize("data, expected", [
+    (np.full((20, 3072), 0.5), "image data as float64 array, not the uint8"),  # scaled to [0, 1]: all zeros as uint8
+    (np.full((20, 3072), 300, np.int32), "image data as int32 array"),  # would wrap modulo 256
+    ([[0] * 3072] * 20, "image data as list"),
+    (np.zeros((20, 32, 32, 3), np.uint8), "shape (20, 32, 32, 3), not N x 3072"),
+    (np.zeros((20, 1024), np.uint8), "shape (20, 1024)"),
+])
+def test_batch_with_wrong_image_data_is_refused_naming_the_file(tmp_path, data, expected):
+    folder = write_cifar10(tmp_path, per_batch=20, n_test=20)
+    write_batch(folder / "data_batch_4", data, (np.arange(20) % 10).tolist())
+    with pytest.raises(UserError, match="data_batch_4") as err:
+        load_dataset("cifar10", str(tmp_path), download=False)
+    assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("labels, expected", [
+    ([0.5] * 20, "not a list of whole numbers"),  # would be truncated into class 0
+    ([[1, 2]] * 20, "not a list of whole numbers"),
+    ([12] * 20, "fall outside 0..9"),
+])
+def test_batch_with_wrong_labels_is_refused_naming_the_file(tmp_path, labels, expected):
+    folder = write_cifar10(tmp_path, per_batch=20, n_test=20)
+    write_batch(folder / "test_batch", np.zeros((20, 3072), np.uint8), labels)
+    with pytest.raises(UserError, match="test_batch") as err:
+        load_dataset("cifar10", str(tmp_path), download=False)
+    assert expected in str(err.value)
+
+
+def test_float_cifar_batch_through_the_cli_is_one_line_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    folder = write_cifar10(tmp_path / "data", per_batch=20, n_test=20)
+    write_batch(folder / "data_batch_1", np.random.default_rng(0).random((20, 3072)), (np.arange(20) % 10).tolist())
+    runs = tmp_path / "runs"
+    out = subprocess.run([sys.executable, "-m", "tui", "--no-ui", "--dataset", "cifar10", "--data-dir",
+                          str(tmp_path / "data"), "--no-download", "--epochs", "1", "--val-split", "10",
+                          "--runs-dir", str(runs)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2, out.stdout + out.stderr
+    [line] = out.stderr.strip().splitlines()
+    assert "data_batch_1" in line and "float64" in line and "Traceback" not in out.stderr
+    assert not runs.exists() or not any(runs.iterdir())
