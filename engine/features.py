@@ -100,14 +100,12 @@ def run_feature_pca(run_dir: str | Path, k: int = 10, limit: int | None = 2000, 
     from .models import get_spec
     from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
     from .runs import load_run
-    from .strategies import PRETRAINED_STRATEGIES, build_model, load_matching, load_weights_file
+    from .strategies import PRETRAINED_STRATEGIES, build_model, load_matching, run_checkpoint_weights
 
     info = load_run(run_dir)
     if info.error:
         raise UserError(f"run {info.run_id} is unreadable ({info.error})")
-    ckpt = next((p for p in (info.path / "checkpoints" / n for n in ("best.pt", "last.pt")) if p.is_file()), None)
-    if ckpt is None:
-        raise UserError(f"run {info.run_id} has no checkpoint; train it with checkpoints on to analyse its features")
+    weights = run_checkpoint_weights(info.path)  # verified, finite; before the dataset is read
     config = RunConfig.from_dict(info.config).replace(download=False)
     dev = resolve_device(device)
     # Never more than the run itself was tested on (its --test-limit), so the numbers describe its test set.
@@ -117,7 +115,7 @@ def run_feature_pca(run_dir: str | Path, k: int = 10, limit: int | None = 2000, 
     spec = get_spec(config.model)
     size = config.image_size or spec.input_size or data.image_size
     model, _ = build_model(config, spec, data.num_classes, data.channels, size, load_weights=False)
-    load_matching(model, load_weights_file(str(ckpt)), spec, source=str(ckpt))
+    load_matching(model, weights, spec, source=f"run {info.run_id}")
     pretrained = config.strategy in PRETRAINED_STRATEGIES
     mean, std = (IMAGENET_MEAN, IMAGENET_STD) if pretrained else data.mean_std()
     pipe = Pipeline(config.replace(channels_last=False), mean=mean, std=std,
@@ -127,5 +125,8 @@ def run_feature_pca(run_dir: str | Path, k: int = 10, limit: int | None = 2000, 
     x_all = torch.as_tensor(data.test.x)
     batches = (pipe.eval_batch(x_all[i : i + batch_size].to(dev)) for i in range(0, len(x_all), batch_size))
     feats = extract_features(model, spec, batches)
+    if not torch.isfinite(feats).all():  # finite weights can still overflow; SVD would fail with a traceback
+        raise UserError(f"run {info.run_id}'s features hold NaN/Inf (its weights overflow on these images); "
+                        "use a run that trained without diverging")
     _, ratio = pca(feats, min(k, *feats.shape))
     return FeaturePCA(info.run_id, feature_layer(spec), feats.shape[0], feats.shape[1], [float(r) for r in ratio])

@@ -151,18 +151,19 @@ def complement_prefixes(model: nn.Module, keep: str) -> tuple[str, ...]:
 
 
 def load_weights_file(path: str) -> dict[str, torch.Tensor]:
-    """A state dict from a file: plain, or one of our checkpoints ({'model': ...})."""
+    """A state dict from a file: plain, or one of our checkpoints ({'model': ...}).
+
+    Every load goes through engine.runs.checkpoint.load_weights: sha256-verified
+    beside a manifest, unpickled with weights_only (no code runs, torch's warning
+    silenced), and refused when a tensor holds NaN/Inf.
+    """
+    from .runs.checkpoint import load_weights
+
     p = Path(path).expanduser()
     if not p.is_file():
         raise UserError(f"weights file {p} does not exist; check the --weights path")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UserError(f"cannot read weights file {p} ({type(exc).__name__}); is it a PyTorch state dict?") from None
-    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
-        obj = obj["model"]
-    if not isinstance(obj, dict):
-        raise UserError(f"weights file {p} holds no state dict")
+    _check_torch_format(p)
+    obj = load_weights(p)
     # Checkpoints of torch.compile'd models prefix every key with _orig_mod.
     return {k.removeprefix("_orig_mod."): v for k, v in obj.items()}
 
@@ -209,12 +210,41 @@ def load_run_weights(config: RunConfig) -> dict[str, torch.Tensor]:
     """The best (else last) checkpoint of the run named by --from."""
     from .runs import resolve_run
 
-    run = resolve_run(config.runs_dir, config.from_run or "")
+    return run_checkpoint_weights(resolve_run(config.runs_dir, config.from_run or ""))
+
+
+# torch.save writes a zip archive (torch >= 1.6) or, in the legacy format, a pickle (protocol >= 2).
+_TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
+_OTHER_FORMATS = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"{", "JSON text"),
+                  (b"[", "JSON text"), (b"\x93NUMPY", "a numpy array file"), (b"\x1f\x8b", "a gzip archive"))
+
+
+def _check_torch_format(path: Path) -> None:
+    """Name what a file that is not a torch.save file is: torch's own error only talks about weights_only."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise UserError(f"cannot read weights file {path}: {exc.strerror}") from None
+    if head.startswith(_TORCH_MAGIC):
+        return
+    what = next((name for magic, name in _OTHER_FORMATS if head.lstrip().startswith(magic)),
+                "in an unknown format" if head else "empty")
+    raise UserError(f"weights file {path} is {what}, not PyTorch weights; pass a state dict saved with "
+                    "torch.save(model.state_dict(), FILE)")
+
+
+def run_checkpoint_weights(run: Path) -> dict[str, torch.Tensor]:
+    """Weights of a saved run: best.pt, else last.pt (a run stopped before any best).
+
+    A damaged or non-finite best.pt is refused, not swapped for last.pt: the
+    caller asked for the run's best model and must not analyse another silently.
+    """
     for name in ("best.pt", "last.pt"):
         ckpt = run / "checkpoints" / name
         if ckpt.is_file():
             return load_weights_file(str(ckpt))
-    raise UserError(f"run {run.name} has no checkpoint to probe; train it with checkpoints on")
+    raise UserError(f"run {run.name} has no checkpoint; train it with checkpoints on")
 
 
 def load_matching(model: nn.Module, state: dict[str, torch.Tensor], spec: ModelSpec, source: str) -> None:

@@ -8,11 +8,11 @@ explained and cumulative variance per component, side by side for every run.
 """
 from __future__ import annotations
 
-import json
 from typing import Sequence
 
 from engine.config import UserError
 from engine.runs import resolve_run
+from engine.runs.files import dumps
 
 from .cli import EXIT_OK, PROG, Parser
 
@@ -38,7 +38,7 @@ def cmd_pca(argv: Sequence[str]) -> int:
     paths = [resolve_run(args.runs_dir, ref) for ref in args.runs]
     results = [run_feature_pca(p, args.components, args.limit or None, args.device) for p in paths]
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], indent=1))
+        print(dumps([r.to_dict() for r in results], indent=1))  # never a bare NaN for jq
         return EXIT_OK
     for i, r in enumerate(results):
         print(f"{chr(65 + i) if i < 26 else i}: {r.run_id}  {r.dim}-d features entering {r.layer}, "
