@@ -41,7 +41,9 @@ class RunData:
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.summary.get("class_names") or [])
+        """As text: a hand-edited summary may hold numbers here, and they become table cells and CSV columns."""
+        names = self.summary.get("class_names")
+        return [str(n) for n in names] if isinstance(names, list) else []
 
 
 def load_compare_run(run_dir: str | Path) -> RunData:
@@ -226,11 +228,11 @@ class ConfusionDiff:
 
 def confusion_diff(a: RunData, b: RunData) -> ConfusionDiff:
     """The confusion difference B − A; UserError when the runs' classes differ."""
-    ca, cb = a.summary.get("confusion") or [], b.summary.get("confusion") or []
     if a.class_names != b.class_names:
         raise UserError("the two runs have different classes; their confusion matrices cannot be compared")
-    if not ca or not cb or len(ca) != len(cb):
-        raise UserError("a run has no confusion matrix yet (no epoch finished)")
+    ca, cb = _counts(a), _counts(b)
+    if ca is None or cb is None:
+        raise UserError("a run has no confusion matrix yet (no epoch finished), or a damaged one")
     if [sum(r) for r in ca] == [sum(r) for r in cb]:
         return ConfusionDiff(a.class_names, [[y - x for x, y in zip(ra, rb)] for ra, rb in zip(ca, cb)], False)
 
@@ -239,6 +241,15 @@ def confusion_diff(a: RunData, b: RunData) -> ConfusionDiff:
 
     na, nb = rates(ca), rates(cb)
     return ConfusionDiff(a.class_names, [[y - x for x, y in zip(ra, rb)] for ra, rb in zip(na, nb)], True)
+
+
+def _counts(run: RunData) -> list[list[int]] | None:
+    """The run's confusion matrix as n x n whole counts (n = its classes); None when absent or malformed."""
+    m, n = run.summary.get("confusion"), len(run.class_names)
+    if not isinstance(m, list) or not m or len(m) != n:
+        return None
+    ok = all(isinstance(row, list) and len(row) == n and all(type(v) is int for v in row) for row in m)
+    return m if ok else None
 
 
 def largest_changes(diff: ConfusionDiff, k: int = 20) -> list[tuple[int, int, float]]:

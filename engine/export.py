@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any, Iterable
 
 from .compare import RunData, load_compare_runs
 from .config import UserError
 from .runs import atomic_write, utc_now
+from .runs.files import dumps
 
 FORMATS = ("csv", "json")
 # Columns that say which run a row belongs to, ahead of the metrics.
@@ -81,7 +81,7 @@ def to_json(runs: list[RunData]) -> str:
             for r in runs
         ],
     }
-    return json.dumps(doc, indent=1)
+    return dumps(doc, indent=1)  # NaN/Infinity become null: the file must load in jq and browsers
 
 
 def render(runs: list[RunData], fmt: str) -> str:

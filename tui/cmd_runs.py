@@ -23,7 +23,7 @@ from engine.runs import resolve_run
 from engine.runs.index import RunIndex
 
 from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG, Parser
-from .headless import epoch_line, fmt_pct, fmt_time
+from .headless import epoch_line, fmt_pct, fmt_time, real
 
 MAX_CONFUSION_CLASSES = 20  # wider matrices do not fit a terminal line: list the largest changes instead
 
@@ -212,6 +212,23 @@ def _app_accepting(keyword: str) -> Callable[..., int] | None:
     return run_app if keyword in inspect.signature(run_app).parameters else None
 
 
+def _print_record(rec: dict, epochs: object, best: float | None, out) -> float | None:
+    """Print one metrics record as an epoch line; returns the best accuracy so far.
+
+    A record without an epoch number is skipped and a value that is not a number
+    shows as '-': a damaged line never stops the watch.
+    """
+    epoch = rec.get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool):
+        return best
+    acc = real(rec.get("val_acc" if "val_acc" in rec else "test_acc"))
+    is_best = acc is not None and (best is None or acc > best)
+    event = EpochDone(epoch, epochs if isinstance(epochs, int) else epoch, rec, [], [], is_best,
+                      real(rec.get("wall_time_s")) or 0.0, None)
+    print(epoch_line(event), file=out, flush=True)
+    return acc if is_best else best
+
+
 def watch_lines(run_dir: Path, interval: float, out=None) -> int:
     """Print an epoch line per new metrics record until the run stops being written.
 
@@ -225,17 +242,13 @@ def watch_lines(run_dir: Path, interval: float, out=None) -> int:
     print(f"watching {run_dir.name} (Ctrl-C stops watching, not the run)", file=out, flush=True)
     while True:
         update = follower.poll()
-        epochs = update.config.get("epochs")
+        if update.error and update.finished:
+            break  # unreadable for good: its epoch totals would come from a config we could not read
+        epochs, done = update.config.get("epochs"), update.summary.get("epochs_done")
         for rec in update.records:
-            try:
-                key = "val_acc" if "val_acc" in rec else "test_acc"
-                is_best = best is None or rec[key] > best
-                best = rec[key] if is_best else best
-                event = EpochDone(rec["epoch"], epochs if isinstance(epochs, int) else rec["epoch"], rec, [], [],
-                                  is_best, rec.get("wall_time_s", 0.0), None)
-                print(epoch_line(event), file=out, flush=True)
-            except (KeyError, TypeError):
-                continue  # a record from another engine version: skip rather than stop following
+            if update.finished and isinstance(done, int) and isinstance(rec.get("epoch"), int) and rec["epoch"] > done:
+                continue  # a line past the summary (writer killed between the two): not committed, as in runs/export
+            best = _print_record(rec, epochs, best, out)
         if update.finished:
             break
         time.sleep(interval)

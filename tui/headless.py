@@ -5,6 +5,7 @@ that only have torch installed.
 """
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any, TextIO
 
@@ -12,30 +13,47 @@ from engine.events import EpochDone, Event, Log, RunEnded, RunStarted, StepDone
 from engine.runs import RunInfo
 
 
-def fmt_pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
+def real(x: object) -> float | None:
+    """x as a finite float, else None: saved files may hold null, NaN or text where a number belongs."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
+        return float(x)
+    return None
 
 
-def fmt_time(s: float | None) -> str:
+def fmt_pct(x: object) -> str:
+    v = real(x)
+    return "-" if v is None else f"{100 * v:.2f}%"
+
+
+def fmt_loss(x: object) -> str:
+    v = real(x)
+    return "-" if v is None else f"{v:.4f}"
+
+
+def fmt_time(s: object) -> str:
     """Seconds as 42s, 3m05s or 1h02m."""
-    if s is None:
+    v = real(s)
+    if v is None:
         return "-"
-    s = int(round(s))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    t = int(round(v))
+    if t < 60:
+        return f"{t}s"
+    if t < 3600:
+        return f"{t // 60}m{t % 60:02d}s"
+    return f"{t // 3600}h{(t % 3600) // 60:02d}m"
 
 
 def epoch_line(e: EpochDone) -> str:
-    """One plain line per epoch (what a log file or CI sees)."""
+    """One plain line per epoch (what a log file or CI sees); a missing or damaged value shows as '-'."""
     m = e.metrics
-    parts = [f"epoch {e.epoch}/{e.epochs}", f"train loss {m['train_loss']:.4f} acc {fmt_pct(m['train_acc'])}"]
+    parts = [f"epoch {e.epoch}/{e.epochs}",
+             f"train loss {fmt_loss(m.get('train_loss'))} acc {fmt_pct(m.get('train_acc'))}"]
     if "val_acc" in m:
-        parts.append(f"val loss {m['val_loss']:.4f} acc {fmt_pct(m['val_acc'])}")
-    parts.append(f"test loss {m['test_loss']:.4f} acc {fmt_pct(m['test_acc'])} top5 {fmt_pct(m['test_top5'])}")
-    parts.append(f"{m['img_per_s']:.0f} img/s  {m['epoch_time_s']:.1f}s")
+        parts.append(f"val loss {fmt_loss(m.get('val_loss'))} acc {fmt_pct(m.get('val_acc'))}")
+    parts.append(f"test loss {fmt_loss(m.get('test_loss'))} acc {fmt_pct(m.get('test_acc'))} "
+                 f"top5 {fmt_pct(m.get('test_top5'))}")
+    rate, secs = real(m.get("img_per_s")), real(m.get("epoch_time_s"))
+    parts.append(f"{'-' if rate is None else f'{rate:.0f}'} img/s  {'-' if secs is None else f'{secs:.1f}'}s")
     if e.is_best:
         parts.append("*best")
     return "  ".join(parts)
@@ -132,7 +150,7 @@ def run_row(r: RunInfo) -> tuple[str, ...]:
     if r.error:
         return (name, "unreadable", r.error, "", "", "", "", "", "", "")
     s, c = r.summary, r.config
-    rate = s.get("img_per_s")
+    rate = real(s.get("img_per_s"))
     return (
         name, r.status, c.get("dataset", "?"), c.get("model", "?"), c.get("strategy", "?"),
         f"{s.get('epochs_done', 0)}/{c.get('epochs', '?')}", fmt_pct(s.get("best_acc")), fmt_pct(s.get("test_acc")),
