@@ -33,8 +33,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 TRAIN_IMAGES = {"cifar10": 50_000, "cifar100": 50_000, "fashion-mnist": 60_000, "synthetic": 5_000}
 # The run id is <timestamp>-<model>-<strategy>-<name> and must stay a valid file name (255 bytes) with room to spare.
 MAX_NAME = 64
-# Validation images held out when --val-split is not given: the large sets give 5,000; smaller ones
-# (synthetic, image folders) 10% of their training images (see data.default_val_split).
+# Validation images held out when --val-split is not given: sets of 50k+ training images give 5,000,
+# smaller ones (synthetic, most image folders) 10% of their training images (data.default_val_split).
 DEFAULT_VAL_IMAGES = 5_000
 DEFAULT_VAL_FRACTION = 0.1
 

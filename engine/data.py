@@ -108,13 +108,13 @@ def load_dataset(
         raise UserError(f"unknown dataset {name!r}; choose cifar10, cifar100, fashion-mnist or synthetic")
     ds = Dataset(name, labels, Split(*train), Split(*test))
     if val_split is None:
-        val_split = default_val_split(name, len(ds.train))
+        val_split = default_val_split(len(ds.train))
     return _subset_and_split(ds, train_limit, test_limit, val_split, seed)
 
 
-def default_val_split(name: str, n_train: int) -> int:
-    """5,000 validation images for the large sets, 10% of the training images for smaller ones."""
-    if TRAIN_IMAGES.get(name, 0) >= 10 * DEFAULT_VAL_IMAGES:
+def default_val_split(n_train: int) -> int:
+    """5,000 validation images for CIFAR-sized sets (50k+), 10% of the training images for smaller ones."""
+    if n_train >= 10 * DEFAULT_VAL_IMAGES:
         return DEFAULT_VAL_IMAGES
     return max(1, int(n_train * DEFAULT_VAL_FRACTION))
 

@@ -31,6 +31,11 @@ class Plan:
 
     frozen: tuple[str, ...]
     phase2_epoch: int | None = None
+    phase2_frozen: tuple[str, ...] = ()
+    """two-phase: what stays frozen after the switch (the early layers; only the deep ones unfreeze)."""
+    phase2_bn_eval: bool = False
+    """two-phase: after the switch BatchNorm stays in inference mode, as Keras fine-tuning keeps it."""
+    switched: bool = False
 
     def is_frozen(self, name: str) -> bool:
         return any(name == p.rstrip(".") or name.startswith(p) for p in self.frozen)
@@ -43,19 +48,21 @@ class Plan:
     def train_mode(self, model: nn.Module) -> None:
         """model.train(), but frozen modules stay in eval (BatchNorm stats, Dropout)."""
         model.train()
-        if self.frozen:
+        bn_eval = self.switched and self.phase2_bn_eval
+        if self.frozen or bn_eval:
             for name, module in model.named_modules():
-                if name and self.is_frozen(name + "."):
+                if (name and self.is_frozen(name + ".")) or (bn_eval and isinstance(module, nn.modules.batchnorm._BatchNorm)):
                     module.eval()
 
     def unfreeze(self, model: nn.Module) -> None:
-        self.frozen = ()
+        """The two-phase switch: the deep layers (all but phase2_frozen) start training."""
+        self.frozen, self.switched = self.phase2_frozen, True
         self.apply(model)
 
     @property
     def unfrozen(self) -> bool:
         """A two-phase run past its switch (what a resume must restore before the optimizer)."""
-        return self.phase2_epoch is not None and not self.frozen
+        return self.switched
 
 
 def phase2_switch(config: RunConfig) -> int:
@@ -109,7 +116,8 @@ def build_model(
                 f"two-phase unfreezes at epoch {switch} but the run has {config.epochs} epochs; "
                 "raise --epochs or lower --phase2-epoch"
             )
-        plan = Plan(frozen_prefixes(spec, model), phase2_epoch=switch)
+        plan = Plan(frozen_prefixes(spec, model), phase2_epoch=switch, phase2_frozen=spec.finetune_frozen,
+                    phase2_bn_eval=spec.finetune_bn_eval)
     else:
         plan = Plan(())
     plan.apply(model)
