@@ -33,7 +33,8 @@ async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:
     """Let the app run until predicate() holds (the training thread works meanwhile)."""
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
+        assert time.monotonic() < deadline, (f"timed out waiting; screen {type(pilot.app.screen).__name__}, "
+                                             f"notifications {[n.message for n in pilot.app._notifications]}")
         await pilot.pause(0.05)
 
 
@@ -142,7 +143,19 @@ async def test_pause_then_stop_saves_interrupted(tmp_path: Path) -> None:
         assert dash.control.paused and dash.state.status == "paused"
         await pilot.press("p")
         assert not dash.control.paused
-        await pilot.press("x")
+        # x asks first; the safe answer is the default: Enter, Escape and n all keep training.
+        for keep in ("enter", "escape", "n"):
+            await pilot.press("x")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "ConfirmStop"
+            question = str(app.screen.query_one("#confirm-text").render())
+            assert "Stop training?" in question and "saved as interrupted and can be resumed" in question
+            assert f"cifar-tui --resume {dash.state.run_dir}" in question  # a runs dir of its own: the path
+            await pilot.press(keep)
+            await pilot.pause()
+            assert app.screen is dash and not dash.control.stop_requested, keep
+            assert dash.state.status == "training"
+        await pilot.press("x", "y")
         await wait_for(pilot, lambda: dash.state.status == "interrupted")
         summary = json.loads((Path(dash.state.run_dir) / "summary.json").read_text())
         assert summary["status"] == "interrupted" and summary["epochs_done"] < 50

@@ -20,22 +20,45 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None or shutil.which("ci
 
 
 class Tmux:
-    """One detached tmux session running a shell command."""
+    """One detached tmux session running a shell command, on a tmux server of its own.
+
+    A private server (-L) per session: killing it, or a test that crashes, never touches the
+    user's tmux or another test's sessions.
+    """
 
     def __init__(self, command: str, cwd: Path, size: tuple[int, int] = (80, 24)) -> None:
         self.name = f"cifar-tui-test-{uuid.uuid4().hex[:8]}"
+        self.tmux = ["tmux", "-L", self.name]
         # `; echo EXIT=$?` runs once the app has restored the terminal: proof of a clean exit.
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]),
+        subprocess.run([*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]),
                         "-c", str(cwd), f"{command}; echo EXIT=$?; sleep 30"], check=True)
 
     def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
+        return subprocess.run([*self.tmux, "capture-pane", "-p", "-t", self.name], capture_output=True,
                               text=True).stdout
 
     def keys(self, *keys: str, pause: float = 0.4) -> None:
         for key in keys:
-            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            subprocess.run([*self.tmux, "send-keys", "-t", self.name, key], check=True)
             time.sleep(pause)  # escape needs a gap, or ESC+next key reads as alt+key
+
+    def pane(self, fmt: str) -> str:
+        """A tmux format of the pane, e.g. '#{alternate_on}' (1 while an app holds the alternate screen)."""
+        return subprocess.run([*self.tmux, "display-message", "-p", "-t", self.name, fmt], capture_output=True,
+                              text=True).stdout.strip()
+
+    def app_pid(self) -> int:
+        """The app's process: the child of the pane's shell (the shell runs the command, then echo)."""
+        shell = self.pane("#{pane_pid}")
+        out = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True).stdout.split()
+        assert len(out) == 1, f"expected one child of the pane's shell {shell}, got {out}"
+        return int(out[0])
+
+    def terminal_restored(self) -> bool:
+        """The app left the alternate screen and turned every mouse mode off (the shell's terminal again)."""
+        flags = self.pane("#{alternate_on}#{mouse_any_flag}#{mouse_button_flag}#{mouse_standard_flag}"
+                          "#{mouse_sgr_flag}")
+        return flags == "00000"
 
     def wait_for(self, text: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
@@ -47,7 +70,7 @@ class Tmux:
         raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen()}")
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
 def test_train_in_dashboard_then_quit(tmp_path: Path) -> None:
@@ -90,6 +113,12 @@ def test_launcher_start_stop_quit(tmp_path: Path) -> None:
         tm.wait_for("STARTING", timeout=20)
         tm.wait_for("TRAINING", timeout=90)
         tm.keys("x")
+        tm.wait_for("Stop training?")
+        tm.keys("Enter", pause=1.0)  # the default answer keeps training
+        assert "Stop training?" not in tm.screen() and "TRAINING" in tm.screen()
+        tm.keys("x")
+        tm.wait_for("Stop (y)")
+        tm.keys("y")
         tm.wait_for("INTERRUPTED", timeout=60)
         tm.keys("q")
         assert "EXIT=0" in tm.wait_for("EXIT=")

@@ -77,3 +77,47 @@ def metrics_records(epochs: int = 3) -> list[dict[str, Any]]:
                     "img_per_s": 100.0, "epoch_time_s": 1.0, "wall_time_s": float(epoch),
                     "per_class_acc": [row[i] / sum(row) for i, row in enumerate(conf)], "confusion": conf})
     return out
+
+
+def tiny_config(runs_dir: Any, **kw: Any) -> Any:
+    """A run that trains in about a second on two CPU cores: 4 steps an epoch."""
+    from engine.config import RunConfig
+
+    base = dict(dataset="synthetic", train_limit=200, test_limit=60, batch_size=50, model="mlp", epochs=3,
+                runs_dir=str(runs_dir))
+    return RunConfig(**{**base, **kw})
+
+
+def stopped_run(runs_dir: Any, checks: int = 7, **kw: Any) -> Any:
+    """Train tiny_config, stopping it at the ``checks``-th stop check; returns the run directory (a Path).
+
+    The loop checks once per step and once after each epoch (5 checks an epoch here), so 7 stops
+    inside epoch 2 with epoch 1 in metrics.jsonl: a real 'interrupted' run. With lr=1e9 the run
+    diverges in its first steps instead.
+    """
+    from pathlib import Path
+
+    from engine.control import Control
+    from engine.train import train
+
+    class StopAt(Control):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.left = n
+
+        @property
+        def stop_requested(self) -> bool:
+            self.left -= 1
+            return self.left < 0 or super().stop_requested
+
+    return Path(train(tiny_config(runs_dir, **kw), control=StopAt(checks)).run_dir)
+
+
+def interrupted_run(runs_dir: Any, checks: int = 7, **kw: Any) -> Any:
+    """stopped_run, checked to be 'interrupted' (resumable)."""
+    import json
+
+    run = stopped_run(runs_dir, checks, **kw)
+    status = json.loads((run / "summary.json").read_text())["status"]
+    assert status == "interrupted", status
+    return run

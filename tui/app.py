@@ -10,9 +10,19 @@
 The first frame must come fast, so nothing here imports torch: the engine's
 model registry (which does) is imported by a thread worker after mount, while
 the launcher is already on screen and usable.
+
+Signals: ``run_app`` has the app catch SIGTERM, SIGHUP (an SSH session
+dropping), SIGQUIT and SIGINT on its asyncio loop. The handler runs on the UI
+thread between messages, so it may act like a key: a training run is asked to
+stop at the next step (saved as interrupted, resumable), then the app exits
+normally, which hands the terminal back (alternate screen left, mouse off),
+with 128 + the signal's number, as a shell reports a process a signal ended.
 """
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -23,12 +33,60 @@ from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 
-from engine.config import RunConfig
+from engine.config import RunConfig, UserError
+from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
 from .screens.confirm import ConfirmQuit
 from .screens.help import HelpScreen
 
-EXIT_CODES = {"completed": 0, "interrupted": 130, "error": 2}  # anything else that ended a run: 1
+# What ends a session from outside: kill/systemd, a dropped SSH connection, Ctrl-\, Ctrl-C from a shell's kill.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGINT") if hasattr(signal, n))
+
+
+class _HangupSafeOutput:
+    """The terminal as Textual's output thread sees it, minus one hang: once the terminal has hung up
+    (an SSH connection dropped: every write fails with EIO), writes are dropped.
+
+    Textual's output thread dies on its first failed write; its bounded queue then fills and the
+    app's next write blocks the UI thread forever: the run is saved, but the process never exits.
+    """
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self._file.write(text)
+            except OSError:
+                self.gone = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._file.flush()
+            except OSError:
+                self.gone = True
+
+    def __getattr__(self, name: str) -> Any:  # fileno, isatty, encoding...
+        return getattr(self._file, name)
+
+
+def _driver_class() -> Any:
+    """Textual's terminal driver with hang-up-safe output (None: Textual's choice, e.g. on Windows)."""
+    if sys.platform == "win32" or os.environ.get("TEXTUAL_DRIVER"):
+        return None
+    from textual.drivers.linux_driver import LinuxDriver
+
+    class HangupSafeDriver(LinuxDriver):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if hasattr(self, "_file"):
+                self._file = _HangupSafeOutput(self._file)
+
+    return HangupSafeDriver
 
 
 class RegistryLoaded(Message):
@@ -55,7 +113,7 @@ class CifarApp(App[int]):
     def __init__(self, config: RunConfig | None = None, *, runs_dir: str = "saved_runs", watch: str | None = None,
                  compare: list[str] | None = None, start_screen: Any = None, resume: str | None = None,
                  change: dict[str, Any] | None = None) -> None:
-        super().__init__()
+        super().__init__(driver_class=_driver_class())
         self.start_screen = start_screen
         """A ready-made first screen (tests, screenshots); overrides config/watch/compare."""
         self.config = config
@@ -66,11 +124,25 @@ class CifarApp(App[int]):
         """With config: continue this run directory instead of starting a new run."""
         self.resume_change = change or {}
         self.last_status: str | None = None
+        self.last_sets_exit_code = config is not None
+        """The last run that ended was started from the command line or resumed: its status is the exit code."""
+        self.handle_signals = False
+        """Catch STOP_SIGNALS (run_app sets it; Pilot tests leave the test process's handlers alone)."""
+        self.stop_signal: int | None = None
+        """The stop signal received, if any: the exit code becomes 128 + it."""
         self.started_at = time.perf_counter()
         self.first_frame_s: float | None = None
         self.torch_at_first_frame: bool | None = None
         self.registry: dict[str, Any] | None = None
         """Model name -> ModelSpec once the background import of the registry is done."""
+
+    def on_load(self) -> None:
+        # Load comes before the driver switches the terminal over: from here on a signal ends the
+        # app through its normal exit, which restores the terminal.
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in STOP_SIGNALS:
+                loop.add_signal_handler(signum, self.on_stop_signal, int(signum))
 
     def on_mount(self) -> None:
         from .screens.dashboard import DashboardScreen
@@ -78,8 +150,9 @@ class CifarApp(App[int]):
         if self.start_screen is not None:
             self.push_screen(self.start_screen)
         elif self.config is not None:
-            self.push_screen(DashboardScreen.for_config(self.config, resume=self.resume_dir,
-                                                         change=self.resume_change))
+            screen = DashboardScreen.for_config(self.config, resume=self.resume_dir, change=self.resume_change)
+            screen.sets_exit_code = True  # `cifar-tui train`: a script reads how the run ended
+            self.push_screen(screen)
         elif self.watch_dir is not None:
             self.push_screen(DashboardScreen.follow(self.watch_dir))
         elif self.compare_dirs:
@@ -119,15 +192,34 @@ class CifarApp(App[int]):
                 hook(models)
 
     # ------------------------------------------------------------ runs
-    def run_finished(self, status: str) -> None:
+    def run_finished(self, status: str, *, sets_exit_code: bool = True) -> None:
         """A dashboard's run ended (called on the UI thread)."""
         self.last_status = status
+        self.last_sets_exit_code = sets_exit_code
 
     def exit_code_for(self, status: str | None) -> int:
-        """Process exit code: 0 completed, 130 interrupted, 2 bad input, 1 failed/diverged."""
-        if status is None or self.config is None:
-            return 0  # the launcher: the user just looked around, or quit before training finished
-        return EXIT_CODES.get(status, 1)
+        """Process exit code: 0 completed, 130 interrupted, 2 bad input, 1 failed/diverged;
+        128 + N when signal N stopped the run (or the idle app)."""
+        if self.stop_signal is not None and status in (None, RunStatus.INTERRUPTED):
+            return 128 + self.stop_signal
+        if status is None or not self.last_sets_exit_code:
+            return EXIT_OK  # the launcher: the user just looked around, or quit before training finished
+        if status == "error":  # the dashboard's pseudo-status for bad input found when the run started
+            return EXIT_USAGE
+        return exit_code(status)
+
+    def on_stop_signal(self, signum: int) -> None:
+        """SIGTERM/SIGHUP/SIGQUIT/SIGINT, on the UI thread (via the loop): stop the run, save it, exit."""
+        if self.stop_signal is not None:
+            return  # already stopping: the run finishes its step and saves; a second signal changes nothing
+        self.stop_signal = signum
+        training = self.training_screen()
+        if training is None:
+            self.exit(self.exit_code_for(None))
+            return
+        training.request_stop(then_exit=True)
+        self.notify(f"{signal.Signals(signum).name}: stopping, saving the run (resumable), then quitting",
+                    severity="warning", timeout=10)
 
     def training_screen(self) -> Any | None:
         """The dashboard whose run is still training, if any."""
@@ -182,16 +274,36 @@ class CifarApp(App[int]):
         self.push_screen(ConfirmQuit("A run is training. Stop it (saved as interrupted) and quit?"), answer)
 
 
+def check_terminal() -> None:
+    """UserError (one line, exit 2) unless stdin, stdout and stderr are terminals.
+
+    The app reads keys on stdin and Textual draws on stderr: with either redirected the screen stays
+    blank (or the UI lands in a log file). A piped stdout means a script is reading: it wants --no-ui.
+    """
+    missing = [name for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout), ("stderr", sys.stderr))
+               if stream is None or not _isatty(stream)]
+    if missing:
+        what = (", ".join(missing[:-1]) + " and " + missing[-1] + " are") if len(missing) > 1 else missing[0] + " is"
+        raise UserError(f"the app needs a terminal ({what} not a TTY); use --no-ui for headless runs")
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # closed or replaced streams
+        return False
+
+
 def run_app(config: RunConfig | None = None, *, runs_dir: str = "saved_runs", watch: str | None = None,
             compare: list[str] | None = None, resume: str | None = None, change: dict[str, Any] | None = None) -> int:
-    """Run the app until the user quits; returns the process exit code."""
+    """Run the app until the user quits (or a stop signal comes); returns the process exit code."""
+    check_terminal()
     if config is not None:
         runs_dir = config.runs_dir
     if watch is not None and not (Path(watch) / "metrics.jsonl").exists() and not Path(watch).is_dir():
-        from engine.config import UserError
-
         raise UserError(f"{watch} is not a run directory")
     app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare, resume=resume, change=change)
+    app.handle_signals = True
     code = app.run()
     if code is None:  # quit before a result was set, or the app crashed (return_code says which)
         return app.return_code or 0

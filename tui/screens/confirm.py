@@ -1,4 +1,9 @@
-"""A yes/no modal: quitting while a run trains."""
+"""Yes/no modals that guard a running training: quitting, and stopping the run.
+
+The safe answer is the default: the "keep training" button has focus, so
+Enter keeps training, as do n and Escape; only y (or clicking the other
+button) stops. A stray key on a run that has trained for hours loses nothing.
+"""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -9,8 +14,10 @@ from textual.widgets import Button, Static
 
 
 class ConfirmQuit(ModalScreen[bool]):
-    """Asks before quitting; y/enter confirm, n/escape cancel."""
+    """Asks before quitting while a run trains; y confirms, n/escape/enter keep training."""
 
+    YES_LABEL = "Stop and quit (y)"
+    NO_LABEL = "Keep training (n)"
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
@@ -24,14 +31,20 @@ class ConfirmQuit(ModalScreen[bool]):
         with Vertical(id="confirm-box"):
             yield Static(self.message, id="confirm-text")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Stop and quit (y)", id="yes", variant="error")
-                yield Button("Keep training (n)", id="no", variant="primary")
+                yield Button(self.YES_LABEL, id="yes", variant="error")
+                yield Button(self.NO_LABEL, id="no", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
+        self.query_one("#no", Button).focus()  # Enter answers "keep training"
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class ConfirmStop(ConfirmQuit):
+    """Asks before `x` stops a run (the app stays open); same keys, same safe default."""
+
+    YES_LABEL = "Stop (y)"

@@ -40,6 +40,7 @@ from ..widgets.header import RunHeader
 from ..widgets.log_panel import LogPanel
 from ..widgets.per_class import PerClassTable
 from ..widgets.run_state import RunState
+from .confirm import ConfirmStop
 
 REDRAW_S = 0.5  # 2 redraws a second (DESIGN.md: at most 4); keys redraw at once. Each redraw costs training CPU
 STEP_CHART_S = 3.0  # new steps alone redraw the loss chart every 3 s: a plotext redraw costs ~60 ms of CPU
@@ -97,6 +98,9 @@ class DashboardScreen(Screen):
         self.control = Control()
         self.active = "loss"
         self.exit_after_stop = False
+        self.sets_exit_code = False
+        """This run's end decides the app's exit code (a run from the command line or resumed), not a
+        run started for a look around in the launcher."""
         self._slot_lock = threading.Lock()
         self._latest_step: StepDone | None = None
         self._step_pending = False
@@ -118,6 +122,7 @@ class DashboardScreen(Screen):
         """
         screen = cls(config=config)
         screen.resume_dir, screen.resume_change = resume, change or {}
+        screen.sets_exit_code = resume is not None
         return screen
 
     @classmethod
@@ -255,7 +260,7 @@ class DashboardScreen(Screen):
             self._flush(force_charts=True)
             finished = getattr(self.app, "run_finished", None)
             if finished is not None:
-                finished(self.state.status)
+                finished(self.state.status, sets_exit_code=self.sets_exit_code)
             if self.exit_after_stop:
                 code_for = getattr(self.app, "exit_code_for", lambda status: 0)
                 self.app.exit(code_for(self.state.status))
@@ -332,10 +337,37 @@ class DashboardScreen(Screen):
         self._flush()
 
     def action_stop(self) -> None:
+        """x: ask first (a stray key must not end hours of training); Enter, n and Escape keep training."""
         if not self.is_training:
             self.notify("stop works on a run this app is training", severity="warning")
             return
-        self.request_stop()
+        if self.state.status == "stopping":
+            return  # already asked and answered
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            if self.is_training:
+                self.request_stop()
+            else:
+                self.notify(f"the run already ended ({self.state.status})", timeout=4)
+
+        self.app.push_screen(ConfirmStop(self.stop_question()), answer)
+
+    def stop_question(self) -> str:
+        """The stop dialog's text: what happens to the run, and the command that continues it."""
+        return (f"Stop training? The run is saved as interrupted and can be resumed "
+                f"({self.resume_command()}, or u on the runs screen).")
+
+    def resume_command(self) -> str:
+        """`cifar-tui --resume RUN` for this run (the run id in the default store, else its folder)."""
+        run_id, run_dir = self.state.run_id, self.state.run_dir or self.resume_dir or ""
+        runs_dir = self.config.runs_dir if self.config is not None else "saved_runs"
+        if run_id and Path(runs_dir) == Path("saved_runs"):
+            return f"cifar-tui --resume {run_id}"
+        if run_dir:
+            return f"cifar-tui --resume {run_dir}"
+        return "cifar-tui --resume RUN"  # stopped before the run folder exists: nothing to name yet
 
     def request_stop(self, then_exit: bool = False) -> None:
         """Stop at the next step; the engine saves the run as interrupted."""

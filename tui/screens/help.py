@@ -25,7 +25,7 @@ KEYS: dict[str, list[tuple[str, str]]] = {
     ],
     "dashboard": [
         ("p", "pause / resume training"),
-        ("x", "stop: finish the step, save the run as interrupted"),
+        ("x", "stop (asks first): finish the step, save the run as interrupted (resumable)"),
         ("n", "confusion matrix: counts <-> row-normalised %"),
         ("s", "sort the per-class table (class, latest, change, best)"),
         ("1-5", "small terminals: show loss, accuracy, classes, confusion, log"),
@@ -36,6 +36,7 @@ KEYS: dict[str, list[tuple[str, str]]] = {
         ("↑ ↓ enter", "move; open the run's dashboard (live while it runs)"),
         ("space / a", "select the run / every run shown"),
         ("c", "compare the selected runs (two or more)"),
+        ("u", "resume the run (interrupted, stale, failed): train on, live, where it stopped"),
         ("/", "filter by typing (name, model, #tag, note...); escape clears"),
         ("s or 1-9, 0", "sort by the next column / by column n (again: reverse)"),
         ("e / n / t", "rename / note / tags"),

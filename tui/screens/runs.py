@@ -1,8 +1,9 @@
 """The runs browser: every saved run in one sortable, filterable table.
 
 Keys: 1-9/0 or s sort (again: reverse), / filter, space select (a: all shown),
-c compare the selection, enter open the run's dashboard, e rename, n note,
-t tags, d delete, x export, r refresh. The table re-reads the runs directory every couple of
+c compare the selection, enter open the run's dashboard, u resume a stopped run
+(interrupted, stale, failed, diverged) live, e rename, n note, t tags,
+d delete, x export, r refresh. The table re-reads the runs directory every couple of
 seconds, so a run started elsewhere (``--no-ui`` in tmux, a batch job) shows up
 as running, advances, and ends as completed — or as stale when its writer dies.
 """
@@ -20,6 +21,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from engine.config import UserError
 from engine.runs import delete_run, set_name, set_note, set_tags, writer_alive
 from engine.runs.index import RunEntry, RunIndex
+from engine.runs.status import RunStatus
 
 from .compare import CompareScreen
 from .run_dialogs import ConfirmDialog, TextPrompt, prompt_export
@@ -41,6 +43,7 @@ class RunsScreen(Screen):
     BINDINGS = [
         Binding("space", "toggle_select", "Select"),
         Binding("c", "compare", "Compare"),
+        Binding("u", "resume", "Resume"),
         Binding("a", "select_all", "All", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort_next", "Sort"),
@@ -63,6 +66,7 @@ class RunsScreen(Screen):
         self.sort_key, self.sort_desc = "start", True
         self.query_text = ""
         self._shown: tuple = ()
+        self._resume_offered = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-state")
@@ -157,6 +161,10 @@ class RunsScreen(Screen):
     def _update_info(self) -> None:
         e = self.current_entry()
         info = self.query_one("#runs-info", Static)
+        offered = e is not None and e.status.resumable
+        if offered != self._resume_offered:  # u (resume) is offered for some runs only: the footer follows
+            self._resume_offered = offered
+            self.refresh_bindings()
         if e is None:
             info.update("")
             return
@@ -166,10 +174,13 @@ class RunsScreen(Screen):
             text.append(f"\nunreadable: {e.info.error}", style="red")
         if e.meta.note:
             text.append(f"\nnote: {e.meta.note}")
-        if e.status == "stale":
-            text.append("\nstale: the process writing this run is gone; it will not finish", style="yellow")
+        if e.status is RunStatus.STALE:
+            text.append("\nstale: the process writing this run is gone; it will not finish (u resumes it)",
+                        style="yellow")
         elif e.info.summary.get("error"):
             text.append(f"\nerror: {e.info.summary['error']}", style="red")
+        if e.status in (RunStatus.INTERRUPTED, RunStatus.FAILED):
+            text.append(f"\n{e.status.value}: u resumes it where it stopped", style="dim")
         info.update(text)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -261,6 +272,33 @@ class RunsScreen(Screen):
             table.move_cursor(row=row + 1, animate=False)
 
     # ------------------------------------------------------------------ actions on runs
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """u is offered only on a run that can continue (its status says so; prepare_resume has the last word)."""
+        if action == "resume":
+            e = self.current_entry()
+            return e is not None and e.status.resumable
+        return True
+
+    def action_resume(self) -> None:
+        """Continue the run under the cursor in place, on the live dashboard (earlier epochs drawn)."""
+        e = self.current_entry()
+        if e is None or not e.status.resumable:
+            return
+        busy = getattr(self.app, "training_screen", lambda: None)()
+        if busy is not None:
+            self.notify("a run is training in this app; stop it (x) before resuming another", severity="warning")
+            return
+        from engine.runs.resume import prepare_resume
+
+        try:
+            config, change = prepare_resume(e.info.path, {})
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        from .dashboard import DashboardScreen
+
+        self.app.push_screen(DashboardScreen.for_config(config, resume=str(e.info.path), change=change))
 
     def action_refresh(self) -> None:
         self.refresh_runs()
