@@ -170,7 +170,6 @@ def load_weights_file(path: str) -> dict[str, torch.Tensor]:
     p = Path(path).expanduser()
     if not p.is_file():
         raise UserError(f"weights file {p} does not exist; check the --weights path")
-    _check_torch_format(p)
     obj = load_weights(p)
     # Checkpoints of torch.compile'd models prefix every key with _orig_mod.
     return {k.removeprefix("_orig_mod."): v for k, v in obj.items()}
@@ -222,26 +221,6 @@ def load_run_weights(config: RunConfig) -> dict[str, torch.Tensor]:
 
 
 # torch.save writes a zip archive (torch >= 1.6) or, in the legacy format, a pickle (protocol >= 2).
-_TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
-_OTHER_FORMATS = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"{", "JSON text"),
-                  (b"[", "JSON text"), (b"\x93NUMPY", "a numpy array file"), (b"\x1f\x8b", "a gzip archive"))
-
-
-def _check_torch_format(path: Path) -> None:
-    """Name what a file that is not a torch.save file is: torch's own error only talks about weights_only."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError as exc:
-        raise UserError(f"cannot read weights file {path}: {exc.strerror}") from None
-    if head.startswith(_TORCH_MAGIC):
-        return
-    what = next((name for magic, name in _OTHER_FORMATS if head.lstrip().startswith(magic)),
-                "in an unknown format" if head else "empty")
-    raise UserError(f"weights file {path} is {what}, not PyTorch weights; pass a state dict saved with "
-                    "torch.save(model.state_dict(), FILE)")
-
-
 def run_checkpoint_weights(run: Path) -> dict[str, torch.Tensor]:
     """Weights of a saved run: best.pt, else last.pt (a run stopped before any best).
 

@@ -119,8 +119,6 @@ def test_garbled_values_never_crash_a_command(runs):
     assert lines[-1].startswith("completed: 2/2 epochs in -;")
 
 
-@pytest.mark.xfail(reason="tui/cli.py cmd_runs prints json.dumps(...) of what the reader loaded; "
-                          "it needs engine.runs.files.dumps", strict=False)
 def test_runs_json_never_prints_nan(runs):
     garble(run_named(runs, "cnn"))
     strict_json(ok(cli("runs", "--json", "--runs-dir", runs)))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import signal
 import sys
 from typing import Any, Callable, NoReturn, Sequence
@@ -208,7 +207,9 @@ def cmd_runs(argv: Sequence[str]) -> int:
 
         out = [{"run_id": r.run_id, "path": str(r.path), "status": r.status, "error": r.error,
                 "meta": _meta_json(read_meta(r.path)), "config": r.config, "summary": r.summary} for r in runs]
-        print(json.dumps(out, indent=1))
+        from engine.runs.files import dumps
+
+        print(dumps(out, indent=1))  # never a bare NaN: scripts pipe this into jq
         return EXIT_OK
     from .headless import runs_table
 

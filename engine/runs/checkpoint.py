@@ -141,6 +141,22 @@ def verify(path: Path) -> dict[str, Any]:
     return entry
 
 
+# torch.save writes a zip (PK..); the legacy format is a raw pickle (protocol byte 0x80).
+_TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
+_OTHER_FORMATS = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"{", "JSON text"),
+                  (b"[", "JSON text"), (b"\x93NUMPY", "a numpy array file"), (b"\x1f\x8b", "a gzip archive"))
+
+
+def check_torch_format(path: Path, head: bytes) -> None:
+    """Name what a file that is not a torch.save file is: torch's own error only talks about weights_only."""
+    if head.startswith(_TORCH_MAGIC):
+        return
+    what = next((name for magic, name in _OTHER_FORMATS if head.lstrip().startswith(magic)),
+                "in an unknown format" if head else "empty")
+    raise UserError(f"{path} is {what}, not PyTorch weights; pass a state dict saved with "
+                    "torch.save(model.state_dict(), FILE)")
+
+
 def torch_load(path: Path) -> Any:
     """torch.load(weights_only=True), quiet, with every failure one line naming the file."""
     import torch
@@ -150,8 +166,7 @@ def torch_load(path: Path) -> Any:
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    if not data:
-        raise UserError(f"{path} is empty")
+    check_torch_format(path, data[:8])
     try:
         with warnings.catch_warnings():  # torch warns before refusing unsafe pickles; the error says it all
             warnings.simplefilter("ignore")
@@ -181,10 +196,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def load_weights(path: Path) -> dict[str, Any]:
-    """Model weights from our checkpoint (verified when it has a manifest) or a plain state dict file."""
+    """Model weights from a run's checkpoint (always verified) or a plain state dict file."""
     path = Path(path)
-    if (path.parent / MANIFEST).exists():
-        verify(path)
+    in_a_run = path.parent.name == "checkpoints" and (path.parent.parent / "config.json").exists()
+    if in_a_run or (path.parent / MANIFEST).exists():
+        verify(path)  # deleting a run's manifest must not turn verification off
     obj = torch_load(path)
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]

@@ -173,8 +173,9 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
+    """A JSON file; NaN/Infinity (which older engines could write) read as null, like json_safe writes them."""
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        return json.load(f, parse_constant=lambda _: None)
 
 
 def clean_temp_files(run_dir: Path) -> int:

@@ -64,7 +64,8 @@ def schema_error(data: Any, types: dict[str, tuple[type, ...]], name: str) -> st
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, allowed):
-            return f"{name}: {key} is {type(value).__name__} {str(value)[:20]!r}, expected {allowed[0].__name__}"
+            expected = "number" if allowed == _NUMBER else allowed[0].__name__
+            return f"{name}: {key} is {type(value).__name__} {str(value)[:20]!r}, expected {expected}"
     return None
 
 
