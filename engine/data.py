@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_VAL_FRACTION, DEFAULT_VAL_IMAGES, TRAIN_IMAGES, UserError
+from .config import DEFAULT_VAL_FRACTION, DEFAULT_VAL_IMAGES, TRAIN_IMAGES, RunConfig, UserError
 from .datasets_files import (
     CIFAR10_LABELS,
     FASHION_LABELS,
@@ -110,6 +110,19 @@ def load_dataset(
     if val_split is None:
         val_split = default_val_split(len(ds.train))
     return _subset_and_split(ds, train_limit, test_limit, val_split, seed)
+
+
+def load_config_dataset(config: RunConfig, *, test_limit: int | None = None) -> Dataset:
+    """The dataset exactly as a run sees it: its limits, validation split, seed and folder size.
+
+    ``test_limit`` may take fewer test images than the run did (never more).
+    """
+    limits = [n for n in (test_limit, config.test_limit) if n]
+    return load_dataset(
+        config.dataset, config.data_dir, download=config.download, train_limit=config.train_limit,
+        test_limit=min(limits) if limits else None, val_split=config.val_split, seed=config.seed,
+        folder_size=config.folder_size,
+    )
 
 
 def default_val_split(n_train: int) -> int:

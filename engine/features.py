@@ -95,7 +95,7 @@ def run_feature_pca(run_dir: str | Path, k: int = 10, limit: int | None = 2000, 
     training (resize and the run's normalisation).
     """
     from .config import RunConfig, UserError
-    from .data import load_dataset
+    from .data import load_config_dataset
     from .environment import resolve_device
     from .models import get_spec
     from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
@@ -108,10 +108,9 @@ def run_feature_pca(run_dir: str | Path, k: int = 10, limit: int | None = 2000, 
     weights = run_checkpoint_weights(info.path)  # verified, finite; before the dataset is read
     config = RunConfig.from_dict(info.config).replace(download=False)
     dev = resolve_device(device)
-    # Never more than the run itself was tested on (its --test-limit), so the numbers describe its test set.
-    limits = [n for n in (limit, config.test_limit) if n]
-    data = load_dataset(config.dataset, config.data_dir, download=False, test_limit=min(limits) if limits else None,
-                        seed=config.seed)
+    # The run's own data: its train subset and validation split give the normalisation it trained with,
+    # and never more test images than it was tested on.
+    data = load_config_dataset(config, test_limit=limit)
     spec = get_spec(config.model)
     size = config.image_size or spec.input_size or data.image_size
     model, _ = build_model(config, spec, data.num_classes, data.channels, size, load_weights=False)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .config import RunConfig, UserError
 from .control import Control
-from .data import Dataset, load_dataset
+from .data import Dataset, load_config_dataset
 from .environment import resolve_device
 from .events import Event, Log, RunEnded, StepDone
 from .metrics import confusion_update, per_class_accuracy, topk_correct
@@ -178,10 +178,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control)
     torch.manual_seed(config.seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
-    data = load_dataset(
-        config.dataset, config.data_dir, download=config.download, train_limit=config.train_limit,
-        test_limit=config.test_limit, val_split=config.val_split, seed=config.seed, folder_size=config.folder_size,
-    )
+    data = load_config_dataset(config)
     spec = get_spec(config.model)
     input_size = config.image_size or spec.input_size or data.image_size
     model, plan = build_model(config, spec, data.num_classes, data.channels, input_size)

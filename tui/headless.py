@@ -52,10 +52,11 @@ def epoch_line(e: EpochDone) -> str:
         parts.append(f"val loss {fmt_loss(m.get('val_loss'))} acc {fmt_pct(m.get('val_acc'))}")
     parts.append(f"test loss {fmt_loss(m.get('test_loss'))} acc {fmt_pct(m.get('test_acc'))} "
                  f"top5 {fmt_pct(m.get('test_top5'))}")
-    rate, secs = real(m.get("img_per_s")), real(m.get("epoch_time_s"))
-    parts.append(f"{'-' if rate is None else f'{rate:.0f}'} img/s  {'-' if secs is None else f'{secs:.1f}'}s")
-    if e.is_best:
-        parts.append("*best")
+    rate, lr = real(m.get("img_per_s")), real(m.get("lr"))
+    parts.append(f"lr {'-' if lr is None else f'{lr:.3g}'}  {'-' if rate is None else f'{rate:.0f}'} img/s  "
+                 f"epoch {fmt_time(m.get('epoch_time_s'))}")
+    if e.is_best and "val_acc" in m:
+        parts.append("*best val")
     return "  ".join(parts)
 
 
@@ -94,6 +95,9 @@ class Reporter:
     def _started(self, e: RunStarted) -> None:
         c = e.config
         self._print(f"run {e.run_id}  ->  {e.run_dir}")
+        if e.start_epoch > 1 or e.start_step:
+            self._print(f"resumed at epoch {e.start_epoch}, step {e.start_step} of {e.steps_per_epoch} "
+                        f"({len(e.history)} epochs done before)")
         self._print(
             f"{c['model']} / {c['strategy']} on {c['dataset']} ({e.n_train} train, {e.n_val} val, {e.n_test} test) "
             f"at {e.input_size}px, {e.device}; params {e.params_total:,} ({e.params_trainable:,} trainable)"
@@ -109,7 +113,8 @@ class Reporter:
             )
             self.progress.start()
             self.task = self.progress.add_task(
-                "train", total=e.steps_per_epoch, epoch=1, epochs=c["epochs"], loss="-", rate="-", eta="-"
+                "train", total=e.steps_per_epoch, completed=e.start_step, epoch=e.start_epoch, epochs=c["epochs"],
+                loss="-", rate="-", eta="-",
             )
 
     def _step(self, e: StepDone) -> None:
@@ -124,7 +129,10 @@ class Reporter:
         line = (f"{e.status}: {s.get('epochs_done', 0)}/{s.get('epochs')} epochs in {fmt_time(s.get('wall_time_s'))}; "
                 f"test acc {fmt_pct(s.get('test_acc'))}, top5 {fmt_pct(s.get('test_top5'))}")
         if best is not None:
-            line += f"; best {s.get('best_metric')} {fmt_pct(best)} (epoch {s.get('best_epoch')})"
+            line += (f"; best val acc {fmt_pct(best)} (epoch {s.get('best_epoch')}), "
+                     f"test acc there {fmt_pct(s.get('test_acc_at_best'))}")
+        elif s.get("epochs_done"):
+            line += "; no validation split: best.pt is the last epoch"
         if s.get("reported_test_acc"):
             line += f"; study reported {fmt_pct(s['reported_test_acc'])}"
         self._print(line)
