@@ -118,7 +118,7 @@ class MetricSpec:
     label: str
     higher_is_better: bool
     kind: str  # pct, loss, rate, time
-    has_best: bool = True  # "best over epochs" makes sense (not for wall time)
+    has_best: bool = True  # a value "at the best epoch" makes sense (not for wall time)
 
 
 METRICS = (
@@ -137,7 +137,12 @@ METRICS = (
 
 @dataclass
 class MetricRow:
-    """One metric across runs: best over epochs and last epoch, with the winner of each."""
+    """One metric across runs: at each run's best-validation epoch and at its last epoch, with the winner of each.
+
+    "Best" is never the maximum over epochs: for test metrics that would pick an
+    epoch by its test score. It is the value at the epoch the validation split
+    chose (the last epoch for a run without a validation split).
+    """
 
     spec: MetricSpec
     best: list[float | None]
@@ -166,17 +171,28 @@ def _winner(values: list[float | None], higher: bool) -> int | None:
     return values.index(best)
 
 
+def best_epoch_index(run: RunData) -> int | None:
+    """Index in run.metrics of the epoch validation chose (the last one without a validation split)."""
+    if not run.metrics:
+        return None
+    chosen = run.summary.get("best_epoch") if run.summary.get("best_metric") == "val_acc" else None
+    for i, record in enumerate(run.metrics):
+        if record.get("epoch") == chosen:
+            return i
+    return len(run.metrics) - 1
+
+
 def metric_rows(runs: list[RunData]) -> list[MetricRow]:
     """The metrics side by side; rows no run has are left out."""
     rows = []
     for spec in METRICS:
         best, last = [], []
         for run in runs:
-            values = [v for v in series(run, spec.key) if v is not None]
-            if not values:  # a run with no epochs yet: fall back on its summary
-                values = [v] if (v := _finite(run.summary.get(spec.key))) is not None else []
-            pick = max if spec.higher_is_better else min
-            best.append(pick(values) if values and spec.has_best else None)
+            values = series(run, spec.key)
+            at = best_epoch_index(run)
+            if not any(v is not None for v in values):  # a run with no epochs yet: fall back on its summary
+                values, at = [_finite(run.summary.get(spec.key))], 0
+            best.append(values[at] if spec.has_best and at is not None and at < len(values) else None)
             last.append(values[-1] if values else None)
         if any(v is not None for v in best + last):
             rows.append(MetricRow(spec, best, last, _winner(best, spec.higher_is_better),

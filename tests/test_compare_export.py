@@ -28,19 +28,22 @@ def test_config_rows_show_only_what_differs(built_runs):
     assert "batch_size" in dict(config_rows([a, b], show_all=True))
 
 
-def test_metric_rows_best_and_last_with_winner(built_runs):
+def test_metric_rows_at_the_best_validation_epoch_and_last_with_winner(built_runs):
+    """'Best' is the value at the epoch validation chose, never the maximum of a test metric over epochs."""
     runs = load_compare_runs([run_named(built_runs, k) for k in ("seed1", "seed2", "noval")])
     rows = {m.spec.key: m for m in metric_rows(runs)}
     for i, run in enumerate(runs):
         accs = [r["test_acc"] for r in run.metrics]
-        assert rows["test_acc"].best[i] == max(accs) and rows["test_acc"].last[i] == accs[-1]
+        chosen = run.summary["best_epoch"] if run.summary.get("best_metric") == "val_acc" else len(accs)
+        assert rows["test_acc"].best[i] == accs[chosen - 1] and rows["test_acc"].last[i] == accs[-1]
+        assert rows["test_acc"].best[i] == run.summary["test_acc_at_best"]
     best = rows["test_acc"].best
     if best.count(max(best)) == 1:
         assert best[rows["test_acc"].best_winner] == max(best)
     else:
         assert rows["test_acc"].best_winner is None  # a shared best has no single winner
     assert rows["val_acc"].best[2] is None  # the run without a val split has none
-    assert rows["test_loss"].best[0] == min(r["test_loss"] for r in runs[0].metrics)
+    assert rows["val_acc"].best[0] == max(r["val_acc"] for r in runs[0].metrics)
 
 
 def test_per_class_and_confusion_difference(built_runs):

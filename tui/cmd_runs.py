@@ -72,7 +72,7 @@ def compare_text(runs: list[RunData], show_all: bool = False) -> str:
     rows = config_rows(runs, show_all)
     out.append("\nconfig (every field)" if show_all else "\nconfig (fields that differ; --all shows every field)")
     out.append(text_table([header, *[(k, *v) for k, v in rows]]) if rows else "  (identical)")
-    out.append("\nmetrics: best over epochs / last epoch  (* best of the runs)")
+    out.append("\nmetrics: at the best-validation epoch / at the last epoch  (* best of the runs)")
     table = [["metric"] + [letter(i) for i in range(len(runs))]]
     for m in metric_rows(runs):
         cells = []
@@ -221,7 +221,7 @@ def _print_record(rec: dict, epochs: object, best: float | None, out) -> float |
     epoch = rec.get("epoch")
     if not isinstance(epoch, int) or isinstance(epoch, bool):
         return best
-    acc = real(rec.get("val_acc" if "val_acc" in rec else "test_acc"))
+    acc = real(rec.get("val_acc"))  # validation alone picks the best; without it there is none
     is_best = acc is not None and (best is None or acc > best)
     event = EpochDone(epoch, epochs if isinstance(epochs, int) else epoch, rec, [], [], is_best,
                       real(rec.get("wall_time_s")) or 0.0, None)

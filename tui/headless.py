@@ -146,7 +146,7 @@ class Reporter:
             self.progress = None
 
 
-RUN_COLUMNS = ("run", "status", "dataset", "model", "strategy", "epochs", "best", "test", "wall", "img/s")
+RUN_COLUMNS = ("run", "status", "dataset", "model", "strategy", "epochs", "best val", "test (last)", "wall", "img/s")
 
 
 def run_row(r: RunInfo) -> tuple[str, ...]:

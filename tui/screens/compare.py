@@ -91,7 +91,7 @@ class CompareScreen(Screen):
                         yield Static(id="cmp-legend")
                         yield DataTable(id="cmp-side-metrics", cursor_type="none")
             with TabPane("2 Metrics", id="tab-metrics"):
-                yield Static("best over epochs / last epoch; the best of the runs is highlighted", classes="hint")
+                yield Static("at the best-validation epoch / at the last epoch; the best of the runs is highlighted", classes="hint")
                 yield DataTable(id="cmp-metrics", cursor_type="row", zebra_stripes=True)
             with TabPane("3 Config", id="tab-config"):
                 yield Static(id="cmp-config-hint", classes="hint")
@@ -207,7 +207,7 @@ class CompareScreen(Screen):
     def _side_metrics(self) -> None:
         table = self.query_one("#cmp-side-metrics", DataTable)
         table.clear(columns=True)
-        for name in ("run", "best", "last", "epochs", "wall"):
+        for name in ("run", "@best val", "last", "epochs", "wall"):
             table.add_column(name, key=name)
         rows = {m.spec.key: m for m in metric_rows(self.runs)}
         m, wall = rows.get(self.metric), rows.get("wall_time_s")
@@ -300,7 +300,7 @@ class CompareScreen(Screen):
             return
         table = Table(title="runs that differ only by seed: mean ± sample std", box=None, padding=(0, 1),
                       title_justify="left")
-        for col in ("group", "n", "seeds", "best acc", "test acc", "wall", "img/s"):
+        for col in ("group", "n", "seeds", "best val", "test (last)", "wall", "img/s"):
             table.add_column(col)
         for g in groups:
             what = " ".join(f"{k}={v}" for k, v in g.differing.items()) or "same config"
