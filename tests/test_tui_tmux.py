@@ -32,6 +32,7 @@ class Tmux:
         # `; echo EXIT=$?` runs once the app has restored the terminal: proof of a clean exit.
         subprocess.run([*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]),
                         "-c", str(cwd), f"{command}; echo EXIT=$?; sleep 30"], check=True)
+        self.socket = self.pane("#{socket_path}")
 
     def screen(self) -> str:
         return subprocess.run([*self.tmux, "capture-pane", "-p", "-t", self.name], capture_output=True,
@@ -71,6 +72,8 @@ class Tmux:
 
     def close(self) -> None:
         subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+        if self.socket:
+            Path(self.socket).unlink(missing_ok=True)  # tmux leaves its socket file behind
 
 
 def test_train_in_dashboard_then_quit(tmp_path: Path) -> None:
