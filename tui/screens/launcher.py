@@ -32,7 +32,7 @@ NO_PRESET = "(none)"
 
 
 # What an empty optional field means.
-PLACEHOLDERS = {"train_limit": "all", "test_limit": "all", "val_split": "default: 5000, or 10% of a small set"}
+PLACEHOLDERS = {"train_limit": "all", "test_limit": "all", "val_split": "default: 5000 or 10%"}
 
 
 class InfoCounted(Message):
