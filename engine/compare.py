@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .config import UserError
-from .runs import RunMeta, complete_records, load_run, read_meta
+from .runs import RunMeta, RunStatus, complete_records, load_run, read_meta
 
 # Identity and bookkeeping: they differ between any two runs and say nothing
 # about the experiment, so the "differing fields" view hides them.
@@ -32,7 +32,7 @@ class RunData:
     summary: dict[str, Any]
     metrics: list[dict[str, Any]]
     meta: RunMeta = field(default_factory=RunMeta)
-    status: str = "completed"
+    status: str = RunStatus.COMPLETED.value
 
     @property
     def label(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Callable, NoReturn, Sequence
 from engine.config import DATASETS, DEVICES, OPTIMIZERS, SCHEDULES, STRATEGIES, RunConfig, UserError, field_docs
 
 from engine.runs.status import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code
+from engine.runs.status import RunStatus
 
 PROG = "cifar-tui"
 # Signals that stop a run cleanly (saved as interrupted, resumable); the exit code is 128 + the number.
@@ -192,7 +193,7 @@ def train_headless(config: RunConfig, *, resume: str | None = None, change: dict
         for s, handler in previous.items():
             signal.signal(s, handler)
     reporter.close()
-    if got and result.status == "interrupted":
+    if got and result.status == RunStatus.INTERRUPTED:
         return 128 + got[0]
     return exit_code(result.status)
 

@@ -20,9 +20,10 @@ from engine.compare import (
 from engine.config import UserError
 from engine.events import EpochDone
 from engine.runs import resolve_run
+from engine.runs.status import RunStatus, exit_code
 from engine.runs.index import RunIndex
 
-from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG, Parser
+from .cli import EXIT_FAILED, EXIT_OK, PROG, Parser
 from .headless import epoch_line, fmt_pct, fmt_time, real
 
 MAX_CONFUSION_CLASSES = 20  # wider matrices do not fit a terminal line: list the largest changes instead
@@ -183,7 +184,7 @@ def default_watch_run(runs_dir: str) -> Path:
     entries = RunIndex(runs_dir).scan()
     if not entries:
         raise UserError(f"no runs in {runs_dir} to watch; start one with '{PROG} --no-ui ...'")
-    running = [e for e in entries if e.status == "running"]
+    running = [e for e in entries if e.status == RunStatus.RUNNING]
     return (running or entries)[0].info.path
 
 
@@ -258,6 +259,6 @@ def watch_lines(run_dir: Path, interval: float, out=None) -> int:
     s = update.summary
     print(f"{update.status}: {s.get('epochs_done', 0)}/{s.get('epochs', '?')} epochs in "
           f"{fmt_time(s.get('wall_time_s'))}; test acc {fmt_pct(s.get('test_acc'))}", file=out, flush=True)
-    if update.status == "stale":
+    if update.status == RunStatus.STALE:
         print("the process writing this run is gone (killed or crashed); the run will not finish", file=out)
-    return {"completed": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(update.status, EXIT_FAILED)
+    return exit_code(update.status)

@@ -10,7 +10,7 @@ import sys
 from typing import Any, TextIO
 
 from engine.events import EpochDone, Event, Log, RunEnded, RunStarted, StepDone
-from engine.runs import RunInfo
+from engine.runs import RunInfo, RunStatus
 
 
 def real(x: object) -> float | None:
@@ -156,7 +156,7 @@ def run_row(r: RunInfo) -> tuple[str, ...]:
     meta = read_meta(r.path)
     name = (meta.name or r.run_id) + "".join(f" #{t}" for t in meta.tags)
     if r.error:
-        return (name, "unreadable", r.error, "", "", "", "", "", "", "")
+        return (name, RunStatus.UNREADABLE.value, r.error, "", "", "", "", "", "", "")
     s, c = r.summary, r.config
     rate = real(s.get("img_per_s"))
     return (

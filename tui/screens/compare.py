@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from engine.runs import RunStatus
 from engine.compare import (
     CURVE_METRICS, ConfusionDiff, RunData, config_rows, confusion_diff, curves, load_compare_run, metric_rows,
     per_class_rows, seed_groups,
@@ -114,7 +115,7 @@ class CompareScreen(Screen):
         if len(self.runs) == 1:
             self.query_one(TabbedContent).get_tab("tab-confusion").label = "5 Confusion"
         self.rebuild()
-        if any(r.status == "running" for r in self.runs):
+        if any(r.status == RunStatus.RUNNING for r in self.runs):
             self.set_interval(RELOAD_S, self._live_reload)
 
     # ------------------------------------------------------------------ data
@@ -132,7 +133,7 @@ class CompareScreen(Screen):
         self.title = "Compare " + " · ".join(f"{letter(i)} {r.label}" for i, r in enumerate(runs))
 
     def _live_reload(self) -> None:
-        if any(r.status == "running" for r in self.runs):
+        if any(r.status == RunStatus.RUNNING for r in self.runs):
             self.load()
             self.rebuild()
 

@@ -32,6 +32,7 @@ from textual.widgets import Footer, Tab, Tabs
 
 from engine.config import RunConfig, UserError
 from engine.control import Control
+from engine.runs.status import RunStatus
 from engine.events import Log, RunEnded, StepDone
 
 from ..widgets.charts import MetricChart
@@ -229,7 +230,7 @@ class DashboardScreen(Screen):
         while not worker.is_cancelled:
             update = follower.poll()
             self.post_message(FollowUpdateMessage(update))
-            if update.finished and update.status != "starting":
+            if update.finished and update.status != RunStatus.STARTING:
                 return
             time.sleep(FOLLOW_POLL_S)
 
@@ -272,13 +273,13 @@ class DashboardScreen(Screen):
         for record in update.records:
             self.state.apply_record(record)
         previous = self.state.status
-        self.state.status = "following" if update.status == "running" else update.status
-        if update.status == "stale" and previous != "stale":
+        self.state.status = "following" if update.status == RunStatus.RUNNING else str(update.status)
+        if update.status == RunStatus.STALE and previous != RunStatus.STALE:
             self.state.add_log("warning", "the process writing this run is gone (killed or crashed): "
                                           "the run will not finish")
         elif update.finished and previous in ("following", "starting") and update.status != previous:
             self.state.add_log("info", f"run {update.status}")
-        if update.error and update.status == "unreadable":
+        if update.error and update.status == RunStatus.UNREADABLE:
             self.state.add_log("error", f"cannot read the run: {update.error}")
         self._dirty.update({"header", "log", "epoch", "charts"})
 

@@ -307,7 +307,7 @@ class RunsScreen(Screen):
         e = self.current_entry()
         if e is None:
             return
-        if e.status == "starting":
+        if e.status == RunStatus.STARTING:
             self.notify(f"{e.info.run_id} is starting; open it again in a moment")
             return
         if e.info.error:

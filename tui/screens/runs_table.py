@@ -11,12 +11,14 @@ from typing import Any, Callable
 
 from rich.text import Text
 
+from engine.runs import RunStatus
 from engine.runs.index import RunEntry
 
 from ..headless import fmt_pct, fmt_time
 
-STATUS_STYLE = {"running": "bold green", "starting": "green", "stale": "yellow", "failed": "red", "diverged": "red",
-                "unreadable": "bold red", "interrupted": "yellow", "completed": ""}
+STATUS_STYLE = {RunStatus.RUNNING: "bold green", RunStatus.STARTING: "green", RunStatus.STALE: "yellow",
+                RunStatus.FAILED: "red", RunStatus.DIVERGED: "red", RunStatus.UNREADABLE: "bold red",
+                RunStatus.INTERRUPTED: "yellow", RunStatus.COMPLETED: ""}
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def row_cells(e: RunEntry, selected: bool) -> list[Text | str]:
         name.append(" " + _clip(" ".join("#" + t for t in e.meta.tags), 16), style="dim")
     status = Text(e.status, style=STATUS_STYLE.get(e.status, ""))
     start = _start_text(e.info.summary.get("started_at"))
-    if e.status == "starting":
+    if e.status == RunStatus.STARTING:
         return [mark, name, status, *[""] * 5, start, "", "", ""]
     if e.info.error:  # the reason goes where the metrics would be; the info line has it in full
         return [mark, name, status, Text(_clip(e.info.error, 30), style="red"), *[""] * 4, start, "", "", ""]
