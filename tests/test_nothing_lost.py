@@ -283,3 +283,14 @@ def test_watch_ends_on_a_run_killed_while_it_was_created(tmp_path):
     out = subprocess.run(CLI + ["watch", str(run), "--no-ui"], capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "unreadable" in out.stdout + out.stderr
+
+
+def test_an_unusable_runs_directory_is_found_before_the_data_is_loaded(tmp_path):
+    """The runs directory is checked first: the error is about it, not about the (missing) dataset."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = subprocess.run(CLI + ["--no-ui", "--dataset", "cifar10", "--data-dir", str(tmp_path / "no-data"),
+                                "--no-download", "--runs-dir", str(blocker / "runs")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr and out.stderr.count("\n") == 1
+    assert "runs directory" in out.stderr and "--runs-dir" in out.stderr
