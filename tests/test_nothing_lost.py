@@ -20,7 +20,8 @@ from engine.runs import list_runs, read_metrics
 from engine.runs.checkpoint import load_checkpoint, verify
 from engine.runs.resume import prepare_resume
 from engine.train import train
-from test_resume import StopAt, assert_same_run
+from stopping import StopAt
+from test_resume import assert_same_run
 
 CLI = [sys.executable, "-m", "tui"]
 TINY = ["--dataset", "synthetic", "--train-limit", "300", "--test-limit", "60", "--batch-size", "50"]

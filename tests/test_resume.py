@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from engine.config import RunConfig, UserError
-from engine.control import Control
 from engine.runs import read_metrics
 from engine.runs.resume import prepare_resume
 from engine.train import train
+from stopping import StopAt
 
 TIMES = ("img_per_s", "train_time_s", "epoch_time_s", "wall_time_s")
 
@@ -26,19 +26,6 @@ def tiny(runs_dir: Path, **kw) -> RunConfig:
                 epochs=3, runs_dir=str(runs_dir), val_split=40, cutout=8, flip=True, crop=True,
                 schedule="plateau", early_stop_patience=0)
     return RunConfig(**{**base, **kw})
-
-
-class StopAt(Control):
-    """Asks the loop to stop when it checks for the n-th time (a step boundary, exactly)."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.left = n
-
-    @property
-    def stop_requested(self) -> bool:
-        self.left -= 1
-        return self.left < 0 or super().stop_requested
 
 
 def without_times(records: list[dict]) -> list[dict]:

@@ -97,18 +97,8 @@ def stopped_run(runs_dir: Any, checks: int = 7, **kw: Any) -> Any:
     """
     from pathlib import Path
 
-    from engine.control import Control
     from engine.train import train
-
-    class StopAt(Control):
-        def __init__(self, n: int) -> None:
-            super().__init__()
-            self.left = n
-
-        @property
-        def stop_requested(self) -> bool:
-            self.left -= 1
-            return self.left < 0 or super().stop_requested
+    from stopping import StopAt
 
     return Path(train(tiny_config(runs_dir, **kw), control=StopAt(checks)).run_dir)
 

@@ -1,0 +1,20 @@
+"""A Control that stops the training loop at an exact step boundary (tests of stop and resume)."""
+from __future__ import annotations
+
+from engine.control import Control
+
+
+class StopAt(Control):
+    """Asks the loop to stop when it checks for the n-th time (a step boundary, exactly).
+
+    The loop checks once before every step and once after every epoch.
+    """
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.left = n
+
+    @property
+    def stop_requested(self) -> bool:
+        self.left -= 1
+        return self.left < 0 or super().stop_requested
