@@ -48,8 +48,14 @@ def header_text(state: RunState, width: int) -> Table:
     stats.append(f"{state.img_per_s:,.0f} img/s" if state.img_per_s else "- img/s")
     if state.loss is not None:
         stats.append(f"  loss {state.loss:.4f}")
+    if state.lr is not None:
+        stats.append(f"  lr {state.lr:.3g}")
+    if state.last_epoch_s is not None:
+        stats.append(f"  {fmt_time(state.last_epoch_s)}/ep")
     if state.best_acc is not None:
-        stats.append(f"  best {100 * state.best_acc:.2f}% (ep {state.best_epoch})", style="bold")
+        stats.append(f"  best val {100 * state.best_acc:.2f}% (ep {state.best_epoch})", style="bold")
+    elif state.n_val == 0:
+        stats.append("  no val split", style="dim")  # nothing is selected: best.pt is the last epoch
     if state.reported_test_acc:
         stats.append(f"  study {100 * state.reported_test_acc:.2f}%", style="dim")
     bar_width = width - len(left) - len(pct) - len(stats)

@@ -75,6 +75,8 @@ class RunState:
     params_total: int | None = None
     params_trainable: int | None = None
     n_train: int = 0
+    n_val: int | None = None
+    """Validation images; 0: no validation split (nothing is selected); None: not known yet."""
     n_test: int = 0
     epochs: int = 0
     steps_per_epoch: int = 0
@@ -136,7 +138,7 @@ class RunState:
         self.epochs, self.steps_per_epoch = int(c.get("epochs", 0)), e.steps_per_epoch
         self.class_names = list(e.class_names)
         self.params_total, self.params_trainable = e.params_total, e.params_trainable
-        self.n_train, self.n_test = e.n_train, e.n_test
+        self.n_train, self.n_val, self.n_test = e.n_train, e.n_val, e.n_test
         self.reported_test_acc = (c.get("extra") or {}).get("reported_test_acc")
         self.status = "training"
         for record in e.history:  # a resumed run: its earlier epochs, drawn as if they had just happened
@@ -168,6 +170,8 @@ class RunState:
             self.epoch_series[key].append(float(value) if isinstance(value, (int, float)) else None)
         if rec.get("img_per_s"):
             self.img_per_s = rec["img_per_s"]
+        if isinstance(rec.get("lr"), (int, float)):
+            self.lr = float(rec["lr"])  # a followed or saved run has no step events to give it
         self._times(rec, epoch)
         per_class = [float(v) for v in rec.get("per_class_acc") or []]
         if per_class:
@@ -179,8 +183,7 @@ class RunState:
                 self.class_names = [f"class {i}" for i in range(len(per_class))]
         if rec.get("confusion"):
             self.confusion = [list(map(int, row)) for row in rec["confusion"]]
-        key = "val_acc" if rec.get("val_acc") is not None else "test_acc"
-        acc = rec.get(key)
+        acc = rec.get("val_acc")  # the validation split alone picks the best epoch, never the test set
         if isinstance(acc, (int, float)) and (self.best_acc is None or acc > self.best_acc):
             self.best_acc, self.best_epoch = float(acc), epoch
         self.add_log("info", epoch_summary(rec, self.epochs))
@@ -214,10 +217,15 @@ class RunState:
         self.class_names = list(summary.get("class_names") or self.class_names)
         self.params_total, self.params_trainable = summary.get("params_total"), summary.get("params_trainable")
         self.n_train, self.n_test = summary.get("n_train", 0), summary.get("n_test", 0)
+        self.n_val = summary.get("n_val") if isinstance(summary.get("n_val"), int) else self.n_val
         self.reported_test_acc = summary.get("reported_test_acc")
         self.error = summary.get("error")
         if summary.get("wall_time_s") is not None:
             self.elapsed_s = summary["wall_time_s"]
+
+    @property
+    def last_epoch_s(self) -> float | None:
+        return self._epoch_times[-1] if self._epoch_times else None
 
     @property
     def progress(self) -> float:
@@ -243,6 +251,10 @@ def epoch_summary(rec: dict[str, Any], epochs: int) -> str:
         parts.append(f"val {rec.get('val_loss', 0):.4f} {pct(rec['val_acc'])}")
     if rec.get("test_acc") is not None:
         parts.append(f"test {rec.get('test_loss', 0):.4f} {pct(rec['test_acc'])}")
+    if isinstance(rec.get("lr"), (int, float)):
+        parts.append(f"lr {rec['lr']:.3g}")
     if rec.get("img_per_s"):
         parts.append(f"{rec['img_per_s']:.0f} img/s")
+    if isinstance(rec.get("epoch_time_s"), (int, float)):
+        parts.append(f"epoch {rec['epoch_time_s']:.0f}s")
     return "  ".join(parts)
