@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .environment import describe_environment
 from .events import EpochDone, Log, RunEnded, RunStarted
-from .runs import RunStatus, utc_now
+from .runs import RunStatus, read_json, utc_now
 from .runs.resolve import new_run_id
 from .runs.writer import RunWriter
 from .snapshot import Partial, capture
@@ -80,8 +80,6 @@ class RunBook:
         writer.rewrite_metrics(kept)
         self.history = kept
         config = self._config_json()
-        from .runs import read_json
-
         try:
             old = read_json(writer.path / "config.json")
         except (OSError, ValueError):
@@ -140,11 +138,10 @@ class RunBook:
         is_best = self._select(epoch, record)
         patience = self.ctx.config.early_stop_patience
         self.early_stopped = bool(patience and self.since_best >= patience)
-        self.epochs_done, self.last = epoch, record
+        full = {**record, "per_class_acc": per_class, "confusion": conf}
+        self.epochs_done, self.last = epoch, full
         self.throughputs.append(record["img_per_s"])
         self.per_class, self.confusion = per_class, conf
-        full = {**record, "per_class_acc": per_class, "confusion": conf}
-        self.last = full
         try:
             self.save_checkpoint(None, is_best)
         except BaseException:

@@ -74,6 +74,10 @@ class _Faults:
     seen = 0
 
 
+def faults_enabled() -> bool:
+    return bool(_Faults.at)
+
+
 def fault_point() -> None:
     if _Faults.at:
         _Faults.seen += 1

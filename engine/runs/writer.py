@@ -21,8 +21,8 @@ from typing import Any
 from ..config import UserError
 from .checkpoint import CheckpointWriter
 from .files import (
-    StoreWriteError, _Faults, atomic_write, atomic_write_json, clean_temp_files, critical, describe_write_error,
-    dumps, fault_point, utc_now,
+    StoreWriteError, atomic_write, atomic_write_json, clean_temp_files, critical, describe_write_error,
+    dumps, fault_point, faults_enabled, utc_now,
 )
 from .liveness import LOCK_FILE, lock_record, pid_alive, writer_alive
 from .reader import read_metrics
@@ -84,7 +84,7 @@ class RunWriter:
         line = dumps(record) + "\n"
         with critical():
             try:
-                if _faults_on():
+                if faults_enabled():
                     self._metrics.write(line[: len(line) // 2])
                     self._metrics.flush()
                     fault_point()
@@ -125,10 +125,6 @@ class RunWriter:
             except OSError:
                 pass
         (self.path / LOCK_FILE).unlink(missing_ok=True)
-
-
-def _faults_on() -> bool:
-    return bool(_Faults.at)
 
 
 def check_runs_dir(root: Path) -> None:
