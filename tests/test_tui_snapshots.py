@@ -35,6 +35,10 @@ async def _launcher_ready(pilot) -> None:
         if app.registry and isinstance(screen, LauncherScreen) and screen.info["params"][0].isdigit():
             break
         await pilot.pause(0.05)
+    # A second count may still be in flight (the dataset check re-renders the form): let every
+    # worker finish first, or its answer lands after the pin and the real device shows up again.
+    await app.workers.wait_for_complete()
+    await pilot.pause()
     screen = app.screen
     screen.info["device"] = "cpu"  # "cpu (N threads)" / a GPU name differ between machines
     screen._render_info()
