@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 from engine.events import StepDone
-from tui.widgets.confusion import abbreviations, pick_classes, render_confusion, shade_char
+from tui.format import abbreviations
+from tui.widgets.confusion import pick_classes, render_confusion, shade_char
 from tui.widgets.header import header_text
 from tui.widgets.per_class import bar, sort_order
 from tui.widgets.run_state import RunState, Series

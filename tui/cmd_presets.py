@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
+from . import format as fmt
 from .cli import EXIT_OK, PROG, Parser
 
 
@@ -22,10 +23,6 @@ def build_presets_parser() -> Parser:
                              "params_total, params_trainable, config")
     parser.add_argument("--study", metavar="ID", help="only this study's presets (000..004)")
     return parser
-
-
-def _millions(n: int) -> str:
-    return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
 
 
 def cmd_presets(argv: Sequence[str]) -> int:
@@ -44,10 +41,10 @@ def cmd_presets(argv: Sequence[str]) -> int:
     header = ("preset", "model", "strategy", "epochs", "trainable/total", "reported", "what it reproduces")
     table = [header]
     for r in rows:
-        reported = "-" if r["reported_test_acc"] is None else f"{100 * r['reported_test_acc']:.2f}%"
+        reported = fmt.pct(r["reported_test_acc"])
         what = r["description"] + (f"  [needs {r['needs']}]" if r["needs"] else "")
         table.append((r["name"], r["model"], r["strategy"], str(r["config"]["epochs"]),
-                      f"{_millions(r['params_trainable'])}/{_millions(r['params_total'])}", reported, what))
+                      f"{fmt.params(r['params_trainable'])}/{fmt.params(r['params_total'])}", reported, what))
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     study = None
     for i, row in enumerate(table):

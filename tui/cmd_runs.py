@@ -24,36 +24,15 @@ from engine.runs.status import RunStatus, exit_code
 from engine.runs.index import RunIndex
 
 from .cli import EXIT_FAILED, EXIT_OK, PROG, Parser
-from .headless import epoch_line, fmt_pct, fmt_time, real
+from . import format as fmt
+from .format import letter, real
+from .headless import epoch_line
 
 MAX_CONFUSION_CLASSES = 20  # wider matrices do not fit a terminal line: list the largest changes instead
 
 
 def _runs_dir_arg(parser: Parser) -> None:
     parser.add_argument("--runs-dir", default="saved_runs", metavar="DIR", help="runs directory (default: saved_runs)")
-
-
-def letter(i: int) -> str:
-    """Run labels A, B, ..., Z, AA, AB, ... (B − A reads naturally)."""
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def fmt_metric(value: float | None, kind: str) -> str:
-    """A metric cell: percentages, losses, rates and times each in their usual form."""
-    if value is None:
-        return "-"
-    if kind == "pct":
-        return fmt_pct(value)
-    if kind == "loss":
-        return f"{value:.4f}"
-    if kind == "rate":
-        return f"{value:.0f}"
-    return f"{value:.1f}s" if value < 60 else fmt_time(value)
 
 
 def text_table(rows: list[Sequence[str]], indent: str = "  ") -> str:
@@ -78,8 +57,8 @@ def compare_text(runs: list[RunData], show_all: bool = False) -> str:
     for m in metric_rows(runs):
         cells = []
         for i in range(len(runs)):
-            best = fmt_metric(m.best[i], m.spec.kind) + ("*" if m.best_winner == i else "")
-            last = fmt_metric(m.last[i], m.spec.kind) + ("*" if m.last_winner == i else "")
+            best = fmt.metric(m.best[i], m.spec.kind) + ("*" if m.best_winner == i else "")
+            last = fmt.metric(m.last[i], m.spec.kind) + ("*" if m.last_winner == i else "")
             cells.append(f"{best} / {last}" if m.spec.has_best else last)
         table.append([m.spec.label, *cells])
     out.append(text_table(table))
@@ -91,18 +70,15 @@ def compare_text(runs: list[RunData], show_all: bool = False) -> str:
         out.append("\nseed groups (runs that differ only by seed): mean ± std")
         for g in groups:
             what = " ".join(f"{k}={v}" for k, v in g.differing.items()) or "same config"
-            stats = "  ".join(f"{k} {_pm(k, *g.stats[k][:2])}" for k in g.stats)
+            stats = "  ".join(f"{k} {fmt.mean_std(*g.stats[k][:2], _kind(k))}" for k in g.stats)
             seeds = ",".join(str(s) for s in g.seeds)
             out.append(f"  {what}  n={len(g.runs)} seeds {seeds}\n    {stats}")
     return "\n".join(out)
 
 
-def _pm(metric: str, mean: float, std: float) -> str:
-    if metric.endswith("acc"):
-        return f"{100 * mean:.2f} ± {100 * std:.2f}%"
-    if metric == "wall_time_s":
-        return f"{mean:.1f} ± {std:.1f}s"
-    return f"{mean:.0f} ± {std:.0f}"
+def _kind(metric: str) -> str:
+    """How a seed-group statistic reads (its key is a summary field)."""
+    return "pct" if metric.endswith("acc") else "time" if metric.endswith("_s") else "rate"
 
 
 def _per_class_text(runs: list[RunData]) -> list[str]:
@@ -111,8 +87,8 @@ def _per_class_text(runs: list[RunData]) -> list[str]:
         return []
     rows = [["class"] + [letter(i) for i in range(len(runs))] + [pc.delta_label]]
     for name, values, delta in zip(pc.class_names, pc.values, pc.delta):
-        d = "-" if delta is None else f"{100 * delta:{'.1f' if pc.delta_label == 'spread' else '+.1f'}}"
-        rows.append([name, *[fmt_pct(v) for v in values], d])
+        d = fmt.class_pct(delta)[:-1] if pc.delta_label == "spread" else fmt.points(delta)
+        rows.append([name, *[fmt.class_pct(v) for v in values], d])
     return ["\nper-class accuracy (last epoch)", text_table(rows)]
 
 
@@ -127,10 +103,10 @@ def _confusion_text(a: RunData, b: RunData) -> list[str]:
         for i, j, v in largest_changes(diff, MAX_CONFUSION_CLASSES):
             rows.append([diff.class_names[i], diff.class_names[j], f"{100 * v:+.0f}" if diff.normalized else f"{v:+d}"])
         return [f"\nconfusion B − A: the {len(rows) - 1} largest changes ({unit})", text_table(rows)]
-    rows = [["true \\ pred"] + [str(i) for i in range(len(diff.class_names))]]
-    for i, (name, row) in enumerate(zip(diff.class_names, diff.cells)):
+    rows = [["true \\ pred", *fmt.abbreviations(diff.class_names)]]
+    for name, row in zip(diff.class_names, diff.cells):
         cells = [("." if v == 0 else (f"{100 * v:+.0f}" if diff.normalized else f"{v:+d}")) for v in row]
-        rows.append([f"{i} {name}", *cells])
+        rows.append([name, *cells])
     return [f"\nconfusion B − A ({unit}; rows = true class)", text_table(rows)]
 
 
@@ -258,7 +234,7 @@ def watch_lines(run_dir: Path, interval: float, out=None) -> int:
         return EXIT_FAILED
     s = update.summary
     print(f"{update.status}: {s.get('epochs_done', 0)}/{s.get('epochs', '?')} epochs in "
-          f"{fmt_time(s.get('wall_time_s'))}; test acc {fmt_pct(s.get('test_acc'))}", file=out, flush=True)
+          f"{fmt.duration(s.get('wall_time_s'))}; test acc {fmt.pct(s.get('test_acc'))}", file=out, flush=True)
     if update.status == RunStatus.STALE:
         print("the process writing this run is gone (killed or crashed); the run will not finish", file=out)
     return exit_code(update.status)

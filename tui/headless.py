@@ -5,56 +5,26 @@ that only have torch installed.
 """
 from __future__ import annotations
 
-import math
 import sys
 from typing import Any, TextIO
 
 from engine.events import EpochDone, Event, Log, RunEnded, RunStarted, StepDone
 from engine.runs import RunInfo, RunStatus
 
-
-def real(x: object) -> float | None:
-    """x as a finite float, else None: saved files may hold null, NaN or text where a number belongs."""
-    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
-        return float(x)
-    return None
-
-
-def fmt_pct(x: object) -> str:
-    v = real(x)
-    return "-" if v is None else f"{100 * v:.2f}%"
-
-
-def fmt_loss(x: object) -> str:
-    v = real(x)
-    return "-" if v is None else f"{v:.4f}"
-
-
-def fmt_time(s: object) -> str:
-    """Seconds as 42s, 3m05s or 1h02m."""
-    v = real(s)
-    if v is None:
-        return "-"
-    t = int(round(v))
-    if t < 60:
-        return f"{t}s"
-    if t < 3600:
-        return f"{t // 60}m{t % 60:02d}s"
-    return f"{t // 3600}h{(t % 3600) // 60:02d}m"
+from . import format as fmt
 
 
 def epoch_line(e: EpochDone) -> str:
     """One plain line per epoch (what a log file or CI sees); a missing or damaged value shows as '-'."""
     m = e.metrics
     parts = [f"epoch {e.epoch}/{e.epochs}",
-             f"train loss {fmt_loss(m.get('train_loss'))} acc {fmt_pct(m.get('train_acc'))}"]
+             f"train loss {fmt.loss(m.get('train_loss'))} acc {fmt.pct(m.get('train_acc'))}"]
     if "val_acc" in m:
-        parts.append(f"val loss {fmt_loss(m.get('val_loss'))} acc {fmt_pct(m.get('val_acc'))}")
-    parts.append(f"test loss {fmt_loss(m.get('test_loss'))} acc {fmt_pct(m.get('test_acc'))} "
-                 f"top5 {fmt_pct(m.get('test_top5'))}")
-    rate, lr = real(m.get("img_per_s")), real(m.get("lr"))
-    parts.append(f"lr {'-' if lr is None else f'{lr:.3g}'}  {'-' if rate is None else f'{rate:.0f}'} img/s  "
-                 f"epoch {fmt_time(m.get('epoch_time_s'))}")
+        parts.append(f"val loss {fmt.loss(m.get('val_loss'))} acc {fmt.pct(m.get('val_acc'))}")
+    parts.append(f"test loss {fmt.loss(m.get('test_loss'))} acc {fmt.pct(m.get('test_acc'))} "
+                 f"top5 {fmt.pct(m.get('test_top5'))}")
+    parts.append(f"lr {fmt.lr(m.get('lr'))}  {fmt.rate(m.get('img_per_s'))} img/s  "
+                 f"epoch {fmt.duration(m.get('epoch_time_s'))}")
     if e.is_best and "val_acc" in m:
         parts.append("*best val")
     return "  ".join(parts)
@@ -100,7 +70,7 @@ class Reporter:
                         f"({len(e.history)} epochs done before)")
         self._print(
             f"{c['model']} / {c['strategy']} on {c['dataset']} ({e.n_train} train, {e.n_val} val, {e.n_test} test) "
-            f"at {e.input_size}px, {e.device}; params {e.params_total:,} ({e.params_trainable:,} trainable)"
+            f"at {e.input_size}px, {e.device}; params {fmt.params(e.params_total)} ({fmt.params(e.params_trainable)} trainable)"
         )
         if self.tty:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -120,21 +90,21 @@ class Reporter:
     def _step(self, e: StepDone) -> None:
         if self.progress is None:
             return
-        self.progress.update(self.task, completed=e.step, epoch=e.epoch, loss=f"{e.loss:.4f}",
-                             rate=f"{e.img_per_s:.0f}", eta=fmt_time(e.eta_s))
+        self.progress.update(self.task, completed=e.step, epoch=e.epoch, loss=fmt.loss(e.loss),
+                             rate=fmt.rate(e.img_per_s), eta=fmt.duration(e.eta_s))
 
     def _ended(self, e: RunEnded) -> None:
         s = e.summary
         best = s.get("best_acc")
-        line = (f"{e.status}: {s.get('epochs_done', 0)}/{s.get('epochs')} epochs in {fmt_time(s.get('wall_time_s'))}; "
-                f"test acc {fmt_pct(s.get('test_acc'))}, top5 {fmt_pct(s.get('test_top5'))}")
+        line = (f"{e.status}: {s.get('epochs_done', 0)}/{s.get('epochs')} epochs in {fmt.duration(s.get('wall_time_s'))}; "
+                f"test acc {fmt.pct(s.get('test_acc'))}, top5 {fmt.pct(s.get('test_top5'))}")
         if best is not None:
-            line += (f"; best val acc {fmt_pct(best)} (epoch {s.get('best_epoch')}), "
-                     f"test acc there {fmt_pct(s.get('test_acc_at_best'))}")
+            line += (f"; best val acc {fmt.pct(best)} (epoch {s.get('best_epoch')}), "
+                     f"test acc there {fmt.pct(s.get('test_acc_at_best'))}")
         elif s.get("epochs_done"):
             line += "; no validation split: best.pt is the last epoch"
         if s.get("reported_test_acc"):
-            line += f"; study reported {fmt_pct(s['reported_test_acc'])}"
+            line += f"; study reported {fmt.pct(s['reported_test_acc'])}"
         self._print(line)
         if e.error:
             self._print(f"error: {e.error}")
@@ -158,11 +128,10 @@ def run_row(r: RunInfo) -> tuple[str, ...]:
     if r.error:
         return (name, RunStatus.UNREADABLE.value, r.error, "", "", "", "", "", "", "")
     s, c = r.summary, r.config
-    rate = real(s.get("img_per_s"))
     return (
         name, r.status, c.get("dataset", "?"), c.get("model", "?"), c.get("strategy", "?"),
-        f"{s.get('epochs_done', 0)}/{c.get('epochs', '?')}", fmt_pct(s.get("best_acc")), fmt_pct(s.get("test_acc")),
-        fmt_time(s.get("wall_time_s")), f"{rate:.0f}" if rate else "-",
+        f"{s.get('epochs_done', 0)}/{c.get('epochs', '?')}", fmt.pct(s.get("best_acc")), fmt.pct(s.get("test_acc")),
+        fmt.duration(s.get("wall_time_s")), fmt.rate(s.get("img_per_s")),
     )
 
 

@@ -28,8 +28,8 @@ from engine.compare import (
 )
 from engine.config import UserError
 
-from ..cmd_runs import fmt_metric, letter
-from ..headless import fmt_pct
+from .. import format as fmt
+from ..format import letter
 from .compare_render import MARKERS, PALETTE, changes_table, matrix_table, run_style, run_tag, short_label
 from .run_dialogs import prompt_export
 
@@ -213,10 +213,10 @@ class CompareScreen(Screen):
         rows = {m.spec.key: m for m in metric_rows(self.runs)}
         m, wall = rows.get(self.metric), rows.get("wall_time_s")
         for i, r in enumerate(self.runs):
-            best = fmt_metric(m.best[i], m.spec.kind) if m else "-"
+            best = fmt.metric(m.best[i], m.spec.kind) if m else "-"
             style = "bold green" if m and m.best_winner == i else ""
-            table.add_row(run_tag(i), Text(best, style=style), fmt_metric(m.last[i], m.spec.kind) if m else "-",
-                          str(len(r.metrics)), fmt_metric(wall.last[i], "time") if wall else "-")
+            table.add_row(run_tag(i), Text(best, style=style), fmt.metric(m.last[i], m.spec.kind) if m else "-",
+                          str(len(r.metrics)), fmt.metric(wall.last[i], "time") if wall else "-")
 
     # ------------------------------------------------------------------ tables
 
@@ -228,9 +228,9 @@ class CompareScreen(Screen):
             for i in range(len(self.runs)):
                 cell = Text()
                 if m.spec.has_best:
-                    cell.append(fmt_metric(m.best[i], m.spec.kind), style="bold green" if m.best_winner == i else "")
+                    cell.append(fmt.metric(m.best[i], m.spec.kind), style="bold green" if m.best_winner == i else "")
                     cell.append(" / ", style="dim")
-                cell.append(fmt_metric(m.last[i], m.spec.kind), style="bold green" if m.last_winner == i else "")
+                cell.append(fmt.metric(m.last[i], m.spec.kind), style="bold green" if m.last_winner == i else "")
                 cells.append(cell)
             table.add_row(m.spec.label, *cells, key=m.spec.key)
 
@@ -253,12 +253,12 @@ class CompareScreen(Screen):
         for name, values, delta in zip(pc.class_names, pc.values, pc.delta):
             present = [v for v in values if v is not None]
             top = max(present) if len(set(present)) > 1 else None
-            cells = [Text(fmt_pct(v), style="bold green" if v is not None and v == top else "") for v in values]
+            cells = [Text(fmt.class_pct(v), style="bold green" if v is not None and v == top else "") for v in values]
             if delta is None:
                 d = Text("-")
             else:
                 style = "" if pc.delta_label == "spread" else ("green" if delta > 0 else "red" if delta < 0 else "dim")
-                d = Text(f"{100 * delta:{'.1f' if pc.delta_label == 'spread' else '+.1f'}}", style=style)
+                d = Text(fmt.class_pct(delta)[:-1] if pc.delta_label == "spread" else fmt.points(delta), style=style)
             table.add_row(name, *cells, d, key=name)
 
     def _confusion(self) -> None:

@@ -14,7 +14,7 @@ from rich.text import Text
 from engine.compare import ConfusionDiff, RunData, largest_changes
 from engine.runs.index import strip_stamp
 
-from ..cmd_runs import letter
+from ..format import abbreviations, letter, truncate
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; exact RGB so
 # the plot (plotext) and the legend (rich) show the same colour.
@@ -39,7 +39,7 @@ def short_label(run: RunData, width: int = 18) -> str:
     Two runs may then read the same (seeds of one config); their letters still tell them apart.
     """
     text = run.meta.name or strip_stamp(run.run_id)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return truncate(text, width)
 
 
 def diff_style(value: float, scale: float, on_diagonal: bool) -> str:
@@ -58,10 +58,10 @@ def matrix_table(title: str, names: list[str], cells: list[list[float]], fmt: Ca
     scale = max((abs(v) for row in cells for v in row), default=0)
     table = Table(box=None, padding=(0, 1))
     table.add_column("true \\ pred", no_wrap=True)
-    for j in range(len(names)):
-        table.add_column(str(j), justify="right")
+    for short in abbreviations(names):  # the dashboard's matrix labels its columns the same way
+        table.add_column(short, justify="right")
     for i, (name, row) in enumerate(zip(names, cells)):
-        table.add_row(f"{i} {name[:16]}", *[Text("·" if v == 0 else fmt(v), style=diff_style(v, scale, i == j))
+        table.add_row(truncate(name, 16), *[Text("·" if v == 0 else fmt(v), style=diff_style(v, scale, i == j))
                                             for j, v in enumerate(row)])
     return Group(Text(title, style="bold"), table)  # a title apart: a Table wraps its title to the table's width
 

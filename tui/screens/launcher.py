@@ -23,6 +23,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Stat
 
 from engine.config import ConfigError, RunConfig
 
+from .. import format as fmt
 from .launcher_form import (
     CHOICES, NUMBER_FIELDS, SWITCHES, count_params, dataset_status, device_description, format_number,
     load_presets, parse_number, preset_fields,
@@ -122,7 +123,7 @@ class LauncherScreen(Screen):
         # Short: the list is ~25 columns wide at 80x24 (the name starts with its study id);
         # the info panel shows the study and its reported accuracy in full.
         acc = getattr(preset, "reported_test_acc", None)
-        return f"{name} {100 * acc:.0f}%" if acc else name
+        return f"{name} {fmt.pct(acc)}" if acc else name
 
     def on_mount(self) -> None:
         self.query_one("#info").border_title = "what this trains"
@@ -153,7 +154,7 @@ class LauncherScreen(Screen):
             import_engine()  # never import torch beside another worker doing the same
             total, trainable, size = count_params(config)
             native = " (native)" if size == 32 or (config.dataset == "fashion-mnist" and size == 28) else " (resized on the device)"
-            info = {"params": f"{total:,} total · {trainable:,} trainable", "input": f"{size} px{native}",
+            info = {"params": f"{fmt.params(total)} total · {fmt.params(trainable)} trainable", "input": f"{size} px{native}",
                     "device": device_description(config.device)}
         except Exception as exc:  # noqa: BLE001 - an unusual combination: say so, don't crash
             info = {"params": f"cannot count: {type(exc).__name__}: {exc}", "input": "-",
@@ -192,7 +193,7 @@ class LauncherScreen(Screen):
             text.append(f"study {p.study}: {getattr(p, 'study_title', '')}\n", style="dim")
             text.append(f"{p.description}\n")
             if p.reported_test_acc:
-                text.append(f"reported test accuracy {100 * p.reported_test_acc:.2f}%\n", style="green")
+                text.append(f"reported test accuracy {fmt.pct(p.reported_test_acc)}\n", style="green")
             if getattr(p, "needs", ""):
                 text.append(f"needs {p.needs}\n", style="yellow")
         self.query_one("#info-text", Static).update(Group(grid, text) if text else grid)

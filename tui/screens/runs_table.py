@@ -14,7 +14,7 @@ from rich.text import Text
 from engine.runs import RunStatus
 from engine.runs.index import RunEntry
 
-from ..headless import fmt_pct, fmt_time
+from .. import format as fmt
 
 STATUS_STYLE = {RunStatus.RUNNING: "bold green", RunStatus.STARTING: "green", RunStatus.STALE: "yellow",
                 RunStatus.FAILED: "red", RunStatus.DIVERGED: "red", RunStatus.UNREADABLE: "bold red",
@@ -64,25 +64,20 @@ def row_cells(e: RunEntry, selected: bool) -> list[Text | str]:
     """The table cells of one run (the first is the selection mark)."""
     v = row_values(e)
     mark = Text("●", style="bold cyan") if selected else " "
-    name = Text(_clip(e.short_name, NAME_WIDTH))
+    name = Text(fmt.truncate(e.short_name, NAME_WIDTH))
     if e.meta.tags:
-        name.append(" " + _clip(" ".join("#" + t for t in e.meta.tags), 16), style="dim")
+        name.append(" " + fmt.truncate(" ".join("#" + t for t in e.meta.tags), 16), style="dim")
     status = Text(e.status, style=STATUS_STYLE.get(e.status, ""))
     start = _start_text(e.info.summary.get("started_at"))
     if e.status == RunStatus.STARTING:
         return [mark, name, status, *[""] * 5, start, "", "", ""]
     if e.info.error:  # the reason goes where the metrics would be; the info line has it in full
-        return [mark, name, status, Text(_clip(e.info.error, 30), style="red"), *[""] * 4, start, "", "", ""]
-    rate = v["rate"]
+        return [mark, name, status, Text(fmt.truncate(e.info.error, 30), style="red"), *[""] * 4, start, "", "", ""]
     return [
-        mark, name, status, Text(fmt_pct(v["best_val"]), justify="right"), Text(fmt_pct(v["test"]), justify="right"),
-        f"{v['epochs'] or 0}/{e.info.config.get('epochs', '?')}", Text(fmt_time(v["wall"]), justify="right"),
-        Text(f"{rate:.0f}" if rate else "-", justify="right"), start, v["dataset"], v["model"], v["strategy"],
+        mark, name, status, Text(fmt.pct(v["best_val"]), justify="right"), Text(fmt.pct(v["test"]), justify="right"),
+        f"{v['epochs'] or 0}/{e.info.config.get('epochs', '?')}", Text(fmt.duration(v["wall"]), justify="right"),
+        Text(fmt.rate(v["rate"]), justify="right"), start, v["dataset"], v["model"], v["strategy"],
     ]
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def matches(e: RunEntry, query: str) -> bool:

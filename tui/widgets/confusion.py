@@ -11,6 +11,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from ..format import abbreviations
+
 SHADES = " ░▒▓█"
 CELL = 5  # 4 digits (1000 test images per CIFAR class) + the shade character
 LABEL = 11
@@ -27,25 +29,6 @@ def shade_char(fraction: float) -> str:
     if fraction < 0.5:
         return SHADES[3]
     return SHADES[4]
-
-
-def abbreviations(names: list[str], width: int = 4) -> list[str]:
-    """Short, unique column labels: 'airplane' -> 'airp', 'red-horizontal' -> 'reho'."""
-    out: list[str] = []
-    for name in names:
-        parts = [p for p in name.replace("_", "-").replace(" ", "-").split("-") if p]
-        if len(parts) > 1:
-            per = max(1, width // len(parts))
-            short = "".join(p[:per] for p in parts)[:width]
-        else:
-            short = name[:width]
-        out.append(short)
-    seen: dict[str, int] = {}
-    for i, short in enumerate(out):  # clashes (e.g. CIFAR-100 'maple_tree'/'maple...') get a digit
-        if out.count(short) > 1:
-            seen[short] = seen.get(short, 0) + 1
-            out[i] = short[: width - 1] + str(seen[short] % 10)
-    return out
 
 
 def pick_classes(matrix: list[list[int]], limit: int) -> list[int]:

@@ -5,7 +5,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from ..headless import fmt_time
+from .. import format as fmt
 from .run_state import RunState
 
 STATUS_STYLES = {
@@ -35,29 +35,29 @@ def header_text(state: RunState, width: int) -> Table:
     if state.preset:
         top.append(f" · preset {state.preset}", style="dim")
     if state.params_total:
-        top.append(f"  {state.params_total:,} params", style="dim")
+        top.append(f"  {fmt.params(state.params_total)} params", style="dim")
         if state.params_trainable != state.params_total:
-            top.append(f" ({state.params_trainable:,} trainable)", style="dim")
+            top.append(f" ({fmt.params(state.params_trainable)} trainable)", style="dim")
     grid.add_row(top)
     spe = state.steps_per_epoch
     steps = f"  step {min(state.step, spe)}/{spe}" if spe else ""  # saved runs only know epochs
     left = Text(f" epoch {state.epoch}/{state.epochs or '?'}{steps} ")
     pct = Text(f" {100 * state.progress:3.0f}% ")
     live = state.status in ("starting", "training", "paused", "stopping", "following")
-    stats = Text(f" elapsed {fmt_time(state.elapsed_s)}  " + (f"ETA {fmt_time(state.eta_s)}  " if live else ""))
-    stats.append(f"{state.img_per_s:,.0f} img/s" if state.img_per_s else "- img/s")
+    stats = Text(f" elapsed {fmt.duration(state.elapsed_s)}  " + (f"ETA {fmt.duration(state.eta_s)}  " if live else ""))
+    stats.append(f"{fmt.rate(state.img_per_s)} img/s")
     if state.loss is not None:
-        stats.append(f"  loss {state.loss:.4f}")
+        stats.append(f"  loss {fmt.loss(state.loss)}")
     if state.lr is not None:
-        stats.append(f"  lr {state.lr:.3g}")
+        stats.append(f"  lr {fmt.lr(state.lr)}")
     if state.last_epoch_s is not None:
-        stats.append(f"  {fmt_time(state.last_epoch_s)}/ep")
+        stats.append(f"  {fmt.duration(state.last_epoch_s)}/ep")
     if state.best_acc is not None:
-        stats.append(f"  best val {100 * state.best_acc:.2f}% (ep {state.best_epoch})", style="bold")
+        stats.append(f"  best val {fmt.pct(state.best_acc)} (ep {state.best_epoch})", style="bold")
     elif state.n_val == 0:
         stats.append("  no val split", style="dim")  # nothing is selected: best.pt is the last epoch
     if state.reported_test_acc:
-        stats.append(f"  study {100 * state.reported_test_acc:.2f}%", style="dim")
+        stats.append(f"  study {fmt.pct(state.reported_test_acc)}", style="dim")
     bar_width = width - len(left) - len(pct) - len(stats)
     if bar_width >= 12:
         grid.add_row(left + progress_bar(state.progress, bar_width) + pct + stats)

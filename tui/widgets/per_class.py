@@ -9,6 +9,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from .. import format as fmt
+
 SORTS = ("class", "latest ↓", "latest ↑", "change ↓", "best ↓")
 BAR = 12
 
@@ -51,7 +53,7 @@ class PerClassTable(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.sort = SORTS[0]
+        self.class_order = SORTS[0]
         self._rows_data: tuple[list[str], list[float], list[float], list[float]] = ([], [], [], [])
 
     def on_mount(self) -> None:
@@ -67,11 +69,11 @@ class PerClassTable(DataTable):
         self._rebuild()
 
     def action_cycle_sort(self) -> None:
-        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.class_order = SORTS[(SORTS.index(self.class_order) + 1) % len(SORTS)]
         self._rebuild()
 
     def _sync_title(self) -> None:
-        self.border_title = f"per-class accuracy (sort: {self.sort}; s)"
+        self.border_title = f"per-class accuracy (sort: {self.class_order}; s)"
 
     def _rebuild(self) -> None:
         names, latest, prev, best = self._rows_data
@@ -79,14 +81,14 @@ class PerClassTable(DataTable):
         if self.row_count and self.cursor_row < self.row_count:
             current = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
         self.clear()
-        for i in sort_order(self.sort, latest, prev, best):
+        for i in sort_order(self.class_order, latest, prev, best):
             name = names[i] if i < len(names) else f"class {i}"
             acc = latest[i]
             cells: list[Text] = [
-                Text(name[:16]),
-                Text(f"{100 * acc:5.1f}%", style=acc_style(acc), justify="right"),
+                Text(fmt.truncate(name, 16)),
+                Text(fmt.class_pct(acc), style=acc_style(acc), justify="right"),
                 _change(acc - prev[i]) if i < len(prev) else Text("   -", style="dim"),
-                Text(f"{100 * best[i]:5.1f}%" if i < len(best) else "-", justify="right"),
+                Text(fmt.class_pct(best[i]) if i < len(best) else fmt.MISSING, justify="right"),
                 Text(bar(acc), style=acc_style(acc)),
             ]
             self.add_row(*cells, key=str(i))

@@ -12,6 +12,8 @@ from typing import Any
 
 from engine.events import EpochDone, Log, RunEnded, RunStarted, StepDone
 
+from .. import format as fmt
+
 EPOCH_KEYS = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc")
 LOG_LIMIT = 500  # lines kept for the log panel; older ones fall off
 
@@ -241,20 +243,14 @@ class RunState:
 
 def epoch_summary(rec: dict[str, Any], epochs: int) -> str:
     """The log line of one epoch."""
-    def pct(v: Any) -> str:
-        return f"{100 * v:.2f}%" if isinstance(v, (int, float)) else "-"
-
     parts = [f"epoch {rec.get('epoch')}/{epochs}"]
-    if rec.get("train_loss") is not None:
-        parts.append(f"train {rec['train_loss']:.4f} {pct(rec.get('train_acc'))}")
-    if rec.get("val_acc") is not None:
-        parts.append(f"val {rec.get('val_loss', 0):.4f} {pct(rec['val_acc'])}")
-    if rec.get("test_acc") is not None:
-        parts.append(f"test {rec.get('test_loss', 0):.4f} {pct(rec['test_acc'])}")
-    if isinstance(rec.get("lr"), (int, float)):
-        parts.append(f"lr {rec['lr']:.3g}")
+    for split in ("train", "val", "test"):
+        if rec.get(f"{split}_acc") is not None:
+            parts.append(f"{split} {fmt.loss(rec.get(f'{split}_loss'))} {fmt.pct(rec.get(f'{split}_acc'))}")
+    if fmt.real(rec.get("lr")) is not None:
+        parts.append(f"lr {fmt.lr(rec['lr'])}")
     if rec.get("img_per_s"):
-        parts.append(f"{rec['img_per_s']:.0f} img/s")
-    if isinstance(rec.get("epoch_time_s"), (int, float)):
-        parts.append(f"epoch {rec['epoch_time_s']:.0f}s")
+        parts.append(f"{fmt.rate(rec['img_per_s'])} img/s")
+    if fmt.real(rec.get("epoch_time_s")) is not None:
+        parts.append(f"epoch {fmt.duration(rec['epoch_time_s'])}")
     return "  ".join(parts)
