@@ -45,6 +45,10 @@ class StepDone:
     img_per_s: float
     elapsed_s: float
     eta_s: float | None
+    gpu_mem: int | None = None
+    """Bytes of CUDA memory allocated now (None on the CPU)."""
+    gpu_peak: int | None = None
+    """Peak bytes allocated since the run started (torch.cuda.max_memory_allocated; None on the CPU)."""
 
 
 @dataclass(frozen=True)
