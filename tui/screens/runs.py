@@ -98,14 +98,14 @@ class RunsScreen(Screen):
         self.selected = {k: None for k in self.selected if k in ids}
         self._render_table()
 
-    def visible(self) -> list[RunEntry]:
+    def shown_entries(self) -> list[RunEntry]:
         """The runs that pass the filter, in the chosen order."""
         shown = [e for e in self.entries if matches(e, self.query_text)]
         return sort_entries(shown, self.sort_key, self.sort_desc)
 
     def _render_table(self, force: bool = False) -> None:
         table = self.query_one("#runs-table", DataTable)
-        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected)) for e in self.visible()]
+        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected)) for e in self.shown_entries()]
         signature = (self.sort_key, self.sort_desc, *((rid, tuple(str(c) for c in cells)) for rid, cells in rows))
         if signature != self._shown or force:
             self._shown = signature
@@ -250,7 +250,7 @@ class RunsScreen(Screen):
 
     def action_select_all(self) -> None:
         """Select every run shown (after the filter); again: select none."""
-        shown = [e.info.run_id for e in self.visible()]
+        shown = [e.info.run_id for e in self.shown_entries()]
         if shown and all(rid in self.selected for rid in shown):
             self.selected.clear()
         else:
