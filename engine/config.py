@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -39,6 +40,15 @@ DEFAULT_VAL_IMAGES = 5_000
 DEFAULT_VAL_FRACTION = 0.1
 
 
+RUNS_DIR_ENV = "CIFAR_TUI_RUNS_DIR"
+DEFAULT_RUNS_DIR = "saved_runs"
+
+
+def default_runs_dir() -> str:
+    """The runs directory every command uses unless told otherwise: $CIFAR_TUI_RUNS_DIR, else ./saved_runs."""
+    return os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Every knob of one training run. Frozen: derive new ones with ``replace``."""
@@ -52,7 +62,7 @@ class RunConfig:
     download: bool = True
     """Download CIFAR when it is missing (needs internet)."""
     model: str = "cnn"
-    """Model name from the registry (``cifar-tui --help`` lists them)."""
+    """Model name from the registry (``cifar-tui models`` lists them)."""
     strategy: str = "scratch"
     """scratch, feature-extract, finetune, two-phase or linear-probe."""
     weights: str | None = None
@@ -130,12 +140,12 @@ class RunConfig:
     eval_batch_size: int = 512
     """Images per evaluation forward pass."""
 
-    runs_dir: str = "saved_runs"
-    """Where runs are saved."""
+    runs_dir: str = field(default_factory=lambda: default_runs_dir())
+    """Where runs are saved ($CIFAR_TUI_RUNS_DIR, else ./saved_runs)."""
     name: str | None = None
     """Optional suffix for the run id: at most 64 letters, digits, '-', '_' or '.'."""
     preset: str | None = None
-    """The preset this config came from, if any (informational)."""
+    """Start from this preset's settings (``cifar-tui presets`` lists them); other flags override it."""
     checkpoints: bool = True
     """Save last.pt / best.pt each epoch."""
 

@@ -132,15 +132,38 @@ def find_cifar(root: Path, which: str, *, download: bool) -> Path:
 
 
 def _download(spec: dict, root: Path) -> None:
+    """Fetch the tarball into root; a failed download leaves no directory behind that it made."""
     from torchvision.datasets.utils import download_url
 
+    made = _missing_dirs(root)
     root.mkdir(parents=True, exist_ok=True)
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(30)  # an offline server must fail, not hang
     try:
         download_url(spec["url"], str(root), spec["tarball"], spec["tgz_md5"])
+    except BaseException:
+        _remove_empty(made)
+        raise
     finally:
         socket.setdefaulttimeout(old)
+
+
+def _missing_dirs(path: Path) -> list[Path]:
+    """The directories mkdir(parents=True) would create for path, deepest first."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def _remove_empty(dirs: list[Path]) -> None:
+    """Undo a mkdir: remove each directory (deepest first) only while it is still empty."""
+    for folder in dirs:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # something was written there (a partial download is kept for a retry)
 
 
 def _extract(tarball: Path, dest: Path, spec: dict) -> Path:

@@ -3,6 +3,7 @@
 ``run_app()`` is the only entry point the command line uses::
 
     run_app()                        # the launcher
+    run_app(base=cfg)                # the launcher, cfg's settings filled in (`cifar-tui OPTIONS`)
     run_app(config=cfg)              # `cifar-tui train ...`: the dashboard, training cfg
     run_app(watch=RUN_DIR)           # follow a run another process writes
     run_app(compare=[DIR, DIR])      # the comparison screen (when it exists)
@@ -33,7 +34,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 
-from engine.config import RunConfig, UserError
+from engine.config import RunConfig, UserError, default_runs_dir
 from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
 from .screens.confirm import ConfirmQuit
@@ -110,14 +111,16 @@ class CifarApp(App[int]):
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True),
     ]
 
-    def __init__(self, config: RunConfig | None = None, *, runs_dir: str = "saved_runs", watch: str | None = None,
+    def __init__(self, config: RunConfig | None = None, *, runs_dir: str | None = None, watch: str | None = None,
                  compare: list[str] | None = None, start_screen: Any = None, resume: str | None = None,
-                 change: dict[str, Any] | None = None) -> None:
+                 change: dict[str, Any] | None = None, base: RunConfig | None = None) -> None:
         super().__init__(driver_class=_driver_class())
         self.start_screen = start_screen
         """A ready-made first screen (tests, screenshots); overrides config/watch/compare."""
         self.config = config
-        self.runs_dir = runs_dir
+        self.runs_dir = runs_dir or (config.runs_dir if config is not None else default_runs_dir())
+        self.base = base
+        """The launcher's starting settings (`cifar-tui OPTIONS`)."""
         self.watch_dir = watch
         self.compare_dirs = compare
         self.resume_dir = resume
@@ -160,7 +163,7 @@ class CifarApp(App[int]):
         else:
             from .screens.launcher import LauncherScreen
 
-            self.push_screen(LauncherScreen(runs_dir=self.runs_dir))
+            self.push_screen(LauncherScreen(runs_dir=self.runs_dir, base=self.base))
         self.call_after_refresh(self._first_frame)
 
     def _first_frame(self) -> None:
@@ -280,6 +283,9 @@ def check_terminal() -> None:
     The app reads keys on stdin and Textual draws on stderr: with either redirected the screen stays
     blank (or the UI lands in a log file). A piped stdout means a script is reading: it wants --no-ui.
     """
+    if os.environ.get("TERM") == "dumb":
+        raise UserError("TERM=dumb: this terminal cannot draw the app; use --no-ui for headless runs, "
+                        "or set TERM (e.g. TERM=xterm-256color)")
     missing = [name for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout), ("stderr", sys.stderr))
                if stream is None or not _isatty(stream)]
     if missing:
@@ -294,15 +300,14 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def run_app(config: RunConfig | None = None, *, runs_dir: str = "saved_runs", watch: str | None = None,
-            compare: list[str] | None = None, resume: str | None = None, change: dict[str, Any] | None = None) -> int:
+def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, watch: str | None = None,
+            compare: list[str] | None = None, resume: str | None = None, change: dict[str, Any] | None = None,
+            base: RunConfig | None = None) -> int:
     """Run the app until the user quits (or a stop signal comes); returns the process exit code."""
     check_terminal()
-    if config is not None:
-        runs_dir = config.runs_dir
     if watch is not None and not (Path(watch) / "metrics.jsonl").exists() and not Path(watch).is_dir():
         raise UserError(f"{watch} is not a run directory")
-    app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare, resume=resume, change=change)
+    app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare, resume=resume, change=change, base=base)
     app.handle_signals = True
     code = app.run()
     if code is None:  # quit before a result was set, or the app crashed (return_code says which)

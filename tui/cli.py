@@ -1,7 +1,8 @@
 """Command line: argparse parsers (built by functions tests can call) and commands.
 
-``cifar-tui``                 opens the app (launcher)
-``cifar-tui [train] OPTIONS`` trains; with --no-ui headless, else in the dashboard
+``cifar-tui [OPTIONS]``       opens the app: the launcher, with OPTIONS filled in
+``cifar-tui train OPTIONS``   trains at once in the live dashboard
+``cifar-tui --no-ui OPTIONS`` trains headless (``train`` optional)
 ``cifar-tui runs``            lists saved runs (--json for scripts)
 
 Nothing here imports textual unless the app is opened, and torch is imported
@@ -13,24 +14,17 @@ import argparse
 import dataclasses
 import signal
 import sys
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, Callable, Sequence
 
-from engine.config import DATASETS, DEVICES, OPTIMIZERS, SCHEDULES, STRATEGIES, RunConfig, UserError, field_docs
-
-from engine.runs.status import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code
+from engine.config import (
+    DATASETS, DEVICES, OPTIMIZERS, RUNS_DIR_ENV, SCHEDULES, STRATEGIES, RunConfig, UserError, field_docs,
+)
 from engine.runs.status import RunStatus
 
-PROG = "cifar-tui"
-# Signals that stop a run cleanly (saved as interrupted, resumable); the exit code is 128 + the number.
-STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n))
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports bad input as one line (no usage dump) and exits 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
+from .cli_base import (  # noqa: F401 - PROG, Parser and the exit codes are re-exported for older imports
+    EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, RUNS_DIR_HELP, STOP_SIGNALS, Parser, add_runs_dir,
+    exit_code, runs_dir_of,
+)
 
 # Flags whose name differs from the RunConfig field, or that need special parsing.
 _FLAG_NAMES = {"from_run": "--from"}
@@ -39,6 +33,8 @@ _CHOICES = {"dataset": DATASETS, "strategy": STRATEGIES, "optimizer": OPTIMIZERS
             "device": DEVICES}
 _METAVARS = {"data_dir": "DIR", "weights": "FILE", "from_run": "RUN", "runs_dir": "DIR", "name": "NAME",
              "model": "MODEL", "preset": "NAME"}
+# Help that differs from the field's docstring (the flag's meaning on the command line).
+_HELP = {"runs_dir": RUNS_DIR_HELP}
 _GROUPS = {
     "what": ("dataset", "data_dir", "folder_size", "download", "model", "strategy", "weights", "from_run", "image_size", "preset"),
     "optimisation": ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
@@ -79,8 +75,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
             f = fields[name]
             flag = _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
             kind = _field_type(f)
-            default_text = f.default if f.default is not dataclasses.MISSING else None
-            help_text = f"{docs.get(name, '')} (default: {default_text})".replace("%", "%%")
+            help_text = _HELP.get(name) or f"{docs.get(name, '')} (default: {f.default})"
+            help_text = help_text.replace("``", "'").replace("%", "%%")
             if kind is bool:
                 group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
             else:
@@ -93,12 +89,14 @@ def build_train_parser(prog: str = PROG) -> Parser:
     """The parser for `cifar-tui [train] ...`."""
     parser = Parser(
         prog=prog,
-        description="Train and compare image classifiers from the terminal. With no arguments, opens the app.",
+        description="Train and compare image classifiers from the terminal. Without --no-ui or 'train', "
+                    "opens the app's launcher with the options given filled in.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
             "commands:\n"
-            "  cifar-tui                      open the app (launcher)\n"
-            "  cifar-tui [train] OPTIONS      train; --no-ui for headless, else the live dashboard\n"
+            "  cifar-tui [OPTIONS]            open the app: the launcher, OPTIONS filled in\n"
+            "  cifar-tui train OPTIONS        train at once, in the live dashboard\n"
+            "  cifar-tui [train] --no-ui OPTIONS   train headless (scripts, CI, batch jobs)\n"
             "  cifar-tui runs [--json]        list saved runs\n"
             "  cifar-tui models               list the models\n"
             "  cifar-tui presets [--json]     the studies' experiments; run one with --preset NAME\n"
@@ -112,7 +110,9 @@ def build_train_parser(prog: str = PROG) -> Parser:
             "  cifar-tui --no-ui --dataset cifar10 --data-dir ~/data --model resnet18-cifar --epochs 30\n"
             "  cifar-tui --no-ui --resume RUN [--epochs N]   continue a stopped run where it stopped\n"
             "\nexit codes: 0 done, 1 training failed or diverged, 2 bad input, 130 interrupted by Ctrl-C\n"
-            "(143 SIGTERM, 129 SIGHUP, 131 SIGQUIT): an interrupted run is saved and can be resumed"
+            "(143 SIGTERM, 129 SIGHUP, 131 SIGQUIT): an interrupted run is saved and can be resumed\n"
+            f"\nenvironment: {RUNS_DIR_ENV} sets the default runs directory of every command;\n"
+            "CIFAR_TUI_DATA the default data directory"
         ),
     )
     add_train_arguments(parser)
@@ -121,7 +121,7 @@ def build_train_parser(prog: str = PROG) -> Parser:
 
 def build_runs_parser() -> Parser:
     parser = Parser(prog=f"{PROG} runs", description="List saved runs, newest first.")
-    parser.add_argument("--runs-dir", default="saved_runs", metavar="DIR", help="runs directory (default: saved_runs)")
+    add_runs_dir(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON list (config and summary of each run)")
     return parser
 
@@ -141,17 +141,20 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 # ----------------------------------------------------------------------------- commands
 
 
-def cmd_train(argv: Sequence[str]) -> int:
+def cmd_train(argv: Sequence[str], *, start: bool = True) -> int:
+    """Train (start=True: `cifar-tui train`), or open the launcher with the options filled in."""
     args = build_train_parser().parse_args(argv)
     if args.resume:
         config, resume, change = resume_from_args(args)
     else:
         config, resume, change = config_from_args(args), None, {}
-    if not args.no_ui:
-        from .app import run_app
+    if args.no_ui:
+        return train_headless(config, resume=resume, change=change)
+    from .app import run_app
 
+    if start or resume:
         return run_app(config=config, resume=resume, change=change)
-    return train_headless(config, resume=resume, change=change)
+    return run_app(base=config, runs_dir=config.runs_dir)
 
 
 def resume_from_args(args: argparse.Namespace) -> tuple[RunConfig, str, dict[str, Any]]:
@@ -159,7 +162,7 @@ def resume_from_args(args: argparse.Namespace) -> tuple[RunConfig, str, dict[str
     from engine.runs import resolve_run
     from engine.runs.resume import prepare_resume
 
-    run_dir = resolve_run(args.runs_dir or "saved_runs", args.resume)
+    run_dir = resolve_run(runs_dir_of(args), args.resume)
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig) if hasattr(args, f.name)}
     config, change = prepare_resume(run_dir, given)
     return config, str(run_dir), change
@@ -202,7 +205,8 @@ def cmd_runs(argv: Sequence[str]) -> int:
     args = build_runs_parser().parse_args(argv)
     from engine.runs import list_runs
 
-    runs = list_runs(args.runs_dir)
+    runs_dir = runs_dir_of(args)
+    runs = list_runs(runs_dir)
     if args.json:
         from engine.runs import read_meta
 
@@ -214,7 +218,7 @@ def cmd_runs(argv: Sequence[str]) -> int:
         return EXIT_OK
     from .headless import runs_table
 
-    print(runs_table(runs) if runs else f"no runs in {args.runs_dir}/ yet; start one with 'cifar-tui --no-ui ...'")
+    print(runs_table(runs) if runs else f"no runs in {runs_dir}/ yet; start one with 'cifar-tui --no-ui ...'")
     return EXIT_OK
 
 
@@ -268,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_app()
         if argv[0] in COMMANDS:
             return COMMANDS[argv[0]](argv[1:])
-        return cmd_train(argv)
+        return cmd_train(argv, start=False)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -14,7 +14,7 @@ from engine.config import UserError
 from engine.runs import resolve_run
 from engine.runs.files import dumps
 
-from .cli import EXIT_OK, PROG, Parser
+from .cli_base import EXIT_OK, PROG, Parser, add_runs_dir, runs_dir_of
 
 
 def build_parser() -> Parser:
@@ -24,7 +24,7 @@ def build_parser() -> Parser:
     parser.add_argument("--limit", type=int, default=2000, metavar="N",
                         help="test images to use, stratified (default 2000; 0 = all)")
     parser.add_argument("--device", default="cpu", help="auto|cpu|cuda|mps (default cpu)")
-    parser.add_argument("--runs-dir", default="saved_runs", metavar="DIR", help="runs directory (default: saved_runs)")
+    add_runs_dir(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
@@ -35,7 +35,7 @@ def cmd_pca(argv: Sequence[str]) -> int:
         raise UserError(f"--components must be at least 1 and --limit 0 or more (got {args.components}, {args.limit})")
     from engine.features import run_feature_pca
 
-    paths = [resolve_run(args.runs_dir, ref) for ref in args.runs]
+    paths = [resolve_run(runs_dir_of(args), ref) for ref in args.runs]
     results = [run_feature_pca(p, args.components, args.limit or None, args.device) for p in paths]
     if args.json:
         print(dumps([r.to_dict() for r in results], indent=1))  # never a bare NaN for jq

@@ -11,7 +11,7 @@ import json
 from typing import Sequence
 
 from . import format as fmt
-from .cli import EXIT_OK, PROG, Parser
+from .cli_base import EXIT_OK, PROG, Parser
 
 
 def build_presets_parser() -> Parser:

@@ -1,0 +1,38 @@
+"""What every command shares: the program name, the one-line-error parser, exit codes, stop signals
+and the --runs-dir flag.
+
+The command modules (cli, cmd_*) import this; screens and widgets never import any command module.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+from typing import NoReturn
+
+from engine.config import RUNS_DIR_ENV, default_runs_dir
+from engine.runs.status import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code
+
+__all__ = ["PROG", "Parser", "STOP_SIGNALS", "add_runs_dir", "runs_dir_of", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE",
+           "EXIT_INTERRUPTED", "exit_code"]
+
+PROG = "cifar-tui"
+# Signals that stop a run cleanly (saved as interrupted, resumable); the exit code is 128 + the number.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n))
+RUNS_DIR_HELP = f"runs directory (default: ${RUNS_DIR_ENV}, else saved_runs)"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports bad input as one line (no usage dump) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def add_runs_dir(parser: argparse.ArgumentParser) -> None:
+    """--runs-dir, defaulting to None so the environment is read when the command runs."""
+    parser.add_argument("--runs-dir", default=None, metavar="DIR", help=RUNS_DIR_HELP)
+
+
+def runs_dir_of(args: argparse.Namespace) -> str:
+    """The runs directory a command works on: --runs-dir, else $CIFAR_TUI_RUNS_DIR, else saved_runs."""
+    return getattr(args, "runs_dir", None) or default_runs_dir()
