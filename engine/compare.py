@@ -223,7 +223,8 @@ def per_class_rows(runs: list[RunData]) -> PerClass:
     for row in values:
         present = [v for v in row if v is not None]
         if len(runs) == 2:
-            delta.append(row[1] - row[0] if None not in row else None)
+            a, b = row
+            delta.append(b - a if a is not None and b is not None else None)
         else:
             delta.append(max(present) - min(present) if len(present) >= 2 else None)
     return PerClass(names, values, delta, "B−A" if len(runs) == 2 else "spread")
@@ -303,8 +304,8 @@ def curves(runs: list[RunData], metric: str, x_axis: str = "epoch") -> list[Curv
         raise UserError("x axis must be 'epoch' or 'wall'")
     out = []
     for run in runs:
-        pts = [(_finite(r.get(xkey)), _finite(r.get(metric))) for r in run.metrics]
-        pts = [(x, y) for x, y in pts if x is not None and y is not None]
+        raw = [(_finite(r.get(xkey)), _finite(r.get(metric))) for r in run.metrics]
+        pts = [(x, y) for x, y in raw if x is not None and y is not None]
         out.append(Curve(run.label, [p[0] for p in pts], [p[1] for p in pts]))
     return out
 

@@ -13,6 +13,7 @@ import pickle
 import socket
 import struct
 import tarfile
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ FASHION_LABELS = (
 )
 
 # Published by the dataset's authors (the same sums torchvision checks).
-CIFAR_SPECS = {
+CIFAR_SPECS: dict[str, dict[str, Any]] = {
     "cifar10": {
         "folder": "cifar-10-batches-py",
         "tarball": "cifar-10-python.tar.gz",

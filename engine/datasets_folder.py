@@ -80,8 +80,8 @@ def describe_folder(source: Path, size: int = 32) -> str:
     if cached.is_file():
         try:
             with np.load(cached, allow_pickle=False) as z:
-                classes, n_train, n_test = len(z["classes"]), len(z["train_y"]), len(z["test_y"])
-            return f"{classes} classes, {n_train:,} train / {n_test:,} test images (decoded, cached)"
+                n_classes, n_train, n_test = len(z["classes"]), len(z["train_y"]), len(z["test_y"])
+            return f"{n_classes} classes, {n_train:,} train / {n_test:,} test images (decoded, cached)"
         except (OSError, KeyError, ValueError):
             pass
     if source.is_file():

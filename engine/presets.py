@@ -87,14 +87,14 @@ _NOTES004 = ("Keras fit's default batch is 32; we use 64", "Keras initialises co
              "the conv models here keep torch's default init", "Keras UpSampling2D is nearest-neighbour; we resize "
              "bilinearly")
 # Stage 5 *adds* translation to stage 3's flip / rotation (0.1 turn = 36 degrees) / zoom 0.1.
-_AUG004 = dict(flip=True, rotate=36.0, zoom=0.1, translate=0.1)
+_AUG004: dict[str, Any] = dict(flip=True, rotate=36.0, zoom=0.1, translate=0.1)
 
 
 def _p(name: str, study: str, description: str, reported: float | None, base: dict[str, Any],
        assumed: tuple[str, ...] = (), needs: str = "", **overrides: Any) -> Preset:
     # Study 003 reports its best checkpoint (it reloads best_cifar_sgd_mixup.pt to test); the others the end.
     at = "best" if study == "003" else "last"
-    notes = _NOTES004 if study == "004" else ()
+    notes: tuple[str, ...] = _NOTES004 if study == "004" else ()
     if overrides.get("strategy", base.get("strategy")) == "two-phase":
         notes += ("phase 2 unfreezes MobileNetV2 from features.12 on (Keras fine_tune_at=100) with BatchNorm "
                   "kept in inference mode",)

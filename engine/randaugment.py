@@ -106,7 +106,7 @@ class RandAugment:
         theta[:, 1, 1] += rot * (torch.cos(angle) - 1)
         theta[:, 0, 1] -= rot * torch.sin(angle)
         theta[:, 1, 0] += rot * torch.sin(angle)
-        geometric = sum(is_op.values())
+        geometric = torch.stack(list(is_op.values())).sum(0)
         moved = affine_sample(x, theta, "nearest", "zeros")
         return torch.where(geometric.view(-1, 1, 1, 1) > 0, moved, x)
 

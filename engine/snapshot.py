@@ -50,7 +50,7 @@ def rng_state(ctx: "Context") -> dict[str, Any]:
     rng: dict[str, Any] = {
         "torch": torch.get_rng_state(), "gen": ctx.gen.get_state(),
         # numpy's state holds an ndarray, which weights_only loading refuses: keep it as a tensor.
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *map(float, np_state[2:])],
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *map(float, np_state[2:])],  # type: ignore[index]
         "python": random.getstate(),
     }
     if ctx.device.type == "cuda":

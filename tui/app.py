@@ -85,7 +85,7 @@ def _driver_class() -> Any:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             if hasattr(self, "_file"):
-                self._file = _HangupSafeOutput(self._file)
+                self._file = _HangupSafeOutput(self._file)  # type: ignore[assignment]
 
     return HangupSafeDriver
 

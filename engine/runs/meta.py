@@ -43,11 +43,10 @@ def read_meta(run_dir: str | Path) -> RunMeta:
         return RunMeta()
     if not isinstance(data, dict):
         return RunMeta()
-    name = data.get("name")
-    tags = data.get("tags")
+    name, note, tags = data.get("name"), data.get("note"), data.get("tags")
     return RunMeta(
         name=name if isinstance(name, str) and name else None,
-        note=data.get("note") if isinstance(data.get("note"), str) else "",
+        note=note if isinstance(note, str) else "",
         tags=[t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
     )
 
