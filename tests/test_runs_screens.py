@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static, TabbedContent
 
 from engine.runs import read_meta
 from runs_fixture import dead_pid, mark_running, run_named
+from tui.format import abbreviations, truncate
 from tui.screens.compare import CompareScreen
 from tui.screens.run_dialogs import ConfirmDialog, TextPrompt
 from tui.screens.runs import RunsScreen
@@ -329,4 +330,5 @@ async def test_compare_screen_of_one_run_shows_that_run(runs):
         matrix = text_of(cmp.query_one("#cmp-confusion", Static))
         assert "test confusion matrix" in matrix
         names = summary(d)["class_names"]
-        assert all(f"{i} {name[:16]}" in matrix for i, name in enumerate(names))
+        assert all(truncate(name, 16) in matrix for name in names)  # rows: class names
+        assert " ".join(abbreviations(names)) in " ".join(matrix.split())  # columns: as the dashboard's matrix
