@@ -5,9 +5,15 @@ compare opened on its own, unreadable runs, background scans.
 """
 from __future__ import annotations
 
-from textual.widgets import DataTable
+import json
 
-from test_runs_screens import ScreenApp, sync, table_ids
+from textual.widgets import DataTable, Static
+
+from engine.runs import read_meta, set_tags
+from runs_fixture import run_named
+from test_runs_screens import ScreenApp, cursor_to, sync, table_ids, text_of
+from tui.screens.compare import CompareScreen
+from tui.screens.run_dialogs import ConfirmDialog, TextPrompt
 from tui.screens.runs import RunsScreen
 
 
@@ -21,3 +27,101 @@ async def test_visible_is_textuals_and_shown_entries_lists_the_rows(runs):
         await pilot.press("slash", *"noval", "enter")
         assert [e.info.run_id for e in screen.shown_entries()] == table_ids(screen)
         assert len(table_ids(screen)) == 1 and screen.query_one("#runs-table", DataTable).visible
+
+
+def notices(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def select_then_filter(pilot, select: str, show: str) -> None:
+    """Select every run matching `select`, then filter to `show` (keys as typed)."""
+    await pilot.press("slash", *select, "enter", "a")
+    if select:
+        await pilot.press("escape")  # clears the filter (the selection stays)
+    await pilot.press("slash", *show, "enter")
+
+
+@sync
+async def test_delete_leaves_selected_runs_the_filter_hides(runs):
+    cnn = run_named(runs, "cnn")
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await pilot.press("a")  # all six
+        await pilot.press("slash", *"mlp", "enter")  # the cnn run is out of sight
+        assert len(screen.selected) == 6 and len(table_ids(screen)) == 5
+        assert "6 selected (1 hidden by the filter)" in text_of(screen.query_one("#runs-state", Static))
+        await pilot.press("d")
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog) and dialog.title_text == "Delete 5 runs?"
+        assert "1 selected run is hidden by the filter and left out: not deleted" in dialog.body
+        await pilot.press("y")
+        await pilot.pause()
+        assert sorted(p.name for p in runs.iterdir()) == [cnn.name]
+        assert [e.info.run_id for e in screen.entries] == [cnn.name] and list(screen.selected) == [cnn.name]
+
+
+@sync
+async def test_nothing_happens_when_the_filter_hides_the_whole_selection(runs):
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await select_then_filter(pilot, "cnn", "noval")
+        for key in ("d", "x", "n", "t", "c"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is screen, key  # no dialog: the one shown run is not selected
+        assert len(list(runs.iterdir())) == 6
+        assert sum("hidden by the filter: nothing to" in m for m in notices(app)) == 5
+
+
+@sync
+async def test_export_and_compare_take_only_the_shown_selection(runs, tmp_path):
+    out = tmp_path / "shown.json"
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        await select_then_filter(pilot, "", "mlp")  # six selected, five shown
+        shown = table_ids(screen)
+        await pilot.press("x")
+        prompt = app.screen
+        assert isinstance(prompt, TextPrompt) and prompt.title_text.startswith("Export 5 run(s)")
+        prompt.query_one("Input").value = str(out)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert any("1 selected run is hidden by the filter" in m for m in notices(app))
+        await pilot.press("c")
+        await pilot.pause()
+        cmp = app.screen
+        assert isinstance(cmp, CompareScreen) and len(cmp.runs) == 5
+        assert run_named(runs, "cnn").name not in [r.run_id for r in cmp.runs]
+    doc = json.loads(out.read_text())
+    assert sorted(r["run_id"] for r in doc["runs"]) == sorted(shown)
+
+
+@sync
+async def test_note_and_tags_apply_to_every_shown_selected_run(runs):
+    seeds = [run_named(runs, k) for k in ("seed1", "seed2", "seed3")]
+    set_tags(seeds[0], "mine shared")
+    set_tags(seeds[1], "shared")
+    set_tags(seeds[2], "shared other")
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        for d in [*seeds, run_named(runs, "cnn")]:
+            cursor_to(screen, d)
+            await pilot.press("space")
+        await pilot.press("slash", *"mlp", "enter")  # the cnn run out of sight; lowlr and noval shown, not selected
+        await pilot.press("n")
+        assert isinstance(app.screen, TextPrompt) and app.screen.title_text == "Note — 3 runs"
+        await pilot.press(*"sweep", "enter")
+        await pilot.press("t")
+        prompt = app.screen
+        assert prompt.query_one("Input").value == "shared"  # the tags all three share
+        prompt.query_one("Input").value = "group"  # shared -> group: each keeps its own other tags
+        await pilot.press("enter")
+        await pilot.pause()
+    assert [read_meta(d).note for d in seeds] == ["sweep"] * 3
+    assert [read_meta(d).tags for d in seeds] == [["mine", "group"], ["group"], ["other", "group"]]
+    others = [d for d in runs.iterdir() if d not in seeds]
+    assert all(read_meta(d).note == "" and not read_meta(d).tags for d in others)  # hidden: untouched

@@ -3,14 +3,14 @@
 Keys: 1-9/0 or s sort (again: reverse), / filter, space select (a: all shown),
 c compare the selection, enter open the run's dashboard, u resume a stopped run
 (interrupted, stale, failed, diverged) live, e rename, n note, t tags,
-d delete, x export, r refresh. The table re-reads the runs directory every couple of
+d delete, x export, r refresh. n, t, d, x and c act on the selected runs the
+filter shows (else on the run under the cursor), never on one it hides. The table re-reads the runs directory every couple of
 seconds, so a run started elsewhere (``--no-ui`` in tmux, a batch job) shows up
 as running, advances, and ends as completed — or as stale when its writer dies.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,13 +18,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from engine.config import UserError
-from engine.runs import delete_run, set_name, set_note, set_tags, writer_alive
 from engine.runs.index import RunEntry, RunIndex
 from engine.runs.status import RunStatus
 
-from .compare import CompareScreen
-from .run_dialogs import ConfirmDialog, TextPrompt, prompt_export
+from . import runs_actions
 from .runs_table import COLUMNS, SORT_KEYS, matches, row_cells, sort_entries
 
 REFRESH_S = 2.0  # polling a directory is cheap; 2 s keeps a followed run's row current without busy work
@@ -138,19 +135,28 @@ class RunsScreen(Screen):
         return next((e for e in self.entries if e.info.run_id == key), None)
 
     def targets(self) -> list[RunEntry]:
-        """The selected runs, else the one under the cursor."""
+        """What a key acts on: the selected runs the filter shows (in the order selected), else the cursor's run.
+
+        A selected run the filter hides is never a target (hidden_selected() counts them).
+        """
         if self.selected:
-            by_id = {e.info.run_id: e for e in self.entries}
-            return [by_id[k] for k in self.selected if k in by_id]
+            shown = {e.info.run_id: e for e in self.shown_entries()}
+            return [shown[k] for k in self.selected if k in shown]
         cur = self.current_entry()
         return [cur] if cur else []
+
+    def hidden_selected(self) -> int:
+        """How many selected runs the filter hides."""
+        shown = {e.info.run_id for e in self.shown_entries()}
+        return sum(k not in shown for k in self.selected)
 
     def _update_state(self) -> None:
         col = next(c for c in COLUMNS if c.key == self.sort_key)
         n_shown = self.query_one("#runs-table", DataTable).row_count
         parts = [f"{len(self.entries)} runs" + (f", {n_shown} shown" if n_shown != len(self.entries) else "")]
         if self.selected:
-            parts.append(f"{len(self.selected)} selected")
+            hidden = self.hidden_selected()
+            parts.append(f"{len(self.selected)} selected" + (f" ({hidden} hidden by the filter)" if hidden else ""))
         parts.append(f"sorted by {col.label} {'↓' if self.sort_desc else '↑'}")
         if self.query_text:
             parts.append(f"filter: {self.query_text!r}")
@@ -249,10 +255,11 @@ class RunsScreen(Screen):
             self.app.pop_screen()
 
     def action_select_all(self) -> None:
-        """Select every run shown (after the filter); again: select none."""
+        """Select every run shown (after the filter); again: unselect them."""
         shown = [e.info.run_id for e in self.shown_entries()]
         if shown and all(rid in self.selected for rid in shown):
-            self.selected.clear()
+            for rid in shown:  # a selected run the filter hides stays selected
+                del self.selected[rid]
         else:
             self.selected.update({rid: None for rid in shown})
         self._render_table()
@@ -271,7 +278,7 @@ class RunsScreen(Screen):
         if row + 1 < table.row_count:  # move on, as file managers do, so space-space-space selects a block
             table.move_cursor(row=row + 1, animate=False)
 
-    # ------------------------------------------------------------------ actions on runs
+    # ------------------------------------------------------------------ actions on runs (runs_actions)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """u is offered only on a run that can continue (its status says so; prepare_resume has the last word)."""
@@ -281,115 +288,28 @@ class RunsScreen(Screen):
         return True
 
     def action_resume(self) -> None:
-        """Continue the run under the cursor in place, on the live dashboard (earlier epochs drawn)."""
-        e = self.current_entry()
-        if e is None or not e.status.resumable:
-            return
-        busy = getattr(self.app, "training_screen", lambda: None)()
-        if busy is not None:
-            self.notify("a run is training in this app; stop it (x) before resuming another", severity="warning")
-            return
-        from engine.runs.resume import prepare_resume
-
-        try:
-            config, change = prepare_resume(e.info.path, {})
-        except UserError as exc:
-            self.notify(str(exc), severity="error", timeout=10)
-            return
-        from .dashboard import DashboardScreen
-
-        self.app.push_screen(DashboardScreen.for_config(config, resume=str(e.info.path), change=change))
+        runs_actions.resume(self)
 
     def action_refresh(self) -> None:
         self.refresh_runs()
 
     def action_open(self) -> None:
-        e = self.current_entry()
-        if e is None:
-            return
-        if e.status == RunStatus.STARTING:
-            self.notify(f"{e.info.run_id} is starting; open it again in a moment")
-            return
-        if e.info.error:
-            self.notify(f"{e.info.run_id} is unreadable: {e.info.error}", severity="error")
-            return
-        from .dashboard import DashboardScreen
-
-        # A running run is followed live (metrics.jsonl as it grows); a finished one is shown as saved.
-        self.app.push_screen(DashboardScreen.for_saved_run(str(e.info.path)))
+        runs_actions.open_run(self)
 
     def action_compare(self) -> None:
-        runs = [e for e in self.targets() if e.info.run_id in self.selected]
-        bad = [e for e in runs if e.info.error]
-        runs = [e for e in runs if not e.info.error]
-        if bad:
-            self.notify(f"left out {len(bad)} unreadable run(s)", severity="warning")
-        if len(runs) < 2:
-            self.notify(f"select two or more runs with space to compare ({len(runs)} selected)", severity="warning")
-            return
-        self.app.push_screen(CompareScreen([str(e.info.path) for e in runs]))
-
-    def _edit(self, title: str, value: str, hint: str, apply: Callable[[Path, str], Any]) -> None:
-        e = self.current_entry()
-        if e is None:
-            return
-        if e.info.error:
-            self.notify("an unreadable run cannot be edited; delete it or fix its files", severity="warning")
-            return
-
-        def done(text: str | None) -> None:
-            if text is None:
-                return
-            try:
-                apply(e.info.path, text)
-            except (OSError, UserError) as exc:
-                self.notify(f"not saved: {exc}", severity="error")
-            self.refresh_runs()
-
-        self.app.push_screen(TextPrompt(f"{title} — {e.info.run_id}", value, hint), done)
+        runs_actions.compare(self)
 
     def action_rename(self) -> None:
-        e = self.current_entry()
-        self._edit("Display name", (e.meta.name or "") if e else "",
-                   "Enter saves; empty clears. The run id and folder never change.", set_name)
+        runs_actions.rename(self)
 
     def action_note(self) -> None:
-        e = self.current_entry()
-        self._edit("Note", e.meta.note if e else "", "One line; Enter saves, empty clears.", set_note)
+        runs_actions.note(self)
 
     def action_tags(self) -> None:
-        e = self.current_entry()
-        self._edit("Tags", " ".join(e.meta.tags) if e else "", "Separated by spaces or commas; filter with /#tag.",
-                   set_tags)
+        runs_actions.tags(self)
 
     def action_delete(self) -> None:
-        runs = self.targets()
-        if not runs:
-            return
-        live = [e for e in runs if writer_alive(e.info.path)]
-        if live:
-            self.notify(f"{live[0].name} is running; stop it before deleting it", severity="error")
-            return
-        names = ", ".join(e.name for e in runs[:4]) + (f" and {len(runs) - 4} more" if len(runs) > 4 else "")
-
-        def done(yes: bool | None) -> None:
-            if not yes:
-                return
-            for e in runs:
-                try:
-                    delete_run(e.info.path, self.runs_dir)
-                except (OSError, UserError) as exc:
-                    self.notify(f"{e.name}: {exc}", severity="error")
-            self.notify(f"deleted {len(runs)} run(s)")
-            self.refresh_runs()
-
-        title = f"Delete {len(runs)} run{'s' if len(runs) > 1 else ''}?"
-        what = "Their folders" if len(runs) > 1 else "Its folder"
-        self.app.push_screen(ConfirmDialog(title, f"{names}\n{what}, metrics and checkpoints are removed."), done)
+        runs_actions.delete(self)
 
     def action_export(self) -> None:
-        runs = [e for e in self.targets() if not e.info.error]
-        if not runs:
-            self.notify("nothing to export: select runs with space", severity="warning")
-            return
-        prompt_export(self, [e.info.path for e in runs])
+        runs_actions.export(self)

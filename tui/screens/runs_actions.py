@@ -1,0 +1,206 @@
+"""What the runs screen's keys do to runs: open, resume, compare, rename, note, tags, delete, export.
+
+A key that can take several runs acts on the selected runs the filter shows (else on the run
+under the cursor), never on a selected run the filter hides; it says how many it left out.
+Rename names one run: the one under the cursor.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from engine.config import UserError
+from engine.runs import delete_run, set_name, set_note, set_tags, writer_alive
+from engine.runs.index import RunEntry
+from engine.runs.meta import parse_tags
+from engine.runs.status import RunStatus
+
+from .compare import CompareScreen
+from .run_dialogs import ConfirmDialog, TextPrompt, prompt_export
+
+if TYPE_CHECKING:
+    from .runs import RunsScreen
+
+
+def runs_word(n: int) -> str:
+    return f"{n} run{'' if n == 1 else 's'}"
+
+
+def hidden_note(hidden: int) -> str:
+    """'2 selected runs hidden by the filter are left out'."""
+    return f"{hidden} selected run{' is' if hidden == 1 else 's are'} hidden by the filter and left out"
+
+
+def pick(screen: RunsScreen, what: str) -> list[RunEntry]:
+    """The runs a key acts on, with a notice when the filter hides part (or all) of the selection."""
+    runs, hidden = screen.targets(), screen.hidden_selected()
+    if hidden and not runs:
+        screen.notify(f"the {runs_word(hidden)} selected {'is' if hidden == 1 else 'are'} hidden by the filter: "
+                      f"nothing to {what} (escape clears the filter)", severity="warning")
+    elif hidden:
+        screen.notify(f"{what}: {runs_word(len(runs))} shown; {hidden_note(hidden)}", severity="warning")
+    return runs
+
+
+def readable(screen: RunsScreen, runs: list[RunEntry], what: str) -> list[RunEntry]:
+    """runs minus the unreadable ones, saying so."""
+    good = [e for e in runs if not e.info.error]
+    if len(good) < len(runs):
+        screen.notify(f"{what}: left out {runs_word(len(runs) - len(good))} unreadable "
+                      "(delete it or fix its files)", severity="warning")
+    return good
+
+
+def resume(screen: RunsScreen) -> None:
+    """Continue the run under the cursor in place, on the live dashboard (earlier epochs drawn)."""
+    e = screen.current_entry()
+    if e is None or not e.status.resumable:
+        return
+    from ..app import CifarApp  # here, not at the top: the app module imports the screens it opens
+
+    app = screen.app
+    if isinstance(app, CifarApp) and app.training_screen() is not None:
+        screen.notify("a run is training in this app; stop it (x) before resuming another", severity="warning")
+        return
+    from engine.runs.resume import prepare_resume
+
+    try:
+        config, change = prepare_resume(e.info.path, {})
+    except UserError as exc:
+        screen.notify(str(exc), severity="error", timeout=10)
+        return
+    from .dashboard import DashboardScreen
+
+    app.push_screen(DashboardScreen.for_config(config, resume=str(e.info.path), change=change))
+
+
+def open_run(screen: RunsScreen) -> None:
+    e = screen.current_entry()
+    if e is None:
+        return
+    if e.status is RunStatus.STARTING:
+        screen.notify(f"{e.info.run_id} is starting; open it again in a moment")
+        return
+    if e.info.error:
+        screen.notify(f"{e.info.run_id} is unreadable: {e.info.error}", severity="error")
+        return
+    from .dashboard import DashboardScreen
+
+    # A running run is followed live (metrics.jsonl as it grows); a finished one is shown as saved.
+    screen.app.push_screen(DashboardScreen.for_saved_run(str(e.info.path)))
+
+
+def compare(screen: RunsScreen) -> None:
+    runs = [e for e in pick(screen, "compare") if e.info.run_id in screen.selected]
+    runs = readable(screen, runs, "compare")
+    if len(runs) < 2:
+        screen.notify(f"select two or more runs with space to compare ({len(runs)} selected and shown)",
+                      severity="warning")
+        return
+    screen.app.push_screen(CompareScreen([str(e.info.path) for e in runs]))
+
+
+def export(screen: RunsScreen) -> None:
+    runs = readable(screen, pick(screen, "export"), "export")
+    if runs:
+        prompt_export(screen, [e.info.path for e in runs])
+
+
+def _prompt(screen: RunsScreen, title: str, runs: list[RunEntry], value: str, hint: str,
+            apply: Callable[[RunEntry, str], Any]) -> None:
+    """Ask for one line, then apply it to every run of runs (each failure said, the rest still saved)."""
+    who = runs[0].info.run_id if len(runs) == 1 else runs_word(len(runs))
+
+    def done(text: str | None) -> None:
+        if text is None:
+            return
+        saved = 0
+        for e in runs:
+            try:
+                apply(e, text)
+                saved += 1
+            except (OSError, UserError) as exc:
+                screen.notify(f"{e.name}: not saved: {exc}", severity="error")
+        screen.refresh_runs()
+        if len(runs) > 1:
+            screen.notify(f"{title.lower()} saved on {runs_word(saved)}")
+
+    screen.app.push_screen(TextPrompt(f"{title} — {who}", value, hint), done)
+
+
+def rename(screen: RunsScreen) -> None:
+    """The display name of the run under the cursor: a name tells one run apart, so it is never given to many."""
+    e = screen.current_entry()
+    if e is None or not readable(screen, [e], "rename"):
+        return
+    _prompt(screen, "Display name", [e], e.meta.name or "",
+            "Enter saves; empty clears. The run id and folder never change.", lambda r, text: set_name(r.info.path, text))
+
+
+def note(screen: RunsScreen) -> None:
+    runs = readable(screen, pick(screen, "note"), "note")
+    if not runs:
+        return
+    notes = {e.meta.note for e in runs}
+    value = notes.pop() if len(notes) == 1 else ""
+    hint = "One line; Enter saves, empty clears."
+    if len(runs) > 1:
+        hint += f" Replaces the note of all {len(runs)} runs" + (" (their notes differ)." if len(notes) else ".")
+    _prompt(screen, "Note", runs, value, hint, lambda r, text: set_note(r.info.path, text))
+
+
+def shared_tags(runs: list[RunEntry]) -> list[str]:
+    """The tags every run has, in the first run's order."""
+    return [t for t in runs[0].meta.tags if all(t in e.meta.tags for e in runs[1:])]
+
+
+def retag(own: list[str], shared: list[str], new: list[str]) -> list[str]:
+    """A run's tags after the shared tags became new: its other tags stay."""
+    return [t for t in own if t not in shared or t in new] + [t for t in new if t not in own]
+
+
+def tags(screen: RunsScreen) -> None:
+    runs = readable(screen, pick(screen, "tag"), "tag")
+    if not runs:
+        return
+    if len(runs) == 1:
+        _prompt(screen, "Tags", runs, " ".join(runs[0].meta.tags), "Separated by spaces or commas; filter with /#tag.",
+                lambda r, text: set_tags(r.info.path, text))
+        return
+    shared = shared_tags(runs)
+    hint = (f"The tags all {len(runs)} runs share: add or remove one to change every run; "
+            "their other tags stay. Filter with /#tag.")
+    _prompt(screen, "Tags", runs, " ".join(shared), hint,
+            lambda r, text: set_tags(r.info.path, retag(r.meta.tags, shared, parse_tags(text))))
+
+
+def _names(runs: list[RunEntry]) -> str:
+    return ", ".join(e.name for e in runs[:4]) + (f" and {len(runs) - 4} more" if len(runs) > 4 else "")
+
+
+def delete(screen: RunsScreen) -> None:
+    runs, hidden = screen.targets(), screen.hidden_selected()
+    if not runs:
+        if hidden:
+            pick(screen, "delete")  # says why nothing happens
+        return
+    live = [e for e in runs if writer_alive(e.info.path)]
+    if live:
+        screen.notify(f"{live[0].name} is running; stop it before deleting it", severity="error")
+        return
+
+    def done(yes: bool | None) -> None:
+        if not yes:
+            return
+        for e in runs:
+            try:
+                delete_run(e.info.path, screen.runs_dir)
+            except (OSError, UserError) as exc:
+                screen.notify(f"{e.name}: {exc}", severity="error")
+        screen.notify(f"deleted {runs_word(len(runs))}")
+        screen.refresh_runs()
+
+    what = "Their folders" if len(runs) > 1 else "Its folder"
+    body = f"{_names(runs)}\n{what}, metrics and checkpoints are removed."
+    if hidden:
+        body += f"\n{hidden_note(hidden)}: not deleted."
+    screen.app.push_screen(ConfirmDialog(f"Delete {runs_word(len(runs))}?", body), done)
