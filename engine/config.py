@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from . import datasets as dataset_registry
+
 
 class UserError(Exception):
     """Bad input from the user: shown as one line, exit code 2, no traceback."""
@@ -25,13 +27,13 @@ class ConfigError(UserError):
         self.field = field
 
 
-DATASETS = ("cifar10", "cifar100", "fashion-mnist", "synthetic", "folder")
+DATASETS = dataset_registry.NAMES
 STRATEGIES = ("scratch", "feature-extract", "finetune", "two-phase", "linear-probe")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # Training images of each dataset (the official files; synthetic is generated at this size).
-TRAIN_IMAGES = {"cifar10": 50_000, "cifar100": 50_000, "fashion-mnist": 60_000, "synthetic": 5_000}
+TRAIN_IMAGES = {s.name: s.train_images for s in dataset_registry.DATASETS.values() if s.train_images}
 # The run id is <timestamp>-<model>-<strategy>-<name> and must stay a valid file name (255 bytes) with room to spare.
 MAX_NAME = 64
 # Validation images held out when --val-split is not given: sets of 50k+ training images give 5,000,

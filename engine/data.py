@@ -6,25 +6,21 @@ running a per-sample DataLoader. CIFAR is ~180 MB as uint8, so this is cheap.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_VAL_FRACTION, DEFAULT_VAL_IMAGES, TRAIN_IMAGES, RunConfig, UserError
+from .config import DATASETS, DEFAULT_VAL_FRACTION, DEFAULT_VAL_IMAGES, TRAIN_IMAGES, RunConfig, UserError
 from .datasets_files import (
-    CIFAR10_LABELS,
     FASHION_LABELS,
     find_cifar,
     read_cifar10,
     read_cifar100,
     read_fashion_mnist,
 )
+from .datasets import default_data_dir
 from .synthetic import SYNTHETIC_LABELS, make_synthetic
-
-FASHION_DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
-
 
 @dataclass
 class Split:
@@ -67,13 +63,6 @@ class Dataset:
         return [float(m) for m in mean], [float(max(s, 1e-3)) for s in std]
 
 
-def default_data_dir(dataset: str) -> str:
-    """Where a dataset is looked for when --data-dir is not given."""
-    if dataset == "fashion-mnist" and Path(FASHION_DEFAULT_DIR).is_dir():
-        return FASHION_DEFAULT_DIR
-    return os.environ.get("CIFAR_TUI_DATA", "data")
-
-
 def load_dataset(
     name: str,
     data_dir: str | None = None,
@@ -105,7 +94,7 @@ def load_dataset(
         test = make_synthetic(1000, seed=4321)
         labels = list(SYNTHETIC_LABELS)
     else:
-        raise UserError(f"unknown dataset {name!r}; choose cifar10, cifar100, fashion-mnist or synthetic")
+        raise UserError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
     ds = Dataset(name, labels, Split(*train), Split(*test))
     if val_split is None:
         val_split = default_val_split(len(ds.train))

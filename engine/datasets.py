@@ -1,0 +1,65 @@
+"""The dataset registry: every fact about a dataset in one place (like the model registry).
+
+Name, what it is, its native image size and channels, how many training images
+its official files hold, where it is looked for by default, whether it can be
+downloaded, whether it needs a data directory. The config's choices, the
+default validation split, the launcher's dataset panel and the loader all read
+these facts from here.
+
+Plain data, no numpy/torch: the command line imports it to build --help.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_ENV = "CIFAR_TUI_DATA"
+DEFAULT_DATA_DIR = "data"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    description: str
+    native_size: int | None
+    """Image side in pixels as stored (None: an image folder decides, see RunConfig.folder_size)."""
+    channels: int | None
+    train_images: int | None
+    """Training images in the official files (None: unknown before reading)."""
+    downloadable: bool = False
+    needs_data_dir: bool = False
+    """No default location: --data-dir must name the folder or tarball."""
+    system_dir: str | None = None
+    """Where a distribution package installs it (used when present and --data-dir is not given)."""
+
+
+DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
+    DatasetSpec("cifar10", "CIFAR-10: 10 classes of 32x32 colour photos", 32, 3, 50_000, downloadable=True),
+    DatasetSpec("cifar100", "CIFAR-100: 100 classes of 32x32 colour photos", 32, 3, 50_000, downloadable=True),
+    DatasetSpec("fashion-mnist", "Fashion-MNIST: 10 classes of 28x28 greyscale clothing", 28, 1, 60_000,
+                system_dir="/usr/share/datasets/fashion-mnist"),
+    DatasetSpec("synthetic", "synthetic demo data: coloured bars, generated (no files)", 32, 3, 5_000),
+    DatasetSpec("folder", "an image folder or .tar.gz: train/<class>/*, test/<class>/*", None, 3, None,
+                needs_data_dir=True),
+)}
+NAMES = tuple(DATASETS)
+
+
+def spec(name: str) -> DatasetSpec | None:
+    return DATASETS.get(name)
+
+
+def default_data_dir(name: str) -> str:
+    """Where a dataset is looked for when --data-dir is not given: its system copy, $CIFAR_TUI_DATA, ./data."""
+    s = DATASETS.get(name)
+    if s is not None and s.system_dir and Path(s.system_dir).is_dir():
+        return s.system_dir
+    return os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR
+
+
+def is_native(name: str, size: int, folder_size: int = 32) -> bool:
+    """Whether a model's input size is the dataset's own (no resize on the device)."""
+    s = DATASETS.get(name)
+    native = folder_size if s is None or s.native_size is None else s.native_size
+    return size == native
