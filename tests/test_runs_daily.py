@@ -9,7 +9,7 @@ import json
 
 from textual.widgets import DataTable, Static
 
-from engine.runs import read_meta, set_tags
+from engine.runs import read_meta, set_name, set_tags
 from runs_fixture import run_named
 from test_runs_screens import ScreenApp, cursor_to, sync, table_ids, text_of
 from tui.screens.compare import CompareScreen
@@ -125,3 +125,53 @@ async def test_note_and_tags_apply_to_every_shown_selected_run(runs):
     assert [read_meta(d).tags for d in seeds] == [["mine", "group"], ["group"], ["other", "group"]]
     others = [d for d in runs.iterdir() if d not in seeds]
     assert all(read_meta(d).note == "" and not read_meta(d).tags for d in others)  # hidden: untouched
+
+
+def table_lines(screen: RunsScreen) -> list[str]:
+    """The runs table as drawn: what a person sees of it at this terminal size."""
+    table = screen.query_one("#runs-table", DataTable)
+    return ["".join(seg.text for seg in table.render_line(y)) for y in range(table.size.height)]
+
+
+@sync
+async def test_same_named_runs_read_apart_at_80_columns(runs):
+    """Three seeds of one config all read 'mlp-scratch'; the name column adds the field that differs."""
+    seeds = {k: run_named(runs, k) for k in ("seed1", "seed2", "seed3")}
+    set_name(run_named(runs, "noval"), "baseline")
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await pilot.pause()
+        lines = table_lines(screen)
+        for key, d in seeds.items():
+            row = next(line for line in lines if f"seed={key[-1]}" in line)
+            assert "mlp-scratch seed=" in row and "%" in row, lines  # name, apart, and the accuracies
+        assert any("baseline" in line for line in lines)  # a display name needs nothing beside it
+        assert not any("baseline seed=" in line or "lowlr seed=" in line for line in lines)
+        cursor_to(screen, seeds["seed2"])
+        await pilot.pause()
+        info = text_of(screen.query_one("#runs-info", Static)).splitlines()
+        assert info[0].startswith(seeds["seed2"].name) and "synthetic · mlp · scratch · started " in info[0]
+        assert len(info[0].rstrip()) <= 78  # fits the line at 80 columns
+        await pilot.press("slash", *"seed=3", "enter")  # the filter finds config fields too
+        assert table_ids(screen) == [seeds["seed3"].name]
+        assert not any("seed=" in line for line in table_lines(screen))  # alone: nothing to tell apart
+
+
+@sync
+async def test_an_unreadable_runs_reason_is_on_its_own_line(runs):
+    broken = run_named(runs, "cnn")
+    (broken / "summary.json").write_text("{\"status\": ")
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        cursor_to(screen, broken)
+        await pilot.pause()
+        row = next(line for line in table_lines(screen) if "unreadable" in line)
+        reason = next(e.info.error for e in screen.entries if e.info.run_id == broken.name)
+        assert "corrupted" in reason and "corrupted" not in row and "%" not in row
+        cells = screen.query_one("#runs-table", DataTable).get_row(broken.name)
+        assert [str(c) for c in cells[3:8]] == [""] * 5  # metrics columns empty
+        info = text_of(screen.query_one("#runs-info", Static)).splitlines()
+        assert info[1].startswith("unreadable: ") and "corrupted" in info[1]
+        assert "1 unreadable" in text_of(screen.query_one("#runs-state", Static))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -22,7 +21,7 @@ from engine.runs.index import RunEntry, RunIndex
 from engine.runs.status import RunStatus
 
 from . import runs_actions
-from .runs_table import COLUMNS, SORT_KEYS, matches, row_cells, sort_entries
+from .runs_table import COLUMNS, SORT_KEYS, info_text, matches, row_cells, sort_entries, tell_apart
 
 REFRESH_S = 2.0  # polling a directory is cheap; 2 s keeps a followed run's row current without busy work
 
@@ -102,7 +101,10 @@ class RunsScreen(Screen):
 
     def _render_table(self, force: bool = False) -> None:
         table = self.query_one("#runs-table", DataTable)
-        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected)) for e in self.shown_entries()]
+        shown = self.shown_entries()
+        apart = tell_apart(shown)  # among the runs listed: what tells same-named ones apart
+        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected, apart.get(e.info.run_id, "")))
+                for e in shown]
         signature = (self.sort_key, self.sort_desc, *((rid, tuple(str(c) for c in cells)) for rid, cells in rows))
         if signature != self._shown or force:
             self._shown = signature
@@ -157,6 +159,9 @@ class RunsScreen(Screen):
         if self.selected:
             hidden = self.hidden_selected()
             parts.append(f"{len(self.selected)} selected" + (f" ({hidden} hidden by the filter)" if hidden else ""))
+        unreadable = sum(e.status is RunStatus.UNREADABLE for e in self.entries)
+        if unreadable:
+            parts.append(f"{unreadable} unreadable")
         parts.append(f"sorted by {col.label} {'↓' if self.sort_desc else '↑'}")
         if self.query_text:
             parts.append(f"filter: {self.query_text!r}")
@@ -174,20 +179,7 @@ class RunsScreen(Screen):
         if e is None:
             info.update("")
             return
-        text = Text(e.info.run_id, style="bold")
-        text.append(f"  {e.info.path}", style="dim")
-        if e.info.error:
-            text.append(f"\nunreadable: {e.info.error}", style="red")
-        if e.meta.note:
-            text.append(f"\nnote: {e.meta.note}")
-        if e.status is RunStatus.STALE:
-            text.append("\nstale: the process writing this run is gone; it will not finish (u resumes it)",
-                        style="yellow")
-        elif e.info.summary.get("error"):
-            text.append(f"\nerror: {e.info.summary['error']}", style="red")
-        if e.status in (RunStatus.INTERRUPTED, RunStatus.FAILED):
-            text.append(f"\n{e.status.value}: u resumes it where it stopped", style="dim")
-        info.update(text)
+        info.update(info_text(e))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._update_info()

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from rich.text import Text
 
+from engine.compare import NOT_EXPERIMENT, flatten, fmt_value
 from engine.runs import RunStatus
 from engine.runs.index import RunEntry
 
@@ -37,7 +38,11 @@ COLUMNS = (
     Column("model", "model"), Column("strategy", "strategy"),
 )
 SORT_KEYS = "1234567890"  # digit n sorts by the n-th column (0 = tenth)
-NAME_WIDTH = 28  # model-strategy-name fits (the timestamp is the 'started' column); longer names are clipped
+NAME_WIDTH = 40  # the name cell in all: name, what tells same-named runs apart, tags; clipped with …
+BASE_WIDTH = 28  # model-strategy-name fits (the timestamp is the 'started' column)
+BASE_WIDTH_APART = 20  # ... and leaves room for 'lr=0.1 seed=2' beside it
+# Config fields that never tell runs apart for a person: where and how a run was stored, the machine.
+NOT_TELLING = tuple(k for k in NOT_EXPERIMENT if k != "seed")
 
 
 def row_values(e: RunEntry) -> dict[str, Any]:
@@ -56,23 +61,86 @@ def _start_text(stamp: str) -> str:
     try:
         when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
     except (TypeError, ValueError):
-        return "-"
+        return fmt.MISSING
     return when.strftime("%m-%d %H:%M")  # UTC, as stored: servers and laptops agree on it
 
 
-def row_cells(e: RunEntry, selected: bool) -> list[Text | str]:
-    """The table cells of one run (the first is the selection mark)."""
+def _fields(e: RunEntry) -> dict[str, Any]:
+    """The run's config, flattened, without the fields that never tell runs apart."""
+    return {k: v for k, v in flatten(e.info.config).items() if k.split(".")[0] not in NOT_TELLING}
+
+
+def tell_apart(entries: list[RunEntry]) -> dict[str, str]:
+    """run id -> 'lr=0.1 seed=2' for runs that would read the same in the name column.
+
+    Runs without a display name are grouped by their short name; within a group, the config fields
+    whose values differ name each run (the start time where the configs are the same).
+    """
+    groups: dict[str, list[RunEntry]] = {}
+    for e in entries:
+        if not e.meta.name and not e.info.error:
+            groups.setdefault(e.short_name, []).append(e)
+    out: dict[str, str] = {}
+    for members in (g for g in groups.values() if len(g) > 1):
+        flat = [_fields(e) for e in members]
+        keys = list(dict.fromkeys(k for f in flat for k in f))
+        differ = [k for k in keys if len({fmt_value(f.get(k)) for f in flat}) > 1]
+        for e, f in zip(members, flat):
+            text = " ".join(f"{k}={fmt_value(f.get(k))}" for k in differ)
+            out[e.info.run_id] = text or _start_text(e.info.summary.get("started_at"))
+    return out
+
+
+def name_cell(e: RunEntry, apart: str = "") -> Text:
+    """The name, what tells it from same-named runs, then its tags: NAME_WIDTH in all."""
+    base = fmt.truncate(e.short_name, BASE_WIDTH_APART if apart else BASE_WIDTH)
+    cell, room = Text(base), NAME_WIDTH - len(base)
+    tags = " ".join("#" + t for t in e.meta.tags)
+    for piece, style in ((apart, "cyan"), (tags, "dim")):
+        if piece and room > 4:
+            cut = fmt.truncate(piece, room - 1)
+            cell.append(" " + cut, style=style)
+            room -= len(cut) + 1
+    return cell
+
+
+def describe(e: RunEntry) -> str:
+    """What the info line says of a run beside its id: dataset · model · strategy · start time."""
+    c = e.info.config
+    parts = [str(c[k]) for k in ("dataset", "model", "strategy") if c.get(k)]
+    start = _start_text(e.info.summary.get("started_at"))
+    if start != fmt.MISSING:
+        parts.append(f"started {start}")  # UTC, as the started column
+    return " · ".join(parts)
+
+
+def info_text(e: RunEntry) -> Text:
+    """The lines under the table for the run under the cursor: what it is, what is wrong with it, where it is."""
+    text = Text(e.info.run_id, style="bold")
+    text.append(f"  {describe(e)}")
+    if e.info.error:  # on its own line, not in the table's columns
+        text.append(f"\nunreadable: {e.info.error}", style="red")
+    if e.meta.note:
+        text.append(f"\nnote: {e.meta.note}")
+    if e.status is RunStatus.STALE:
+        text.append("\nstale: the process writing this run is gone; it will not finish (u resumes it)", style="yellow")
+    elif e.info.summary.get("error"):
+        text.append(f"\nerror: {e.info.summary['error']}", style="red")
+    if e.status in (RunStatus.INTERRUPTED, RunStatus.FAILED):
+        text.append(f"\n{e.status.value}: u resumes it where it stopped", style="dim")
+    text.append(f"\n{e.info.path}", style="dim")
+    return text
+
+
+def row_cells(e: RunEntry, selected: bool, apart: str = "") -> list[Text | str]:
+    """The table cells of one run (the first is the selection mark); apart: from tell_apart."""
     v = row_values(e)
     mark = Text("●", style="bold cyan") if selected else " "
-    name = Text(fmt.truncate(e.short_name, NAME_WIDTH))
-    if e.meta.tags:
-        name.append(" " + fmt.truncate(" ".join("#" + t for t in e.meta.tags), 16), style="dim")
+    name = name_cell(e, apart)
     status = Text(e.status, style=STATUS_STYLE.get(e.status, ""))
     start = _start_text(e.info.summary.get("started_at"))
-    if e.status == RunStatus.STARTING:
+    if e.status == RunStatus.STARTING or e.info.error:  # an unreadable run's reason: on the info line
         return [mark, name, status, *[""] * 5, start, "", "", ""]
-    if e.info.error:  # the reason goes where the metrics would be; the info line has it in full
-        return [mark, name, status, Text(fmt.truncate(e.info.error, 30), style="red"), *[""] * 4, start, "", "", ""]
     return [
         mark, name, status, Text(fmt.pct(v["best_val"]), justify="right"), Text(fmt.pct(v["test"]), justify="right"),
         f"{v['epochs'] or 0}/{e.info.config.get('epochs', '?')}", Text(fmt.duration(v["wall"]), justify="right"),
@@ -81,9 +149,10 @@ def row_cells(e: RunEntry, selected: bool) -> list[Text | str]:
 
 
 def matches(e: RunEntry, query: str) -> bool:
-    """Every word of query occurs somewhere in the run's row, tags (#tag) or note."""
+    """Every word of query occurs somewhere in the run's row, tags (#tag), note or config (lr=0.1)."""
     hay = " ".join(str(x) for x in row_values(e).values() if x is not None)
-    hay = f"{hay} {e.info.run_id} {' '.join('#' + t for t in e.meta.tags)} {e.meta.note}".lower()
+    config = " ".join(f"{k}={fmt_value(v)}" for k, v in _fields(e).items())
+    hay = f"{hay} {e.info.run_id} {' '.join('#' + t for t in e.meta.tags)} {e.meta.note} {config}".lower()
     return all(word in hay for word in query.lower().split())
 
 
