@@ -175,3 +175,35 @@ async def test_an_unreadable_runs_reason_is_on_its_own_line(runs):
         info = text_of(screen.query_one("#runs-info", Static)).splitlines()
         assert info[1].startswith("unreadable: ") and "corrupted" in info[1]
         assert "1 unreadable" in text_of(screen.query_one("#runs-state", Static))
+
+
+@sync
+async def test_home_and_end_go_to_the_first_and_last_run(runs):
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("#runs-table", DataTable)
+        await pilot.press("end")
+        assert table.cursor_row == 5 and screen.current_entry().info.run_id == table_ids(screen)[-1]
+        await pilot.press("home")
+        assert table.cursor_row == 0 and screen.current_entry().info.run_id == table_ids(screen)[0]
+        space = next(b for b in screen.BINDINGS if b.key == "space")
+        assert "move down" in space.tooltip  # what space does, on the footer's tooltip
+
+
+@sync
+async def test_compare_opened_alone_goes_back_to_its_runs(runs):
+    dirs = [str(run_named(runs, k)) for k in ("seed1", "seed2")]
+    app = ScreenApp(lambda: CompareScreen(dirs))  # as `cifar-tui compare A B` opens the app: the only screen
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, CompareScreen) and len(app.screen_stack) == 2
+        await pilot.press("escape")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RunsScreen) and len(app.screen_stack) == 2  # switched: nothing piled up
+        assert screen.runs_dir == str(runs) and len(table_ids(screen)) == 6
+        await pilot.press("space", "space", "c")
+        await pilot.pause()
+        assert isinstance(app.screen, CompareScreen)
+        await pilot.press("escape")
+        assert app.screen is screen  # opened from the runs screen: back to it

@@ -40,6 +40,11 @@ MAX_MATRIX_CLASSES = 20  # beyond this a class × class matrix no longer fits 16
 TABS = ("tab-curves", "tab-metrics", "tab-config", "tab-classes", "tab-confusion", "tab-seeds")
 
 
+def _runs_dir_of(run_dirs: Sequence[str]) -> str:
+    """The runs directory the compared runs came from: the folder holding the first."""
+    return str(Path(run_dirs[0]).parent) if run_dirs else "saved_runs"
+
+
 class CompareScreen(Screen):
     """Two or more saved runs side by side; given one run, a read-only view of that run."""
 
@@ -74,9 +79,11 @@ class CompareScreen(Screen):
         *[Binding(str(i + 1), f"tab({i})", show=False) for i in range(len(TABS))],
     ]
 
-    def __init__(self, run_dirs: Sequence[str | Path], **kwargs: Any):
+    def __init__(self, run_dirs: Sequence[str | Path], runs_dir: str | Path | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.run_dirs = [str(d) for d in run_dirs]
+        self.runs_dir = str(runs_dir) if runs_dir is not None else _runs_dir_of(self.run_dirs)
+        """Where escape goes when nothing is beneath this screen (opened by `cifar-tui compare A B`)."""
         self.runs: list[RunData] = []
         self.metric = "val_acc"
         self.x_axis = "epoch"
@@ -349,8 +356,13 @@ class CompareScreen(Screen):
         self.rebuild()
 
     def action_back(self) -> None:
+        """Back to the screen beneath; opened on its own (`cifar-tui compare A B`), to the runs of its runs directory."""
         if len(self.app.screen_stack) > 2:  # [default, this screen]: nothing of the app beneath
             self.app.pop_screen()
+            return
+        from .runs import RunsScreen  # here: the runs screen imports this one
+
+        self.app.switch_screen(RunsScreen(self.runs_dir))
 
     def action_export(self) -> None:
         prompt_export(self, [r.path for r in self.runs], "compare-export")

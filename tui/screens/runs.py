@@ -1,12 +1,15 @@
 """The runs browser: every saved run in one sortable, filterable table.
 
-Keys: 1-9/0 or s sort (again: reverse), / filter, space select (a: all shown),
+Keys: 1-9/0 or s sort (again: reverse), / filter, home / end first / last run,
+space select the cursor's run and move down (a: all shown),
 c compare the selection, enter open the run's dashboard, u resume a stopped run
 (interrupted, stale, failed, diverged) live, e rename, n note, t tags,
 d delete, x export, r refresh. n, t, d, x and c act on the selected runs the
-filter shows (else on the run under the cursor), never on one it hides. The table re-reads the runs directory every couple of
-seconds, so a run started elsewhere (``--no-ui`` in tmux, a batch job) shows up
-as running, advances, and ends as completed — or as stale when its writer dies.
+filter shows (else on the run under the cursor), never on one it hides.
+
+The table re-reads the runs directory every couple of seconds, so a run started
+elsewhere (``--no-ui`` in tmux, a batch job) shows up as running, advances, and
+ends as completed — or as stale when its writer dies.
 """
 from __future__ import annotations
 
@@ -26,6 +29,15 @@ from .runs_table import COLUMNS, SORT_KEYS, info_text, matches, row_cells, sort_
 REFRESH_S = 2.0  # polling a directory is cheap; 2 s keeps a followed run's row current without busy work
 
 
+class RunsTable(DataTable):
+    """The runs table: Home / End go to the first / last run (a DataTable's own Home / End scroll sideways)."""
+
+    BINDINGS = [
+        Binding("home", "scroll_top", "First run", show=False),
+        Binding("end", "scroll_bottom", "Last run", show=False),
+    ]
+
+
 class RunsScreen(Screen):
     """Browse, sort, filter, select, compare, rename, annotate, delete and export runs."""
 
@@ -37,7 +49,9 @@ class RunsScreen(Screen):
     RunsScreen #runs-filter:focus { background: $accent 30%; }
     """
     BINDINGS = [
-        Binding("space", "toggle_select", "Select"),
+        Binding("space", "toggle_select", "Select",
+                tooltip="Select or unselect the run under the cursor and move down (space space space: a block). "
+                        "n t d x c act on the selected runs the filter shows, else on the cursor's run."),
         Binding("c", "compare", "Compare"),
         Binding("u", "resume", "Resume"),
         Binding("a", "select_all", "All", show=False),
@@ -66,7 +80,7 @@ class RunsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-state")
-        table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        table = RunsTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         table.fixed_columns = 2  # mark and name stay put when the table scrolls sideways at 80 columns
         yield table
         yield Static(id="runs-info")

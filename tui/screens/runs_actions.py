@@ -96,7 +96,7 @@ def compare(screen: RunsScreen) -> None:
         screen.notify(f"select two or more runs with space to compare ({len(runs)} selected and shown)",
                       severity="warning")
         return
-    screen.app.push_screen(CompareScreen([str(e.info.path) for e in runs]))
+    screen.app.push_screen(CompareScreen([str(e.info.path) for e in runs], runs_dir=screen.runs_dir))
 
 
 def export(screen: RunsScreen) -> None:
