@@ -11,7 +11,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .environment import describe_environment
-from .events import EpochDone, Log, RunEnded, RunStarted
+from .events import EpochDone, Log, RunEnded, RunStarted, StepDone
 from .runs import RunStatus, read_json, utc_now
 from .runs.resolve import new_run_id
 from .runs.writer import RunWriter
@@ -113,6 +113,14 @@ class RunBook:
         )
 
     # ------------------------------------------------------------------ per step / epoch
+    def step_done(self, event: StepDone) -> None:
+        """A progress tick: to the caller, and (throttled by time, not steps) to progress.json."""
+        self.ctx.emit(event)
+        if self.writer is not None:
+            failed = self.writer.progress.tick(event)
+            if failed:
+                self.ctx.emit(Log("warning", failed))
+
     def check_loss(self, value: float, where: str) -> None:
         """Raise Diverged for a non-finite loss, or one EXPLODED times the reference."""
         if not math.isfinite(value):

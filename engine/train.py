@@ -178,6 +178,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control)
     torch.manual_seed(config.seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
+        torch.cuda.reset_peak_memory_stats(device)  # StepDone.gpu_peak: this run's peak, not the process's
     data = load_config_dataset(config)
     spec = get_spec(config.model)
     input_size = config.image_size or spec.input_size or data.image_size
@@ -290,8 +291,8 @@ def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | 
         if emit_now and value is not None:
             last_emit = now
             rate = (seen - partial.seen) / max(1e-9, now - t0 - paused_s)
-            ctx.emit(StepDone(epoch, step + 1, ctx.steps_per_epoch, value, lr, rate,
-                              ctx.elapsed(), _eta(ctx, epoch, step + 1, now - t0 - paused_s, partial.step)))
+            book.step_done(StepDone(epoch, step + 1, ctx.steps_per_epoch, value, lr, rate, ctx.elapsed(),
+                                    _eta(ctx, epoch, step + 1, now - t0 - paused_s, partial.step), *_gpu_memory(ctx)))
     train_time = partial.train_time + time.perf_counter() - t0 - paused_s
     return {
         "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
@@ -306,6 +307,16 @@ def _eta(ctx: Context, epoch: int, step: int, epoch_elapsed: float, first_step: 
     this_epoch = per_step * (spe - step)
     per_epoch = (sum(ctx.epoch_times) / len(ctx.epoch_times)) if ctx.epoch_times else per_step * spe
     return this_epoch + per_epoch * (ctx.config.epochs - epoch)
+
+
+def _gpu_memory(ctx: Context) -> tuple[int | None, int | None]:
+    """CUDA bytes allocated now and at peak since the run started; (None, None) elsewhere.
+
+    Both read the caching allocator's counters on the host: no device sync.
+    """
+    if ctx.device.type != "cuda":
+        return None, None
+    return torch.cuda.memory_allocated(ctx.device), torch.cuda.max_memory_allocated(ctx.device)
 
 
 def autocast(ctx: Context):

@@ -8,6 +8,8 @@ import pytest
 
 from engine.config import UserError
 from engine.runs import atomic_write_json, find_run, list_runs, load_run, read_metrics
+from engine.events import StepDone
+from engine.runs.progress import read_progress
 from engine.runs.writer import RunWriter
 
 
@@ -49,6 +51,20 @@ def test_running_run_with_dead_writer_is_stale(tmp_path):
     w = new_writer(tmp_path, "r1")
     atomic_write_json(w.path / "lock", {"pid": 2**22 + 12345, "host": os.uname().nodename})
     assert load_run(w.path).status == "stale"
+
+
+def test_progress_lives_while_the_writer_does(tmp_path):
+    """progress.json: removed by close(); a killed session's copy survives until a resume takes the run over."""
+    w = new_writer(tmp_path, "r1")
+    w.progress.tick(StepDone(1, 5, 10, 2.0, 0.1, 100.0, 3.0, 4.0))
+    assert (w.path / "progress.json").exists() and read_progress(w.path)["step"] == 5
+    w.close()
+    assert not (w.path / "progress.json").exists()
+    (w.path / "progress.json").write_text('{"epoch": 1}')  # as a killed writer leaves it (and a garbled one)
+    (w.path / ".progress.json.abc.tmp").write_text("{")
+    again = RunWriter.reopen(w.path)
+    assert sorted(p.name for p in w.path.iterdir() if "progress" in p.name) == []
+    again.close()
 
 
 def test_list_runs_keeps_unreadable_runs_with_reason(tmp_path):

@@ -9,6 +9,7 @@
     resolve.py     run ids; id / prefix / name / path / 'latest' -> directory
     meta.py        names, notes, tags (meta.json); delete
     index.py       RunIndex: a cached listing for screens that poll
+    progress.py    progress.json: the newest step of a running run, for followers
     follow.py      follow a run another process writes
     resume.py      check and prepare a run to continue where it stopped
 
@@ -16,6 +17,7 @@ Layout (DESIGN.md)::
 
     <run-id>/config.json      full RunConfig + environment (+ resumes: when, from where, what changed)
              metrics.jsonl    one JSON object per epoch, appended and flushed
+             progress.json    while training: epoch, step, loss, lr, img/s, ETA, elapsed (replaced ~1/s)
              summary.json     status, best/final metrics, per-class, confusion (the commit point)
              checkpoints/     last.pt, prev.pt, best.pt, manifest.json (sha256 of each)
              meta.json        what a person set: name, note, tags

@@ -113,29 +113,36 @@ def abort_now_or_after_write() -> None:
         raise KeyboardInterrupt
 
 
-def write_temp(path: Path, write: Callable[[Any], None], mode: str = "w") -> str:
-    """Write the would-be content of ``path`` to a fsynced temp file beside it; returns the temp's path."""
+def write_temp(path: Path, write: Callable[[Any], None], mode: str = "w", *, durable: bool = True) -> str:
+    """Write the would-be content of ``path`` to a temp file beside it (fsynced if durable); returns its path."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, mode) as f:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
     except BaseException:
         _discard(tmp)
         raise
     return tmp
 
 
-def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
-    """Write a whole file through temp + fsync + replace; a failure leaves the old file and no temp."""
+def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w", *, durable: bool = True) -> None:
+    """Write a whole file through temp + fsync + replace; a failure leaves the old file and no temp.
+
+    ``durable=False`` (progress.json, replaced every second) skips the fsync, which can stall the
+    training thread for milliseconds on a busy disk, and is no fault point: time-driven writes would
+    make CIFAR_TUI_KILL_AT_WRITE's count depend on timing. Still atomic: a reader sees old or new.
+    """
     path = Path(path)
     with critical():
         tmp = None
         try:
-            tmp = write_temp(path, write, mode)
-            fault_point()
+            tmp = write_temp(path, write, mode, durable=durable)
+            if durable:
+                fault_point()
             os.replace(tmp, path)
         except OSError as exc:
             _discard(tmp)

@@ -9,6 +9,7 @@ Per epoch the writer saves, in this order: the checkpoint (which carries the
 epoch's metrics record), the metrics.jsonl line, then summary.json. The
 summary is the commit point that readers trust (see reader.complete_records);
 a resume trusts the checkpoint and rewrites the other two to match it.
+Between epochs, progress.json (engine.runs.progress) says where the loop is.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from .files import (
     dumps, fault_point, faults_enabled, utc_now,
 )
 from .liveness import LOCK_FILE, lock_record, pid_alive, writer_alive
+from .progress import ProgressWriter
 from .reader import read_metrics
 
 CREATING_PREFIX = ".creating-"
@@ -37,6 +39,8 @@ class RunWriter:
         self.path = path
         self.run_id = path.name
         self.checkpoints = CheckpointWriter(path / "checkpoints")
+        self.progress = ProgressWriter(path)
+        """progress.json, replaced at most every PROGRESS_INTERVAL_S while training; removed by close()."""
         self._metrics = open(path / "metrics.jsonl", "a", encoding="utf-8")
 
     @classmethod
@@ -73,7 +77,9 @@ class RunWriter:
         atomic_write_json(path / LOCK_FILE, lock_record())
         clean_temp_files(path)
         (path / "checkpoints").mkdir(exist_ok=True)
-        return cls(path)
+        writer = cls(path)
+        writer.progress.remove()  # where a killed session got to: no longer where the run is
+        return writer
 
     # ------------------------------------------------------------------ per epoch
     def write_config(self, config: dict[str, Any]) -> None:
@@ -118,7 +124,12 @@ class RunWriter:
             pass  # the disk is full: the summary's error line is what is left to say it
 
     def close(self) -> None:
-        """Release the lock; the run is no longer being written."""
+        """Remove progress.json and release the lock; the run is no longer being written.
+
+        Called after the final summary: a follower that still finds progress.json also
+        finds a final status, and goes by the summary.
+        """
+        self.progress.remove()
         if not self._metrics.closed:
             try:
                 self._metrics.close()
