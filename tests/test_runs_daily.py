@@ -6,12 +6,17 @@ compare opened on its own, unreadable runs, background scans.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import threading
+import time
 
 from textual.widgets import DataTable, Static
 
 from engine.runs import read_meta, set_name, set_tags
-from runs_fixture import run_named
+from runs_fixture import mark_running, run_named
 from test_runs_screens import ScreenApp, cursor_to, sync, table_ids, text_of
+from tui.screens import compare as compare_module
 from tui.screens.compare import CompareScreen
 from tui.screens.run_dialogs import ConfirmDialog, TextPrompt
 from tui.screens.runs import RunsScreen
@@ -207,3 +212,52 @@ async def test_compare_opened_alone_goes_back_to_its_runs(runs):
         assert isinstance(app.screen, CompareScreen)
         await pilot.press("escape")
         assert app.screen is screen  # opened from the runs screen: back to it
+
+
+async def wait_until(pilot, predicate, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        await pilot.pause(0.1)
+
+
+@sync
+async def test_the_periodic_scan_runs_in_a_thread_and_finds_new_runs(runs, tmp_path):
+    """The 2 s refresh reads the directory in a worker thread; a run copied in meanwhile appears."""
+    threads: list[str] = []
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        scan = screen.index.scan
+
+        def recording_scan():
+            threads.append(threading.current_thread().name)
+            return scan()
+
+        screen.index.scan = recording_scan
+        newcomer = runs / "20990101-000000-mlp-scratch"
+        shutil.copytree(run_named(runs, "seed1"), newcomer)
+        await wait_until(pilot, lambda: newcomer.name in table_ids(screen))
+        assert threads and threading.main_thread().name not in threads
+        assert "7 runs" in text_of(screen.query_one("#runs-state", Static))
+
+
+@sync
+async def test_compare_reloads_a_running_run_in_a_thread(runs, monkeypatch):
+    live = run_named(runs, "seed1")
+    mark_running(live, os.getpid())  # this process 'writes' it: the screen keeps re-reading
+    threads: list[str] = []
+    read = compare_module.load_compare_run
+
+    def recording_read(d):
+        threads.append(threading.current_thread().name)
+        return read(d)
+
+    app = ScreenApp(lambda: CompareScreen([str(live), str(run_named(runs, "seed2"))]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        monkeypatch.setattr(compare_module, "load_compare_run", recording_read)
+        await wait_until(pilot, lambda: len(threads) >= 2)
+        assert threading.main_thread().name not in threads
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: len(threads) >= 4)
+        assert threading.main_thread().name not in threads and len(app.screen.runs) == 2

@@ -14,11 +14,14 @@ from typing import Any, Sequence
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from engine.runs import RunStatus
@@ -38,6 +41,25 @@ LOSS_CYCLE = ("test_loss", "train_loss", "val_loss")
 RELOAD_S = 2.0
 MAX_MATRIX_CLASSES = 20  # beyond this a class × class matrix no longer fits 160 columns
 TABS = ("tab-curves", "tab-metrics", "tab-config", "tab-classes", "tab-confusion", "tab-seeds")
+
+
+class CompareLoaded(Message):
+    """A background read of the compared runs finished: the readable runs, a notice per unreadable one."""
+
+    def __init__(self, runs: list[RunData], errors: list[str], number: int) -> None:
+        super().__init__()
+        self.runs, self.errors, self.number = runs, errors, number
+
+
+def read_runs(run_dirs: Sequence[str]) -> tuple[list[RunData], list[str]]:
+    """Every run that can be read (any thread), and why each other one cannot."""
+    runs, errors = [], []
+    for d in run_dirs:
+        try:
+            runs.append(load_compare_run(d))
+        except (UserError, OSError) as exc:
+            errors.append(str(exc))
+    return runs, errors
 
 
 def _runs_dir_of(run_dirs: Sequence[str]) -> str:
@@ -88,6 +110,8 @@ class CompareScreen(Screen):
         self.metric = "val_acc"
         self.x_axis = "epoch"
         self.show_all = False
+        self._loads = 0  # reads started (load, reload_in_background)
+        self._shown_load = 0  # the read on screen: an older one arriving late is dropped
 
     def compose(self) -> ComposeResult:
         yield Static(id="cmp-state")
@@ -128,21 +152,38 @@ class CompareScreen(Screen):
     # ------------------------------------------------------------------ data
 
     def load(self) -> None:
-        """(Re)read every run; unreadable ones are left out with a notice."""
-        runs = []
-        for d in self.run_dirs:
-            try:
-                runs.append(load_compare_run(d))
-            except UserError as exc:
-                self.notify(str(exc), severity="warning")
+        """(Re)read every run now, on the UI thread (on opening): unreadable ones are left out with a notice."""
+        self._loads += 1
+        self._show_loaded(*read_runs(self.run_dirs), self._loads)
+
+    def _show_loaded(self, runs: list[RunData], errors: list[str], number: int) -> None:
+        if number < self._shown_load:  # a later read is already on screen
+            return
+        self._shown_load = number
+        for error in errors:
+            self.notify(error, severity="warning")
         self.runs = runs
         self.run_dirs = [str(r.path) for r in runs]  # one notice per lost run, not one per reload
         self.title = "Compare " + " · ".join(f"{letter(i)} {r.label}" for i, r in enumerate(runs))
 
+    def reload_in_background(self) -> None:
+        self._loads += 1
+        self._read_worker(list(self.run_dirs), self._loads)
+
+    @work(thread=True, exclusive=True, group="compare-read", exit_on_error=False)
+    def _read_worker(self, run_dirs: list[str], number: int) -> None:
+        """Re-read the runs in a thread (live reload, ctrl+r): the UI thread does no file I/O for it."""
+        runs, errors = read_runs(run_dirs)
+        if not get_current_worker().is_cancelled:
+            self.post_message(CompareLoaded(runs, errors, number))
+
+    def on_compare_loaded(self, message: CompareLoaded) -> None:
+        self._show_loaded(message.runs, message.errors, message.number)
+        self.rebuild()
+
     def _live_reload(self) -> None:
-        if any(r.status == RunStatus.RUNNING for r in self.runs):
-            self.load()
-            self.rebuild()
+        if self.is_current and any(r.status == RunStatus.RUNNING for r in self.runs):
+            self.reload_in_background()
 
     def rebuild(self) -> None:
         """Refill every tab from self.runs."""
@@ -352,8 +393,7 @@ class CompareScreen(Screen):
         self.query_one(TabbedContent).active = TABS[index]
 
     def action_reload(self) -> None:
-        self.load()
-        self.rebuild()
+        self.reload_in_background()
 
     def action_back(self) -> None:
         """Back to the screen beneath; opened on its own (`cifar-tui compare A B`), to the runs of its runs directory."""

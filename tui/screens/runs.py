@@ -13,18 +13,30 @@ ends as completed — or as stale when its writer dies.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import get_current_worker
 
 from engine.runs.index import RunEntry, RunIndex
 from engine.runs.status import RunStatus
 
 from . import runs_actions
 from .runs_table import COLUMNS, SORT_KEYS, info_text, matches, row_cells, sort_entries, tell_apart
+
+class RunsScanned(Message):
+    """A background scan of the runs directory finished (error: it could not read the directory)."""
+
+    def __init__(self, entries: list[RunEntry], number: int, error: str | None = None) -> None:
+        super().__init__()
+        self.entries, self.number, self.error = entries, number, error
+
 
 REFRESH_S = 2.0  # polling a directory is cheap; 2 s keeps a followed run's row current without busy work
 
@@ -77,6 +89,10 @@ class RunsScreen(Screen):
         self.query_text = ""
         self._shown: tuple = ()
         self._resume_offered = False
+        self._scan_lock = threading.Lock()
+        self._scans = 0  # scans started, under the lock
+        self._shown_scan = 0  # the number of the scan on screen: an older one arriving late is dropped
+        self._scan_error: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-state")
@@ -92,19 +108,55 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = f"Runs — {self.runs_dir}"
-        self.refresh_runs()
-        self.set_interval(REFRESH_S, self.refresh_runs)
+        self.refresh_runs()  # once here, so the screen opens with its rows and keys typed at once act on them
+        self.set_interval(REFRESH_S, self._tick)
         self.query_one("#runs-table", DataTable).focus()
 
     def on_screen_resume(self) -> None:
-        self.refresh_runs()
+        self.scan_in_background()
+
+    def _tick(self) -> None:
+        if self.is_current:  # under a dashboard or a dialog: the resume scan catches up
+            self.scan_in_background()
 
     # ------------------------------------------------------------------ data
 
+    def _scan(self) -> tuple[list[RunEntry], int]:
+        """One scan (any thread): the entries and the scan's number, in the order scans ran."""
+        with self._scan_lock:  # the index's cache is not for two threads at once
+            self._scans += 1
+            return self.index.scan(), self._scans
+
     def refresh_runs(self) -> None:
-        """Re-scan the runs directory and redraw what changed."""
-        self.entries = self.index.scan()
-        ids = {e.info.run_id for e in self.entries}
+        """Re-scan now, on the UI thread: on opening, and right after this screen changed the runs."""
+        entries, number = self._scan()
+        self._apply(entries, number)
+
+    @work(thread=True, exclusive=True, group="runs-scan", exit_on_error=False)
+    def scan_in_background(self) -> None:
+        """Re-scan in a thread (the timer, r, coming back): the UI thread does no file I/O for it."""
+        try:
+            entries, number = self._scan()
+        except OSError as exc:  # the directory went away or became unreadable: keep the rows, say why
+            self.post_message(RunsScanned([], 0, f"cannot read {self.runs_dir}: {exc}"))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(RunsScanned(entries, number))
+
+    def on_runs_scanned(self, message: RunsScanned) -> None:
+        if message.error and message.error != self._scan_error:  # once, not every couple of seconds
+            self.notify(message.error, severity="error")
+        self._scan_error = message.error
+        if not message.error:
+            self._apply(message.entries, message.number)
+
+    def _apply(self, entries: list[RunEntry], number: int) -> None:
+        """Show a scan's result, unless a later scan is already shown."""
+        if number < self._shown_scan:
+            return
+        self._shown_scan = number
+        self.entries = entries
+        ids = {e.info.run_id for e in entries}
         self.selected = {k: None for k in self.selected if k in ids}
         self._render_table()
 
@@ -297,7 +349,7 @@ class RunsScreen(Screen):
         runs_actions.resume(self)
 
     def action_refresh(self) -> None:
-        self.refresh_runs()
+        self.scan_in_background()
 
     def action_open(self) -> None:
         runs_actions.open_run(self)
