@@ -226,10 +226,24 @@ class CifarApp(App[int]):
 
     def training_screen(self) -> Any | None:
         """The dashboard whose run is still training, if any."""
+        from .screens.dashboard import DashboardScreen
+
         for screen in reversed(self.screen_stack):
-            if getattr(screen, "is_training", False):
+            if isinstance(screen, DashboardScreen) and screen.is_training:
                 return screen
         return None
+
+    def live_dashboard(self, run_dir: str | Path) -> Any | None:
+        """The dashboard in this app that trains run_dir, if any (opening that run returns to it)."""
+        training = self.training_screen()
+        if training is None or not training.state.run_dir:
+            return None
+        return training if Path(training.state.run_dir).resolve() == Path(run_dir).resolve() else None
+
+    def return_to(self, screen: Any) -> None:
+        """Close the screens above screen (the runs browser, compare...) so it is on top again."""
+        while self.screen is not screen and len(self.screen_stack) > 1:
+            self.pop_screen()
 
     # ------------------------------------------------------------ keys
     def action_help(self) -> None:
@@ -237,25 +251,14 @@ class CifarApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_runs(self) -> None:
-        """Push the runs browser, written separately: absent module -> a notice, not a crash."""
-        try:
-            from .screens.runs import RunsScreen
-        except ImportError:
-            self.notify("runs screen not available", severity="warning")
-            return
-        if type(self.screen).__name__ == "RunsScreen":
-            return
-        self.push_screen(RunsScreen(self.runs_dir))
+        from .screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen(self.runs_dir))
 
     def _open_compare(self, dirs: list[str]) -> None:
-        try:
-            from .screens.compare import CompareScreen
-        except ImportError:
-            self.notify("compare screen not available", severity="warning")
-            from .screens.launcher import LauncherScreen
+        from .screens.compare import CompareScreen
 
-            self.push_screen(LauncherScreen(runs_dir=self.runs_dir))
-            return
         self.push_screen(CompareScreen(dirs))
 
     def action_quit_app(self) -> None:
