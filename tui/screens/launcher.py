@@ -1,39 +1,59 @@
 """The launcher: choose dataset, model, strategy, hyperparameters (or a preset) and start.
 
-Keyboard first: tab/shift+tab move between fields, enter opens a choice list,
-space toggles a switch, ctrl+s (or F5) starts. Numeric fields are checked as
-you type and flagged in place. The model list, parameter counts and device
-need torch, which the app imports in the background; until then the form is
-already usable and says it is loading.
+Keyboard first: tab/shift+tab move between fields (the focused row is marked
+with a bar at its left edge, which reads without colour too), enter opens a
+choice list or the "advanced" section (every other RunConfig field), space
+toggles a switch, ctrl+s (or F5) starts. Fields are checked as you type and
+flagged in place; the info panel explains the focused field with its RunConfig
+docstring. The model list, parameter counts and device need torch, which the
+app imports in the background; until then the form is already usable and says
+it is loading.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Footer, Input, Select, Static
 
-from engine.config import ConfigError, RunConfig
+from engine.config import ConfigError, RunConfig, default_runs_dir
 
 from .. import format as fmt
-from .launcher_form import (
-    CHOICES, NUMBER_FIELDS, SWITCHES, count_params, dataset_status, device_description, format_number,
-    load_presets, parse_number, preset_fields,
+from .launcher_advanced import AdvancedSection, Switch, field_row
+from .launcher_fields import (
+    CHOICES, blamed_field, check_value, field_specs, format_value, in_words, parse_text,
 )
+from .launcher_form import (
+    MAIN_FIELDS, NUMBER_BY_NAME, NUMBER_FIELDS, SWITCHES, DatasetStatus, count_params, data_dir_placeholder,
+    dataset_status,
+    device_description, load_presets, parse_number, preset_fields,
+)
+from .launcher_info import InfoState, abs_dir, field_help, info_panel
+from .launcher_runs import ProbePicker
+
+if TYPE_CHECKING:
+    from engine.models import ModelSpec
 
 NO_PRESET = "(none)"
+PROBE = "linear-probe"
+# Not edited here: the app's runs directory (shown in the info panel, where runs are saved and probed
+# runs are found) and the preset's free-form metadata.
+NOT_EDITED = frozenset({"runs_dir", "extra"})
 
 
-# What an empty optional field means.
-PLACEHOLDERS = {"train_limit": "all", "test_limit": "all", "val_split": "default: 5000 or 10%"}
+class RegistryLoaded(Message, bubble=False):
+    """The app imported torch and the model registry; post it to the launcher (it does not bubble back)."""
+
+    def __init__(self, models: Mapping[str, "ModelSpec"]) -> None:
+        super().__init__()
+        self.models = models
 
 
 class InfoCounted(Message):
@@ -44,79 +64,88 @@ class InfoCounted(Message):
         self.info = info
 
 
-def _row(label: str, widget: Any, field: str) -> Vertical:
-    """A form row: label and control side by side, an error line under them (hidden when fine)."""
-    return Vertical(
-        Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
-        Static("", id=f"err-{field}", classes="field-error"),
-        classes="field",
-    )
-
-
 class LauncherScreen(Screen):
     """Pick what to train; ``start`` pushes the dashboard with the built RunConfig."""
 
+    CSS_PATH = "launcher.tcss"
     BINDINGS = [
         Binding("ctrl+s", "start", "Start", priority=True),
         Binding("f5", "start", "Start", show=False, priority=True),
         Binding("ctrl+y", "synthetic", "Synthetic data", priority=True),
     ]
 
-    def __init__(self, runs_dir: str = "saved_runs", base: RunConfig | None = None, **kwargs: Any) -> None:
+    def __init__(self, runs_dir: str | None = None, base: RunConfig | None = None,
+                 models: Mapping[str, "ModelSpec"] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.runs_dir = runs_dir
-        self.base = base or RunConfig(runs_dir=runs_dir)
+        self.runs_dir = runs_dir or (base.runs_dir if base is not None else default_runs_dir())
+        self.base = base or RunConfig(runs_dir=self.runs_dir)
         self.presets = load_presets()
         self.preset_extra: dict[str, Any] = {}
         self.preset_name: str | None = None
-        self.models: dict[str, Any] = {}
+        self.models: Mapping[str, ModelSpec] = models or {}
         self.info: dict[str, str] = {"params": "loading torch...", "input": "-", "device": "loading torch..."}
-        self.dataset_message = "checking..."
-        self.dataset_present = True
+        self.dataset = DatasetStatus(True, "checking...")
+
+    @property
+    def dataset_message(self) -> str:
+        return self.dataset.message
+
+    @property
+    def dataset_present(self) -> bool:
+        """The run can start as far as the data goes (found, or downloaded on start)."""
+        return self.dataset.can_start(self._download_on())
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        c = self.base
         yield Static("cifar-tui · new training run", id="launcher-title")
         with Vertical(id="dataset-missing"):
             yield Static("", id="dataset-missing-text")
             with Horizontal(id="dataset-missing-buttons"):
                 yield Button("Synthetic data (ctrl+y)", id="use-synthetic", compact=True, variant="warning")
                 yield Button("Set a data path", id="set-data-path", compact=True)
-                yield Static(" or 'download' (online)", id="dataset-missing-or")
+                yield Button("Turn download on", id="download-on", compact=True)
         with Horizontal(id="launcher-body"):
             with VerticalScroll(id="form"):
-                if self.presets:
-                    options = [(NO_PRESET, NO_PRESET)] + [(self._preset_label(n, p), n) for n, p in self.presets.items()]
-                    yield _row("preset", Select(options, value=NO_PRESET, allow_blank=False, compact=True,
-                                                id="preset"), "preset")
-                yield _row("dataset", self._select("dataset", c.dataset), "dataset")
-                yield _row("data path", Input(c.data_dir or "", placeholder="default (./data or $CIFAR_TUI_DATA)",
-                                              compact=True, id="data_dir"), "data_dir")
-                yield _row("model", Select([(f"{c.model} (loading models...)", c.model)], value=c.model,
-                                           allow_blank=False, compact=True, id="model"), "model")
-                yield _row("strategy", self._select("strategy", c.strategy), "strategy")
-                for spec in NUMBER_FIELDS[:4]:
-                    yield self._number_row(spec.name, spec.label)
-                yield _row("optimizer", self._select("optimizer", c.optimizer), "optimizer")
-                yield _row("lr schedule", self._select("schedule", c.schedule), "schedule")
-                for spec in NUMBER_FIELDS[4:]:
-                    yield self._number_row(spec.name, spec.label)
-                for name, label, what in SWITCHES:
-                    yield _row(label, Checkbox(what, value=bool(getattr(c, name)), compact=True, id=name), name)
-                yield _row("device", self._select("device", c.device), "device")
+                yield from self._main_rows()
+                yield AdvancedSection(self.base, MAIN_FIELDS | NOT_EDITED)
                 yield Button("Start training (ctrl+s)", id="start", variant="success")
             with VerticalScroll(id="info"):
+                yield Static("", id="field-help")
                 yield Static("", id="info-text")
                 yield Static("", id="problems")
         yield Footer()
 
-    def _select(self, name: str, value: str) -> Select:
-        return Select([(v, v) for v in CHOICES[name]], value=value, allow_blank=False, compact=True, id=name)
+    def _main_rows(self) -> ComposeResult:
+        c = self.base
+        if self.presets:
+            options = [(NO_PRESET, NO_PRESET)] + [(self._preset_label(n, p), n) for n, p in self.presets.items()]
+            yield field_row("preset", Select(options, value=NO_PRESET, allow_blank=False, compact=True,
+                                             id="preset"), "preset")
+        yield self._select_row("dataset")
+        yield self._input_row("data_dir")
+        yield field_row("model", Select([(f"{c.model} (loading models...)", c.model)], value=c.model,
+                                        allow_blank=False, compact=True, id="model"), "model")
+        yield self._select_row("strategy")
+        yield field_row("from run", ProbePicker(self.runs_dir, c.from_run), "from_run")
+        for spec in NUMBER_FIELDS[:4]:
+            yield self._input_row(spec.name)
+        yield self._select_row("optimizer")
+        yield self._select_row("schedule")
+        for spec in NUMBER_FIELDS[4:]:
+            yield self._input_row(spec.name)
+        for name, label, what in SWITCHES:
+            yield field_row(label, Switch(what, value=bool(getattr(c, name)), compact=True, id=name), name)
+        yield self._select_row("device")
 
-    def _number_row(self, name: str, label: str) -> Vertical:
-        hint = PLACEHOLDERS.get(name, "")
-        return _row(label, Input(format_number(getattr(self.base, name)), placeholder=hint, compact=True, id=name), name)
+    def _select_row(self, name: str) -> Vertical:
+        select = Select([(v, v) for v in CHOICES[name]], value=getattr(self.base, name), allow_blank=False,
+                        compact=True, id=name)
+        return field_row(field_specs()[name].label, select, name)
+
+    def _input_row(self, name: str) -> Vertical:
+        spec = field_specs()[name]
+        field = Input(format_value(getattr(self.base, name)), placeholder=spec.placeholder, compact=True, id=name)
+        return field_row(spec.label, field, name)
 
     @staticmethod
     def _preset_label(name: str, preset: Any) -> str:
@@ -128,23 +157,43 @@ class LauncherScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#info").border_title = "what this trains"
         self.query_one("#form").border_title = "settings"
-        models = getattr(self.app, "registry", None)
+        self._show_probe_row()
+        models = self.models or self._registry_of_app()
         if models:
-            self.registry_loaded(models)
+            self._use_registry(models)
         # Start in the form (not on the missing-dataset banner's buttons, which come first in tab order).
         self.query_one("#preset" if self.presets else "#dataset").focus()
         self.call_after_refresh(self._refresh_dataset)  # after the first frame: it imports numpy
         self._render_info()
 
     # ------------------------------------------------------------ registry / info
-    def registry_loaded(self, models: dict[str, Any]) -> None:
-        """Called by the app once torch and the model registry are imported."""
+    def _registry_of_app(self) -> Mapping[str, "ModelSpec"]:
+        """Interim, until the app passes ``models=`` to the constructor: the registry it already loaded."""
+        return getattr(self.app, "registry", None) or {}
+
+    def registry_loaded(self, models: Mapping[str, "ModelSpec"]) -> None:
+        """Interim hook the app still calls; the app should post RegistryLoaded to this screen instead."""
+        self.post_message(RegistryLoaded(models))
+
+    def on_registry_loaded(self, message: RegistryLoaded) -> None:
+        if message.models:  # empty: the import failed, and the app says why
+            self._use_registry(message.models)
+
+    def _use_registry(self, models: Mapping[str, "ModelSpec"]) -> None:
         self.models = models
         select = self.query_one("#model", Select)
         current = select.value
-        select.set_options([(name, name) for name in sorted(models)])
-        select.value = current if current in models else self.base.model
+        names = sorted(models)
+        select.set_options([(name, name) for name in names])
+        select.value = next((m for m in (current, self.base.model) if m in models), names[0])
+        self._recheck_inputs()
         self._update_params()
+
+    def _recheck_inputs(self) -> None:
+        """Now that validate() can run: check every typed field against it."""
+        for field in self.query(Input):
+            if field.id in field_specs() and field.id != "data_dir":
+                self._flag(field.id, self._field_error(field.id, field.value))
 
     @work(thread=True, exclusive=True, group="params", exit_on_error=False)
     def _count(self, config: RunConfig) -> None:
@@ -177,42 +226,39 @@ class LauncherScreen(Screen):
     def _render_info(self) -> None:
         model = self._value("model")
         spec = self.models.get(model) if self.models else None
-        rows = [("model", f"{model}" + (f": {spec.description}" if spec is not None else "")),
-                ("params", self.info["params"]), ("input", self.info["input"]), ("device", self.info["device"]),
-                ("dataset", self.dataset_message), ("runs dir", self.runs_dir)]
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column()
-        for key, value in rows:
-            grid.add_row(key, Text(value, style="bold red" if key == "dataset" and not self.dataset_present else ""))
-        text = Text()
-        if self.preset_name and self.preset_name in self.presets:
-            p = self.presets[self.preset_name]
-            text.append("\npreset ", style="bold")
-            text.append(f"{p.name}\n", style="bold cyan")
-            text.append(f"study {p.study}: {getattr(p, 'study_title', '')}\n", style="dim")
-            text.append(f"{p.description}\n")
-            if p.reported_test_acc:
-                text.append(f"reported test accuracy {fmt.pct(p.reported_test_acc)}\n", style="green")
-            if getattr(p, "needs", ""):
-                text.append(f"needs {p.needs}\n", style="yellow")
-        self.query_one("#info-text", Static).update(Group(grid, text) if text else grid)
+        probing = self._value("strategy") == PROBE
+        state = InfoState(model, spec.description if spec is not None else None, self.info, self.dataset,
+                          self.dataset_present, self.runs_dir, self._probe_label() if probing else None)
+        preset = self.presets.get(self.preset_name) if self.preset_name else None
+        self.query_one("#info-text", Static).update(info_panel(state, preset))
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The info panel explains the focused field with its RunConfig docstring."""
+        self.query_one("#field-help", Static).update(field_help(event.widget))
 
     # ------------------------------------------------------------ dataset
+    def _download_on(self) -> bool:
+        try:
+            return self.query_one("#download", Checkbox).value
+        except Exception:  # noqa: BLE001 - before compose
+            return self.base.download
+
     def _refresh_dataset(self) -> None:
-        data_dir = self.query_one("#data_dir", Input).value.strip() or None
-        self.dataset_present, self.dataset_message = dataset_status(self._value("dataset"), data_dir)
+        field = self.query_one("#data_dir", Input)
+        field.placeholder = data_dir_placeholder(self._value("dataset"))
+        self.dataset = dataset_status(self._value("dataset"), field.value.strip() or None)
         banner = self.query_one("#dataset-missing")
-        if self.dataset_present and banner.has_focus_within:
+        missing = not self.dataset.present
+        if not missing and banner.has_focus_within:
             self.query_one("#dataset").focus()  # its buttons vanish with it
-        if banner.display != (not self.dataset_present):
-            banner.display = not self.dataset_present
+        if banner.display != missing:
+            banner.display = missing
             # Hiding the banner moves every panel up; repaint the whole screen, not just what changed,
             # or some terminals keep stale cells of the old layout until the next full refresh.
             self.refresh(layout=True, repaint=True)
-        dataset = self._value("dataset")
-        self.query_one("#dataset-missing-text", Static).update(
-            Text(f"⚠ {self.dataset_message.split(':')[0]}. Ways out:", style="bold"))
+        download = self._download_on()
+        self.query_one("#download-on").display = self.dataset.downloadable and not download
+        self.query_one("#dataset-missing-text", Static).update(Text(self.dataset.headline(download), style="bold"))
         self._render_info()
 
     def action_synthetic(self) -> None:
@@ -227,14 +273,45 @@ class LauncherScreen(Screen):
     def _focus_data_path(self) -> None:
         self.query_one("#data_dir", Input).focus()
 
+    @on(Button.Pressed, "#download-on")
+    def _download_on_pressed(self) -> None:
+        self.query_one("#download", Checkbox).value = True
+
+    # ------------------------------------------------------------ linear probe: the run it starts from
+    def _show_probe_row(self) -> None:
+        probing = self._value("strategy") == PROBE
+        self.query_one("#row-from_run").display = probing
+        if probing:
+            self.query_one(ProbePicker).reload()
+
+    def _probe_label(self) -> str:
+        picked = self.query_one(ProbePicker).picked
+        return picked.label if picked else ""
+
+    def _probe_picked(self) -> None:
+        """The probed run's weights fit its own model only: select that model too."""
+        run = self.query_one(ProbePicker).picked
+        model = self.query_one("#model", Select)
+        if run is None or model.value == run.model or (self.models and run.model not in self.models):
+            return
+        if not self.models:
+            model.set_options([(f"{run.model} (loading models...)", run.model)])
+        model.value = run.model
+        self.notify(f"model set to {run.model}: the probed run's own", timeout=4)
+
     # ------------------------------------------------------------ form events
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
         name = event.select.id
         if name == "preset":
             self._apply_preset(str(event.value))
-        if name in ("dataset",):
+        if name == "dataset":
             self._refresh_dataset()
+        if name == "strategy":
+            self._show_probe_row()
+        if name == "from_run":
+            self._flag("from_run", None)
+            self._probe_picked()
         if name in ("model", "strategy", "dataset", "device"):
             self._update_params()
         self._render_info()
@@ -244,9 +321,12 @@ class LauncherScreen(Screen):
         name = event.input.id or ""
         if name == "data_dir":
             self._refresh_dataset()
-            return
-        _, error = parse_number(name, event.value)
-        self._flag(name, error)
+        elif name in field_specs():
+            self._flag(name, self._field_error(name, event.value))
+
+    @on(Checkbox.Changed, "#download")
+    def _download_changed(self) -> None:
+        self._refresh_dataset()
 
     @on(Input.Submitted)
     def _input_submitted(self) -> None:
@@ -255,6 +335,16 @@ class LauncherScreen(Screen):
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:
         self.action_start()
+
+    def _field_error(self, name: str, text: str) -> str | None:
+        """What is wrong with one field's text: its type at once, its value by validate() once torch is in."""
+        if name in NUMBER_BY_NAME:
+            value, error = parse_number(name, text)
+        else:
+            value, error = parse_text(field_specs()[name], text)
+        if error is None and self.models:
+            error = check_value(name, value)
+        return in_words(error) if error else None
 
     def _flag(self, name: str, error: str | None) -> None:
         """Mark a field invalid in place (red control, message under it) or clear it."""
@@ -266,7 +356,7 @@ class LauncherScreen(Screen):
     def _value(self, name: str) -> Any:
         widget = self.query_one(f"#{name}")
         value = widget.value  # type: ignore[attr-defined]
-        return None if value is Select.BLANK else value
+        return None if value is Select.NULL else value
 
     def _apply_preset(self, name: str) -> None:
         if name == NO_PRESET:
@@ -276,11 +366,8 @@ class LauncherScreen(Screen):
         self.preset_name, self.preset_extra = name, dict(fields.get("extra") or {})
         values = {**RunConfig().to_dict(), **fields}
         for key, value in values.items():
-            try:
-                widget = self.query_one(f"#{key}")
-            except Exception:  # noqa: BLE001 - fields the form does not show keep the preset's value
-                continue
-            if isinstance(widget, Select):
+            widget = self._control(key)
+            if isinstance(widget, Select) and key != "from_run":
                 if key != "model" or value in self.models or not self.models:
                     if key == "model" and not self.models:
                         widget.set_options([(f"{value} (loading models...)", value)])
@@ -288,27 +375,19 @@ class LauncherScreen(Screen):
             elif isinstance(widget, Checkbox):
                 widget.value = bool(value)
             elif isinstance(widget, Input) and key != "data_dir":
-                widget.value = format_number(value)
+                widget.value = format_value(value)
         self.notify(f"preset {name} loaded; change any field before starting", timeout=3)
+
+    def _control(self, name: str) -> Widget | None:
+        """The form's control for a RunConfig field (None for the fields it does not edit)."""
+        if name in NOT_EDITED or name == "preset" or name not in field_specs():
+            return None
+        return self.query_one(f"#{name}")
 
     # ------------------------------------------------------------ start
     def build_config(self, check: bool = True) -> tuple[RunConfig | None, list[str]]:
         """The RunConfig the form describes, and the problems that stop it (flagged in place)."""
-        values: dict[str, Any] = {}
-        problems: list[str] = []
-        for spec in NUMBER_FIELDS:
-            value, error = parse_number(spec.name, self.query_one(f"#{spec.name}", Input).value)
-            if check:
-                self._flag(spec.name, error)
-            if error:
-                problems.append(error)
-            values[spec.name] = value
-        for name in CHOICES:
-            values[name] = self._value(name)
-        values["model"] = self._value("model")
-        for name, _, _ in SWITCHES:
-            values[name] = self.query_one(f"#{name}", Checkbox).value
-        values["data_dir"] = self.query_one("#data_dir", Input).value.strip() or None
+        values, problems = self._read_fields(check)
         if problems:
             return None, problems
         base = {**self.base.to_dict(), "runs_dir": self.runs_dir}
@@ -318,18 +397,59 @@ class LauncherScreen(Screen):
                                       "extra": self.preset_extra or base.get("extra") or {}})
         return config, []
 
-    def action_start(self) -> None:
-        config, problems = self.build_config()
-        if config is not None and self.models:
+    def _read_fields(self, check: bool) -> tuple[dict[str, Any], list[str]]:
+        """Every field's value by its type (text parsed, choices and switches as they are), and the type errors."""
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for name in field_specs():
+            widget = self._control(name)
+            if isinstance(widget, Input) and name != "data_dir":
+                value, error = (parse_number(name, widget.value) if name in NUMBER_BY_NAME
+                                else parse_text(field_specs()[name], widget.value))
+                if check:
+                    self._flag(name, error)
+                if error:
+                    problems.append(error)
+                values[name] = value
+            elif widget is not None:
+                values[name] = self._value(name)
+        values["data_dir"] = self.query_one("#data_dir", Input).value.strip() or None
+        return values, problems
+
+    def _start_problems(self, config: RunConfig) -> list[str]:
+        """What stops a well-typed config: no probed run, validate(), the data (each flagged where it is fixed)."""
+        if config.strategy == PROBE and not config.from_run:
+            picker = self.query_one(ProbePicker)
+            picker.reload()  # a run may have finished since the list was read
+            where = "" if picker.runs else f" (none in {abs_dir(self.runs_dir)} yet: train one first)"
+            return [self._refuse("from_run", f"linear-probe: pick the finished run to probe under 'from run'{where}")]
+        if self.models:
             try:
                 config.validate()
             except ConfigError as exc:
-                problems.append(str(exc))
-                if exc.field in {spec.name for spec in NUMBER_FIELDS}:
-                    self._flag(exc.field, str(exc))
-                    self.query_one(f"#{exc.field}").focus()  # where the fix is typed
-        if not problems and not self.dataset_present and not config.download:  # type: ignore[union-attr]
-            problems.append(self.dataset_message)
+                field = blamed_field(exc)
+                message = in_words(str(exc))
+                return [self._refuse(field, message) if field and self._control(field) else message]
+        if not self.dataset.can_start(config.download):
+            return [self.dataset.refusal()]
+        return []
+
+    def _refuse(self, name: str, message: str) -> str:
+        """Flag the field and move the focus there (opening the advanced section if it is in it)."""
+        self._flag(name, message)
+        section = self.query_one(AdvancedSection)
+        field = self.query_one(f"#{name}")
+        if name in section.names and section.collapsed:
+            section.reveal()
+            self.call_after_refresh(field.focus)  # once the section's rows are displayed
+        else:
+            field.focus()
+        return message
+
+    def action_start(self) -> None:
+        config, problems = self.build_config()
+        if config is not None:
+            problems = self._start_problems(config)
         self.query_one("#problems", Static).update(
             Text("\n".join(f"✗ {p}" for p in problems), style="bold red") if problems else "")
         if problems:
@@ -338,3 +458,4 @@ class LauncherScreen(Screen):
         from .dashboard import DashboardScreen
 
         self.app.push_screen(DashboardScreen.for_config(config))  # type: ignore[arg-type]
+

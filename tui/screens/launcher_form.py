@@ -10,114 +10,153 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.config import DATASETS, DEVICES, OPTIMIZERS, SCHEDULES, STRATEGIES, RunConfig
+from engine.config import RunConfig
+
+from .launcher_fields import FieldSpec, field_specs, parse_text
 
 
 @dataclass(frozen=True)
 class NumberField:
-    """A typed text field of the form: how to parse it and what is allowed."""
+    """A number field of the main form, with the rule it is checked against as you type.
+
+    The rule is a fast pre-check that needs no torch; RunConfig.validate() (which
+    imports the model registry) checks every field again once the app has loaded it.
+    """
 
     name: str
-    label: str
-    kind: type  # int or float
     check: Callable[[float], bool]
     rule: str  # said in place when the check fails
-    optional: bool = False
+
+    @property
+    def spec(self) -> FieldSpec:
+        return field_specs()[self.name]
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
 
 
 NUMBER_FIELDS: tuple[NumberField, ...] = (
-    NumberField("epochs", "epochs", int, lambda v: v >= 1, "a whole number ≥ 1"),
-    NumberField("batch_size", "batch size", int, lambda v: v >= 1, "a whole number ≥ 1"),
-    NumberField("lr", "learning rate", float, lambda v: v > 0, "a number > 0, e.g. 0.05 or 1e-3"),
-    NumberField("weight_decay", "weight decay", float, lambda v: v >= 0, "a number ≥ 0"),
-    NumberField("train_limit", "train images", int, lambda v: v >= 10, "empty (all) or ≥ 10", optional=True),
-    NumberField("test_limit", "test images", int, lambda v: v >= 10, "empty (all) or ≥ 10", optional=True),
-    NumberField("val_split", "validation images", int, lambda v: v >= 0,
-                "empty (5,000, or 10% of a small set) or a whole number ≥ 0 (0: no selection)", optional=True),
-    NumberField("cutout", "cutout px", int, lambda v: v >= 0, "0 (off) or a size in pixels"),
-    NumberField("mixup", "mixup α", float, lambda v: v >= 0, "0 (off) or α > 0, e.g. 0.2"),
-    NumberField("seed", "seed", int, lambda v: True, "a whole number"),
+    NumberField("epochs", lambda v: v >= 1, "a whole number ≥ 1"),
+    NumberField("batch_size", lambda v: v >= 1, "a whole number ≥ 1"),
+    NumberField("lr", lambda v: v > 0, "a number > 0, e.g. 0.05 or 1e-3"),
+    NumberField("weight_decay", lambda v: v >= 0, "a number ≥ 0"),
+    NumberField("train_limit", lambda v: v >= 10, "empty (all) or ≥ 10"),
+    NumberField("test_limit", lambda v: v >= 10, "empty (all) or ≥ 10"),
+    NumberField("val_split", lambda v: v >= 0,
+                "empty (5,000, or 10% of a small set) or a whole number ≥ 0 (0: no selection)"),
+    NumberField("cutout", lambda v: v >= 0, "0 (off) or a size in pixels"),
+    NumberField("mixup", lambda v: v >= 0, "0 (off) or α > 0, e.g. 0.2"),
+    NumberField("seed", lambda v: True, "a whole number"),
 )
 NUMBER_BY_NAME = {f.name: f for f in NUMBER_FIELDS}
-CHOICES: dict[str, tuple[str, ...]] = {
-    "dataset": DATASETS, "strategy": STRATEGIES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES,
-}
 SWITCHES = (("crop", "crop", "pad + random crop"), ("flip", "flip", "horizontal flip"),
             ("download", "download", "fetch CIFAR if missing"))
+# Fields with a control of their own on the main form; the advanced section has the rest.
+MAIN_FIELDS = frozenset({"preset", "dataset", "data_dir", "model", "strategy", "from_run", "optimizer", "schedule",
+                         "device", *NUMBER_BY_NAME, *(name for name, _, _ in SWITCHES)})
 
 
 def parse_number(name: str, text: str) -> tuple[Any, str | None]:
-    """(value, None) or (None, what is wrong) for one numeric field's text."""
+    """(value, None) or (None, what is wrong) for one main-form number field's text."""
     spec = NUMBER_BY_NAME[name]
-    text = text.strip()
-    if not text:
-        return (None, None) if spec.optional else (None, f"{spec.label}: {spec.rule}")
-    try:
-        number = float(text)
-        if number != number or number in (float("inf"), float("-inf")):
-            raise ValueError(text)
-        if spec.kind is int and not number.is_integer():
-            raise ValueError(text)
-        value = int(number) if spec.kind is int else number
-    except ValueError:
+    value, error = parse_text(spec.spec, text)
+    if error:
         return None, f"{spec.label}: {spec.rule}"
-    if not spec.check(value):
+    if value is not None and not spec.check(value):
         return None, f"{spec.label}: {spec.rule}"
     return value, None
 
 
-def format_number(value: Any) -> str:
-    """How a config value is shown in its field."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+@dataclass(frozen=True)
+class DatasetStatus:
+    """What a look at the files says about the dataset: never downloads, never blocks."""
+
+    present: bool
+    message: str
+    """One line for the info panel: where it was found, or where it was looked for and what for."""
+    downloadable: bool = False
+    """Missing, but 'download' fetches it when the run starts (CIFAR, online)."""
+    short: str = ""
+    """Missing: the message without its details ('cifar10 not found in /abs/data/'), for the banner."""
+
+    def can_start(self, download: bool) -> bool:
+        return self.present or (self.downloadable and download)
+
+    def headline(self, download: bool) -> str:
+        """The missing-dataset banner's sentence (the fixes are its buttons)."""
+        short = self.short or self.message
+        if self.downloadable and download:
+            return f"{short}; downloaded on start if online, or:"
+        off = " and 'download' is off" if self.downloadable else ""
+        return f"⚠ {short}{off}. Start waits for one of:"
+
+    def refusal(self) -> str:
+        """Why Start is refused, and the fixes in this screen."""
+        turn_on = ", or turn 'download' on (needs internet)" if self.downloadable else ""
+        return (f"{self.short or self.message}: set 'data path' to the folder that holds it, press ctrl+y for "
+                f"the synthetic demo data{turn_on}")
 
 
-def dataset_status(dataset: str, data_dir: str | None) -> tuple[bool, str]:
-    """(present, message) from a look at the files only: never downloads, never blocks."""
+def data_dir_placeholder(dataset: str) -> str:
+    """What an empty 'data path' means for this dataset, as an absolute path."""
     if dataset == "synthetic":
-        return True, "synthetic: generated in memory (5,000 train / 1,000 test, 10 classes)"
+        return "not needed (generated in memory)"
+    if dataset == "folder":
+        return "a folder (or .tar.gz) of your images: required"
+    from engine.data import default_data_dir
+
+    return f"default: {Path(default_data_dir(dataset)).expanduser().absolute()}/"
+
+
+def dataset_status(dataset: str, data_dir: str | None) -> DatasetStatus:
+    """Whether the dataset is there, from a look at the files only."""
+    if dataset == "synthetic":
+        return DatasetStatus(True, "synthetic: generated in memory (5,000 train / 1,000 test, 10 classes)")
     if dataset == "folder":
         return folder_status(data_dir)
     from engine.data import default_data_dir
     from engine.datasets_files import CIFAR_SPECS
 
-    root = Path(data_dir or default_data_dir(dataset)).expanduser()
+    root = Path(data_dir or default_data_dir(dataset)).expanduser().absolute()
     if dataset in CIFAR_SPECS:
-        spec = CIFAR_SPECS[dataset]
-        meta = "batches.meta" if dataset == "cifar10" else "meta"
-        for folder in (root / spec["folder"], root):
-            if (folder / meta).is_file():
-                return True, f"{dataset}: found in {folder}"
-        tarball = root if root.is_file() else root / spec["tarball"]
-        if tarball.is_file():
-            return True, f"{dataset}: {tarball.name} found; it is extracted on the first run"
-        return False, (f"{dataset} not found in {root}/ (no {spec['folder']}/ or {spec['tarball']}): "
-                       "set 'data path', use the synthetic demo data, or keep 'download' on if online")
+        return _cifar_status(dataset, root, CIFAR_SPECS[dataset])
     if dataset == "fashion-mnist":
-        if all((root / f"{s}-idx{d}-ubyte{gz}").is_file() or (root / f"{s}-idx{d}-ubyte").is_file()
-               for s, d, gz in (("train-images", 3, ".gz"), ("train-labels", 1, ".gz"),
-                                ("t10k-images", 3, ".gz"), ("t10k-labels", 1, ".gz"))):
-            return True, f"fashion-mnist: found in {root}"
-        return False, (f"fashion-mnist not found in {root}/: 'apt-get install dataset-fashion-mnist', "
-                       "set 'data path', or use the synthetic demo data")
-    return False, f"unknown dataset {dataset}"
+        if all((root / f"{s}-idx{d}-ubyte.gz").is_file() or (root / f"{s}-idx{d}-ubyte").is_file()
+               for s, d in (("train-images", 3), ("train-labels", 1), ("t10k-images", 3), ("t10k-labels", 1))):
+            return DatasetStatus(True, f"fashion-mnist: found in {root}/")
+        short = f"fashion-mnist not found in {root}/"
+        return DatasetStatus(False, f"{short} (no train-images-idx3-ubyte.gz; the dataset-fashion-mnist package "
+                                    "installs it in /usr/share/datasets/fashion-mnist/)", short=short)
+    return DatasetStatus(False, f"unknown dataset {dataset}")
 
 
-def folder_status(data_dir: str | None) -> tuple[bool, str]:
+def _cifar_status(dataset: str, root: Path, spec: dict[str, Any]) -> DatasetStatus:
+    meta = "batches.meta" if dataset == "cifar10" else "meta"
+    for folder in (root / spec["folder"], root):
+        if (folder / meta).is_file():
+            return DatasetStatus(True, f"{dataset}: found in {folder}/")
+    tarball = root if root.is_file() else root / spec["tarball"]
+    if tarball.is_file():
+        return DatasetStatus(True, f"{dataset}: {tarball} found; it is extracted on the first run")
+    short = f"{dataset} not found in {root}/"
+    return DatasetStatus(False, f"{short} (no {spec['folder']}/ or {spec['tarball']})", downloadable=True,
+                         short=short)
+
+
+def folder_status(data_dir: str | None) -> DatasetStatus:
     """Your own images: what the folder (or tarball) at 'data path' holds, or why it cannot be used."""
     from engine.config import UserError
     from engine.datasets_folder import describe_folder
 
     if not data_dir:
-        return False, ("folder: set 'data path' to a folder with train/<class>/* and test/<class>/* "
-                       "(PNG/JPEG/BMP/WebP), or a .tar.gz of one")
+        return DatasetStatus(False, "folder: set 'data path' to a folder with train/<class>/* and test/<class>/* "
+                                    "(PNG/JPEG/BMP/WebP), or a .tar.gz of one", short="folder: no 'data path' set")
+    path = Path(data_dir).expanduser().absolute()
     try:
-        return True, f"folder: {describe_folder(Path(data_dir))}"
+        return DatasetStatus(True, f"folder: {describe_folder(path)}")
     except UserError as exc:
-        return False, f"folder: {exc}"
+        return DatasetStatus(False, f"folder: {exc}")
 
 
 def count_params(config: RunConfig) -> tuple[int, int, int]:
