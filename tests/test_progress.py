@@ -2,8 +2,12 @@
 the end, never trusted blindly by a reader; and the headless progress lines built on the same events."""
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -138,3 +142,91 @@ def test_progress_that_is_a_directory_or_missing_reads_as_none(tmp_path: Path) -
     assert read_progress(tmp_path) is None
     (tmp_path / PROGRESS_FILE).mkdir()
     assert read_progress(tmp_path) is None
+
+
+# ----------------------------------------------------------------------------- headless progress lines
+
+
+def _started(steps: int = 100, epochs: int = 10) -> RunStarted:
+    return RunStarted("r1", "/tmp/r1", {"model": "cnn", "strategy": "scratch", "dataset": "synthetic",
+                                        "epochs": epochs}, "cpu", ["a", "b"], 1000, 1000, 4500, 500, 1000, steps, 32)
+
+
+def test_piped_output_has_a_progress_line_per_tenth_of_an_epoch() -> None:
+    from tui.headless import Reporter
+
+    out, clock = io.StringIO(), Clock()
+    reporter = Reporter(out, tty=False, clock=clock)
+    reporter(_started(steps=391))
+    for step in range(1, 392, 3):  # a step event every 3 steps, 0.1 s apart: a 13 s epoch
+        clock.now += 0.1
+        reporter(StepDone(2, step, 391, 1.23456, 0.1, 612.4, 100 + clock.now, 192.0))
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("  epoch ")]
+    assert len(lines) == 9, lines  # 10%, 20%, ... 90%; the epoch's own line says 100%
+    assert lines[0] == "  epoch 2/10  step 40/391 (10.23%)  loss 1.2346  612 img/s  ETA 3m12s"
+    assert not any(line.startswith("epoch ") for line in out.getvalue().splitlines())  # grep '^epoch ' = epochs
+
+
+def test_piped_output_shows_life_every_30_seconds_in_a_long_epoch() -> None:
+    from tui.headless import PROGRESS_LINE_S, Reporter
+
+    out, clock = io.StringIO(), Clock()
+    reporter = Reporter(out, tty=False, clock=clock)
+    reporter(_started(steps=10_000, epochs=1))
+    printed_at = []
+    for step in range(1, 1000):  # 1 s a step: a tenth of this epoch takes 1000 s
+        clock.now += 1.0
+        before = out.getvalue().count("\n")
+        reporter(StepDone(1, step, 10_000, 2.0, 0.1, 64.0, clock.now, 9000.0))
+        if out.getvalue().count("\n") > before:
+            printed_at.append(clock.now)
+    gaps = [b - a for a, b in zip([0.0, *printed_at], printed_at)]
+    assert len(printed_at) >= 30 and max(gaps) <= PROGRESS_LINE_S, gaps
+
+
+def test_term_dumb_on_a_real_terminal_gets_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.headless import Reporter
+
+    master, slave = os.openpty()
+    with os.fdopen(slave, "w") as terminal:
+        try:
+            monkeypatch.setenv("TERM", "xterm-256color")
+            assert Reporter(terminal).tty  # a terminal gets the bar
+            monkeypatch.setenv("TERM", "dumb")
+            reporter = Reporter(terminal)
+            assert not reporter.tty
+            reporter(_started())
+            reporter(StepDone(1, 50, 100, 1.0, 0.1, 500.0, 10.0, 20.0))
+            assert reporter.progress is None
+        finally:
+            os.close(master)
+
+
+def test_the_terminal_bar_labels_epoch_time_and_run_eta() -> None:
+    from rich.console import Console
+
+    from tui.headless import progress_bar
+
+    console = Console(file=io.StringIO(), width=100, force_terminal=False, color_system=None)
+    bar = progress_bar(console)
+    bar.add_task("train", total=391, completed=140, epoch=2, epochs=10, loss="1.2346", rate="612", eta="3m12s")
+    console.print(bar.get_renderable())
+    text = console.file.getvalue()
+    assert "epoch 2/10" in text and "140/391 steps" in text and "loss 1.2346" in text and "612 img/s" in text
+    assert "epoch time 0.0s" in text and "run ETA 3m12s" in text
+
+
+def test_a_piped_headless_run_shows_progress_lines(tmp_path: Path) -> None:
+    """`cifar-tui --no-ui ... | cat`: a real process, its stdout a pipe."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", "TERM": "xterm"}
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "--no-ui", "--dataset", "synthetic", "--model", "mlp", "--epochs", "2",
+         "--train-limit", "3000", "--test-limit", "200", "--batch-size", "32", "--no-checkpoints",
+         "--runs-dir", str(tmp_path / "runs")], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line.split("  ")[0] for line in lines if line.startswith("epoch ")] == ["epoch 1/2", "epoch 2/2"]
+    progress = [line for line in lines if line.startswith("  epoch ")]
+    shape = re.compile(r"  epoch [12]/2  step \d+/\d+ \(\d+\.\d\d%\)  loss \d+\.\d{4}  \d+ img/s  ETA \S+")
+    assert progress and all(shape.fullmatch(line) for line in progress), progress
+    assert "\x1b[" not in out.stdout  # no bar, no cursor movement in a log

@@ -2,11 +2,19 @@
 
 Imports rich (for the bar) but never textual, so it runs on GPU servers
 that only have torch installed.
+
+Piped (or TERM=dumb) there is no bar: a plain progress line comes at each tenth
+of an epoch, or after PROGRESS_LINE_S without any line, whichever is first, so a
+batch scheduler's log of an hour-long epoch still shows the job is alive.
+Progress lines are indented under the epoch lines: ``grep '^epoch '`` keeps
+finding exactly one line per epoch.
 """
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any, TextIO
+import time
+from typing import Any, Callable, TextIO
 
 from engine.events import EpochDone, Event, Log, RunEnded, RunStarted, StepDone
 from engine.runs import RunInfo, RunStatus
@@ -30,20 +38,70 @@ def epoch_line(e: EpochDone) -> str:
     return "  ".join(parts)
 
 
+PROGRESS_LINE_S = 30.0
+PROGRESS_LINE_PARTS = 10
+"""A line per tenth of an epoch (at most; a short epoch's events may skip tenths)."""
+
+
+def progress_line(e: StepDone, epochs: object) -> str:
+    """One plain line of where a run is inside its epoch."""
+    total = epochs if isinstance(epochs, int) else "?"
+    return (f"  epoch {e.epoch}/{total}  step {e.step}/{e.steps_per_epoch} ({fmt.pct(e.step / e.steps_per_epoch)})  "
+            f"loss {fmt.loss(e.loss)}  {fmt.rate(e.img_per_s)} img/s  ETA {fmt.duration(e.eta_s)}")
+
+
+class ProgressLines:
+    """Decides when a plain progress line is due: each new tenth of an epoch, or PROGRESS_LINE_S of silence."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self.last_line = clock()
+        self.last_mark = (0, 0)
+
+    def printed(self) -> None:
+        """Any line (an epoch line, a log line) shows the run is alive: the silence clock restarts."""
+        self.last_line = self.clock()
+
+    def due(self, e: StepDone) -> bool:
+        if e.steps_per_epoch <= 0 or e.step >= e.steps_per_epoch:
+            return False  # the epoch's own line comes next
+        mark = (e.epoch, e.step * PROGRESS_LINE_PARTS // e.steps_per_epoch)
+        now = self.clock()
+        if (mark[1] > 0 and mark > self.last_mark) or now - self.last_line >= PROGRESS_LINE_S:
+            self.last_mark = max(mark, self.last_mark)
+            self.last_line = now
+            return True
+        return False
+
+
+def plain_terminal(stream: TextIO) -> bool:
+    """No progress bar: not a terminal, or one that says it cannot move the cursor (TERM=dumb)."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream
+        tty = False
+    return not tty or os.environ.get("TERM", "") == "dumb"
+
+
 class Reporter:
     """Callable on_event for engine.train: renders events to a stream."""
 
-    def __init__(self, stream: TextIO = sys.stdout, tty: bool | None = None):
+    def __init__(self, stream: TextIO = sys.stdout, tty: bool | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.stream = stream
-        self.tty = stream.isatty() if tty is None else tty
+        self.tty = not plain_terminal(stream) if tty is None else tty
         self.progress: Any = None
         self.task: Any = None
+        self.task_total = 0
+        self.epochs: object = None
+        self.lines = ProgressLines(clock)
 
     def _print(self, text: str) -> None:
         if self.progress is not None:
             self.progress.console.print(text, highlight=False, markup=False)
         else:
             print(text, file=self.stream, flush=True)
+        self.lines.printed()
 
     def note(self, text: str) -> None:
         """A side message (e.g. the signal handler's), safe mid-bar."""
@@ -56,6 +114,8 @@ class Reporter:
             self._step(event)
         elif isinstance(event, EpochDone):
             self._print(epoch_line(event))
+            if self.progress is not None:  # the bar's epoch time starts over with the next epoch
+                self.progress.reset(self.task, total=self.task_total, completed=0)
         elif isinstance(event, Log):
             self._print(f"[{event.level}] {event.message}")
         elif isinstance(event, RunEnded):
@@ -64,6 +124,7 @@ class Reporter:
 
     def _started(self, e: RunStarted) -> None:
         c = e.config
+        self.epochs = c.get("epochs")
         self._print(f"run {e.run_id}  ->  {e.run_dir}")
         if e.start_epoch > 1 or e.start_step:
             self._print(f"resumed at epoch {e.start_epoch}, step {e.start_step} of {e.steps_per_epoch} "
@@ -73,15 +134,11 @@ class Reporter:
             f"at {e.input_size}px, {e.device}; params {fmt.params(e.params_total)} ({fmt.params(e.params_trainable)} trainable)"
         )
         if self.tty:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.console import Console
 
-            self.progress = Progress(
-                TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
-                TextColumn("{task.completed}/{task.total} steps"), TextColumn("loss {task.fields[loss]}"),
-                TextColumn("{task.fields[rate]} img/s"), TextColumn("ETA {task.fields[eta]}"), TimeElapsedColumn(),
-                transient=True,
-            )
+            self.progress = progress_bar(Console(file=self.stream, force_terminal=True))
             self.progress.start()
+            self.task_total = e.steps_per_epoch
             self.task = self.progress.add_task(
                 "train", total=e.steps_per_epoch, completed=e.start_step, epoch=e.start_epoch, epochs=c["epochs"],
                 loss="-", rate="-", eta="-",
@@ -89,9 +146,12 @@ class Reporter:
 
     def _step(self, e: StepDone) -> None:
         if self.progress is None:
+            if self.lines.due(e):
+                self._print(progress_line(e, self.epochs))
             return
-        self.progress.update(self.task, completed=e.step, epoch=e.epoch, loss=fmt.loss(e.loss),
-                             rate=fmt.rate(e.img_per_s), eta=fmt.duration(e.eta_s))
+        self.task_total = e.steps_per_epoch
+        self.progress.update(self.task, completed=e.step, total=e.steps_per_epoch, epoch=e.epoch,
+                             loss=fmt.loss(e.loss), rate=fmt.rate(e.img_per_s), eta=fmt.duration(e.eta_s))
 
     def _ended(self, e: RunEnded) -> None:
         s = e.summary
@@ -114,6 +174,25 @@ class Reporter:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+def progress_bar(console: Any = None) -> Any:
+    """The terminal's bar: epoch, steps, loss, rate, this epoch's time (live) and the whole run's ETA."""
+    from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
+    from rich.text import Text
+
+    class EpochTime(ProgressColumn):
+        """Time in this epoch so far (the task is reset at each epoch), in the app's one time format."""
+
+        def render(self, task: Any) -> Text:
+            return Text(f"epoch time {fmt.duration(task.elapsed)}")
+
+    return Progress(
+        TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(bar_width=20),
+        TextColumn("{task.completed}/{task.total} steps"), TextColumn("loss {task.fields[loss]}"),
+        TextColumn("{task.fields[rate]} img/s"), EpochTime(), TextColumn("run ETA {task.fields[eta]}"),
+        console=console, transient=True,
+    )
 
 
 RUN_COLUMNS = ("run", "status", "dataset", "model", "strategy", "epochs", "best val", "test (last)", "wall", "img/s")
