@@ -120,3 +120,116 @@ def test_follow_live_writer_then_stale(tmp_path: Path) -> None:
     finally:
         if writer.poll() is None:
             writer.kill()
+
+
+# ----------------------------------------------------------------------------- progress.json -> StepDone
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _tick(writer, clock: _Clock, epoch: int, step: int, elapsed: float) -> None:
+    from engine.events import StepDone
+
+    clock.now += 5.0  # past the throttle: this tick writes
+    assert writer.progress.tick(StepDone(epoch, step, 50, 1.5, 0.05, 800.0, elapsed, 60.0 - elapsed)) is None
+
+
+def test_follower_turns_each_progress_write_into_one_step_event(tmp_path: Path) -> None:
+    """A real RunWriter (this process holds the lock: the run is running) and its progress.json."""
+    from engine.runs.writer import RunWriter
+
+    writer = RunWriter.create(tmp_path, "20260101-000000-mlp-scratch", {"model": "mlp", "epochs": 3},
+                              {"status": "running", "epochs": 3, "epochs_done": 0})
+    clock = _Clock()
+    writer.progress.clock = clock
+    follower = RunFollower(writer.path)
+    try:
+        assert follower.poll().step is None  # no progress yet: nothing made up
+        _tick(writer, clock, 1, 10, 4.0)
+        step = follower.poll().step
+        assert (step.epoch, step.step, step.steps_per_epoch, step.loss, step.elapsed_s) == (1, 10, 50, 1.5, 4.0)
+        assert step.eta_s == 56.0 and step.img_per_s == 800.0 and step.gpu_mem is None
+        assert follower.poll().step is None  # unchanged file: no second event (no duplicate chart point)
+        _tick(writer, clock, 1, 20, 5.0)
+        assert follower.poll().step.elapsed_s == 5.0  # the clock ticks with each write
+        writer.append_metrics({"epoch": 1, "test_acc": 0.5})
+        writer.write_summary({"status": "running", "epochs": 3, "epochs_done": 1})
+        update = follower.poll()
+        assert [r["epoch"] for r in update.records] == [1] and update.step is None  # epoch 1's record says it
+        _tick(writer, clock, 2, 3, 9.0)
+        assert follower.poll().step.epoch == 2
+        for garbage in (b"", b"{", b'{"epoch": 2, "step": "x"}', b"\xff" * 10):
+            (writer.path / "progress.json").write_bytes(garbage)
+            update = follower.poll()
+            assert update.step is None and update.status == "running"
+    finally:
+        writer.close()
+    update = follower.poll()
+    assert update.step is None and not (writer.path / "progress.json").exists()
+
+
+def test_a_stale_runs_leftover_progress_is_not_shown_as_live(tmp_path: Path) -> None:
+    from engine.runs.progress import ProgressWriter
+    from engine.events import StepDone
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run = _fake_run(tmp_path, "running", metrics_records(1), pid=dead.pid)
+    ProgressWriter(run).tick(StepDone(2, 7, 50, 1.0, 0.1, 100.0, 30.0, 10.0))
+    update = RunFollower(run).poll()
+    assert update.status == "stale" and update.step is None
+
+
+def _train_cmd(runs: Path, *extra: str) -> list[str]:
+    """A real headless run whose epoch lasts several seconds on two CPU cores (progress inside the epoch)."""
+    return [sys.executable, "-m", "tui", "--no-ui", "--dataset", "synthetic", "--model", "mlp", "--epochs", "1",
+            "--train-limit", "4000", "--test-limit", "200", "--batch-size", "32", "--no-checkpoints",
+            "--runs-dir", str(runs), *extra]
+
+
+def test_following_a_real_training_process_shows_steps_mid_epoch(tmp_path: Path) -> None:
+    """RunFollower and `watch --no-ui` on a `--no-ui` process: steps advance and the clock ticks mid-epoch."""
+    runs = tmp_path / "runs"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    trainer = subprocess.Popen(_train_cmd(runs, "--name", "live"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    watcher = None
+    try:
+        deadline = time.monotonic() + 120
+        while not list(runs.glob("*-live/summary.json")):
+            assert time.monotonic() < deadline and trainer.poll() is None, trainer.communicate()
+            time.sleep(0.1)
+        run = next(runs.glob("*-live"))
+        watcher = subprocess.Popen([sys.executable, "-m", "tui", "watch", str(run), "--no-ui", "--interval", "0.2"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        follower, steps = RunFollower(run), []
+        while True:
+            update = follower.poll()
+            if update.step is not None:
+                steps.append(update.step)
+            if update.finished:
+                break
+            assert time.monotonic() < deadline, steps
+            time.sleep(0.2)
+        mid = [s for s in steps if s.step < s.steps_per_epoch]
+        assert len(mid) >= 2, steps  # more than one step count seen inside the (only) epoch
+        assert [s.step for s in mid] == sorted({s.step for s in mid})  # advancing, each write once
+        assert mid[-1].elapsed_s > mid[0].elapsed_s  # the clock ticks
+        assert trainer.wait(60) == 0
+        out, err = watcher.communicate(timeout=60)
+        assert watcher.returncode == 0, err
+        lines = out.splitlines()
+        progress = [line for line in lines if line.startswith("  epoch 1/1  step ")]
+        assert progress and all("loss " in line and " img/s  ETA " in line for line in progress), out
+        assert sum(line.startswith("epoch ") for line in lines) == 1 and lines[-1].startswith("completed: 1/1")
+    finally:
+        for proc in (trainer, watcher):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -2,8 +2,9 @@
 
 ``compare --no-ui`` prints plain aligned text (diffable, greppable, fine in CI
 logs); ``export`` writes one CSV/JSON file; ``watch --no-ui`` prints an epoch
-line each time a run started elsewhere appends to its metrics.jsonl. None of
-them imports torch or textual, so they start in well under a second.
+line each time a run started elsewhere appends to its metrics.jsonl, and a
+progress line per tenth of an epoch from its progress.json. None of them
+imports torch or textual, so they start in well under a second.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from engine.runs.index import RunIndex
 from .cli import EXIT_FAILED, EXIT_OK, PROG, Parser
 from . import format as fmt
 from .format import letter, real
-from .headless import epoch_line
+from .headless import ProgressLines, epoch_line, progress_line
 
 MAX_CONFUSION_CLASSES = 20  # wider matrices do not fit a terminal line: list the largest changes instead
 
@@ -167,7 +168,7 @@ def default_watch_run(runs_dir: str) -> Path:
 def cmd_watch(argv: Sequence[str]) -> int:
     parser = Parser(prog=f"{PROG} watch", description="Follow a run started elsewhere (e.g. with --no-ui) live.")
     parser.add_argument("run", nargs="?", metavar="RUN", help="run to follow (default: the newest running run)")
-    parser.add_argument("--no-ui", action="store_true", help="print a line per epoch instead of opening the app")
+    parser.add_argument("--no-ui", action="store_true", help="print plain lines (each epoch, each tenth of one) instead of opening the app")
     parser.add_argument("--interval", type=float, default=0.5, metavar="S", help="seconds between polls (default 0.5)")
     _runs_dir_arg(parser)
     args = parser.parse_args(argv)
@@ -206,8 +207,27 @@ def _print_record(rec: dict, epochs: object, best: float | None, out) -> float |
     return acc if is_best else best
 
 
+class _WatchPrinter:
+    """What `watch --no-ui` prints of each poll: epoch lines, and progress lines as a piped --no-ui run does."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+        self.best: float | None = None
+        self.lines = ProgressLines()
+
+    def show(self, update) -> None:
+        epochs, done = update.config.get("epochs"), update.summary.get("epochs_done")
+        for rec in update.records:
+            if update.finished and isinstance(done, int) and isinstance(rec.get("epoch"), int) and rec["epoch"] > done:
+                continue  # a line past the summary (writer killed between the two): not committed, as in runs/export
+            self.best = _print_record(rec, epochs, self.best, self.out)
+            self.lines.printed()
+        if update.step is not None and self.lines.due(update.step):
+            print(progress_line(update.step, epochs), file=self.out, flush=True)
+
+
 def watch_lines(run_dir: Path, interval: float, out=None) -> int:
-    """Print an epoch line per new metrics record until the run stops being written.
+    """Print epoch and progress lines until the run stops being written.
 
     engine.runs.follow polls status before records, so once the status is final every
     epoch is already on disk and the last poll prints it. Exit code from the status.
@@ -215,17 +235,13 @@ def watch_lines(run_dir: Path, interval: float, out=None) -> int:
     from engine.runs.follow import RunFollower
 
     out = out or sys.stdout
-    follower, best = RunFollower(run_dir), None
+    follower, printer = RunFollower(run_dir), _WatchPrinter(out)
     print(f"watching {run_dir.name} (Ctrl-C stops watching, not the run)", file=out, flush=True)
     while True:
         update = follower.poll()
         if update.error and update.finished:
             break  # unreadable for good: its epoch totals would come from a config we could not read
-        epochs, done = update.config.get("epochs"), update.summary.get("epochs_done")
-        for rec in update.records:
-            if update.finished and isinstance(done, int) and isinstance(rec.get("epoch"), int) and rec["epoch"] > done:
-                continue  # a line past the summary (writer killed between the two): not committed, as in runs/export
-            best = _print_record(rec, epochs, best, out)
+        printer.show(update)
         if update.finished:
             break
         time.sleep(interval)

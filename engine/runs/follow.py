@@ -1,4 +1,5 @@
-"""Follow a run another process is writing: an incremental, offset-based tail of metrics.jsonl.
+"""Follow a run another process is writing: an incremental, offset-based tail of metrics.jsonl,
+and its progress.json (engine.runs.progress) for the steps inside an epoch.
 
 The writer appends one JSON line per epoch and fsyncs it (engine.runs.writer.RunWriter),
 so a follower only ever needs the bytes past its last offset. Re-reading the
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..events import StepDone
 from .liveness import live_status, writer_alive
+from .progress import progress_event, read_progress
 from .reader import load_run
 from .status import RunStatus
 
@@ -73,6 +76,9 @@ class FollowUpdate:
     summary: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    step: StepDone | None = None
+    """The run's newest progress (progress.json) when it changed since the last poll, as the StepDone
+    an in-process run would have sent; apply it after ``records``. None when unchanged or not running."""
 
     @property
     def finished(self) -> bool:
@@ -81,11 +87,13 @@ class FollowUpdate:
 
 
 class RunFollower:
-    """Polls a run directory: status via liveness.live_status, epochs via MetricsTail."""
+    """Polls a run directory: status via liveness.live_status, epochs via MetricsTail, steps via progress.json."""
 
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
         self.tail = MetricsTail(self.run_dir / "metrics.jsonl")
+        self.epochs_seen = 0
+        self._progress_key: tuple[Any, ...] | None = None
 
     def poll(self) -> FollowUpdate:
         """Status first, records second: a final status then implies every epoch is on disk."""
@@ -96,7 +104,30 @@ class RunFollower:
             status = RunStatus.STARTING if writer_alive(self.run_dir) else RunStatus.UNREADABLE
         else:
             status = live_status(self.run_dir, info.summary)
-        return FollowUpdate(status, self.tail.read_new(), info.summary, info.config, info.error)
+        records = self.tail.read_new()
+        self._count_epochs(info.summary, records)
+        step = self._new_step() if status == RunStatus.RUNNING else None
+        return FollowUpdate(status, records, info.summary, info.config, info.error, step)
+
+    def _count_epochs(self, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
+        epochs = [summary.get("epochs_done")] + [r.get("epoch") for r in records]
+        ints = [e for e in epochs if isinstance(e, int) and not isinstance(e, bool)]
+        self.epochs_seen = max([self.epochs_seen, *ints])
+
+    def _new_step(self) -> StepDone | None:
+        """progress.json as a StepDone, once per write; never one of an epoch whose record is in.
+
+        Between an epoch's record and the next epoch's first progress write the file still
+        holds the old epoch's last step: shown after the record it would move the display back.
+        """
+        record = read_progress(self.run_dir)
+        if record is None or record["epoch"] <= self.epochs_seen:
+            return None
+        key = (record["time"], record["epoch"], record["step"])
+        if key == self._progress_key:
+            return None
+        self._progress_key = key
+        return progress_event(record)
 
 
 __all__ = ["MetricsTail", "RunFollower", "FollowUpdate"]
