@@ -261,3 +261,23 @@ async def test_compare_reloads_a_running_run_in_a_thread(runs, monkeypatch):
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: len(threads) >= 4)
         assert threading.main_thread().name not in threads and len(app.screen.runs) == 2
+
+
+@sync
+async def test_screen_styles_come_from_their_tcss_files(runs):
+    from tui.screens.run_dialogs import ConfirmDialog as Dialog
+
+    for cls in (RunsScreen, CompareScreen, Dialog, TextPrompt):
+        assert "DEFAULT_CSS" not in vars(cls) and cls.CSS_PATH.endswith(".tcss")
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert screen.query_one("#runs-filter").outer_size.height == 1
+        assert screen.query_one("#runs-info").styles.max_height.value == 4
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, Dialog) and app.screen.query_one("Vertical").outer_size.width == 70
+        await pilot.press("n", "space", "down", "space", "c")
+        await pilot.pause()
+        cmp = app.screen
+        assert isinstance(cmp, CompareScreen) and cmp.query_one("#cmp-side-metrics").styles.display == "none"

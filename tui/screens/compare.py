@@ -70,23 +70,7 @@ def _runs_dir_of(run_dirs: Sequence[str]) -> str:
 class CompareScreen(Screen):
     """Two or more saved runs side by side; given one run, a read-only view of that run."""
 
-    DEFAULT_CSS = """
-    CompareScreen #cmp-state { height: 1; padding: 0 1; color: $text-muted; }
-    CompareScreen #cmp-curves-row { height: 1fr; }
-    CompareScreen #cmp-chart { width: 1fr; height: 1fr; min-height: 8; }
-    CompareScreen #cmp-curves-side { width: 60; height: 1fr; padding: 0 1; }
-    CompareScreen #cmp-legend { height: auto; }
-    CompareScreen #cmp-side-metrics { height: 1fr; margin-top: 1; }
-    CompareScreen.-narrow #cmp-curves-row { layout: vertical; }
-    CompareScreen.-narrow #cmp-curves-side { width: 100%; height: auto; max-height: 6; }
-    CompareScreen.-narrow #cmp-side-metrics { display: none; }
-    CompareScreen #cmp-tabs { height: 1fr; }
-    CompareScreen #cmp-tabs > ContentSwitcher { height: 1fr; }
-    CompareScreen TabPane { padding: 0; height: 1fr; }
-    CompareScreen .hint { color: $text-muted; padding: 0 1; }
-    CompareScreen DataTable { height: 1fr; }
-    CompareScreen #cmp-confusion, CompareScreen #cmp-seeds { padding: 0 1; }
-    """
+    CSS_PATH = "compare.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [
         Binding("v", "metric('val_acc')", "Val acc"),

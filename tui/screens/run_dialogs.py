@@ -17,23 +17,10 @@ from textual.widgets import Button, Input, Label
 
 from engine.config import UserError
 
-DIALOG_CSS = """
-TextPrompt, ConfirmDialog { align: center middle; }
-TextPrompt > Vertical, ConfirmDialog > Vertical {
-    width: 70; max-width: 95%; height: auto; padding: 1 2;
-    border: thick $accent; background: $surface;
-}
-TextPrompt .hint, ConfirmDialog .hint { color: $text-muted; }
-ConfirmDialog .body { margin: 1 0; }
-ConfirmDialog Horizontal { height: auto; align-horizontal: right; }
-ConfirmDialog Button { margin-left: 2; }
-"""
-
-
 class TextPrompt(ModalScreen[str | None]):
     """Ask for one line; Enter returns it, Escape returns None."""
 
-    DEFAULT_CSS = DIALOG_CSS
+    CSS_PATH = "run_dialogs.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, value: str = "", hint: str = "", placeholder: str = ""):
@@ -57,7 +44,7 @@ class TextPrompt(ModalScreen[str | None]):
 class ConfirmDialog(ModalScreen[bool]):
     """A yes/no question; only `y` or the Delete button confirms (Enter does not, by design)."""
 
-    DEFAULT_CSS = DIALOG_CSS
+    CSS_PATH = "run_dialogs.tcss"
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),

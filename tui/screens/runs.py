@@ -53,13 +53,7 @@ class RunsTable(DataTable):
 class RunsScreen(Screen):
     """Browse, sort, filter, select, compare, rename, annotate, delete and export runs."""
 
-    DEFAULT_CSS = """
-    RunsScreen #runs-table { height: 1fr; }
-    RunsScreen #runs-info { height: auto; max-height: 4; padding: 0 1; background: $boost; }
-    RunsScreen #runs-state { height: 1; padding: 0 1; color: $text-muted; }
-    RunsScreen #runs-filter { height: 1; border: none; padding: 0 1; background: $boost; }
-    RunsScreen #runs-filter:focus { background: $accent 30%; }
-    """
+    CSS_PATH = "runs.tcss"
     BINDINGS = [
         Binding("space", "toggle_select", "Select",
                 tooltip="Select or unselect the run under the cursor and move down (space space space: a block). "
