@@ -307,12 +307,13 @@ class CompareScreen(Screen):
             box.update(str(exc))
             return
         unit = "percentage points of each true class" if diff.normalized else "images"
-        fmt = (lambda v: f"{100 * v:+.0f}") if diff.normalized else (lambda v: f"{v:+d}")
+        # Whole points / images, signed: a matrix cell has room for "+13", not "+13.0" (no format.py style yet).
+        cell = (lambda v: f"{100 * v:+.0f}") if diff.normalized else (lambda v: f"{v:+d}")
         legend = "green: B better · red: B worse"
         if len(diff.class_names) > MAX_MATRIX_CLASSES:
-            box.update(changes_table(diff, f"largest changes B − A ({unit}) · {legend}", fmt))
+            box.update(changes_table(diff, f"largest changes B − A ({unit}) · {legend}", cell))
         else:
-            box.update(matrix_table(f"B − A ({unit}), rows = true class · {legend}", diff.class_names, diff.cells, fmt))
+            box.update(matrix_table(f"B − A ({unit}), rows = true class · {legend}", diff.class_names, diff.cells, cell))
 
     @staticmethod
     def _own_confusion(run: RunData) -> RenderableType:
@@ -339,15 +340,12 @@ class CompareScreen(Screen):
             what = " ".join(f"{k}={v}" for k, v in g.differing.items()) or "same config"
             stat = g.stats
 
-            def pm(key: str, scale: float = 100.0, unit: str = "%", digits: int = 2) -> str:
-                if key not in stat:
-                    return "-"
-                mean, std, _ = stat[key]
-                return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}{unit}"
+            def pm(key: str, kind: str) -> str:
+                return fmt.mean_std(*stat[key][:2], kind) if key in stat else fmt.MISSING
 
             members = " ".join(str(letter(self.runs.index(r))) for r in g.runs)
-            table.add_row(f"{what}\n[{members}]", str(len(g.runs)), ",".join(map(str, g.seeds)),
-                          pm("best_acc"), pm("test_acc"), pm("wall_time_s", 1, "s", 1), pm("img_per_s", 1, "", 0))
+            table.add_row(f"{what}\n[{members}]", str(len(g.runs)), ",".join(map(str, g.seeds)), pm("best_acc", "pct"),
+                          pm("test_acc", "pct"), pm("wall_time_s", "time"), pm("img_per_s", "rate"))
         box.update(table)
 
     # ------------------------------------------------------------------ keys

@@ -133,7 +133,8 @@ def rename(screen: RunsScreen) -> None:
     if e is None or not readable(screen, [e], "rename"):
         return
     _prompt(screen, "Display name", [e], e.meta.name or "",
-            "Enter saves; empty clears. The run id and folder never change.", lambda r, text: set_name(r.info.path, text))
+            "Enter saves; empty clears. The run id and folder never change.",
+            lambda r, text: set_name(r.info.path, text))
 
 
 def note(screen: RunsScreen) -> None:
