@@ -96,6 +96,43 @@ def test_watch_no_ui_of_a_finished_run(runs):
     one_line_error(cli("watch", "--no-ui", "--runs-dir", runs / "empty"), "no runs")
 
 
+def _set_summary(run, **fields) -> None:
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, **fields}))
+
+
+def test_watch_exits_0_once_it_followed_a_run_to_its_end_whatever_its_status(runs):
+    """The watch's exit code is its own: the trainer's says how the run went."""
+    for key, status in (("seed1", "interrupted"), ("seed2", "failed"), ("seed3", "diverged")):
+        _set_summary(run_named(runs, key), status=status)
+        out = cli("watch", run_named(runs, key).name, "--no-ui", "--runs-dir", runs)
+        assert out.returncode == 0, (status, out.stdout, out.stderr)
+        assert out.stdout.splitlines()[-1].startswith(f"{status}: {EPOCHS}/{EPOCHS} epochs")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = run_named(runs, "cnn")
+    _set_summary(stale, status="running")
+    (stale / "lock").write_text(json.dumps({"pid": dead.pid, "host": os.uname().nodename}))
+    out = cli("watch", stale.name, "--no-ui", "--runs-dir", runs)
+    assert out.returncode == 0 and "the process writing this run is gone" in out.stdout, out.stdout
+    one_line_error(cli("watch", "no-such-run", "--no-ui", "--runs-dir", runs), "no run matches")
+
+
+def test_export_of_a_run_without_epochs_warns_in_one_line(runs, tmp_path):
+    empty, full = run_named(runs, "seed1"), run_named(runs, "seed2")
+    (empty / "metrics.jsonl").write_text("")
+    _set_summary(empty, status="interrupted", epochs_done=0)
+    out = cli("export", empty.name, "--runs-dir", runs)
+    assert out.returncode == 0 and out.stdout.count("\n") == 1  # the CSV header alone
+    [line] = out.stderr.splitlines()
+    assert line.startswith("cifar-tui: warning: run ") and empty.name in line and "no completed epoch" in line
+    out = cli("export", empty.name, full.name, "-o", tmp_path / "both.csv", "--runs-dir", runs)
+    assert out.returncode == 0 and len((tmp_path / "both.csv").read_text().splitlines()) == 1 + EPOCHS
+    assert [line for line in out.stderr.splitlines() if "warning" in line] == [line]
+    out = cli("export", full.name, "--runs-dir", runs)
+    assert out.returncode == 0 and out.stderr == ""
+
+
 def test_help_lists_the_commands():
     out = cli("--help")
     assert all(f"cifar-tui {c}" in out.stdout for c in ("compare", "export", "watch"))
