@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
@@ -25,23 +25,19 @@ from textual.widgets import Button, Checkbox, Footer, Input, Select, Static
 
 from engine.config import ConfigError, RunConfig, default_runs_dir
 
-from .. import format as fmt
-from .launcher_advanced import AdvancedSection, Switch, field_row
-from .launcher_fields import (
-    CHOICES, blamed_field, check_value, field_specs, format_value, in_words, parse_text,
-)
+from .launcher_advanced import AdvancedSection
+from .launcher_fields import blamed_field, check_value, field_specs, format_value, in_words, parse_text
 from .launcher_form import (
-    MAIN_FIELDS, NUMBER_BY_NAME, NUMBER_FIELDS, SWITCHES, DatasetStatus, count_params, data_dir_placeholder,
-    dataset_status,
-    device_description, load_presets, parse_number, preset_fields,
+    MAIN_FIELDS, NUMBER_BY_NAME, DatasetStatus, count_info, data_dir_placeholder, dataset_status, load_presets,
+    parse_number, preset_fields,
 )
 from .launcher_info import InfoState, abs_dir, field_help, info_panel
+from .launcher_rows import NO_PRESET, DatasetBanner, main_rows
 from .launcher_runs import ProbePicker
 
 if TYPE_CHECKING:
     from engine.models import ModelSpec
 
-NO_PRESET = "(none)"
 PROBE = "linear-probe"
 # Not edited here: the app's runs directory (shown in the info panel, where runs are saved and probed
 # runs are found) and the preset's free-form metadata.
@@ -98,15 +94,10 @@ class LauncherScreen(Screen):
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield Static("cifar-tui · new training run", id="launcher-title")
-        with Vertical(id="dataset-missing"):
-            yield Static("", id="dataset-missing-text")
-            with Horizontal(id="dataset-missing-buttons"):
-                yield Button("Synthetic data (ctrl+y)", id="use-synthetic", compact=True, variant="warning")
-                yield Button("Set a data path", id="set-data-path", compact=True)
-                yield Button("Turn download on", id="download-on", compact=True)
+        yield DatasetBanner(id="dataset-missing")
         with Horizontal(id="launcher-body"):
             with VerticalScroll(id="form"):
-                yield from self._main_rows()
+                yield from main_rows(self.base, self.presets, self.runs_dir)
                 yield AdvancedSection(self.base, MAIN_FIELDS | NOT_EDITED)
                 yield Button("Start training (ctrl+s)", id="start", variant="success")
             with VerticalScroll(id="info"):
@@ -114,45 +105,6 @@ class LauncherScreen(Screen):
                 yield Static("", id="info-text")
                 yield Static("", id="problems")
         yield Footer()
-
-    def _main_rows(self) -> ComposeResult:
-        c = self.base
-        if self.presets:
-            options = [(NO_PRESET, NO_PRESET)] + [(self._preset_label(n, p), n) for n, p in self.presets.items()]
-            yield field_row("preset", Select(options, value=NO_PRESET, allow_blank=False, compact=True,
-                                             id="preset"), "preset")
-        yield self._select_row("dataset")
-        yield self._input_row("data_dir")
-        yield field_row("model", Select([(f"{c.model} (loading models...)", c.model)], value=c.model,
-                                        allow_blank=False, compact=True, id="model"), "model")
-        yield self._select_row("strategy")
-        yield field_row("from run", ProbePicker(self.runs_dir, c.from_run), "from_run")
-        for spec in NUMBER_FIELDS[:4]:
-            yield self._input_row(spec.name)
-        yield self._select_row("optimizer")
-        yield self._select_row("schedule")
-        for spec in NUMBER_FIELDS[4:]:
-            yield self._input_row(spec.name)
-        for name, label, what in SWITCHES:
-            yield field_row(label, Switch(what, value=bool(getattr(c, name)), compact=True, id=name), name)
-        yield self._select_row("device")
-
-    def _select_row(self, name: str) -> Vertical:
-        select = Select([(v, v) for v in CHOICES[name]], value=getattr(self.base, name), allow_blank=False,
-                        compact=True, id=name)
-        return field_row(field_specs()[name].label, select, name)
-
-    def _input_row(self, name: str) -> Vertical:
-        spec = field_specs()[name]
-        field = Input(format_value(getattr(self.base, name)), placeholder=spec.placeholder, compact=True, id=name)
-        return field_row(spec.label, field, name)
-
-    @staticmethod
-    def _preset_label(name: str, preset: Any) -> str:
-        # Short: the list is ~25 columns wide at 80x24 (the name starts with its study id);
-        # the info panel shows the study and its reported accuracy in full.
-        acc = getattr(preset, "reported_test_acc", None)
-        return f"{name} {fmt.pct(acc)}" if acc else name
 
     def on_mount(self) -> None:
         self.query_one("#info").border_title = "what this trains"
@@ -197,18 +149,7 @@ class LauncherScreen(Screen):
 
     @work(thread=True, exclusive=True, group="params", exit_on_error=False)
     def _count(self, config: RunConfig) -> None:
-        try:
-            from ..engine_import import import_engine
-
-            import_engine()  # never import torch beside another worker doing the same
-            total, trainable, size = count_params(config)
-            native = " (native)" if size == 32 or (config.dataset == "fashion-mnist" and size == 28) else " (resized on the device)"
-            info = {"params": f"{fmt.params(total)} total · {fmt.params(trainable)} trainable", "input": f"{size} px{native}",
-                    "device": device_description(config.device)}
-        except Exception as exc:  # noqa: BLE001 - an unusual combination: say so, don't crash
-            info = {"params": f"cannot count: {type(exc).__name__}: {exc}", "input": "-",
-                    "device": device_description(config.device)}
-        self.post_message(InfoCounted(info))  # thread-safe, never waits for the UI
+        self.post_message(InfoCounted(count_info(config)))  # thread-safe, never waits for the UI
 
     def on_info_counted(self, message: "InfoCounted") -> None:
         self.info.update(message.info)
@@ -247,18 +188,13 @@ class LauncherScreen(Screen):
         field = self.query_one("#data_dir", Input)
         field.placeholder = data_dir_placeholder(self._value("dataset"))
         self.dataset = dataset_status(self._value("dataset"), field.value.strip() or None)
-        banner = self.query_one("#dataset-missing")
-        missing = not self.dataset.present
-        if not missing and banner.has_focus_within:
+        banner = self.query_one(DatasetBanner)
+        if self.dataset.present and banner.has_focus_within:
             self.query_one("#dataset").focus()  # its buttons vanish with it
-        if banner.display != missing:
-            banner.display = missing
-            # Hiding the banner moves every panel up; repaint the whole screen, not just what changed,
+        if banner.show(self.dataset, self._download_on()):
+            # Showing or hiding the banner moves every panel; repaint the whole screen, not just what changed,
             # or some terminals keep stale cells of the old layout until the next full refresh.
             self.refresh(layout=True, repaint=True)
-        download = self._download_on()
-        self.query_one("#download-on").display = self.dataset.downloadable and not download
-        self.query_one("#dataset-missing-text", Static).update(Text(self.dataset.headline(download), style="bold"))
         self._render_info()
 
     def action_synthetic(self) -> None:

@@ -170,6 +170,23 @@ def count_params(config: RunConfig) -> tuple[int, int, int]:
     return total, trainable, input_size(config)
 
 
+def count_info(config: RunConfig) -> dict[str, str]:
+    """The info panel's params, input and device lines for a config. Imports torch: call it from a worker."""
+    from .. import format as fmt
+    from ..engine_import import import_engine
+
+    try:
+        import_engine()  # never import torch beside another worker doing the same
+        total, trainable, size = count_params(config)
+    except Exception as exc:  # noqa: BLE001 - an unusual combination: say so, don't crash
+        return {"params": f"cannot count: {type(exc).__name__}: {exc}", "input": "-",
+                "device": device_description(config.device)}
+    native = size == 32 or (config.dataset == "fashion-mnist" and size == 28)
+    return {"params": f"{fmt.params(total)} total · {fmt.params(trainable)} trainable",
+            "input": f"{size} px{' (native)' if native else ' (resized on the device)'}",
+            "device": device_description(config.device)}
+
+
 def device_description(name: str) -> str:
     """What 'auto' (or an explicit device) means on this machine. Imports torch."""
     import torch

@@ -1,0 +1,103 @@
+"""The launcher's widgets: a form row, the main form's rows, a switch that reads without colour, and the
+missing-dataset banner. Built from RunConfig's fields (launcher_fields); the screen wires the events."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from rich.text import Text
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.geometry import Size
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from engine.config import RunConfig
+
+from .. import format as fmt
+from .launcher_fields import FieldSpec, field_specs, format_value
+from .launcher_form import NUMBER_FIELDS, SWITCHES, DatasetStatus
+from .launcher_runs import ProbePicker
+
+LABEL_WIDTH = 19  # launcher.tcss: .field-label
+NO_PRESET = "(none)"
+
+
+class Switch(Checkbox):
+    """A checkbox marked only when on ('▐X▌' / '▐ ▌'): the state reads without colour (NO_COLOR, monochrome)."""
+
+    @property
+    def _button(self) -> Content:
+        self.BUTTON_INNER = "X" if self.value else " "
+        return super()._button
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return super().get_content_width(container, viewport) + (0 if self._label else 2)  # render() pads it
+
+
+def field_row(label: str, widget: Widget, field: str) -> Vertical:
+    """A form row: label and control side by side, an error line under them (hidden when fine)."""
+    return Vertical(
+        Horizontal(Label(fmt.truncate(label, LABEL_WIDTH - 1), classes="field-label"), widget, classes="field-row"),
+        Static("", id=f"err-{field}", classes="field-error"),
+        classes="field", id=f"row-{field}",
+    )
+
+
+def control(spec: FieldSpec, value: Any) -> Widget:
+    """The widget for one field: a switch for a bool, a choice list for a choice, else a text field."""
+    if spec.kind is bool:
+        return Switch("", value=bool(value), compact=True, id=spec.name)
+    if spec.choices:
+        return Select([(v, v) for v in spec.choices], value=value, allow_blank=False, compact=True, id=spec.name)
+    return Input(format_value(value), placeholder=spec.placeholder, compact=True, id=spec.name)
+
+
+def _row(base: RunConfig, name: str) -> Vertical:
+    spec = field_specs()[name]
+    return field_row(spec.label, control(spec, getattr(base, name)), name)
+
+
+def preset_label(name: str, preset: Any) -> str:
+    # Short: the list is ~25 columns wide at 80x24 (the name starts with its study id);
+    # the info panel shows the study and its reported accuracy in full.
+    acc = getattr(preset, "reported_test_acc", None)
+    return f"{name} {fmt.pct(acc)}" if acc else name
+
+
+def main_rows(base: RunConfig, presets: dict[str, Any], runs_dir: str) -> Iterator[Vertical]:
+    """The main form, in the order a run is usually thought through."""
+    if presets:
+        options = [(NO_PRESET, NO_PRESET)] + [(preset_label(n, p), n) for n, p in presets.items()]
+        yield field_row("preset", Select(options, value=NO_PRESET, allow_blank=False, compact=True, id="preset"),
+                        "preset")
+    yield _row(base, "dataset")
+    yield _row(base, "data_dir")
+    yield field_row("model", Select([(f"{base.model} (loading models...)", base.model)], value=base.model,
+                                    allow_blank=False, compact=True, id="model"), "model")
+    yield _row(base, "strategy")
+    yield field_row("from run", ProbePicker(runs_dir, base.from_run), "from_run")
+    names = [f.name for f in NUMBER_FIELDS]
+    for name in [*names[:4], "optimizer", "schedule", *names[4:]]:
+        yield _row(base, name)
+    for name, label, what in SWITCHES:
+        yield field_row(label, Switch(what, value=bool(getattr(base, name)), compact=True, id=name), name)
+    yield _row(base, "device")
+
+
+class DatasetBanner(Vertical):
+    """Shown while the dataset is missing: where it was looked for, and the fixes as buttons."""
+
+    def compose(self) -> Iterator[Widget]:
+        yield Static("", id="dataset-missing-text")
+        with Horizontal(id="dataset-missing-buttons"):
+            yield Button("Synthetic data (ctrl+y)", id="use-synthetic", compact=True, variant="warning")
+            yield Button("Set a data path", id="set-data-path", compact=True)
+            yield Button("Turn download on", id="download-on", compact=True)
+
+    def show(self, status: DatasetStatus, download: bool) -> bool:
+        """Say what is missing; True when the banner appeared or vanished (the layout moved)."""
+        self.query_one("#download-on").display = status.downloadable and not download
+        self.query_one("#dataset-missing-text", Static).update(Text(status.headline(download), style="bold"))
+        moved = self.display == status.present
+        self.display = not status.present
+        return moved
