@@ -162,6 +162,8 @@ async def test_focused_row_is_marked_by_shape_under_no_color(tmp_path: Path, mon
     async with app.run_test(size=SMALL) as pilot:
         assert app.no_color
         screen = app.screen
+        await pilot.pause(0.3)  # the dataset check after the first frame must not move the focus
+        assert app.focused is screen.query_one("#preset")
         screen.query_one("#epochs").focus()
         await pilot.pause()
         focused, other = (screen.query_one(f"#row-{n} .field-row") for n in ("epochs", "lr"))

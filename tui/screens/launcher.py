@@ -189,7 +189,7 @@ class LauncherScreen(Screen):
         field.placeholder = data_dir_placeholder(self._value("dataset"))
         self.dataset = dataset_status(self._value("dataset"), field.value.strip() or None)
         banner = self.query_one(DatasetBanner)
-        if self.dataset.present and banner.has_focus_within:
+        if self.dataset.present and banner.display and banner.has_focus_within:
             self.query_one("#dataset").focus()  # its buttons vanish with it
         if banner.show(self.dataset, self._download_on()):
             # Showing or hiding the banner moves every panel; repaint the whole screen, not just what changed,

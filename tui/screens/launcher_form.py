@@ -106,7 +106,7 @@ def data_dir_placeholder(dataset: str) -> str:
         return "a folder (or .tar.gz) of your images: required"
     from engine.data import default_data_dir
 
-    return f"default: {Path(default_data_dir(dataset)).expanduser().absolute()}/"
+    return f"{Path(default_data_dir(dataset)).expanduser().absolute()}/"
 
 
 def dataset_status(dataset: str, data_dir: str | None) -> DatasetStatus:
