@@ -177,8 +177,13 @@ class Reporter:
 
 
 def progress_bar(console: Any = None) -> Any:
-    """The terminal's bar: epoch, steps, loss, rate, this epoch's time (live) and the whole run's ETA."""
+    """The terminal's bar: epoch, steps, loss, rate, this epoch's time (live) and the whole run's ETA.
+
+    The text columns never wrap; the bar takes what width is left (7 cells on an 80-column
+    terminal with the widest values: 'epoch 10/10', '1234 img/s', 'run ETA 1h02m').
+    """
     from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
+    from rich.table import Column
     from rich.text import Text
 
     class EpochTime(ProgressColumn):
@@ -187,10 +192,13 @@ def progress_bar(console: Any = None) -> Any:
         def render(self, task: Any) -> Text:
             return Text(f"epoch time {fmt.duration(task.elapsed)}")
 
+    def text(template: str) -> TextColumn:
+        return TextColumn(template, table_column=Column(no_wrap=True))
+
     return Progress(
-        TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(bar_width=20),
-        TextColumn("{task.completed}/{task.total} steps"), TextColumn("loss {task.fields[loss]}"),
-        TextColumn("{task.fields[rate]} img/s"), EpochTime(), TextColumn("run ETA {task.fields[eta]}"),
+        text("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(bar_width=None),
+        text("{task.completed}/{task.total}"), text("loss {task.fields[loss]}"), text("{task.fields[rate]} img/s"),
+        EpochTime(table_column=Column(no_wrap=True)), text("run ETA {task.fields[eta]}"),
         console=console, transient=True,
     )
 
