@@ -36,7 +36,7 @@ def _runs_dir_arg(parser: Parser) -> None:
     parser.add_argument("--runs-dir", default="saved_runs", metavar="DIR", help="runs directory (default: saved_runs)")
 
 
-def text_table(rows: list[Sequence[str]], indent: str = "  ") -> str:
+def text_table(rows: Sequence[Sequence[str]], indent: str = "  ") -> str:
     """Left-aligned columns separated by two spaces."""
     widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(max(len(r) for r in rows))]
     return "\n".join(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
