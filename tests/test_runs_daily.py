@@ -11,7 +11,8 @@ import shutil
 import threading
 import time
 
-from textual.widgets import DataTable, Static
+from textual import events
+from textual.widgets import DataTable, Input, Static
 
 from engine.runs import read_meta, set_name, set_tags
 from runs_fixture import mark_running, run_named
@@ -60,6 +61,7 @@ async def test_delete_leaves_selected_runs_the_filter_hides(runs):
         dialog = app.screen
         assert isinstance(dialog, ConfirmDialog) and dialog.title_text == "Delete 5 runs?"
         assert "1 selected run is hidden by the filter and left out: not deleted" in dialog.body
+        assert "seed=2" in dialog.body  # one run a line, told apart as in the table
         await pilot.press("y")
         await pilot.pause()
         assert sorted(p.name for p in runs.iterdir()) == [cnn.name]
@@ -202,6 +204,8 @@ async def test_compare_opened_alone_goes_back_to_its_runs(runs):
     app = ScreenApp(lambda: CompareScreen(dirs))  # as `cifar-tui compare A B` opens the app: the only screen
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, CompareScreen) and len(app.screen_stack) == 2
+        state = text_of(app.screen.query_one("#cmp-state", Static))
+        assert "A● mlp-scratch seed=1" in state and "B▲ mlp-scratch seed=2" in state  # same names told apart
         await pilot.press("escape")
         await pilot.pause()
         screen = app.screen
@@ -281,3 +285,19 @@ async def test_screen_styles_come_from_their_tcss_files(runs):
         await pilot.pause()
         cmp = app.screen
         assert isinstance(cmp, CompareScreen) and cmp.query_one("#cmp-side-metrics").styles.display == "none"
+
+
+@sync
+async def test_a_fast_typed_filter_reaches_the_filter_box(runs):
+    """A terminal delivers a quickly typed "/cnn" in one read: every key after / is text, / included."""
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        names = {"/": "slash", "=": "equals_sign", ".": "full_stop"}
+        for ch in "/cnn/":  # all queued before the first is handled, as a fast typist's keys are
+            app.post_message(events.Key(names.get(ch, ch), ch))
+        await pilot.pause(0.3)
+        assert screen.query_one("#runs-filter", Input).value == "cnn/" and not screen.selected
+        assert app.screen is screen  # c (compare) and n (note) did not run
+        await pilot.press("backspace", "enter")
+        assert table_ids(screen) == [run_named(runs, "cnn").name]

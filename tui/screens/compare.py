@@ -32,8 +32,10 @@ from engine.compare import (
 from engine.config import UserError
 
 from .. import format as fmt
-from ..format import letter
-from .compare_render import MARKERS, PALETTE, changes_table, matrix_table, run_style, run_tag, short_label
+from ..format import letter, truncate
+from .compare_render import (
+    MARKERS, PALETTE, apart_labels, changes_table, matrix_table, run_style, run_tag, short_label,
+)
 from .run_dialogs import prompt_export
 
 METRIC_CYCLE = tuple(CURVE_METRICS)
@@ -180,11 +182,12 @@ class CompareScreen(Screen):
         self._seeds()
 
     def _state(self) -> None:
-        runs = self.runs
+        runs, apart = self.runs, apart_labels(self.runs)
         text = Text()
         for i, r in enumerate(runs[:4]):
             text.append_text(run_tag(i))
-            text.append(f" {short_label(r, 30)}  ")
+            text.append(f" {short_label(r, 30)}")
+            text.append(f" {truncate(apart[i], 30)}  " if apart[i] else "  ", style="cyan")
         if len(runs) > 4:
             text.append(f"+{len(runs) - 4} more")
         if not runs:
@@ -228,12 +231,14 @@ class CompareScreen(Screen):
         self._side_metrics()
 
     def _legend(self, data: list) -> None:
-        text = Text()
+        text, apart = Text(), apart_labels(self.runs)
         for i, (run, c) in enumerate(zip(self.runs, data)):
             if i:
                 text.append("\n")
             text.append_text(run_tag(i))
             text.append(f" {run.label}", style=run_style(i))
+            if apart[i]:
+                text.append(f" {apart[i]}", style="cyan")
             text.append(f"  {run.status}" + ("" if c.x else f"  (no {CURVE_METRICS[self.metric]})"), style="dim")
         self.query_one("#cmp-legend", Static).update(text)
 

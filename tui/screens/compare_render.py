@@ -15,6 +15,7 @@ from engine.compare import ConfusionDiff, RunData, largest_changes
 from engine.runs.index import strip_stamp
 
 from ..format import abbreviations, letter, truncate
+from .runs_table import apart_texts
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; exact RGB so
 # the plot (plotext) and the legend (rich) show the same colour.
@@ -40,6 +41,18 @@ def short_label(run: RunData, width: int = 18) -> str:
     """
     text = run.meta.name or strip_stamp(run.run_id)
     return truncate(text, width)
+
+
+def apart_labels(runs: list[RunData]) -> list[str]:
+    """Per run, what tells it from compared runs whose short labels read the same ('lr=0.1'), else ''."""
+    groups: dict[str, list[int]] = {}
+    for i, run in enumerate(runs):
+        groups.setdefault(short_label(run, 10**6), []).append(i)
+    out = [""] * len(runs)
+    for members in (g for g in groups.values() if len(g) > 1):
+        for i, text in zip(members, apart_texts([runs[i].config for i in members])):
+            out[i] = text
+    return out
 
 
 def diff_style(value: float, scale: float, on_diagonal: bool) -> str:

@@ -61,7 +61,9 @@ class RunsScreen(Screen):
         Binding("c", "compare", "Compare"),
         Binding("u", "resume", "Resume"),
         Binding("a", "select_all", "All", show=False),
-        Binding("slash", "filter", "Filter"),
+        # Priority: the app runs it before handing on the keys typed after it (a fast "/cnn" arrives in one
+        # read), so they reach the filter box, not the table's c and n.
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("s", "sort_next", "Sort"),
         Binding("e", "rename", "Rename"),
         Binding("n", "note", "Note"),
@@ -82,6 +84,8 @@ class RunsScreen(Screen):
         self.sort_key, self.sort_desc = "start", True
         self.query_text = ""
         self._shown: tuple = ()
+        self.apart: dict[str, str] = {}
+        """run id -> what tells it from same-named runs listed (runs_table.tell_apart), as the name column shows."""
         self._resume_offered = False
         self._scan_lock = threading.Lock()
         self._scans = 0  # scans started, under the lock
@@ -162,8 +166,8 @@ class RunsScreen(Screen):
     def _render_table(self, force: bool = False) -> None:
         table = self.query_one("#runs-table", DataTable)
         shown = self.shown_entries()
-        apart = tell_apart(shown)  # among the runs listed: what tells same-named ones apart
-        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected, apart.get(e.info.run_id, "")))
+        self.apart = tell_apart(shown)  # among the runs listed: what tells same-named ones apart
+        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected, self.apart.get(e.info.run_id, "")))
                 for e in shown]
         signature = (self.sort_key, self.sort_desc, *((rid, tuple(str(c) for c in cells)) for rid, cells in rows))
         if signature != self._shown or force:
@@ -227,7 +231,7 @@ class RunsScreen(Screen):
             parts.append(f"filter: {self.query_text!r}")
         if not self.entries:
             parts = [f"no runs in {self.runs_dir} yet — train one, or start 'cifar-tui --no-ui ...' elsewhere"]
-        self.query_one("#runs-state", Static).update("  ·  ".join(parts))
+        self.query_one("#runs-state", Static).update(" · ".join(parts))
 
     def _update_info(self) -> None:
         e = self.current_entry()
@@ -279,8 +283,7 @@ class RunsScreen(Screen):
         self._to_top()
 
     def action_filter(self) -> None:
-        # Focus now, not via widget.focus() (deferred until after keys already queued): a fast
-        # typist's "/cnn" would otherwise run the table's c and n bindings.
+        # Focus now, not via widget.focus() (deferred until after keys already queued).
         self.set_focus(self.query_one("#runs-filter", Input))
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -337,6 +340,8 @@ class RunsScreen(Screen):
         if action == "resume":
             e = self.current_entry()
             return e is not None and e.status.resumable
+        if action == "filter":  # in the filter box, / is text (focused, not has_focus: that one lags a message)
+            return self.focused is not self.query_one("#runs-filter", Input)
         return True
 
     def action_resume(self) -> None:

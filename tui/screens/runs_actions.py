@@ -174,8 +174,12 @@ def tags(screen: RunsScreen) -> None:
             lambda r, text: set_tags(r.info.path, retag(r.meta.tags, shared, parse_tags(text))))
 
 
-def _names(runs: list[RunEntry]) -> str:
-    return ", ".join(e.name for e in runs[:4]) + (f" and {len(runs) - 4} more" if len(runs) > 4 else "")
+def _names(screen: RunsScreen, runs: list[RunEntry], most: int = 5) -> str:
+    """One run a line, with what tells it apart as the table does: a list to check before deleting."""
+    lines = [f"  {e.name}  {screen.apart.get(e.info.run_id, '')}".rstrip() for e in runs[:most]]
+    if len(runs) > most:
+        lines.append(f"  and {len(runs) - most} more")
+    return "\n".join(lines)
 
 
 def delete(screen: RunsScreen) -> None:
@@ -201,7 +205,7 @@ def delete(screen: RunsScreen) -> None:
         screen.refresh_runs()
 
     what = "Their folders" if len(runs) > 1 else "Its folder"
-    body = f"{_names(runs)}\n{what}, metrics and checkpoints are removed."
+    body = f"{_names(screen, runs)}\n{what}, metrics and checkpoints are removed."
     if hidden:
         body += f"\n{hidden_note(hidden)}: not deleted."
     screen.app.push_screen(ConfirmDialog(f"Delete {runs_word(len(runs))}?", body), done)

@@ -65,9 +65,17 @@ def _start_text(stamp: str) -> str:
     return when.strftime("%m-%d %H:%M")  # UTC, as stored: servers and laptops agree on it
 
 
-def _fields(e: RunEntry) -> dict[str, Any]:
-    """The run's config, flattened, without the fields that never tell runs apart."""
-    return {k: v for k, v in flatten(e.info.config).items() if k.split(".")[0] not in NOT_TELLING}
+def _fields(config: dict[str, Any]) -> dict[str, Any]:
+    """A config, flattened, without the fields that never tell runs apart."""
+    return {k: v for k, v in flatten(config).items() if k.split(".")[0] not in NOT_TELLING}
+
+
+def apart_texts(configs: list[dict[str, Any]]) -> list[str]:
+    """For runs that read the same: 'lr=0.1 seed=2' per run, the config fields whose values differ among them."""
+    flat = [_fields(c) for c in configs]
+    keys = list(dict.fromkeys(k for f in flat for k in f))
+    differ = [k for k in keys if len({fmt_value(f.get(k)) for f in flat}) > 1]
+    return [" ".join(f"{k}={fmt_value(f.get(k))}" for k in differ) for f in flat]
 
 
 def tell_apart(entries: list[RunEntry]) -> dict[str, str]:
@@ -82,11 +90,7 @@ def tell_apart(entries: list[RunEntry]) -> dict[str, str]:
             groups.setdefault(e.short_name, []).append(e)
     out: dict[str, str] = {}
     for members in (g for g in groups.values() if len(g) > 1):
-        flat = [_fields(e) for e in members]
-        keys = list(dict.fromkeys(k for f in flat for k in f))
-        differ = [k for k in keys if len({fmt_value(f.get(k)) for f in flat}) > 1]
-        for e, f in zip(members, flat):
-            text = " ".join(f"{k}={fmt_value(f.get(k))}" for k in differ)
+        for e, text in zip(members, apart_texts([m.info.config for m in members])):
             out[e.info.run_id] = text or _start_text(e.info.summary.get("started_at"))
     return out
 
@@ -151,7 +155,7 @@ def row_cells(e: RunEntry, selected: bool, apart: str = "") -> list[Text | str]:
 def matches(e: RunEntry, query: str) -> bool:
     """Every word of query occurs somewhere in the run's row, tags (#tag), note or config (lr=0.1)."""
     hay = " ".join(str(x) for x in row_values(e).values() if x is not None)
-    config = " ".join(f"{k}={fmt_value(v)}" for k, v in _fields(e).items())
+    config = " ".join(f"{k}={fmt_value(v)}" for k, v in _fields(e.info.config).items())
     hay = f"{hay} {e.info.run_id} {' '.join('#' + t for t in e.meta.tags)} {e.meta.note} {config}".lower()
     return all(word in hay for word in query.lower().split())
 
