@@ -77,6 +77,9 @@ async def test_launcher_to_completed_run(tmp_path: Path) -> None:
         assert summary["status"] == "completed" and summary["epochs_done"] == 2
         assert Path(dash.state.run_dir).parent == tmp_path
         assert "run completed" in dash.query_one("#log").text
+        assert "p" not in dash.active_bindings and "x" not in dash.active_bindings  # nothing left to pause
+        await pilot.press("p")
+        assert not dash.control.paused and dash.state.status == "completed"
         await pilot.press("n")
         assert dash.query_one(ConfusionMatrix).normalized
         await pilot.press("q")

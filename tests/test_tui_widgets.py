@@ -11,7 +11,7 @@ from tui.format import abbreviations
 from tui.widgets.confusion import pick_classes, render_confusion, shade_char
 from tui.widgets.header import header_text
 from tui.widgets.per_class import bar, sort_order
-from tui.widgets.run_state import RunState, Series
+from tui.widgets.run_state import Phase, RunState, Series
 from tui_fixtures import CLASSES, dashboard_events
 
 MATRIX = [[90, 5, 5], [3, 80, 17], [0, 10, 90]]
@@ -61,7 +61,7 @@ def test_state_from_events_and_header_fits() -> None:
         state.apply(e)
     assert len(state.epoch_x) == 6 and len(state.per_class) == 10
     assert sum(map(sum, state.confusion)) == 1000
-    assert state.epoch == 7 and state.step == 20 and state.status == "training"
+    assert state.epoch == 7 and state.step == 20 and state.phase is Phase.TRAINING
     for width in (40, 80, 160):
         from rich.console import Console
 
@@ -74,13 +74,13 @@ def test_state_from_events_and_header_fits() -> None:
 
 def test_followed_run_gets_elapsed_and_eta_from_its_records() -> None:
     """A run read from metrics.jsonl has no step events: the records carry the times."""
-    state = RunState(epochs=6, status="following")
+    state = RunState(epochs=6, phase=Phase.FOLLOWING)
     for epoch, (took, wall) in enumerate([(10.0, 11.0), (12.0, 23.0)], start=1):
         state.apply_record({"epoch": epoch, "test_acc": 0.5, "epoch_time_s": took, "wall_time_s": wall})
     assert state.elapsed_s == 23.0 and state.eta_s == 4 * 11.0
     state.apply_record({"epoch": 6, "test_acc": 0.6, "epoch_time_s": 11.0, "wall_time_s": 60.0})
     assert state.eta_s is None  # nothing left to wait for
-    state.status = "completed"
+    state.follow("completed")
     assert "ETA" not in str(header_text(state, 160).columns[0]._cells)
 
 

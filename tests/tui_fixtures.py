@@ -14,6 +14,7 @@ N_TEST = 1000
 STEPS = 50
 EPOCHS = 10
 DONE = 6  # epochs finished in the fabricated history
+GPU_MEM, GPU_PEAK = 3_210_000_000, 4_130_000_000  # bytes of CUDA memory in use / peak: "GPU 3.2/4.1 GB"
 
 
 def _confusion(epoch: int) -> list[list[int]]:
@@ -53,7 +54,8 @@ def dashboard_events(done: int = DONE) -> list[Any]:
         for step in range(5, STEPS + 1, 5):
             t = (epoch - 1) + step / STEPS
             loss = 2.2 / (1 + 0.6 * t) + 0.05 * ((step * 7) % 5) / 5
-            events.append(StepDone(epoch, step, STEPS, loss, 0.1, 5120.0, 10.0 * t, 10.0 * (EPOCHS - t)))
+            events.append(StepDone(epoch, step, STEPS, loss, 0.1, 5120.0, 10.0 * t, 10.0 * (EPOCHS - t),
+                                   GPU_MEM, GPU_PEAK))
         conf = _confusion(epoch)
         per_class = [row[i] / sum(row) for i, row in enumerate(conf)]
         test_acc = sum(conf[i][i] for i in range(len(conf))) / N_TEST
@@ -63,7 +65,8 @@ def dashboard_events(done: int = DONE) -> list[Any]:
         events.append(EpochDone(epoch, EPOCHS, metrics, per_class, conf, True, 10.0 * epoch, 10.0 * (EPOCHS - epoch)))
         if epoch == 3:
             events.append(Log("warning", "GPU memory 92% full: consider a smaller --batch-size"))
-    events.append(StepDone(done + 1, 20, STEPS, 0.62, 0.1, 5120.0, 10.0 * done + 4, 10.0 * (EPOCHS - done) - 4))
+    events.append(StepDone(done + 1, 20, STEPS, 0.62, 0.1, 5120.0, 10.0 * done + 4, 10.0 * (EPOCHS - done) - 4,
+                           GPU_MEM, GPU_PEAK))
     return events
 
 

@@ -12,8 +12,12 @@ Constructors (what other screens call)::
 Threading: ``engine.train`` runs in ``@work(thread=True)`` and only posts
 Messages. Step events are coalesced (one pending tick, newest step wins);
 epoch, log and end events are posted one by one and never dropped. Widgets are
-redrawn by a 4 Hz timer from what changed, never per event, so the UI costs
+redrawn by a 2 Hz timer from what changed, never per event, so the UI costs
 the training loop the same whether it emits 10 or 1000 events a second.
+
+The run's state is one ``Phase`` (tui/widgets/run_phase.py), changed only by
+``RunState``'s transition methods. The screen talks to the app through one
+typed message, ``RunFinished``, posted when a run it shows ends.
 """
 from __future__ import annotations
 
@@ -24,30 +28,30 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from engine.config import RunConfig, UserError
 from engine.control import Control
-from engine.runs.status import RunStatus
 from engine.events import Log, RunEnded, StepDone
+from engine.runs.status import RunStatus
 
 from ..widgets.charts import MetricChart
 from ..widgets.confusion import ConfusionMatrix
 from ..widgets.header import RunHeader
 from ..widgets.log_panel import LogPanel
 from ..widgets.per_class import PerClassTable
-from ..widgets.run_state import RunState
-from .confirm import ConfirmStop
+from ..widgets.run_state import Phase, RunState
+from .dashboard_keys import DashboardKeys
 
 REDRAW_S = 0.5  # 2 redraws a second (DESIGN.md: at most 4); keys redraw at once. Each redraw costs training CPU
 STEP_CHART_S = 3.0  # new steps alone redraw the loss chart every 3 s: a plotext redraw costs ~60 ms of CPU
 FOLLOW_POLL_S = 1.0
 PANELS = (("loss", "Loss"), ("acc", "Accuracy"), ("classes", "Classes"), ("matrix", "Confusion"), ("log", "Log"))
 WIDE_MIN = (140, 36)  # columns, rows from which every panel is shown at once
+SHORT_ROWS = 16  # below this many rows the tabs lose their underline row; below TINY_ROWS they go (keys 1-5
+TINY_ROWS = 10  # still switch panels): the panel keeps the rows
 
 
 class EngineEvent(Message):
@@ -70,21 +74,34 @@ class FollowUpdateMessage(Message):
         self.update = update
 
 
-class DashboardScreen(Screen):
+class StartError(Message):
+    """The run could not start: bad input found before the run directory existed (nothing saved)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class RunFinished(Message):
+    """A run this dashboard trains (or replays) ended. Posted once; bubbles to the app (``on_run_finished``).
+
+    ``phase``: how it ended (a final Phase, a str enum: completed, interrupted, failed, diverged, or
+    error for bad input). ``sets_exit_code``: this run's end decides the app's exit code (started from
+    the command line, or resumed). ``exit_app``: a quit or a stop signal asked for this stop; the app
+    should exit now, with the exit code for ``phase``.
+    """
+
+    def __init__(self, phase: Phase, *, sets_exit_code: bool, exit_app: bool) -> None:
+        super().__init__()
+        self.phase = phase
+        self.sets_exit_code = sets_exit_code
+        self.exit_app = exit_app
+
+
+class DashboardScreen(DashboardKeys):
     """Live view of one run. Build it with the classmethods, not directly."""
 
-    BINDINGS = [
-        Binding("p", "pause", "Pause/resume"),
-        Binding("x", "stop", "Stop"),
-        Binding("n", "normalise", "Counts/%"),
-        Binding("s", "sort", "Sort classes"),
-        Binding("1", "tab('loss')", "Loss", show=False),
-        Binding("2", "tab('acc')", "Acc", show=False),
-        Binding("3", "tab('classes')", "Classes", show=False),
-        Binding("4", "tab('matrix')", "Matrix", show=False),
-        Binding("5", "tab('log')", "Log", show=False),
-        Binding("escape", "back", "Back", show=False),
-    ]
+    CSS_PATH = ["dashboard.tcss", "../widgets/widgets.tcss"]
 
     def __init__(self, *, config: RunConfig | None = None, run_dir: str | None = None, follow: bool = False,
                  events: list[Any] | None = None, **kwargs: Any) -> None:
@@ -168,8 +185,9 @@ class DashboardScreen(Screen):
         if self.config is not None:
             self._train()
         elif self.run_dir is not None:
-            self.state.status, self.state.run_id = "starting", Path(self.run_dir).name
+            self.state.run_id = Path(self.run_dir).name
             self._follow()
+        self._sync_phase()
 
     def on_resize(self) -> None:
         self._apply_layout()
@@ -182,7 +200,8 @@ class DashboardScreen(Screen):
             self.query_one(f"#{pid}").display = not narrow or pid == self.active
         self.query_one("#charts-row").display = not narrow or self.active in ("loss", "acc")
         self.query_one("#bottom-row").display = not narrow or self.active in ("classes", "matrix", "log")
-        self.query_one("#tabs").display = narrow
+        self.set_class(self.size.height < SHORT_ROWS, "short")
+        self.query_one("#tabs").display = narrow and self.size.height >= TINY_ROWS
         self.call_after_refresh(self._flush)  # a chart shown now may be stale
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
@@ -203,9 +222,11 @@ class DashboardScreen(Screen):
 
             train(self.config, self._on_event, self.control, resume=self.resume_dir, change=self.resume_change)
         except UserError as exc:  # bad input found before the run directory exists
-            self.post_message(EngineEvent(RunEnded("error", "", "", {}, str(exc))))
+            self.post_message(StartError(str(exc)))
         except Exception as exc:  # noqa: BLE001 - shown on screen, never a crash of the app
-            self.post_message(EngineEvent(RunEnded("failed", "", "", {}, f"{type(exc).__name__}: {exc}")))
+            error = f"{type(exc).__name__}: {exc}"
+            self.post_message(EngineEvent(Log("error", error)))
+            self.post_message(EngineEvent(RunEnded(RunStatus.FAILED.value, "", "", {}, error)))
 
     def _on_event(self, event: Any) -> None:
         """Called in the training thread: post, never touch widgets, never wait for the UI."""
@@ -239,32 +260,42 @@ class DashboardScreen(Screen):
         with self._slot_lock:
             step, self._latest_step, self._step_pending = self._latest_step, None, False
         if step is not None:
-            if self.state.status in ("starting", "training") and not self.control.paused:
-                self.state.status = "training"
             self.state.apply(step)
             self._dirty.update({"header", "step"})
+            self._sync_phase()
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
-        if isinstance(event, RunEnded) and event.status == "error":
-            self.state.status, self.state.error = "error", event.error
-            self.state.add_log("error", f"{event.error}")
-            self.notify(event.error or "error", severity="error", timeout=10)
-        else:
-            self.state.apply(event)
+        self.state.apply(event)
         if isinstance(event, Log) and event.level in ("warning", "error"):
-            self.notify(event.message, severity=event.level, timeout=8)
-        if self.control.paused and self.state.status == "training":
-            self.state.status = "paused"
+            self.notify(event.message, severity="error" if event.level == "error" else "warning", timeout=8)
         self._dirty.update({"header", "log", "epoch", "charts"})
+        self._sync_phase()
         if isinstance(event, RunEnded):
-            self._flush(force_charts=True)
-            finished = getattr(self.app, "run_finished", None)
-            if finished is not None:
-                finished(self.state.status, sets_exit_code=self.sets_exit_code)
-            if self.exit_after_stop:
-                code_for = getattr(self.app, "exit_code_for", lambda status: 0)
-                self.app.exit(code_for(self.state.status))
+            self._finish()
+
+    def on_start_error(self, message: StartError) -> None:
+        self.state.fail(message.error)
+        self.notify(message.error, severity="error", timeout=10)
+        self._dirty.update({"header", "log"})
+        self._sync_phase()
+        self._finish()
+
+    def _finish(self) -> None:
+        """The run ended: draw everything now and tell the app (exit code, quit after a stop)."""
+        self._flush(force_charts=True)
+        message = RunFinished(self.state.phase, sets_exit_code=self.sets_exit_code, exit_app=self.exit_after_stop)
+        self.post_message(message)
+        self._legacy_app_hooks(message)
+
+    def _legacy_app_hooks(self, message: RunFinished) -> None:
+        """Interim, until tui/app.py handles RunFinished (``on_run_finished``); then this goes."""
+        app: Any = self.app
+        if hasattr(app, "on_run_finished") or not hasattr(app, "run_finished"):
+            return
+        app.run_finished(message.phase, sets_exit_code=message.sets_exit_code)
+        if message.exit_app:
+            app.exit(app.exit_code_for(message.phase))
 
     def on_follow_update_message(self, message: FollowUpdateMessage) -> None:
         update = message.update
@@ -272,16 +303,17 @@ class DashboardScreen(Screen):
             self.state.load_files(update.config, update.summary)
         for record in update.records:
             self.state.apply_record(record)
-        previous = self.state.status
-        self.state.status = "following" if update.status == RunStatus.RUNNING else str(update.status)
-        if update.status == RunStatus.STALE and previous != RunStatus.STALE:
+        previous = self.state.follow(update.status)
+        phase = self.state.phase
+        if phase is Phase.STALE and previous is not Phase.STALE:
             self.state.add_log("warning", "the process writing this run is gone (killed or crashed): "
                                           "the run will not finish")
-        elif update.finished and previous in ("following", "starting") and update.status != previous:
-            self.state.add_log("info", f"run {update.status}")
+        elif update.finished and previous in (Phase.FOLLOWING, Phase.STARTING) and phase is not previous:
+            self.state.add_log("info", f"run {phase}")
         if update.error and update.status == RunStatus.UNREADABLE:
             self.state.add_log("error", f"cannot read the run: {update.error}")
         self._dirty.update({"header", "log", "epoch", "charts"})
+        self._sync_phase()
 
     # ------------------------------------------------------------ redraw
     def _flush(self, force_charts: bool = False) -> None:
@@ -292,9 +324,19 @@ class DashboardScreen(Screen):
         s = self.state
         if "header" in dirty:
             self.query_one(RunHeader).update()
+        self._flush_charts(dirty, force_charts)
+        if "epoch" in dirty:
+            if s.per_class:
+                self.query_one(PerClassTable).set_data(s.class_names, s.per_class, s.per_class_prev,
+                                                       s.per_class_best)
+            self.query_one(ConfusionMatrix).set_matrix(s.confusion, s.class_names)
+        if "log" in dirty:
+            self.query_one(LogPanel).sync(s.log, s.log_count)
+
+    def _flush_charts(self, dirty: set[str], force: bool) -> None:
+        """Epoch-level changes redraw both charts; steps only feed the loss chart, every STEP_CHART_S."""
         now = time.monotonic()
-        # Epoch-level changes redraw both charts; steps only feed the loss chart's smoothed curve.
-        if force_charts or "charts" in dirty:
+        if force or "charts" in dirty:
             self._stale_charts.update({"loss", "acc"})
         if "step" in dirty:
             if now - self._charts_drawn_at >= STEP_CHART_S:
@@ -305,99 +347,7 @@ class DashboardScreen(Screen):
             if chart.id in self._stale_charts and chart.display:  # hidden (a tab away): drawn when shown
                 self._stale_charts.discard(chart.id)
                 self._charts_drawn_at = now
-                chart.update_from(s)
-        if "epoch" in dirty:
-            if s.per_class:
-                self.query_one(PerClassTable).set_data(s.class_names, s.per_class, s.per_class_prev,
-                                                       s.per_class_best)
-            self.query_one(ConfusionMatrix).set_matrix(s.confusion, s.class_names)
-        if "log" in dirty:
-            self.query_one(LogPanel).sync(s.log, s.log_count)
-
-    # ------------------------------------------------------------ keys
-    @property
-    def is_training(self) -> bool:
-        """True while this screen's own worker is training (quitting must ask first)."""
-        return self.config is not None and self.state.status in ("starting", "training", "paused", "stopping")
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """p and x belong to a run this app trains; a saved or followed run does not offer them."""
-        if action in ("pause", "stop") and self.run_dir is not None:
-            return False
-        return True
-
-    def action_pause(self) -> None:
-        if not self.is_training:
-            self.notify("pause works on a run this app is training", severity="warning")
-            return
-        paused = self.control.toggle_pause()
-        if self.state.status != "stopping":
-            self.state.status = "paused" if paused else "training"
-        self.state.add_log("info", "paused (p resumes)" if paused else "resumed")
-        self._dirty.update({"header", "log"})
-        self._flush()
-
-    def action_stop(self) -> None:
-        """x: ask first (a stray key must not end hours of training); Enter, n and Escape keep training."""
-        if not self.is_training:
-            self.notify("stop works on a run this app is training", severity="warning")
-            return
-        if self.state.status == "stopping":
-            return  # already asked and answered
-
-        def answer(yes: bool | None) -> None:
-            if not yes:
-                return
-            if self.is_training:
-                self.request_stop()
-            else:
-                self.notify(f"the run already ended ({self.state.status})", timeout=4)
-
-        self.app.push_screen(ConfirmStop(self.stop_question()), answer)
-
-    def stop_question(self) -> str:
-        """The stop dialog's text: what happens to the run, and the command that continues it."""
-        return (f"Stop training? The run is saved as interrupted and can be resumed "
-                f"({self.resume_command()}, or u on the runs screen).")
-
-    def resume_command(self) -> str:
-        """`cifar-tui --resume RUN` for this run (the run id in the default store, else its folder)."""
-        run_id, run_dir = self.state.run_id, self.state.run_dir or self.resume_dir or ""
-        runs_dir = self.config.runs_dir if self.config is not None else "saved_runs"
-        if run_id and Path(runs_dir) == Path("saved_runs"):
-            return f"cifar-tui --resume {run_id}"
-        if run_dir:
-            return f"cifar-tui --resume {run_dir}"
-        return "cifar-tui --resume RUN"  # stopped before the run folder exists: nothing to name yet
-
-    def request_stop(self, then_exit: bool = False) -> None:
-        """Stop at the next step; the engine saves the run as interrupted."""
-        self.exit_after_stop = self.exit_after_stop or then_exit
-        if self.state.status != "stopping":
-            self.control.stop()
-            self.state.status = "stopping"
-            self.state.add_log("warning", "stopping after this step; the run is saved as interrupted")
-            self._dirty.update({"header", "log"})
-            self._flush()
-
-    def action_normalise(self) -> None:
-        normalised = self.query_one(ConfusionMatrix).toggle_normalized()
-        self.notify("confusion matrix: row-normalised %" if normalised else "confusion matrix: counts", timeout=2)
-
-    def action_sort(self) -> None:
-        self.query_one(PerClassTable).action_cycle_sort()
-
-    def action_tab(self, pid: str) -> None:
-        self.active = pid
-        self.query_one(Tabs).active = f"tab-{pid}"
-        self._apply_layout()
-
-    def action_back(self) -> None:
-        """Escape: back to the previous screen, unless this is the only one or a run is training here."""
-        if self.is_training:
-            self.notify("training: x stops the run, q quits", timeout=3)
-        elif len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
+                chart.update_from(self.state)
 
     def on_unmount(self) -> None:
         # The app is shutting down (or the screen was dropped): never leave a training

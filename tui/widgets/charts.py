@@ -4,15 +4,24 @@ plotext rebuilds the whole canvas on every render, so the charts never refresh
 themselves: ``update_from`` stores the data and the dashboard calls it at most
 a few times a second. Curves are downsampled to the chart's width first, so a
 long run costs the same to draw as a short one.
+
+Small panels degrade in steps instead of garbling: the in-plot title (the border
+says it too) and the x label go first, then tick labels thin out; below
+MIN_SIZE a one-line note replaces the plot.
 """
 from __future__ import annotations
 
+from rich.text import Text
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from .run_state import RunState
 
 # plotext colour names; distinct in 16-colour terminals too.
 COLOURS = {"train": "cyan", "val": "magenta", "test": "green", "step": "gray"}
+MIN_SIZE = (20, 5)  # columns, rows: a frame, two rows of curve and a row of x ticks
+TITLE_ROWS, XLABEL_ROWS, LEGEND_ROWS = 14, 10, 8  # from these heights the title / x label / legend are drawn
+TOO_SMALL = "make the terminal larger to see this chart"
 
 
 class MetricChart(PlotextPlot):
@@ -24,6 +33,10 @@ class MetricChart(PlotextPlot):
         self.kind = kind  # "loss" or "acc"
         self.curves: dict[str, tuple[list[float], list[float]]] = {}
         self.border_title = title
+
+    def on_resize(self) -> None:
+        if self.curves:
+            self._draw()  # the legend comes and goes with the height; the data stays
 
     def points(self, label: str) -> int:
         """How many points the curve called label holds (0 if absent)."""
@@ -45,23 +58,35 @@ class MetricChart(PlotextPlot):
         self._draw()
 
     def _draw(self) -> None:
+        """Set the data on the plot; sizes and decorations are settled in render (the size may change)."""
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.title)
-        plt.xlabel("epoch")
         if not self.curves:
             plt.text("waiting for the first epoch...", 0.5, 0.5, alignment="center")
             plt.xlim(0, 1)
             plt.ylim(0, 1)
+        legend = self.size.height >= LEGEND_ROWS  # on a few rows the legend would hide the curves
         for label, (xs, ys) in self.curves.items():
             colour = COLOURS["step"] if label.startswith("step") else COLOURS[label]
             # One epoch is one point: a marker makes a single epoch visible at all.
             marker = "braille" if label.startswith("step") else "hd"
-            plt.plot(xs, ys, label=label, color=colour, marker=marker)
+            plt.plot(xs, ys, label=label if legend else None, color=colour, marker=marker)
         if self.kind == "acc" and self.curves:
             plt.ylim(0, 100)
         self.refresh()
+
+    def render(self) -> RenderResult:
+        width, height = self.size
+        if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
+            return Text(TOO_SMALL, style="dim", overflow="ellipsis")  # wrapped; what does not fit is cut
+        plt = self.plt
+        plt.title(self.title if height >= TITLE_ROWS else "")
+        plt.xlabel("epoch" if height >= XLABEL_ROWS else "")
+        rows = height - 3 - (height >= TITLE_ROWS) - (height >= XLABEL_ROWS)  # rows of curve
+        plt.yfrequency(max(2, min(5, rows // 3 + 1)))
+        plt.xfrequency(max(2, min(5, width // 12)))
+        return super().render()
 
 
 def _thin(xs: list[float], ys: list[float], width: int) -> tuple[list[float], list[float]]:

@@ -4,6 +4,10 @@ Each cell is shaded by its share of the row (so rare and common classes read
 alike): a background colour in colour terminals, and a shade character
 (``· ░ ▒ ▓ █``) in monochrome ones (``NO_COLOR=1``), where colour is gone.
 The diagonal (correct predictions) is bold and green; errors are red.
+
+The matrix fits the panel: when not every class fits in its width or height, the
+least accurate classes are shown; when not even two fit, a one-line note asks for
+a larger terminal instead of a clipped matrix.
 """
 from __future__ import annotations
 
@@ -11,11 +15,13 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from ..format import abbreviations
+from .. import format as fmt
 
 SHADES = " ░▒▓█"
 CELL = 5  # 4 digits (1000 test images per CIFAR class) + the shade character
-LABEL = 11
+LABEL = 12  # a class name cut to 11 characters, then a space
+HEAD = 2  # lines above the rows: the legend and the column labels
+TOO_SMALL = "make the terminal larger to see the confusion matrix"
 
 
 def shade_char(fraction: float) -> str:
@@ -54,52 +60,70 @@ def _bg(fraction: float, diagonal: bool) -> Style:
     return Style(bgcolor=colour, color="white", bold=diagonal)
 
 
+def fit_classes(matrix: list[list[int]], width: int, height: int | None) -> list[int]:
+    """The classes that fit ``width`` x ``height`` (None: any height), least accurate first to go in."""
+    n = len(matrix)
+    limit = (width - LABEL) // CELL
+    if height is not None:
+        limit = min(limit, height - HEAD)
+        if limit < n:
+            limit = min(limit, height - HEAD - 1)  # one more line says which classes are shown
+    return pick_classes(matrix, limit) if limit >= 2 or (n == 1 and limit >= 1) else []
+
+
 def render_confusion(
     matrix: list[list[int]], names: list[str], *, normalized: bool = False, monochrome: bool = False,
-    width: int = 80,
+    width: int = 80, height: int | None = None,
 ) -> Text:
-    """The matrix as styled text fitting ``width`` columns (a subset of classes when too wide)."""
+    """The matrix as styled text fitting ``width`` columns and ``height`` lines (a subset of classes when
+    too small; a note when not even two classes fit)."""
     if not matrix:
-        return Text("no confusion matrix yet: it appears after the first evaluation", style="dim")
+        return _note("no confusion matrix yet: it appears after the first evaluation")
+    shown = fit_classes(matrix, width, height)
+    if not shown:
+        return _note(TOO_SMALL)
     names = names if len(names) == len(matrix) else [str(i) for i in range(len(matrix))]
-    fit = max(1, (width - LABEL) // CELL)
-    shown = pick_classes(matrix, fit)
-    short = abbreviations(names)
-    out = Text()
+    short = fmt.abbreviations(names)
     mode = "row-normalised %" if normalized else "counts"
-    out.append(f"true ↓ / predicted → ({mode}; n toggles)", style="dim")
+    out = Text(fmt.truncate(f"true ↓ / predicted → ({mode}; n toggles)", width), style="dim")
     if len(shown) < len(matrix):
-        out.append(f"\n{len(shown)} of {len(matrix)} classes: the least accurate", style="dim")
+        out.append("\n" + fmt.truncate(f"{len(shown)} of {len(matrix)} classes: the least accurate", width),
+                   style="dim")
     out.append("\n" + " " * LABEL)
     for j in shown:
         out.append(f"{short[j]:>{CELL - 1}} ", style="bold")
     for i in shown:
-        row = matrix[i]
-        total = sum(row) or 1
         out.append("\n")
-        out.append(f"{names[i][:LABEL - 1]:<{LABEL}}", style="bold")
-        for j in shown:
-            fraction = row[j] / total
-            value = f"{round(100 * fraction):>3}%" if normalized else f"{row[j]:>{CELL - 1}}"
-            if len(value) > CELL - 1:
-                value = "9999"
-            glyph = shade_char(fraction)
-            diagonal = i == j
-            if monochrome:
-                style = Style(bold=True, reverse=diagonal) if diagonal else Style(dim=row[j] == 0)
-                out.append(value, style=style)
-                out.append(glyph, style=Style(bold=diagonal))
-            else:
-                out.append(value + (glyph if glyph == "·" else " "), style=_bg(fraction, diagonal))
+        out.append(f"{fmt.truncate(names[i], LABEL - 1):<{LABEL}}", style="bold")
+        _row(out, matrix[i], i, shown, normalized, monochrome)
     return out
+
+
+def _row(out: Text, row: list[int], i: int, shown: list[int], normalized: bool, monochrome: bool) -> None:
+    """The cells of one true class, appended to out."""
+    total = sum(row) or 1
+    for j in shown:
+        fraction = row[j] / total
+        value = f"{round(100 * fraction):>3}%" if normalized else f"{row[j]:>{CELL - 1}}"
+        if len(value) > CELL - 1:
+            value = "9999"
+        glyph = shade_char(fraction)
+        diagonal = i == j
+        if monochrome:
+            style = Style(bold=True, reverse=diagonal) if diagonal else Style(dim=row[j] == 0)
+            out.append(value, style=style)
+            out.append(glyph, style=Style(bold=diagonal))
+        else:
+            out.append(value + (glyph if glyph == "·" else " "), style=_bg(fraction, diagonal))
+
+
+def _note(text: str) -> Text:
+    """A dim note in place of the matrix (wrapped by the widget; a line that does not fit is cut)."""
+    return Text(text, style="dim", overflow="ellipsis")
 
 
 class ConfusionMatrix(Widget):
     """Renders the latest confusion matrix; ``n`` (on the dashboard) toggles counts/normalised."""
-
-    DEFAULT_CSS = """
-    ConfusionMatrix { height: auto; width: 1fr; }
-    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -122,5 +146,6 @@ class ConfusionMatrix(Widget):
         return sum(sum(row) for row in self.matrix)
 
     def render(self) -> Text:
+        width, height = self.size
         return render_confusion(self.matrix, self.names, normalized=self.normalized,
-                                monochrome=self.app.no_color, width=max(20, self.size.width))
+                                monochrome=self.app.no_color, width=width, height=height)

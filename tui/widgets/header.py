@@ -6,13 +6,27 @@ from rich.text import Text
 from textual.widget import Widget
 
 from .. import format as fmt
-from .run_state import RunState
+from .run_state import Phase, RunState
 
-STATUS_STYLES = {
-    "training": "bold green", "paused": "bold yellow", "stopping": "bold yellow", "starting": "cyan",
-    "following": "bold cyan", "completed": "bold green", "interrupted": "bold yellow", "failed": "bold red",
-    "diverged": "bold red", "stale": "bold red", "error": "bold red", "running": "bold cyan",
+PHASE_STYLES = {
+    Phase.TRAINING: "bold green", Phase.PAUSED: "bold yellow", Phase.STOPPING: "bold yellow", Phase.STARTING: "cyan",
+    Phase.FOLLOWING: "bold cyan", Phase.COMPLETED: "bold green", Phase.INTERRUPTED: "bold yellow",
+    Phase.FAILED: "bold red", Phase.DIVERGED: "bold red", Phase.STALE: "bold red", Phase.ERROR: "bold red",
+    Phase.UNREADABLE: "bold red",
 }
+
+
+def gpu_memory(in_use: int | None, peak: int | None) -> str:
+    """CUDA memory in use and its peak, in the peak's unit: 'GPU 3.2/4.1 GB', 'GPU 310/415 MB'; '' on the CPU.
+
+    Local until tui/format.py has a bytes formatter.
+    """
+    if in_use is None:
+        return ""
+    top = max(in_use, peak or 0)
+    if top >= 1e9:
+        return f"GPU {in_use / 1e9:.1f}/{top / 1e9:.1f} GB"
+    return f"GPU {in_use / 1e6:.0f}/{top / 1e6:.0f} MB"
 
 
 def progress_bar(fraction: float, width: int) -> Text:
@@ -24,12 +38,11 @@ def progress_bar(fraction: float, width: int) -> Text:
     return Text(text, style="green") + Text("·" * (width - len(text)), style="dim")
 
 
-def header_text(state: RunState, width: int) -> Table:
-    """Identity (run, model, strategy, dataset, device), then progress; 2 lines wide, 3 narrow."""
-    grid = Table.grid(expand=True)
-    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+def identity_line(state: RunState) -> Text:
+    """Phase, run, model · strategy · dataset · device, preset, parameters."""
+    phase = state.phase
     top = Text()
-    top.append(f" {state.status.upper()} ", style=f"reverse {STATUS_STYLES.get(state.status, 'bold')}")
+    top.append(f" {phase.value.upper()} ", style=f"reverse {PHASE_STYLES.get(phase, 'bold')}")
     top.append(f" {state.run_id or 'starting...'}", style="bold")
     top.append(f"  {state.model} · {state.strategy} · {state.dataset} · {state.device}")
     if state.preset:
@@ -38,14 +51,26 @@ def header_text(state: RunState, width: int) -> Table:
         top.append(f"  {fmt.params(state.params_total)} params", style="dim")
         if state.params_trainable != state.params_total:
             top.append(f" ({fmt.params(state.params_trainable)} trainable)", style="dim")
-    grid.add_row(top)
-    spe = state.steps_per_epoch
-    steps = f"  step {min(state.step, spe)}/{spe}" if spe else ""  # saved runs only know epochs
-    left = Text(f" epoch {state.epoch}/{state.epochs or '?'}{steps} ")
-    pct = Text(f" {100 * state.progress:3.0f}% ")
-    live = state.status in ("starting", "training", "paused", "stopping", "following")
-    stats = Text(f" elapsed {fmt.duration(state.elapsed_s)}  " + (f"ETA {fmt.duration(state.eta_s)}  " if live else ""))
+    return top
+
+
+def clock_text(state: RunState) -> Text:
+    """Elapsed training time (stopped and marked while paused), then the ETA of a live run."""
+    text = Text(f" elapsed {fmt.duration(state.elapsed_s)}  ")
+    if state.phase is Phase.PAUSED:
+        text.append("(paused)", style="bold yellow")
+        text.append("  ")
+    elif state.phase.live:
+        text.append(f"ETA {fmt.duration(state.eta_s)}  ")
+    return text
+
+
+def stats_text(state: RunState) -> Text:
+    """Clock, speed, GPU memory, loss, lr, epoch time, best and study accuracy."""
+    stats = clock_text(state)
     stats.append(f"{fmt.rate(state.img_per_s)} img/s")
+    if gpu := gpu_memory(state.gpu_mem, state.gpu_peak):
+        stats.append(f"  {gpu}")
     if state.loss is not None:
         stats.append(f"  loss {fmt.loss(state.loss)}")
     if state.lr is not None:
@@ -58,6 +83,19 @@ def header_text(state: RunState, width: int) -> Table:
         stats.append("  no val split", style="dim")  # nothing is selected: best.pt is the last epoch
     if state.reported_test_acc:
         stats.append(f"  study {fmt.pct(state.reported_test_acc)}", style="dim")
+    return stats
+
+
+def header_text(state: RunState, width: int) -> Table:
+    """Identity (run, model, strategy, dataset, device), then progress; 2 lines wide, 3 narrow."""
+    grid = Table.grid(expand=True)
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    grid.add_row(identity_line(state))
+    spe = state.steps_per_epoch
+    steps = f"  step {min(state.step, spe)}/{spe}" if spe else ""  # saved runs only know epochs
+    left = Text(f" epoch {state.epoch}/{state.epochs or '?'}{steps} ")
+    pct = Text(f" {100 * state.progress:3.0f}% ")
+    stats = stats_text(state)
     bar_width = width - len(left) - len(pct) - len(stats)
     if bar_width >= 12:
         grid.add_row(left + progress_bar(state.progress, bar_width) + pct + stats)
@@ -69,8 +107,6 @@ def header_text(state: RunState, width: int) -> Table:
 
 class RunHeader(Widget):
     """Renders header_text for the RunState it is given."""
-
-    DEFAULT_CSS = "RunHeader { height: auto; }"
 
     def __init__(self, state: RunState, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -20,8 +20,6 @@ SHOWN = 300  # lines rendered; the state keeps more
 class LogPanel(VerticalScroll):
     """Shows (level, message) lines; follows the bottom unless the user scrolled up."""
 
-    DEFAULT_CSS = "LogPanel > Static { width: 1fr; }"
-
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.shown = 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from .. import format as fmt
@@ -79,7 +80,7 @@ class PerClassTable(DataTable):
         names, latest, prev, best = self._rows_data
         current = None
         if self.row_count and self.cursor_row < self.row_count:
-            current = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+            current = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
         self.clear()
         for i in sort_order(self.class_order, latest, prev, best):
             name = names[i] if i < len(names) else f"class {i}"

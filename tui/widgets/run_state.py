@@ -13,6 +13,9 @@ from typing import Any
 from engine.events import EpochDone, Log, RunEnded, RunStarted, StepDone
 
 from .. import format as fmt
+from .run_phase import PauseClock, Phase
+
+__all__ = ["EPOCH_KEYS", "PauseClock", "Phase", "RunState", "Series", "epoch_summary"]
 
 EPOCH_KEYS = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc")
 LOG_LIMIT = 500  # lines kept for the log panel; older ones fall off
@@ -83,7 +86,8 @@ class RunState:
     epochs: int = 0
     steps_per_epoch: int = 0
     # live progress
-    status: str = "starting"
+    phase: Phase = Phase.STARTING
+    """Changed only by the transition methods below (started, pause, resume, stop, end, fail, follow)."""
     epoch: int = 0
     step: int = 0
     loss: float | None = None
@@ -93,6 +97,10 @@ class RunState:
     eta_s: float | None = None
     reported_test_acc: float | None = None
     error: str | None = None
+    gpu_mem: int | None = None
+    """Bytes of CUDA memory in use at the last step (None on the CPU, or not known)."""
+    gpu_peak: int | None = None
+    clock: PauseClock = field(default_factory=PauseClock)
     # history
     step_loss: Series = field(default_factory=Series)
     epoch_x: list[int] = field(default_factory=list)
@@ -109,6 +117,58 @@ class RunState:
     _ema: float | None = None
     _epoch_times: list[float] = field(default_factory=list)
 
+    @property
+    def status(self) -> Phase:
+        """The phase (read-only; a str enum, so ``state.status == "completed"`` reads as before)."""
+        return self.phase
+
+    # ------------------------------------------------------------------ transitions
+    def _begin(self) -> bool:
+        """STARTING -> TRAINING: the engine reported the run started or stepped (a pause stays a pause)."""
+        if self.phase is not Phase.STARTING:
+            return False
+        self.phase = Phase.TRAINING
+        return True
+
+    def pause(self) -> bool:
+        """TRAINING/STARTING -> PAUSED (the elapsed clock stops); False when there is nothing to pause."""
+        if self.phase not in (Phase.STARTING, Phase.TRAINING):
+            return False
+        self.phase = Phase.PAUSED
+        self.clock.pause()
+        return True
+
+    def resume(self) -> bool:
+        """PAUSED -> TRAINING (STARTING when the engine has not reported the run yet)."""
+        if self.phase is not Phase.PAUSED:
+            return False
+        self.phase = Phase.TRAINING if self.run_id else Phase.STARTING
+        self.clock.resume()
+        return True
+
+    def stop(self) -> bool:
+        """-> STOPPING from any phase p and x control; a paused run wakes up to stop."""
+        if not self.phase.controllable:
+            return False
+        self.phase = Phase.STOPPING
+        self.clock.resume()
+        return True
+
+    def end(self, status: object, error: str | None = None) -> None:
+        """The run ended (engine RunEnded): its final phase."""
+        self.phase, self.error = Phase.from_status(status), error
+        self.clock.resume()
+
+    def fail(self, error: str) -> None:
+        """The run could not start (bad input, nothing saved)."""
+        self.phase, self.error = Phase.ERROR, error
+        self.add_log("error", error)
+
+    def follow(self, status: object) -> Phase:
+        """A followed run's status from its files; returns the previous phase."""
+        previous, self.phase = self.phase, Phase.from_status(status)
+        return previous
+
     # ------------------------------------------------------------------ events
     def apply(self, event: Any) -> None:
         """Fold one engine event into the state."""
@@ -119,18 +179,20 @@ class RunState:
         elif isinstance(event, EpochDone):
             self.apply_record({**event.metrics, "epoch": event.epoch, "per_class_acc": event.per_class_acc,
                                "confusion": event.confusion}, epochs=event.epochs)
-            self.elapsed_s, self.eta_s = event.elapsed_s, event.eta_s
+            self.elapsed_s, self.eta_s = self.clock.report(event.elapsed_s), event.eta_s
         elif isinstance(event, Log):
             self.add_log(event.level, event.message)
         elif isinstance(event, RunEnded):
-            self.status = event.status
-            self.error = event.error
-            self.run_id, self.run_dir = event.run_id or self.run_id, event.run_dir or self.run_dir
-            wall = event.summary.get("wall_time_s")
-            self.elapsed_s = wall if wall is not None else self.elapsed_s
-            self.eta_s = None
-            self.add_log("info" if event.status == "completed" else "warning",
-                         f"run {event.status}; saved in {event.run_dir}")
+            self._ended(event)
+
+    def _ended(self, event: RunEnded) -> None:
+        self.end(event.status, event.error)
+        self.run_id, self.run_dir = event.run_id or self.run_id, event.run_dir or self.run_dir
+        wall = fmt.real(event.summary.get("wall_time_s"))
+        self.elapsed_s = self.clock.report(wall) if wall is not None else self.elapsed_s
+        self.eta_s = None
+        self.add_log("info" if self.phase is Phase.COMPLETED else "warning",
+                     f"run {self.phase}; saved in {event.run_dir}")
 
     def _started(self, e: RunStarted) -> None:
         c = e.config
@@ -142,7 +204,9 @@ class RunState:
         self.params_total, self.params_trainable = e.params_total, e.params_trainable
         self.n_train, self.n_val, self.n_test = e.n_train, e.n_val, e.n_test
         self.reported_test_acc = (c.get("extra") or {}).get("reported_test_acc")
-        self.status = "training"
+        self._begin()
+        if e.start_epoch == 1 and not e.start_step:  # a new run: the engine's clock starts at 0 now
+            self.clock.started(0.0)
         for record in e.history:  # a resumed run: its earlier epochs, drawn as if they had just happened
             self.apply_record(record, epochs=self.epochs)
         if e.start_epoch > 1 or e.start_step:
@@ -152,8 +216,10 @@ class RunState:
 
     def _step(self, e: StepDone) -> None:
         self.epoch, self.step, self.steps_per_epoch = e.epoch, e.step, e.steps_per_epoch
+        self._begin()
         self.loss, self.lr, self.img_per_s = e.loss, e.lr, e.img_per_s
-        self.elapsed_s, self.eta_s = e.elapsed_s, e.eta_s
+        self.elapsed_s, self.eta_s = self.clock.report(e.elapsed_s), e.eta_s
+        self.gpu_mem, self.gpu_peak = e.gpu_mem, e.gpu_peak
         # EMA smoothing: single-batch losses are noisy. Weight 0.1 (a trend within ~10 steps) for
         # epochs of 200+ steps; short epochs get up to 0.5, or the curve would lag the run by an epoch.
         alpha = min(0.5, max(0.1, 20 / max(1, e.steps_per_epoch)))
@@ -164,7 +230,8 @@ class RunState:
     def apply_record(self, rec: dict[str, Any], epochs: int | None = None) -> None:
         """One metrics.jsonl line (or an EpochDone's content)."""
         epoch = int(rec.get("epoch", len(self.epoch_x) + 1))
-        self.epoch, self.step = epoch, self.steps_per_epoch
+        if epoch >= self.epoch:  # a coalesced newer step may have been applied before this epoch's end
+            self.epoch, self.step = epoch, self.steps_per_epoch
         self.epochs = epochs or self.epochs or epoch
         self.epoch_x.append(epoch)
         for key in EPOCH_KEYS:
