@@ -236,6 +236,25 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
 
+# The fields by theme (one order for --help and the launcher's advanced section).
+FIELD_GROUPS: dict[str, tuple[str, ...]] = {
+    "what": ("dataset", "data_dir", "folder_size", "download", "model", "strategy", "weights", "from_run", "image_size",
+             "preset"),
+    "optimisation": ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
+                     "warmup_epochs", "label_smoothing", "phase2_epoch", "phase2_lr", "early_stop_patience",
+                     "plateau_patience"),
+    "augmentation (batched, on the device)": ("crop", "flip", "cutout", "mixup", "randaugment",
+                                              "randaugment_magnitude", "rotate", "translate", "zoom"),
+    "data size": ("train_limit", "test_limit", "val_split"),
+    "hardware": ("seed", "device", "amp", "channels_last", "compile", "eval_batch_size"),
+    "saving": ("runs_dir", "name", "checkpoints"),
+}
+# The fields whose value is one of a fixed list.
+FIELD_CHOICES: dict[str, tuple[str, ...]] = {
+    "dataset": DATASETS, "strategy": STRATEGIES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES,
+}
+
+
 def field_docs() -> dict[str, str]:
     """Field name -> the docstring under it (used by --help and the launcher)."""
     import ast

@@ -90,7 +90,7 @@ def _driver_class() -> Any:
     return HangupSafeDriver
 
 
-class RegistryLoaded(Message):
+class ModelsImported(Message):
     """The model registry (and torch) finished importing in the background."""
 
     def __init__(self, models: dict[str, Any], error: str | None = None) -> None:
@@ -163,7 +163,7 @@ class CifarApp(App[int]):
         else:
             from .screens.launcher import LauncherScreen
 
-            self.push_screen(LauncherScreen(runs_dir=self.runs_dir, base=self.base))
+            self.push_screen(LauncherScreen(runs_dir=self.runs_dir, base=self.base, models=self.registry))
         self.call_after_refresh(self._first_frame)
 
     def _first_frame(self) -> None:
@@ -181,18 +181,21 @@ class CifarApp(App[int]):
             import_engine()
             from engine.models import MODELS
         except Exception as exc:  # noqa: BLE001 - a broken torch install must not kill the app
-            self.post_message(RegistryLoaded({}, f"cannot load the models: {type(exc).__name__}: {exc}"))
+            self.post_message(ModelsImported({}, f"cannot load the models: {type(exc).__name__}: {exc}"))
             return
-        self.post_message(RegistryLoaded(dict(MODELS)))
+        self.post_message(ModelsImported(dict(MODELS)))
 
-    def on_registry_loaded(self, message: "RegistryLoaded") -> None:
+    def on_models_imported(self, message: ModelsImported) -> None:
+        from .screens.launcher import LauncherScreen, RegistryLoaded
+
         if message.error:
             self.notify(message.error, severity="error", timeout=15)
         models = self.registry = message.models
+        if not models:
+            return
         for screen in self.screen_stack:
-            hook = getattr(screen, "registry_loaded", None)
-            if hook is not None:
-                hook(models)
+            if isinstance(screen, LauncherScreen):
+                screen.post_message(RegistryLoaded(models))
 
     # ------------------------------------------------------------ runs
     def run_finished(self, status: str, *, sets_exit_code: bool = True) -> None:

@@ -16,9 +16,7 @@ import signal
 import sys
 from typing import Any, Callable, Sequence
 
-from engine.config import (
-    DATASETS, DEVICES, OPTIMIZERS, RUNS_DIR_ENV, SCHEDULES, STRATEGIES, RunConfig, UserError, field_docs,
-)
+from engine.config import FIELD_CHOICES, FIELD_GROUPS, RUNS_DIR_ENV, RunConfig, UserError, field_docs
 from engine.runs.status import RunStatus
 
 from .cli_base import (  # noqa: F401 - PROG, Parser and the exit codes are re-exported for older imports
@@ -29,23 +27,10 @@ from .cli_base import (  # noqa: F401 - PROG, Parser and the exit codes are re-e
 # Flags whose name differs from the RunConfig field, or that need special parsing.
 _FLAG_NAMES = {"from_run": "--from"}
 _SKIP_FIELDS = {"extra"}
-_CHOICES = {"dataset": DATASETS, "strategy": STRATEGIES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES,
-            "device": DEVICES}
 _METAVARS = {"data_dir": "DIR", "weights": "FILE", "from_run": "RUN", "runs_dir": "DIR", "name": "NAME",
              "model": "MODEL", "preset": "NAME"}
 # Help that differs from the field's docstring (the flag's meaning on the command line).
 _HELP = {"runs_dir": RUNS_DIR_HELP}
-_GROUPS = {
-    "what": ("dataset", "data_dir", "folder_size", "download", "model", "strategy", "weights", "from_run", "image_size", "preset"),
-    "optimisation": ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
-                     "warmup_epochs", "label_smoothing", "phase2_epoch", "phase2_lr", "early_stop_patience",
-                     "plateau_patience"),
-    "augmentation (batched, on the device)": ("crop", "flip", "cutout", "mixup", "randaugment", "randaugment_magnitude",
-                                              "rotate", "translate", "zoom"),
-    "data size": ("train_limit", "test_limit", "val_split"),
-    "hardware": ("seed", "device", "amp", "channels_last", "compile", "eval_batch_size"),
-    "saving": ("runs_dir", "name", "checkpoints"),
-}
 
 
 def _field_type(f: dataclasses.Field) -> Callable[[str], Any]:
@@ -69,7 +54,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="continue an interrupted, stale, failed or diverged run in its own directory (id, "
                              "unique prefix, name or path); only --epochs (to extend, also a completed run) and "
                              "--lr (e.g. after a divergence) may change")
-    for title, names in _GROUPS.items():
+    for title, names in FIELD_GROUPS.items():
         group = parser.add_argument_group(title)
         for name in names:
             f = fields[name]
@@ -80,8 +65,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
             if kind is bool:
                 group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
             else:
-                group.add_argument(flag, dest=name, type=kind, default=None, choices=_CHOICES.get(name),
-                                   metavar=_METAVARS.get(name, name.upper() if name not in _CHOICES else None),
+                group.add_argument(flag, dest=name, type=kind, default=None, choices=FIELD_CHOICES.get(name),
+                                   metavar=_METAVARS.get(name, name.upper() if name not in FIELD_CHOICES else None),
                                    help=help_text)
 
 

@@ -62,9 +62,11 @@ def duration(s: object) -> str:
 
 
 def params(n: object) -> str:
-    """A parameter count in millions: 0.17M, 2.39M, 23.53M."""
+    """A parameter count in millions: 0.17M, 2.39M, 23.53M; a small head in thousands: 5.1k."""
     v = real(n)
-    return MISSING if v is None else f"{v / 1e6:.2f}M"
+    if v is None:
+        return MISSING
+    return f"{v / 1e6:.2f}M" if v >= 10_000 else f"{v / 1e3:.1f}k"
 
 
 def rate(x: object) -> str:

@@ -110,7 +110,7 @@ class LauncherScreen(Screen):
         self.query_one("#info").border_title = "what this trains"
         self.query_one("#form").border_title = "settings"
         self._show_probe_row()
-        models = self.models or self._registry_of_app()
+        models = self.models
         if models:
             self._use_registry(models)
         # Start in the form (not on the missing-dataset banner's buttons, which come first in tab order).
@@ -119,14 +119,6 @@ class LauncherScreen(Screen):
         self._render_info()
 
     # ------------------------------------------------------------ registry / info
-    def _registry_of_app(self) -> Mapping[str, "ModelSpec"]:
-        """Interim, until the app passes ``models=`` to the constructor: the registry it already loaded."""
-        return getattr(self.app, "registry", None) or {}
-
-    def registry_loaded(self, models: Mapping[str, "ModelSpec"]) -> None:
-        """Interim hook the app still calls; the app should post RegistryLoaded to this screen instead."""
-        self.post_message(RegistryLoaded(models))
-
     def on_registry_loaded(self, message: RegistryLoaded) -> None:
         if message.models:  # empty: the import failed, and the app says why
             self._use_registry(message.models)

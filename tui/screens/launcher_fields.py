@@ -7,9 +7,7 @@ into a value of the field's type. No textual, no torch.
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
-import inspect
 import re
 import types
 import typing
@@ -17,12 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from engine import config as config_module
-from engine.config import DATASETS, DEVICES, OPTIMIZERS, SCHEDULES, STRATEGIES, ConfigError, RunConfig, field_docs
-
-CHOICES: dict[str, tuple[str, ...]] = {
-    "dataset": DATASETS, "strategy": STRATEGIES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES,
-}
+from engine.config import FIELD_CHOICES as CHOICES
+from engine.config import FIELD_GROUPS, ConfigError, RunConfig, field_docs
 # Shorter words than the field names, where the launcher's 19-column labels need them.
 LABELS = {"batch_size": "batch size", "lr": "learning rate", "weight_decay": "weight decay", "data_dir": "data path",
           "schedule": "lr schedule", "train_limit": "train images", "test_limit": "test images",
@@ -35,7 +29,6 @@ PLACEHOLDERS = {"train_limit": "all", "test_limit": "all", "val_split": "default
                 "image_size": "the model's own", "weights": "torchvision's cache", "name": "none",
                 "data_dir": "default"}
 # Titles of the field groups, in the order RunConfig lists them (a blank line ends a group there).
-GROUP_TITLES = ("what", "optimisation", "augmentation", "data size", "hardware", "saving")
 
 
 @dataclass(frozen=True)
@@ -89,23 +82,9 @@ def field_specs() -> dict[str, FieldSpec]:
     return specs
 
 
-@lru_cache(maxsize=1)
 def field_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(title, field names) per group: engine.config's FIELD_GROUPS when it has one, else RunConfig's blank lines."""
-    groups = getattr(config_module, "FIELD_GROUPS", None)
-    if groups:
-        return tuple((title, tuple(names)) for title, names in dict(groups).items())
-    body = ast.parse(inspect.getsource(RunConfig)).body[0].body  # type: ignore[attr-defined]
-    runs: list[list[str]] = []
-    last_line = 0
-    for node in body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            if not runs or node.lineno > last_line + 1:
-                runs.append([])
-            runs[-1].append(node.target.id)
-        last_line = getattr(node, "end_lineno", last_line) or last_line
-    titles = list(GROUP_TITLES) + [f"more ({i})" for i in range(len(runs))]
-    return tuple((titles[i], tuple(names)) for i, names in enumerate(runs))
+    """(title, field names) per group, as --help groups them (engine.config.FIELD_GROUPS)."""
+    return tuple(FIELD_GROUPS.items())
 
 
 def parse_text(spec: FieldSpec, text: str) -> tuple[Any, str | None]:
