@@ -301,3 +301,21 @@ async def test_a_fast_typed_filter_reaches_the_filter_box(runs):
         assert app.screen is screen  # c (compare) and n (note) did not run
         await pilot.press("backspace", "enter")
         assert table_ids(screen) == [run_named(runs, "cnn").name]
+
+
+@sync
+async def test_only_the_fields_that_tell_runs_apart_are_shown(runs):
+    """A fourth 'mlp-scratch' differing in epochs, lr and train_limit: the name column needs two fields, not four."""
+    twin = runs / "20990101-000000-mlp-scratch"
+    shutil.copytree(run_named(runs, "seed1"), twin)
+    config = json.loads((twin / "config.json").read_text())
+    (twin / "config.json").write_text(json.dumps({**config, "epochs": 6, "lr": 0.2, "train_limit": 1000}))
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await pilot.pause()
+        names = [str(screen.query_one("#runs-table", DataTable).get_row(rid)[1]) for rid in table_ids(screen)]
+        same = sorted(n for n in names if n.startswith("mlp-scratch "))
+        assert same == ["mlp-scratch epochs=3 seed=1", "mlp-scratch epochs=3 seed=2", "mlp-scratch epochs=3 seed=3",
+                        "mlp-scratch epochs=6 seed=1"]
+        assert all(any(n in line for line in table_lines(screen)) for n in same)  # on screen at 80 columns

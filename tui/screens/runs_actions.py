@@ -168,8 +168,8 @@ def tags(screen: RunsScreen) -> None:
                 lambda r, text: set_tags(r.info.path, text))
         return
     shared = shared_tags(runs)
-    hint = (f"The tags all {len(runs)} runs share: add or remove one to change every run; "
-            "their other tags stay. Filter with /#tag.")
+    hint = (f"The tags the {len(runs)} runs share{' (none yet)' if not shared else ''}: adding or removing one "
+            "changes every run; their other tags stay. Filter with /#tag.")
     _prompt(screen, "Tags", runs, " ".join(shared), hint,
             lambda r, text: set_tags(r.info.path, retag(r.meta.tags, shared, parse_tags(text))))
 

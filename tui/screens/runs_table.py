@@ -57,12 +57,16 @@ def row_values(e: RunEntry) -> dict[str, Any]:
     }
 
 
-def _start_text(stamp: str) -> str:
-    try:
-        when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
-    except (TypeError, ValueError):
-        return fmt.MISSING
-    return when.strftime("%m-%d %H:%M")  # UTC, as stored: servers and laptops agree on it
+def start_text(e: RunEntry) -> str:
+    """When the run started, 'MM-DD HH:MM' UTC as stored (servers and laptops agree on it): from its
+    summary, else from the stamp its id begins with (an unreadable run has no summary to ask)."""
+    stamps = ((e.info.summary.get("started_at"), "%Y-%m-%dT%H:%M:%SZ"), (e.info.run_id[:15], "%Y%m%d-%H%M%S"))
+    for stamp, form in stamps:
+        try:
+            return datetime.strptime(stamp, form).strftime("%m-%d %H:%M")
+        except (TypeError, ValueError):
+            continue
+    return fmt.MISSING
 
 
 def _fields(config: dict[str, Any]) -> dict[str, Any]:
@@ -70,12 +74,40 @@ def _fields(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in flatten(config).items() if k.split(".")[0] not in NOT_TELLING}
 
 
+def _split(classes: list[list[int]], flat: list[dict[str, str]], key: str) -> list[list[int]]:
+    """Each class of runs split by their value of key."""
+    out: list[list[int]] = []
+    for members in classes:
+        by: dict[str, list[int]] = {}
+        for i in members:
+            by.setdefault(flat[i].get(key, fmt.MISSING), []).append(i)
+        out.extend(by.values())
+    return out
+
+
+def _telling_keys(flat: list[dict[str, str]], keys: list[str]) -> list[str]:
+    """Few fields whose values tell the runs apart: greedily the one that splits them most (ties: config order)."""
+    classes, chosen = [list(range(len(flat)))], []
+    while any(len(c) > 1 for c in classes):
+        options = [(len(_split(classes, flat, k)), k) for k in keys if k not in chosen]
+        best = max(options, key=lambda o: o[0], default=(0, ""))
+        if best[0] <= len(classes):
+            break  # the runs left together read the same in every field
+        chosen.append(best[1])
+        classes = _split(classes, flat, best[1])
+    return [k for k in keys if k in chosen]
+
+
 def apart_texts(configs: list[dict[str, Any]]) -> list[str]:
-    """For runs that read the same: 'lr=0.1 seed=2' per run, the config fields whose values differ among them."""
-    flat = [_fields(c) for c in configs]
+    """For runs that read the same: 'lr=0.1 seed=2' per run, the fewest config fields that tell them apart.
+
+    A field that differs but is not needed (epochs=6 beside lr=0.2 when lr alone tells) is left to its column.
+    """
+    flat = [{k: fmt_value(v) for k, v in _fields(c).items()} for c in configs]
     keys = list(dict.fromkeys(k for f in flat for k in f))
-    differ = [k for k in keys if len({fmt_value(f.get(k)) for f in flat}) > 1]
-    return [" ".join(f"{k}={fmt_value(f.get(k))}" for k in differ) for f in flat]
+    keys = [k for k in keys if len({f.get(k, fmt.MISSING) for f in flat}) > 1]
+    chosen = _telling_keys(flat, keys)
+    return [" ".join(f"{k}={f.get(k, fmt.MISSING)}" for k in chosen) for f in flat]
 
 
 def tell_apart(entries: list[RunEntry]) -> dict[str, str]:
@@ -91,7 +123,7 @@ def tell_apart(entries: list[RunEntry]) -> dict[str, str]:
     out: dict[str, str] = {}
     for members in (g for g in groups.values() if len(g) > 1):
         for e, text in zip(members, apart_texts([m.info.config for m in members])):
-            out[e.info.run_id] = text or _start_text(e.info.summary.get("started_at"))
+            out[e.info.run_id] = text or start_text(e)
     return out
 
 
@@ -112,7 +144,7 @@ def describe(e: RunEntry) -> str:
     """What the info line says of a run beside its id: dataset · model · strategy · start time."""
     c = e.info.config
     parts = [str(c[k]) for k in ("dataset", "model", "strategy") if c.get(k)]
-    start = _start_text(e.info.summary.get("started_at"))
+    start = start_text(e)
     if start != fmt.MISSING:
         parts.append(f"started {start}")  # UTC, as the started column
     return " · ".join(parts)
@@ -142,7 +174,7 @@ def row_cells(e: RunEntry, selected: bool, apart: str = "") -> list[Text | str]:
     mark = Text("●", style="bold cyan") if selected else " "
     name = name_cell(e, apart)
     status = Text(e.status, style=STATUS_STYLE.get(e.status, ""))
-    start = _start_text(e.info.summary.get("started_at"))
+    start = start_text(e)
     if e.status == RunStatus.STARTING or e.info.error:  # an unreadable run's reason: on the info line
         return [mark, name, status, *[""] * 5, start, "", "", ""]
     return [
