@@ -23,6 +23,7 @@ from tui.screens.dashboard import DashboardScreen, RunFinished, StartError
 from tui.widgets.charts import TOO_SMALL, MetricChart
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.header import gpu_memory, header_text
+from tui.widgets.per_class import PerClassTable
 from tui.widgets.run_state import PauseClock, Phase, RunState
 from tui_fixtures import CLASSES, dashboard_events, metrics_records, tiny_config
 
@@ -203,6 +204,11 @@ async def test_small_terminal_degrades_cleanly() -> None:
         chart = dash.query_one("#loss", MetricChart)
         text = chart.render().plain
         assert len(text.splitlines()) == chart.size.height and "┤" in text and TOO_SMALL not in text and _labels_apart(text), text
+        await pilot.press("3")
+        await pilot.pause(0.2)
+        table = dash.query_one(PerClassTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # no sideways scrolling
+        assert "best" in [str(c.label) for c in table.columns.values()]
         await pilot.press("4")
         await pilot.pause(0.2)
         matrix = dash.query_one(ConfusionMatrix)

@@ -10,7 +10,7 @@ from engine.events import StepDone
 from tui.format import abbreviations
 from tui.widgets.confusion import pick_classes, render_confusion, shade_char
 from tui.widgets.header import header_text
-from tui.widgets.per_class import bar, sort_order
+from tui.widgets.per_class import bar, fit_columns, sort_order
 from tui.widgets.run_state import Phase, RunState, Series
 from tui_fixtures import CLASSES, dashboard_events
 
@@ -89,6 +89,14 @@ def test_per_class_sort_and_bar() -> None:
     assert sort_order("latest ↓", latest, prev, best) == [1, 0, 2]
     assert sort_order("change ↓", latest, prev, best) == [1, 2, 0]
     assert bar(0.5, 10) == "█████·····" and bar(1.0, 4) == "████"
+
+
+def test_per_class_columns_fit_the_width() -> None:
+    """Narrow: class, latest and change stay; best, then the bar, come back with the width."""
+    assert fit_columns(78) == (16, True, 12)
+    assert fit_columns(36) == (12, True, 0)
+    name, with_best, bar_width = fit_columns(24)
+    assert not with_best and bar_width == 0 and name + 2 + 8 + 7 <= 24
 
 
 def test_step_loss_chart_is_smoothed() -> None:

@@ -1,7 +1,9 @@
 """Per-class accuracy table: latest, change since the previous epoch, best, and a bar.
 
 Rows are rebuilt once per epoch (cheap: one row per class). ``s`` cycles the
-sort order; the cursor stays on the same class across rebuilds.
+sort order; the cursor stays on the same class across rebuilds. A narrow panel
+keeps the class, its latest accuracy and its change; the best accuracy and the
+bar come back as the width allows (``fit_columns``).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from .. import format as fmt
 
 SORTS = ("class", "latest ↓", "latest ↑", "change ↓", "best ↓")
 BAR = 12
+NAME = 16
+LATEST, CHANGE, BEST = 6, 5, 5  # column widths ("latest", "▲ 5.0", "85.0%"); each cell adds 2 of padding
 
 
 def acc_style(acc: float) -> str:
@@ -47,6 +51,16 @@ def sort_order(sort: str, latest: list[float], prev: list[float], best: list[flo
     return sorted(idx, key=keys[sort])
 
 
+def fit_columns(width: int) -> tuple[int, bool, int]:
+    """(class name width, best shown, bar width) for a table ``width`` cells wide."""
+    spare = width - (LATEST + 2) - (CHANGE + 2)
+    if spare >= NAME + 2 + BEST + 2 + 4 + 2:  # every column, the bar at least 4 cells
+        return NAME, True, min(BAR, spare - (NAME + 2) - (BEST + 2) - 2)
+    if spare >= 12 + 2 + BEST + 2:  # names of at least 12, and the best accuracy
+        return min(NAME, spare - (BEST + 2) - 2), True, 0
+    return max(4, min(NAME, spare - 2)), False, 0
+
+
 class PerClassTable(DataTable):
     """One row per class; ``s`` changes the sort."""
 
@@ -56,14 +70,14 @@ class PerClassTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.class_order = SORTS[0]
         self._rows_data: tuple[list[str], list[float], list[float], list[float]] = ([], [], [], [])
+        self._layout: tuple[int, bool, int] | None = None
 
     def on_mount(self) -> None:
-        self.add_column("class", key="class")
-        self.add_column("latest", key="latest")
-        self.add_column("Δ", key="change")
-        self.add_column("best", key="best")
-        self.add_column("", key="bar")
-        self._sync_title()
+        self._rebuild()
+
+    def on_resize(self) -> None:
+        if self._fit() != self._layout:
+            self._rebuild()
 
     def set_data(self, names: list[str], latest: list[float], prev: list[float], best: list[float]) -> None:
         self._rows_data = (names, latest, prev, best)
@@ -76,26 +90,49 @@ class PerClassTable(DataTable):
     def _sync_title(self) -> None:
         self.border_title = f"per-class accuracy (sort: {self.class_order}; s)"
 
+    def _fit(self) -> tuple[int, bool, int]:
+        rows = len(self._rows_data[1])
+        scrollbar = self.styles.scrollbar_size_vertical if rows + 1 > self.size.height else 0
+        return fit_columns(self.size.width - scrollbar)
+
     def _rebuild(self) -> None:
         names, latest, prev, best = self._rows_data
         current = None
         if self.row_count and self.cursor_row < self.row_count:
             current = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
-        self.clear()
+        self._layout = self._fit()
+        self.clear(columns=True)  # columns too: their widths follow the layout
+        self._add_columns()
         for i in sort_order(self.class_order, latest, prev, best):
             name = names[i] if i < len(names) else f"class {i}"
-            acc = latest[i]
-            cells: list[Text] = [
-                Text(fmt.truncate(name, 16)),
-                Text(fmt.class_pct(acc), style=acc_style(acc), justify="right"),
-                _change(acc - prev[i]) if i < len(prev) else Text("   -", style="dim"),
-                Text(fmt.class_pct(best[i]) if i < len(best) else fmt.MISSING, justify="right"),
-                Text(bar(acc), style=acc_style(acc)),
-            ]
-            self.add_row(*cells, key=str(i))
+            self.add_row(*self._cells(name, latest[i], prev[i] if i < len(prev) else None,
+                                      best[i] if i < len(best) else None), key=str(i))
         if current is not None and current in {str(i) for i in range(len(latest))}:
             self.move_cursor(row=self.get_row_index(current))
         self._sync_title()
+
+    def _add_columns(self) -> None:
+        _, with_best, bar_width = self._layout or fit_columns(80)
+        self.add_column("class", key="class")
+        self.add_column("latest", key="latest")
+        self.add_column("Δ", key="change")
+        if with_best:
+            self.add_column("best", key="best")
+        if bar_width:
+            self.add_column("", key="bar")
+
+    def _cells(self, name: str, acc: float, prev: float | None, best: float | None) -> list[Text]:
+        name_width, with_best, bar_width = self._layout or fit_columns(80)
+        cells = [
+            Text(fmt.truncate(name, name_width)),
+            Text(fmt.class_pct(acc), style=acc_style(acc), justify="right"),
+            _change(acc - prev) if prev is not None else Text("   -", style="dim"),
+        ]
+        if with_best:
+            cells.append(Text(fmt.class_pct(best), justify="right"))
+        if bar_width:
+            cells.append(Text(bar(acc, bar_width), style=acc_style(acc)))
+        return cells
 
 
 def _change(delta: float) -> Text:
@@ -104,4 +141,4 @@ def _change(delta: float) -> Text:
     if abs(points) < 0.05:
         return Text("  0.0", style="dim", justify="right")
     arrow, style = ("▲", "green") if points > 0 else ("▼", "red")
-    return Text(f"{arrow}{abs(points):4.1f}", style=style, justify="right")
+    return Text(arrow + fmt.points(abs(delta)).lstrip("+").rjust(4), style=style, justify="right")
