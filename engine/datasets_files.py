@@ -126,9 +126,10 @@ def find_cifar(root: Path, which: str, *, download: bool) -> Path:
             reason = f"download failed: {type(exc).__name__}: {exc}"
     else:
         reason = "downloading is off"
+    where = root.absolute()
     raise UserError(
-        f"{which} not found in {root} (looked for {spec['folder']}/ and {spec['tarball']}; "
-        f"{reason}). Pass --data-dir DIR where it is, or copy {spec['tarball']} into {root}"
+        f"{which} not found in {where} (looked for {spec['folder']}/ and {spec['tarball']}; "
+        f"{reason}). Pass --data-dir DIR where it is, or copy {spec['tarball']} into {where}"
     )
 
 

@@ -1,6 +1,8 @@
 """Shared fixtures: tiny datasets in the real CIFAR file format, run directories."""
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -55,3 +57,13 @@ def built_runs(tmp_path_factory) -> Path:
 def runs(built_runs: Path, tmp_path: Path) -> Path:
     """A private copy of built_runs: a test may rename, annotate or delete."""
     return copy_runs(built_runs, tmp_path / "runs")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Run ``async def`` tests (Pilot) with asyncio.run: no async plugin needed, fixtures still resolve."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names}))
+    return True

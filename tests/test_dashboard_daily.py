@@ -22,7 +22,8 @@ from tui.app import CifarApp
 from tui.screens.dashboard import DashboardScreen, RunFinished, StartError
 from tui.widgets.charts import TOO_SMALL, MetricChart
 from tui.widgets.confusion import ConfusionMatrix
-from tui.widgets.header import gpu_memory, header_text
+from tui.format import memory
+from tui.widgets.header import header_text
 from tui.widgets.per_class import PerClassTable
 from tui.widgets.run_state import PauseClock, Phase, RunState
 from tui_fixtures import CLASSES, dashboard_events, metrics_records, tiny_config
@@ -127,9 +128,9 @@ def test_pause_while_loading_is_not_taken_out() -> None:
 
 # ---------------------------------------------------------------- 3. GPU memory
 def test_gpu_memory_in_the_header_only_on_cuda() -> None:
-    assert gpu_memory(3_210_000_000, 4_130_000_000) == "GPU 3.2/4.1 GB"
-    assert gpu_memory(310_000_000, 415_000_000) == "GPU 310/415 MB"
-    assert gpu_memory(None, None) == ""
+    assert memory(3_210_000_000, 4_130_000_000) == "3.2/4.1 GB"
+    assert memory(310_000_000, 415_000_000) == "310/415 MB"
+    assert memory(None, None) == "-"
     state = RunState()
     state.apply(_step(1.0, gpu_mem=3_210_000_000, gpu_peak=4_130_000_000))
     assert "GPU 3.2/4.1 GB" in header_plain(state)
@@ -269,6 +270,7 @@ class Host(CifarApp):
 
     def on_run_finished(self, message: RunFinished) -> None:
         self.finished.append(message)
+        message.prevent_default()  # record only: CifarApp's own handler would exit on exit_app
 
 
 @sync

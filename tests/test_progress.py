@@ -50,7 +50,8 @@ def test_a_training_run_writes_progress_about_once_a_second_and_removes_it(runs_
                 seen.append(record)
 
     t0 = time.monotonic()
-    result = train(RunConfig(dataset="synthetic", model="mlp", epochs=1, batch_size=64, train_limit=4000,
+    # A few seconds of training whatever the machine (step events come at ~10 Hz): 3 x 157 small steps.
+    result = train(RunConfig(dataset="synthetic", model="mlp", epochs=3, batch_size=32, train_limit=5000,
                              test_limit=100, runs_dir=str(runs_dir), checkpoints=False), on_event)
     took = time.monotonic() - t0
     assert result.status == "completed", result.error
@@ -163,7 +164,7 @@ def test_piped_output_has_a_progress_line_per_tenth_of_an_epoch() -> None:
         reporter(StepDone(2, step, 391, 1.23456, 0.1, 612.4, 100 + clock.now, 192.0))
     lines = [line for line in out.getvalue().splitlines() if line.startswith("  epoch ")]
     assert len(lines) == 9, lines  # 10%, 20%, ... 90%; the epoch's own line says 100%
-    assert lines[0] == "  epoch 2/10  step 40/391 (10.23%)  loss 1.2346  612 img/s  ETA 3m12s"
+    assert lines[0] == "  epoch 2/10  step 40/391 (10%)  loss 1.2346  612 img/s  ETA 3m12s"
     assert not any(line.startswith("epoch ") for line in out.getvalue().splitlines())  # grep '^epoch ' = epochs
 
 
@@ -228,6 +229,6 @@ def test_a_piped_headless_run_shows_progress_lines(tmp_path: Path) -> None:
     lines = out.stdout.splitlines()
     assert [line.split("  ")[0] for line in lines if line.startswith("epoch ")] == ["epoch 1/2", "epoch 2/2"]
     progress = [line for line in lines if line.startswith("  epoch ")]
-    shape = re.compile(r"  epoch [12]/2  step \d+/\d+ \(\d+\.\d\d%\)  loss \d+\.\d{4}  \d+ img/s  ETA \S+")
+    shape = re.compile(r"  epoch [12]/2  step \d+/\d+ \(\d+%\)  loss \d+\.\d{4}  \d+ img/s  ETA \S+")
     assert progress and all(shape.fullmatch(line) for line in progress), progress
     assert "\x1b[" not in out.stdout  # no bar, no cursor movement in a log

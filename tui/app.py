@@ -38,6 +38,7 @@ from engine.config import RunConfig, UserError, default_runs_dir
 from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
 from .screens.confirm import ConfirmQuit
+from .screens.dashboard import DashboardScreen, RunFinished
 from .screens.help import HelpScreen
 
 # What ends a session from outside: kill/systemd, a dropped SSH connection, Ctrl-\, Ctrl-C from a shell's kill.
@@ -148,8 +149,6 @@ class CifarApp(App[int]):
                 loop.add_signal_handler(signum, self.on_stop_signal, int(signum))
 
     def on_mount(self) -> None:
-        from .screens.dashboard import DashboardScreen
-
         if self.start_screen is not None:
             self.push_screen(self.start_screen)
         elif self.config is not None:
@@ -198,10 +197,12 @@ class CifarApp(App[int]):
                 screen.post_message(RegistryLoaded(models))
 
     # ------------------------------------------------------------ runs
-    def run_finished(self, status: str, *, sets_exit_code: bool = True) -> None:
-        """A dashboard's run ended (called on the UI thread)."""
-        self.last_status = status
-        self.last_sets_exit_code = sets_exit_code
+    def on_run_finished(self, message: RunFinished) -> None:
+        """A dashboard's run ended: its phase may set the exit code; exit now if a quit or signal asked for the stop."""
+        self.last_status = message.phase
+        self.last_sets_exit_code = message.sets_exit_code
+        if message.exit_app:
+            self.exit(self.exit_code_for(message.phase))
 
     def exit_code_for(self, status: str | None) -> int:
         """Process exit code: 0 completed, 130 interrupted, 2 bad input, 1 failed/diverged;
@@ -229,8 +230,6 @@ class CifarApp(App[int]):
 
     def training_screen(self) -> Any | None:
         """The dashboard whose run is still training, if any."""
-        from .screens.dashboard import DashboardScreen
-
         for screen in reversed(self.screen_stack):
             if isinstance(screen, DashboardScreen) and screen.is_training:
                 return screen

@@ -8,11 +8,10 @@ imports torch or textual, so they start in well under a second.
 """
 from __future__ import annotations
 
-import inspect
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from engine.compare import (
     RunData, config_rows, confusion_diff, largest_changes, load_compare_runs, metric_rows, per_class_rows,
@@ -24,16 +23,12 @@ from engine.runs import resolve_run
 from engine.runs.status import RunStatus
 from engine.runs.index import RunIndex
 
-from .cli import EXIT_FAILED, EXIT_OK, PROG, Parser
+from .cli_base import EXIT_FAILED, EXIT_OK, PROG, Parser, add_runs_dir, runs_dir_of
 from . import format as fmt
 from .format import letter, real
 from .headless import ProgressLines, epoch_line, progress_line
 
 MAX_CONFUSION_CLASSES = 20  # wider matrices do not fit a terminal line: list the largest changes instead
-
-
-def _runs_dir_arg(parser: Parser) -> None:
-    parser.add_argument("--runs-dir", default="saved_runs", metavar="DIR", help="runs directory (default: saved_runs)")
 
 
 def text_table(rows: Sequence[Sequence[str]], indent: str = "  ") -> str:
@@ -119,19 +114,18 @@ def cmd_compare(argv: Sequence[str]) -> int:
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run id, unique part of one, display name, path or 'latest'")
     parser.add_argument("--no-ui", action="store_true", help="print a plain table instead of opening the app")
     parser.add_argument("--all", action="store_true", help="show every config field, not only those that differ")
-    _runs_dir_arg(parser)
+    add_runs_dir(parser)
     args = parser.parse_args(argv)
     if len(args.runs) < 2:
         raise UserError("compare needs at least two runs")
-    dirs = [resolve_run(args.runs_dir, ref) for ref in args.runs]
+    dirs = [resolve_run(runs_dir_of(args), ref) for ref in args.runs]
     runs = load_compare_runs(dirs)
     if len(runs) < 2:
         raise UserError("compare needs two different runs")
     if not args.no_ui and sys.stdout.isatty():  # piped output always gets the plain table
-        run_app = _app_accepting("compare")
-        if run_app is not None:
-            return run_app(runs_dir=args.runs_dir, compare=[str(d) for d in dirs])
-        print(f"{PROG}: this build's app cannot open a comparison directly; printing it", file=sys.stderr)
+        from .app import run_app
+
+        return run_app(runs_dir=runs_dir_of(args), compare=[str(d) for d in dirs])
     print(compare_text(runs, args.all))
     return EXIT_OK
 
@@ -142,12 +136,12 @@ def cmd_export(argv: Sequence[str]) -> int:
     parser.add_argument("--format", choices=("csv", "json"), default=None,
                         help="file format (default: from -o's extension, else csv)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
-    _runs_dir_arg(parser)
+    add_runs_dir(parser)
     args = parser.parse_args(argv)
     from engine.export import export_runs, format_for
 
     fmt = args.format or (format_for(args.output) if args.output else "csv")
-    dirs = [resolve_run(args.runs_dir, ref) for ref in args.runs]
+    dirs = [resolve_run(runs_dir_of(args), ref) for ref in args.runs]
     text = export_runs(dirs, fmt, args.output)
     if args.output:
         print(f"exported {len(set(dirs))} run(s) to {args.output}", file=sys.stderr)
@@ -184,24 +178,14 @@ def cmd_watch(argv: Sequence[str]) -> int:
     parser.add_argument("run", nargs="?", metavar="RUN", help="run to follow (default: the newest running run)")
     parser.add_argument("--no-ui", action="store_true", help="print plain lines (each epoch, each tenth of one) instead of opening the app")
     parser.add_argument("--interval", type=float, default=0.5, metavar="S", help="seconds between polls (default 0.5)")
-    _runs_dir_arg(parser)
+    add_runs_dir(parser)
     args = parser.parse_args(argv)
-    run_dir = resolve_run(args.runs_dir, args.run) if args.run else default_watch_run(args.runs_dir)
+    run_dir = resolve_run(runs_dir_of(args), args.run) if args.run else default_watch_run(runs_dir_of(args))
     if not args.no_ui:
-        run_app = _app_accepting("watch")
-        if run_app is not None:
-            return run_app(runs_dir=args.runs_dir, watch=str(run_dir))
-        print(f"{PROG}: this build's app cannot follow a run; printing epoch lines", file=sys.stderr)
-    return watch_lines(run_dir, max(0.05, args.interval))
-
-
-def _app_accepting(keyword: str) -> Callable[..., int] | None:
-    """tui.app.run_app when it exists and takes keyword (the app is built separately)."""
-    try:
         from .app import run_app
-    except ImportError:
-        return None
-    return run_app if keyword in inspect.signature(run_app).parameters else None
+
+        return run_app(runs_dir=runs_dir_of(args), watch=str(run_dir))
+    return watch_lines(run_dir, max(0.05, args.interval))
 
 
 def _print_record(rec: dict, epochs: object, best: float | None, out) -> float | None:

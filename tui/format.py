@@ -41,6 +41,23 @@ def points(delta: object) -> str:
     return MISSING if v is None else f"{100 * v:+.1f}"
 
 
+def share(x: object) -> str:
+    """How much of something is done, whole: 36% (progress, never an accuracy)."""
+    v = real(x)
+    return MISSING if v is None else f"{100 * v:.0f}%"
+
+
+def memory(in_use: object, peak: object = None) -> str:
+    """Bytes in use and the peak, in the peak's unit: 3.2/4.1 GB, 310/415 MB."""
+    now, top = real(in_use), real(peak)
+    if now is None:
+        return MISSING
+    top = max(now, top or 0.0)
+    if top >= 1e9:
+        return f"{now / 1e9:.1f}/{top / 1e9:.1f} GB"
+    return f"{now / 1e6:.0f}/{top / 1e6:.0f} MB"
+
+
 def loss(x: object) -> str:
     v = real(x)
     return MISSING if v is None else f"{v:.4f}"

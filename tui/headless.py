@@ -46,7 +46,7 @@ PROGRESS_LINE_PARTS = 10
 def progress_line(e: StepDone, epochs: object) -> str:
     """One plain line of where a run is inside its epoch."""
     total = epochs if isinstance(epochs, int) else "?"
-    return (f"  epoch {e.epoch}/{total}  step {e.step}/{e.steps_per_epoch} ({fmt.pct(e.step / e.steps_per_epoch)})  "
+    return (f"  epoch {e.epoch}/{total}  step {e.step}/{e.steps_per_epoch} ({fmt.share(e.step / e.steps_per_epoch)})  "
             f"loss {fmt.loss(e.loss)}  {fmt.rate(e.img_per_s)} img/s  ETA {fmt.duration(e.eta_s)}")
 
 

@@ -48,6 +48,10 @@ class RunWriter:
         """Build the run complete under a hidden name, then rename it to a free ``run_id[-n]``."""
         root = Path(runs_dir)
         check_runs_dir(root)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create runs directory {root}: {exc.strerror}; pass --runs-dir DIR") from None
         tmp = root / f"{CREATING_PREFIX}{run_id}-{os.getpid()}"
         try:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -139,15 +143,20 @@ class RunWriter:
 
 
 def check_runs_dir(root: Path) -> None:
-    """The runs directory exists (or can be made) and is writable: checked before any data loads."""
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create runs directory {root}: {exc.strerror}; pass --runs-dir DIR") from None
-    if not root.is_dir():
-        raise UserError(f"runs directory {root} is not a directory; pass --runs-dir DIR")
-    if not os.access(root, os.W_OK | os.X_OK):
-        raise UserError(f"runs directory {root} is not writable; pass --runs-dir DIR")
+    """The runs directory is, or can be made, a writable directory: checked before any data loads.
+
+    Nothing is created here: a command that then fails (no dataset, say) leaves no empty
+    runs directory behind. RunWriter.create makes it when the run really starts.
+    """
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # the nearest ancestor that exists decides
+    if not existing.is_dir():
+        what = "is not a directory" if existing == root else f"cannot be created ({existing} is not a directory)"
+        raise UserError(f"runs directory {root} {what}; pass --runs-dir DIR")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "is not writable" if existing == root else f"cannot be created ({existing} is not writable)"
+        raise UserError(f"runs directory {root} {what}; pass --runs-dir DIR")
 
 
 def _claim(root: Path, run_id: str, tmp: Path) -> Path:

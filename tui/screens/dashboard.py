@@ -286,16 +286,6 @@ class DashboardScreen(DashboardKeys):
         self._flush(force_charts=True)
         message = RunFinished(self.state.phase, sets_exit_code=self.sets_exit_code, exit_app=self.exit_after_stop)
         self.post_message(message)
-        self._legacy_app_hooks(message)
-
-    def _legacy_app_hooks(self, message: RunFinished) -> None:
-        """Interim, until tui/app.py handles RunFinished (``on_run_finished``); then this goes."""
-        app: Any = self.app
-        if hasattr(app, "on_run_finished") or not hasattr(app, "run_finished"):
-            return
-        app.run_finished(message.phase, sets_exit_code=message.sets_exit_code)
-        if message.exit_app:
-            app.exit(app.exit_code_for(message.phase))
 
     def on_follow_update_message(self, message: FollowUpdateMessage) -> None:
         update = message.update
@@ -303,6 +293,8 @@ class DashboardScreen(DashboardKeys):
             self.state.load_files(update.config, update.summary)
         for record in update.records:
             self.state.apply_record(record)
+        if update.step is not None:  # progress.json: where the writer is inside the epoch
+            self.state.apply(update.step)
         previous = self.state.follow(update.status)
         phase = self.state.phase
         if phase is Phase.STALE and previous is not Phase.STALE:

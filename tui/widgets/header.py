@@ -16,19 +16,6 @@ PHASE_STYLES = {
 }
 
 
-def gpu_memory(in_use: int | None, peak: int | None) -> str:
-    """CUDA memory in use and its peak, in the peak's unit: 'GPU 3.2/4.1 GB', 'GPU 310/415 MB'; '' on the CPU.
-
-    Local until tui/format.py has a bytes formatter.
-    """
-    if in_use is None:
-        return ""
-    top = max(in_use, peak or 0)
-    if top >= 1e9:
-        return f"GPU {in_use / 1e9:.1f}/{top / 1e9:.1f} GB"
-    return f"GPU {in_use / 1e6:.0f}/{top / 1e6:.0f} MB"
-
-
 def progress_bar(fraction: float, width: int) -> Text:
     """A solid bar in eighths of a cell (reads in monochrome: filled vs. dotted)."""
     width = max(4, width)
@@ -69,8 +56,8 @@ def stats_text(state: RunState) -> Text:
     """Clock, speed, GPU memory, loss, lr, epoch time, best and study accuracy."""
     stats = clock_text(state)
     stats.append(f"{fmt.rate(state.img_per_s)} img/s")
-    if gpu := gpu_memory(state.gpu_mem, state.gpu_peak):
-        stats.append(f"  {gpu}")
+    if state.gpu_mem is not None:  # CUDA only: the CPU has no such number
+        stats.append(f"  GPU {fmt.memory(state.gpu_mem, state.gpu_peak)}")
     if state.loss is not None:
         stats.append(f"  loss {fmt.loss(state.loss)}")
     if state.lr is not None:
@@ -94,7 +81,7 @@ def header_text(state: RunState, width: int) -> Table:
     spe = state.steps_per_epoch
     steps = f"  step {min(state.step, spe)}/{spe}" if spe else ""  # saved runs only know epochs
     left = Text(f" epoch {state.epoch}/{state.epochs or '?'}{steps} ")
-    pct = Text(f" {100 * state.progress:3.0f}% ")
+    pct = Text(f" {fmt.share(state.progress):>4} ")
     stats = stats_text(state)
     bar_width = width - len(left) - len(pct) - len(stats)
     if bar_width >= 12:
