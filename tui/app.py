@@ -228,14 +228,14 @@ class CifarApp(App[int]):
         self.notify(f"{signal.Signals(signum).name}: stopping, saving the run (resumable), then quitting",
                     severity="warning", timeout=10)
 
-    def training_screen(self) -> Any | None:
+    def training_screen(self) -> DashboardScreen | None:
         """The dashboard whose run is still training, if any."""
         for screen in reversed(self.screen_stack):
             if isinstance(screen, DashboardScreen) and screen.is_training:
                 return screen
         return None
 
-    def live_dashboard(self, run_dir: str | Path) -> Any | None:
+    def live_dashboard(self, run_dir: str | Path) -> DashboardScreen | None:
         """The dashboard in this app that trains run_dir, if any (opening that run returns to it)."""
         training = self.training_screen()
         if training is None or not training.state.run_dir:
@@ -261,7 +261,7 @@ class CifarApp(App[int]):
     def _open_compare(self, dirs: list[str]) -> None:
         from .screens.compare import CompareScreen
 
-        self.push_screen(CompareScreen(dirs))
+        self.push_screen(CompareScreen(dirs, runs_dir=self.runs_dir))
 
     def action_quit_app(self) -> None:
         """Quit; while a run trains, ask first, then stop it cleanly (saved as interrupted)."""

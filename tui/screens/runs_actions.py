@@ -83,10 +83,16 @@ def open_run(screen: RunsScreen) -> None:
     if e.info.error:
         screen.notify(f"{e.info.run_id} is unreadable: {e.info.error}", severity="error")
         return
+    from ..app import CifarApp  # here, not at the top: the app module imports the screens it opens
     from .dashboard import DashboardScreen
 
-    # A running run is followed live (metrics.jsonl as it grows); a finished one is shown as saved.
-    screen.app.push_screen(DashboardScreen.for_saved_run(str(e.info.path)))
+    app = screen.app
+    live = app.live_dashboard(e.info.path) if isinstance(app, CifarApp) else None
+    if live is not None:  # the run this app trains: back to its own live dashboard, not a follower copy
+        app.return_to(live)
+        return
+    # A run another process writes is followed live (progress.json, metrics.jsonl); a finished one shown as saved.
+    app.push_screen(DashboardScreen.for_saved_run(str(e.info.path)))
 
 
 def compare(screen: RunsScreen) -> None:

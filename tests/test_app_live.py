@@ -1,0 +1,44 @@
+"""The run this app trains: opening it from the runs screen returns to its own live dashboard."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from textual.widgets import DataTable
+
+from engine.config import RunConfig
+from tui.app import CifarApp
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.runs import RunsScreen
+
+
+async def _until(pilot, condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.05)
+
+
+async def test_enter_on_the_run_being_trained_returns_to_its_dashboard(tmp_path: Path) -> None:
+    config = RunConfig(dataset="synthetic", model="mlp", epochs=50, train_limit=2000, test_limit=100,
+                       batch_size=32, runs_dir=str(tmp_path))
+    app = CifarApp(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        dash = app.screen
+        assert isinstance(dash, DashboardScreen)
+        await _until(pilot, lambda: dash.state.run_dir and dash.is_training)
+        await pilot.press("r")
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        run = Path(dash.state.run_dir)
+        table = runs.query_one("#runs-table", DataTable)
+        await _until(pilot, lambda: run.name in [k.value for k in table.rows])
+        table.move_cursor(row=table.get_row_index(run.name))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dash  # the same live dashboard, not a second copy following the files
+        assert len([s for s in app.screen_stack if isinstance(s, DashboardScreen)]) == 1
+        dash.request_stop()
+        await _until(pilot, lambda: not dash.is_training)
+        await asyncio.sleep(0)
