@@ -107,6 +107,7 @@ class CifarApp(App[int]):
     TITLE = "cifar-tui"
     BINDINGS = [
         Binding("question_mark", "help", "Help"),
+        Binding("f1", "help", "Help", show=False, priority=True),  # works in a text field, where ? types
         Binding("r", "runs", "Runs"),
         Binding("q", "quit_app", "Quit"),
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True),
@@ -250,7 +251,7 @@ class CifarApp(App[int]):
     # ------------------------------------------------------------ keys
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(type(self.screen).__name__))
 
     def action_runs(self) -> None:
         from .screens.runs import RunsScreen

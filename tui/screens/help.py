@@ -1,5 +1,11 @@
-"""The help overlay (``?``): every key of every screen, closed with escape, ? or q."""
+"""The help overlay (``?`` or F1): the keys of the screen it was opened on, then the app's own.
+
+Each entry names the real key names it documents, so a test can check that every key listed
+is bound on that screen (tests/test_help_keys.py): the help cannot promise a key that does nothing.
+"""
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from rich.table import Table
 from rich.text import Text
@@ -9,79 +15,112 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEYS: dict[str, list[tuple[str, str]]] = {
-    "everywhere": [
-        ("?", "this help"),
-        ("r", "saved runs (browse, compare, open)"),
-        ("q / ctrl+q", "quit (asks first while a run is training; the run is saved)"),
-        ("ctrl+p", "command palette (themes, screenshot)"),
+
+class Key(NamedTuple):
+    shown: str
+    """How the key reads in the help."""
+    does: str
+    keys: tuple[str, ...]
+    """Textual's names of the keys (checked against the screen's bindings)."""
+
+
+EVERYWHERE = [
+    Key("? / F1", "this help (F1 also while typing in a text field)", ("question_mark", "f1")),
+    Key("r", "saved runs (browse, compare, open)", ("r",)),
+    Key("q / ctrl+q", "quit (asks first while a run is training; the run is saved); ctrl+q also while typing",
+        ("q", "ctrl+q")),
+    Key("ctrl+p", "command palette (themes, screenshot)", ("ctrl+p",)),
+]
+TYPING_NOTE = "In a text field, letters type: ? r q work once the focus leaves it (tab)."
+
+SCREENS: dict[str, list[Key]] = {
+    "LauncherScreen": [
+        Key("tab / shift+tab", "next / previous field", ("tab", "shift+tab")),
+        Key("enter", "open a choice list and pick (↑ ↓ move in it); on 'advanced': show every other setting",
+            ("enter",)),
+        Key("space", "toggle a switch", ("space",)),
+        Key("ctrl+s / F5", "start training with these settings", ("ctrl+s", "f5")),
+        Key("ctrl+y", "use the synthetic demo dataset (no download)", ("ctrl+y",)),
     ],
-    "launcher": [
-        ("tab / shift+tab", "next / previous field"),
-        ("↑ ↓ enter", "open and pick a choice; space toggles a switch"),
-        ("ctrl+s or F5", "start training with these settings"),
-        ("ctrl+y", "use the synthetic demo dataset (no download)"),
-        ("preset", "picking a preset fills the form with its settings"),
+    "DashboardScreen": [
+        Key("p", "pause / resume training (only while this app trains the run)", ("p",)),
+        Key("x", "stop (asks first): finish the step, save the run as interrupted (resumable)", ("x",)),
+        Key("n", "confusion matrix: counts <-> row-normalised %", ("n",)),
+        Key("s", "sort the per-class table (class, latest, change, best)", ("s",)),
+        Key("1-5", "small terminals: show loss, accuracy, classes, confusion, log", ("1", "2", "3", "4", "5")),
+        Key("escape", "back to the screen before (not while this app trains the run: x stops it)", ("escape",)),
     ],
-    "dashboard": [
-        ("p", "pause / resume training"),
-        ("x", "stop (asks first): finish the step, save the run as interrupted (resumable)"),
-        ("n", "confusion matrix: counts <-> row-normalised %"),
-        ("s", "sort the per-class table (class, latest, change, best)"),
-        ("1-5", "small terminals: show loss, accuracy, classes, confusion, log"),
-        ("← →", "small terminals: previous / next panel (when the tabs have focus)"),
-        ("escape", "back (when no run is training here)"),
+    "RunsScreen": [
+        Key("↑ ↓ home end", "move; first / last run", ("up", "down", "home", "end")),
+        Key("enter", "open the run's dashboard (live while it runs; the run this app trains: its own)", ("enter",)),
+        Key("space / a", "select the run and move down / select every run shown", ("space", "a")),
+        Key("c", "compare the selected runs (two or more)", ("c",)),
+        Key("u", "resume the run (interrupted, stale, failed, diverged) where it stopped, live", ("u",)),
+        Key("/", "filter as you type (name, model, #tag, note, lr=0.1); escape clears", ("slash",)),
+        Key("s / 1-9, 0", "sort by the next column / by column n (again: reverse)",
+            ("s", "1", "2", "3", "4", "5", "6", "7", "8", "9", "0")),
+        Key("e", "rename the run under the cursor", ("e",)),
+        Key("n / t / d / x", "note, tags, delete (asks), export: the selected runs the filter shows, "
+            "else the cursor's", ("n", "t", "d", "x")),
+        Key("r", "re-read the runs directory (also every 2 s)", ("r",)),
+        Key("escape", "back", ("escape",)),
     ],
-    "runs": [
-        ("↑ ↓ enter", "move; open the run's dashboard (live while it runs)"),
-        ("space / a", "select the run / every run shown"),
-        ("c", "compare the selected runs (two or more)"),
-        ("u", "resume the run (interrupted, stale, failed): train on, live, where it stopped"),
-        ("/", "filter by typing (name, model, #tag, note...); escape clears"),
-        ("s or 1-9, 0", "sort by the next column / by column n (again: reverse)"),
-        ("e / n / t", "rename / note / tags"),
-        ("d", "delete the selected runs (asks first)"),
-        ("x", "export per-epoch metrics (csv or json)"),
-        ("r", "re-read the runs directory (also automatic)"),
-    ],
-    "compare": [
-        ("1-6", "curves, metrics, config, per class, confusion B − A, seed groups"),
-        ("v / t / l / m", "curves of val acc / test acc / loss / the next metric"),
-        ("w", "x axis: epoch <-> wall time"),
-        ("a", "config: only the fields that differ <-> all"),
-        ("x", "export the compared runs' metrics"),
-        ("escape", "back to the runs"),
+    "CompareScreen": [
+        Key("1-6", "curves, metrics, config, per class, confusion B − A, seed groups",
+            ("1", "2", "3", "4", "5", "6")),
+        Key("v / t / l / m", "curves of val acc / test acc / loss / the next metric", ("v", "t", "l", "m")),
+        Key("w", "x axis: epoch <-> wall time", ("w",)),
+        Key("a", "config: only the fields that differ <-> all", ("a",)),
+        Key("x", "export the compared runs' metrics", ("x",)),
+        Key("ctrl+r", "re-read the runs", ("ctrl+r",)),
+        Key("escape", "back to the runs", ("escape",)),
     ],
 }
+TITLES = {"LauncherScreen": "launcher", "DashboardScreen": "dashboard", "RunsScreen": "runs",
+          "CompareScreen": "compare"}
 
 
-def help_table() -> Table:
-    """Every key as a rich table, one section per screen."""
+def keys_for(screen_name: str) -> list[tuple[str, list[Key]]]:
+    """(section title, keys): the screen's own first, then the app's that the screen does not take over."""
+    own = SCREENS.get(screen_name, [])
+    taken = {k for key in own for k in key.keys}
+    everywhere = [key for key in EVERYWHERE if not taken & set(key.keys)]
+    return ([(TITLES[screen_name], own)] if own else []) + [("everywhere", everywhere)]
+
+
+def help_table(screen_name: str) -> Table:
+    """The keys as a rich table, one section per group."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for section, keys in KEYS.items():
-        table.add_row(Text(section, style="bold underline"), "")
-        for key, what in keys:
-            table.add_row(key, what)
+    for title, keys in keys_for(screen_name):
+        table.add_row(Text(title, style="bold underline"), "")
+        for key in keys:
+            table.add_row(key.shown, key.does)
         table.add_row("", "")
+    table.add_row("", Text(TYPING_NOTE, style="dim"))
     return table
 
 
 class HelpScreen(ModalScreen[None]):
-    """A modal listing the keys; any of escape, ?, q closes it."""
+    """A modal listing the keys of the screen below; any of escape, ?, F1, q closes it."""
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("question_mark", "close", "Close", show=False),
+        Binding("f1", "close", "Close", show=False),
         Binding("q", "close", "Close", show=False),
     ]
+
+    def __init__(self, screen_name: str = "") -> None:
+        super().__init__()
+        self.screen_name = screen_name
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
             box.border_title = "keys"
             box.border_subtitle = "escape closes"
-            yield Static(help_table())
+            yield Static(help_table(self.screen_name))
 
     def action_close(self) -> None:
         self.dismiss(None)
