@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,8 +27,9 @@ from .synthetic import SYNTHETIC_LABELS, make_synthetic
 class Split:
     """Images (N, H, W, C) uint8 and labels (N,) int64, numpy or torch."""
 
-    x: "np.ndarray"
-    y: "np.ndarray"
+    x: Any
+    """numpy uint8 (N, H, W, C) when read; a torch tensor once moved to the device."""
+    y: Any
 
     def __len__(self) -> int:
         return int(self.y.shape[0])

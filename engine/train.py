@@ -56,7 +56,8 @@ class Context:
     device: torch.device
     data: Dataset
     model: nn.Module
-    forward: nn.Module
+    forward: Any
+    """The model, or its torch.compile wrapper (same calls, same .train()/.eval())."""
     plan: Plan
     pipeline: Pipeline
     optimizer: torch.optim.Optimizer

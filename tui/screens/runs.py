@@ -250,7 +250,7 @@ class RunsScreen(Screen):
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         key = event.column_key.value
-        if key != "sel":
+        if key is not None and key != "sel":
             self._sort(key)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

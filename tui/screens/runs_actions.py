@@ -88,7 +88,7 @@ def open_run(screen: RunsScreen) -> None:
 
     app = screen.app
     live = app.live_dashboard(e.info.path) if isinstance(app, CifarApp) else None
-    if live is not None:  # the run this app trains: back to its own live dashboard, not a follower copy
+    if isinstance(app, CifarApp) and live is not None:  # the run this app trains: its own live dashboard
         app.return_to(live)
         return
     # A run another process writes is followed live (progress.json, metrics.jsonl); a finished one shown as saved.

@@ -62,6 +62,8 @@ def start_text(e: RunEntry) -> str:
     summary, else from the stamp its id begins with (an unreadable run has no summary to ask)."""
     stamps = ((e.info.summary.get("started_at"), "%Y-%m-%dT%H:%M:%SZ"), (e.info.run_id[:15], "%Y%m%d-%H%M%S"))
     for stamp, form in stamps:
+        if not isinstance(stamp, str):
+            continue
         try:
             return datetime.strptime(stamp, form).strftime("%m-%d %H:%M")
         except (TypeError, ValueError):
