@@ -23,8 +23,10 @@ def _dashboard_app() -> CifarApp:
 
 def _launcher_app() -> CifarApp:
     # A data path that never exists: the snapshot shows the "dataset missing" banner on every machine.
-    base = RunConfig(data_dir="no-such-dir", runs_dir="tmp-runs")
-    return CifarApp(runs_dir="tmp-runs", start_screen=LauncherScreen(runs_dir="tmp-runs", base=base))
+    # Absolute paths that exist on no machine: the launcher shows paths absolute, and a path under
+    # this checkout would differ between machines.
+    base = RunConfig(data_dir="/nonexistent/no-such-dir", runs_dir="/nonexistent/tmp-runs")
+    return CifarApp(runs_dir=base.runs_dir, start_screen=LauncherScreen(runs_dir=base.runs_dir, base=base))
 
 
 async def _launcher_ready(pilot) -> None:
