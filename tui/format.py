@@ -111,6 +111,11 @@ def metric(value: object, kind: str) -> str:
     return {"pct": pct, "loss": loss, "rate": rate}.get(kind, duration)(value)
 
 
+def count(n: int, noun: str) -> str:
+    """'1 run', '3 runs' (nouns taking an s)."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def truncate(text: str, width: int) -> str:
     """text cut to width characters, the cut marked with one ellipsis."""
     if width <= 0:

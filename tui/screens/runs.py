@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 from engine.runs.index import RunEntry, RunIndex
 from engine.runs.status import RunStatus
 
+from .. import format as fmt
 from . import runs_actions
 from .runs_table import COLUMNS, SORT_KEYS, info_text, matches, row_cells, sort_entries, tell_apart
 
@@ -219,7 +220,7 @@ class RunsScreen(Screen):
     def _update_state(self) -> None:
         col = next(c for c in COLUMNS if c.key == self.sort_key)
         n_shown = self.query_one("#runs-table", DataTable).row_count
-        parts = [f"{len(self.entries)} runs" + (f", {n_shown} shown" if n_shown != len(self.entries) else "")]
+        parts = [fmt.count(len(self.entries), "run") + (f", {n_shown} shown" if n_shown != len(self.entries) else "")]
         if self.selected:
             hidden = self.hidden_selected()
             parts.append(f"{len(self.selected)} selected" + (f" ({hidden} hidden by the filter)" if hidden else ""))
