@@ -15,6 +15,7 @@ from .events import EpochDone, Log, RunEnded, RunStarted, StepDone
 from .runs import RunStatus, read_json, utc_now
 from .runs.resolve import new_run_id
 from .runs.writer import RunWriter
+from .selection import SELECTION_METRIC, improves
 from .snapshot import Partial, capture
 
 if TYPE_CHECKING:
@@ -169,13 +170,13 @@ class RunBook:
         Without a validation split there is no selection: every epoch is "best", so best.pt
         is the last epoch and the test accuracy reported is the last one.
         """
-        if "val_acc" not in record:
+        if SELECTION_METRIC not in record:
             self.test_at_best = record["test_acc"]
             return True
-        if record["val_acc"] <= self.best:
+        if not improves(record, self.best if self.best >= 0 else None):
             self.since_best += 1
             return False
-        self.best, self.best_epoch, self.since_best = record["val_acc"], epoch, 0
+        self.best, self.best_epoch, self.since_best = record[SELECTION_METRIC], epoch, 0
         self.test_at_best = record["test_acc"]
         return True
 
@@ -203,7 +204,7 @@ class RunBook:
             "test_acc": last.get("test_acc"), "test_top5": last.get("test_top5"), "test_top3": last.get("test_top3"),
             "test_loss": last.get("test_loss"),
             "val_acc": last.get("val_acc"), "train_acc": last.get("train_acc"), "train_loss": last.get("train_loss"),
-            "best_metric": "val_acc" if d.val is not None else None,
+            "best_metric": SELECTION_METRIC if d.val is not None else None,
             "best_acc": self.best if self.best >= 0 else None, "best_epoch": self.best_epoch or None,
             "test_acc_at_best": self.test_at_best, **self._headline(),
             "per_class_acc": dict(zip(names, self.per_class)), "confusion": self.confusion,

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from .config import UserError
 from .runs import RunMeta, RunStatus, complete_records, load_run, read_meta
+from .selection import chose_by_validation
 
 # Identity and bookkeeping: they differ between any two runs and say nothing
 # about the experiment, so the "differing fields" view hides them.
@@ -175,7 +176,7 @@ def best_epoch_index(run: RunData) -> int | None:
     """Index in run.metrics of the epoch validation chose (the last one without a validation split)."""
     if not run.metrics:
         return None
-    chosen = run.summary.get("best_epoch") if run.summary.get("best_metric") == "val_acc" else None
+    chosen = run.summary.get("best_epoch") if chose_by_validation(run.summary) else None
     for i, record in enumerate(run.metrics):
         if record.get("epoch") == chosen:
             return i

@@ -22,6 +22,7 @@ from engine.events import EpochDone
 from engine.runs import resolve_run
 from engine.runs.status import RunStatus
 from engine.runs.index import RunIndex
+from engine.selection import improves, selection_value
 
 from .cli_base import EXIT_FAILED, EXIT_OK, PROG, Parser, add_runs_dir, runs_dir_of
 from . import format as fmt
@@ -197,8 +198,8 @@ def _print_record(rec: dict, epochs: object, best: float | None, out) -> float |
     epoch = rec.get("epoch")
     if not isinstance(epoch, int) or isinstance(epoch, bool):
         return best
-    acc = real(rec.get("val_acc"))  # validation alone picks the best; without it there is none
-    is_best = acc is not None and (best is None or acc > best)
+    is_best = improves(rec, best)  # validation alone picks the best; without it there is none
+    acc = selection_value(rec)
     event = EpochDone(epoch, epochs if isinstance(epochs, int) else epoch, rec, [], [], is_best,
                       real(rec.get("wall_time_s")) or 0.0, None)
     print(epoch_line(event), file=out, flush=True)

@@ -14,6 +14,7 @@ from rich.text import Text
 from engine.compare import NOT_EXPERIMENT, flatten, fmt_value
 from engine.runs import RunStatus
 from engine.runs.index import RunEntry
+from engine.selection import chose_by_validation
 
 from .. import format as fmt
 
@@ -51,7 +52,7 @@ def row_values(e: RunEntry) -> dict[str, Any]:
     return {
         "name": e.name, "dataset": c.get("dataset", ""), "model": c.get("model", ""),
         "strategy": c.get("strategy", ""), "epochs": s.get("epochs_done"),
-        "best_val": s.get("best_acc") if s.get("best_metric") == "val_acc" else None,
+        "best_val": s.get("best_acc") if chose_by_validation(s) else None,
         "test": s.get("test_acc"), "wall": s.get("wall_time_s"), "rate": s.get("img_per_s"),
         "status": e.status, "start": s.get("started_at") or e.info.run_id,
     }

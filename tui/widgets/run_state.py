@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.events import EpochDone, Log, RunEnded, RunStarted, StepDone
+from engine.selection import improves, selection_value
 
 from .. import format as fmt
 from .run_phase import PauseClock, Phase
@@ -252,9 +253,8 @@ class RunState:
                 self.class_names = [f"class {i}" for i in range(len(per_class))]
         if rec.get("confusion"):
             self.confusion = [list(map(int, row)) for row in rec["confusion"]]
-        acc = rec.get("val_acc")  # the validation split alone picks the best epoch, never the test set
-        if isinstance(acc, (int, float)) and (self.best_acc is None or acc > self.best_acc):
-            self.best_acc, self.best_epoch = float(acc), epoch
+        if improves(rec, self.best_acc):  # the validation split alone picks the best epoch, never the test set
+            self.best_acc, self.best_epoch = selection_value(rec), epoch
         self.add_log("info", epoch_summary(rec, self.epochs))
 
     def _times(self, rec: dict[str, Any], epoch: int) -> None:
