@@ -24,7 +24,9 @@ class DatasetSpec:
     description: str
     native_size: int | None
     """Image side in pixels as stored (None: an image folder decides, see RunConfig.folder_size)."""
-    channels: int | None
+    channels: int
+    classes: int | None
+    """Classes (None: an image folder's are known once it is read)."""
     train_images: int | None
     """Training images in the official files (None: unknown before reading)."""
     downloadable: bool = False
@@ -35,12 +37,12 @@ class DatasetSpec:
 
 
 DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
-    DatasetSpec("cifar10", "CIFAR-10: 10 classes of 32x32 colour photos", 32, 3, 50_000, downloadable=True),
-    DatasetSpec("cifar100", "CIFAR-100: 100 classes of 32x32 colour photos", 32, 3, 50_000, downloadable=True),
-    DatasetSpec("fashion-mnist", "Fashion-MNIST: 10 classes of 28x28 greyscale clothing", 28, 1, 60_000,
+    DatasetSpec("cifar10", "CIFAR-10: 10 classes of 32x32 colour photos", 32, 3, 10, 50_000, downloadable=True),
+    DatasetSpec("cifar100", "CIFAR-100: 100 classes of 32x32 colour photos", 32, 3, 100, 50_000, downloadable=True),
+    DatasetSpec("fashion-mnist", "Fashion-MNIST: 10 classes of 28x28 greyscale clothing", 28, 1, 10, 60_000,
                 system_dir="/usr/share/datasets/fashion-mnist"),
-    DatasetSpec("synthetic", "synthetic demo data: coloured bars, generated (no files)", 32, 3, 5_000),
-    DatasetSpec("folder", "an image folder or .tar.gz: train/<class>/*, test/<class>/*", None, 3, None,
+    DatasetSpec("synthetic", "synthetic demo data: coloured bars, generated (no files)", 32, 3, 10, 5_000),
+    DatasetSpec("folder", "an image folder or .tar.gz: train/<class>/*, test/<class>/*", None, 3, None, None,
                 needs_data_dir=True),
 )}
 NAMES = tuple(DATASETS)
@@ -58,8 +60,12 @@ def default_data_dir(name: str) -> str:
     return os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR
 
 
+def native_size(name: str, folder_size: int = 32) -> int:
+    """The side in pixels of the dataset's images as the loader gives them (a folder: its folder_size)."""
+    s = DATASETS.get(name)
+    return folder_size if s is None or s.native_size is None else s.native_size
+
+
 def is_native(name: str, size: int, folder_size: int = 32) -> bool:
     """Whether a model's input size is the dataset's own (no resize on the device)."""
-    s = DATASETS.get(name)
-    native = folder_size if s is None or s.native_size is None else s.native_size
-    return size == native
+    return size == native_size(name, folder_size)

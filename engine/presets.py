@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import RunConfig, UserError
+from .datasets import DATASETS, native_size
 
 STUDIES: dict[str, str] = {
     "000": "CIFAR-10 AlexNet: feature extraction vs fine-tuning vs from scratch",
@@ -197,12 +198,6 @@ def preset_run_config(name: str, **changes: Any) -> RunConfig:
     return RunConfig.from_dict({**preset_config(name), **changes})
 
 
-# (classes, channels, native size) per dataset, to count parameters without loading data. A folder's
-# class count is known only once it is read: its count assumes 10 (only the head's size depends on it).
-DATASET_SHAPES = {"cifar10": (10, 3, 32), "cifar100": (100, 3, 32), "fashion-mnist": (10, 1, 28), "synthetic": (10, 3, 32),
-                  "folder": (10, 3, 32)}
-
-
 def count_params(config: RunConfig) -> tuple[int, int]:
     """(total, trainable) parameters of the model a config trains, at its start.
 
@@ -215,7 +210,9 @@ def count_params(config: RunConfig) -> tuple[int, int]:
     from .strategies import build_model
 
     spec = get_spec(config.model)
-    classes, channels, _ = DATASET_SHAPES[config.dataset]
+    data = DATASETS[config.dataset]
+    # A folder's class count is known only once it is read: count as if 10 (only the head depends on it).
+    classes, channels = data.classes or 10, data.channels
     size = input_size(config)
     with torch.device("meta"):
         model, _ = build_model(config, spec, classes, channels, size, load_weights=False)
@@ -227,8 +224,7 @@ def input_size(config: RunConfig) -> int:
     """The side in pixels the model sees: --image-size, else the model's own, else the dataset's."""
     from .models import get_spec
 
-    native = config.folder_size if config.dataset == "folder" else DATASET_SHAPES[config.dataset][2]
-    return config.image_size or get_spec(config.model).input_size or native
+    return config.image_size or get_spec(config.model).input_size or native_size(config.dataset, config.folder_size)
 
 
 def describe(name: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine.config import RunConfig
+from engine.datasets import is_native
 
 from .launcher_fields import FieldSpec, field_specs, parse_text
 
@@ -104,7 +105,7 @@ def data_dir_placeholder(dataset: str) -> str:
         return "not needed (generated in memory)"
     if dataset == "folder":
         return "a folder (or .tar.gz) of your images: required"
-    from engine.data import default_data_dir
+    from engine.datasets import default_data_dir
 
     return f"{Path(default_data_dir(dataset)).expanduser().absolute()}/"
 
@@ -115,7 +116,7 @@ def dataset_status(dataset: str, data_dir: str | None) -> DatasetStatus:
         return DatasetStatus(True, "synthetic: generated in memory (5,000 train / 1,000 test, 10 classes)")
     if dataset == "folder":
         return folder_status(data_dir)
-    from engine.data import default_data_dir
+    from engine.datasets import default_data_dir
     from engine.datasets_files import CIFAR_SPECS
 
     root = Path(data_dir or default_data_dir(dataset)).expanduser().absolute()
@@ -181,7 +182,7 @@ def count_info(config: RunConfig) -> dict[str, str]:
     except Exception as exc:  # noqa: BLE001 - an unusual combination: say so, don't crash
         return {"params": f"cannot count: {type(exc).__name__}: {exc}", "input": "-",
                 "device": device_description(config.device)}
-    native = size == 32 or (config.dataset == "fashion-mnist" and size == 28)
+    native = is_native(config.dataset, size, config.folder_size)
     return {"params": f"{fmt.params(total)} total · {fmt.params(trainable)} trainable",
             "input": f"{size} px{' (native)' if native else ' (resized on the device)'}",
             "device": device_description(config.device)}
