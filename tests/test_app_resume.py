@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 
 from engine.runs.resume import prepare_resume
 from engine.train import train
-from test_tui_pilot import sync, wait_for
+from test_tui_pilot import wait_for
 from tui.app import CifarApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.runs import RunsScreen
@@ -35,7 +35,6 @@ def footer_keys(screen) -> list[str]:
     return [key.key for key in screen.query("FooterKey")]
 
 
-@sync
 async def test_resume_key_continues_the_run_live(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     short = interrupted_run(runs)  # epoch 1 of 3 done, stopped inside epoch 2
@@ -74,7 +73,6 @@ async def test_resume_key_continues_the_run_live(tmp_path: Path) -> None:
     assert sorted(p.name for p in runs.iterdir()) == sorted([short.name, done.name])
 
 
-@sync
 async def test_resumed_run_stopped_again_exits_130(tmp_path: Path) -> None:
     """The app's exit code follows the resumed run (engine.runs.status.exit_code): interrupted is 130."""
     runs = tmp_path / "runs"
@@ -102,7 +100,6 @@ async def test_resumed_run_stopped_again_exits_130(tmp_path: Path) -> None:
     assert summary(run)["status"] == "interrupted" and summary(run)["epochs_done"] < 400
 
 
-@sync
 async def test_resume_refused_is_a_notification(tmp_path: Path) -> None:
     """A diverged run is offered (it is resumable) but needs a lower lr: the engine's message, no crash."""
     runs = tmp_path / "runs"
@@ -122,7 +119,6 @@ async def test_resume_refused_is_a_notification(tmp_path: Path) -> None:
     assert summary(diverged)["status"] == "diverged"  # nothing written
 
 
-@sync
 async def test_train_resume_draws_earlier_epochs_and_continues(tmp_path: Path) -> None:
     """What `cifar-tui train --resume RUN --epochs 4` hands the app (tui.cli passes these to run_app)."""
     run = interrupted_run(tmp_path / "runs")

@@ -16,7 +16,7 @@ from rich.console import Console
 from textual.geometry import Region
 
 from engine.events import RunEnded, StepDone
-from test_tui_pilot import sync, wait_for
+from test_tui_pilot import wait_for
 import tui.app
 from tui.app import CifarApp
 from tui.screens.dashboard import DashboardScreen, RunFinished, StartError
@@ -138,7 +138,6 @@ def test_gpu_memory_in_the_header_only_on_cuda() -> None:
     assert "GPU" not in header_plain(state)
 
 
-@sync
 async def test_dashboard_header_shows_gpu_memory() -> None:
     app = CifarApp(runs_dir="tmp-runs", start_screen=DashboardScreen.for_events(dashboard_events()))
     async with app.run_test(size=(160, 48)) as pilot:
@@ -158,7 +157,6 @@ def _fake_saved_run(root: Path) -> Path:
     return run
 
 
-@sync
 async def test_saved_run_offers_no_pause_or_stop(tmp_path: Path) -> None:
     app = CifarApp(runs_dir=str(tmp_path), start_screen=DashboardScreen.for_saved_run(_fake_saved_run(tmp_path)))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -196,7 +194,6 @@ def _number(text: str) -> bool:
     return True
 
 
-@sync
 async def test_small_terminal_degrades_cleanly() -> None:
     app = CifarApp(runs_dir="tmp-runs", start_screen=DashboardScreen.for_events(dashboard_events()))
     async with app.run_test(size=(40, 12)) as pilot:
@@ -233,7 +230,6 @@ def _feed(dash: DashboardScreen, events: list, stop: threading.Event) -> None:
         time.sleep(0.002)
 
 
-@sync
 async def test_resize_storm_while_events_arrive() -> None:
     events = dashboard_events()
     app = CifarApp(runs_dir="tmp-runs", start_screen=DashboardScreen.for_events(events[:30]))
@@ -273,7 +269,6 @@ class Host(CifarApp):
         message.prevent_default()  # record only: CifarApp's own handler would exit on exit_app
 
 
-@sync
 async def test_run_end_reaches_the_app_as_a_typed_message() -> None:
     app = Host(DashboardScreen.for_events(dashboard_events()))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -286,7 +281,6 @@ async def test_run_end_reaches_the_app_as_a_typed_message() -> None:
         assert app.is_running  # the host decides; the dashboard never exits the app itself
 
 
-@sync
 async def test_bad_input_reaches_the_app_as_error() -> None:
     app = Host(DashboardScreen.for_events([]))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -311,7 +305,6 @@ async def _pause_for(pilot, dash: DashboardScreen, seconds: float) -> tuple[floa
     return at_pause, resumed_at
 
 
-@sync
 async def test_pause_keeps_the_clock_still_then_stop_hides_the_keys(tmp_path: Path) -> None:
     app = CifarApp(tiny_config(tmp_path, epochs=50, train_limit=2000, checkpoints=False))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.config import RunConfig
 from engine.runs import list_runs, read_metrics
 from engine.runs.checkpoint import load_checkpoint
 from engine.runs.resume import prepare_resume

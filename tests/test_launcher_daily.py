@@ -15,7 +15,7 @@ from textual.app import App
 from textual.widgets import Checkbox, Input, Select
 
 from engine.config import RunConfig
-from test_tui_pilot import sync, type_into, wait_for
+from test_tui_pilot import type_into, wait_for
 from tui import format as fmt
 from tui.app import CifarApp
 from tui.screens.launcher import NOT_EDITED, LauncherScreen, RegistryLoaded
@@ -76,7 +76,6 @@ def test_validate_messages_name_fields_not_flags() -> None:
     assert "--" not in in_words("--early-stop-patience needs a validation split; drop --val-split 0")
 
 
-@sync
 async def test_advanced_section_sets_every_other_field(tmp_path: Path) -> None:
     app = _app(tmp_path, dataset="synthetic")
     async with app.run_test(size=SMALL) as pilot:
@@ -106,7 +105,6 @@ async def test_advanced_section_sets_every_other_field(tmp_path: Path) -> None:
         assert config.momentum == 0.9 and config.weights is None  # untouched fields keep their value
 
 
-@sync
 async def test_start_opens_the_section_at_the_wrong_field(tmp_path: Path) -> None:
     app = _app(tmp_path, dataset="synthetic", name="no spaces allowed")
     async with app.run_test(size=SMALL) as pilot:
@@ -124,7 +122,6 @@ async def test_start_opens_the_section_at_the_wrong_field(tmp_path: Path) -> Non
 # ------------------------------------------------------------------ 2. linear-probe: pick a finished run
 
 
-@sync
 async def test_linear_probe_offers_finished_runs_and_waits_for_a_pick(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     _fake_run(runs, "20261101-090000-cnn-scratch", "cnn", "completed", 0.8359)
@@ -156,7 +153,6 @@ async def test_linear_probe_offers_finished_runs_and_waits_for_a_pick(tmp_path: 
 # ------------------------------------------------------------------ 3. the focused field, without colour
 
 
-@sync
 async def test_focused_row_is_marked_by_shape_under_no_color(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     app = _app(tmp_path, dataset="synthetic")
@@ -181,7 +177,6 @@ async def test_focused_row_is_marked_by_shape_under_no_color(tmp_path: Path, mon
 # ------------------------------------------------------------------ 4. the missing dataset, with absolute paths
 
 
-@sync
 async def test_missing_dataset_names_the_absolute_path_and_the_fixes(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     app = _app(tmp_path, dataset="cifar10", data_dir="nothing-here", download=False)
@@ -219,7 +214,6 @@ def test_model_descriptions_lose_their_own_parameter_counts() -> None:
     assert without_param_note("FC 4096-4096 (36.9M)") == "FC 4096-4096"
 
 
-@sync
 async def test_info_panel_counts_through_format(tmp_path: Path) -> None:
     from engine.presets import count_params
 
@@ -251,7 +245,6 @@ class Bare(App):
         self.seen.append(message)  # would be the launcher's message bubbling up
 
 
-@sync
 async def test_registry_arrives_as_a_typed_message(tmp_path: Path) -> None:
     base = RunConfig(dataset="synthetic", model="toy", runs_dir=str(tmp_path))
     app = Bare(LauncherScreen(runs_dir=str(tmp_path), base=base))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from test_folder import write_folder
-from test_tui_pilot import sync, type_into, wait_for
+from test_tui_pilot import type_into, wait_for
 from tui.app import CifarApp
 
 
@@ -15,7 +15,6 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("CIFAR_TUI_CACHE", str(tmp_path / "cache"))
 
 
-@sync
 async def test_folder_dataset_shows_what_it_found(tmp_path: Path) -> None:
     data = write_folder(tmp_path / "pets", per_class=5)
     app = CifarApp(runs_dir=str(tmp_path / "runs"))

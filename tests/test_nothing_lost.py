@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.config import RunConfig, UserError
+from engine.config import UserError
 from engine.runs import list_runs, read_metrics
 from engine.runs.checkpoint import load_checkpoint, verify
 from engine.runs.resume import prepare_resume

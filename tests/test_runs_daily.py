@@ -16,14 +16,13 @@ from textual.widgets import DataTable, Input, Static
 
 from engine.runs import read_meta, set_name, set_tags
 from runs_fixture import mark_running, run_named
-from test_runs_screens import ScreenApp, cursor_to, sync, table_ids, text_of
+from test_runs_screens import ScreenApp, cursor_to, table_ids, text_of
 from tui.screens import compare as compare_module
 from tui.screens.compare import CompareScreen
 from tui.screens.run_dialogs import ConfirmDialog, TextPrompt
 from tui.screens.runs import RunsScreen
 
 
-@sync
 async def test_visible_is_textuals_and_shown_entries_lists_the_rows(runs):
     """RunsScreen.visible is Textual's flag again (it was shadowed by a method); shown_entries() is the rows."""
     app = ScreenApp(lambda: RunsScreen(str(runs)))
@@ -47,7 +46,6 @@ async def select_then_filter(pilot, select: str, show: str) -> None:
     await pilot.press("slash", *show, "enter")
 
 
-@sync
 async def test_delete_leaves_selected_runs_the_filter_hides(runs):
     cnn = run_named(runs, "cnn")
     app = ScreenApp(lambda: RunsScreen(str(runs)))
@@ -68,7 +66,6 @@ async def test_delete_leaves_selected_runs_the_filter_hides(runs):
         assert [e.info.run_id for e in screen.entries] == [cnn.name] and list(screen.selected) == [cnn.name]
 
 
-@sync
 async def test_nothing_happens_when_the_filter_hides_the_whole_selection(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -82,7 +79,6 @@ async def test_nothing_happens_when_the_filter_hides_the_whole_selection(runs):
         assert sum("hidden by the filter: nothing to" in m for m in notices(app)) == 5
 
 
-@sync
 async def test_export_and_compare_take_only_the_shown_selection(runs, tmp_path):
     out = tmp_path / "shown.json"
     app = ScreenApp(lambda: RunsScreen(str(runs)))
@@ -106,7 +102,6 @@ async def test_export_and_compare_take_only_the_shown_selection(runs, tmp_path):
     assert sorted(r["run_id"] for r in doc["runs"]) == sorted(shown)
 
 
-@sync
 async def test_note_and_tags_apply_to_every_shown_selected_run(runs):
     seeds = [run_named(runs, k) for k in ("seed1", "seed2", "seed3")]
     set_tags(seeds[0], "mine shared")
@@ -140,7 +135,6 @@ def table_lines(screen: RunsScreen) -> list[str]:
     return ["".join(seg.text for seg in table.render_line(y)) for y in range(table.size.height)]
 
 
-@sync
 async def test_same_named_runs_read_apart_at_80_columns(runs):
     """Three seeds of one config all read 'mlp-scratch'; the name column adds the field that differs."""
     seeds = {k: run_named(runs, k) for k in ("seed1", "seed2", "seed3")}
@@ -165,7 +159,6 @@ async def test_same_named_runs_read_apart_at_80_columns(runs):
         assert not any("seed=" in line for line in table_lines(screen))  # alone: nothing to tell apart
 
 
-@sync
 async def test_an_unreadable_runs_reason_is_on_its_own_line(runs):
     broken = run_named(runs, "cnn")
     (broken / "summary.json").write_text("{\"status\": ")
@@ -184,7 +177,6 @@ async def test_an_unreadable_runs_reason_is_on_its_own_line(runs):
         assert "1 unreadable" in text_of(screen.query_one("#runs-state", Static))
 
 
-@sync
 async def test_home_and_end_go_to_the_first_and_last_run(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -198,7 +190,6 @@ async def test_home_and_end_go_to_the_first_and_last_run(runs):
         assert "move down" in space.tooltip  # what space does, on the footer's tooltip
 
 
-@sync
 async def test_compare_opened_alone_goes_back_to_its_runs(runs):
     dirs = [str(run_named(runs, k)) for k in ("seed1", "seed2")]
     app = ScreenApp(lambda: CompareScreen(dirs))  # as `cifar-tui compare A B` opens the app: the only screen
@@ -225,7 +216,6 @@ async def wait_until(pilot, predicate, timeout: float = 10.0) -> None:
         await pilot.pause(0.1)
 
 
-@sync
 async def test_the_periodic_scan_runs_in_a_thread_and_finds_new_runs(runs, tmp_path):
     """The 2 s refresh reads the directory in a worker thread; a run copied in meanwhile appears."""
     threads: list[str] = []
@@ -246,7 +236,6 @@ async def test_the_periodic_scan_runs_in_a_thread_and_finds_new_runs(runs, tmp_p
         assert "7 runs" in text_of(screen.query_one("#runs-state", Static))
 
 
-@sync
 async def test_compare_reloads_a_running_run_in_a_thread(runs, monkeypatch):
     live = run_named(runs, "seed1")
     mark_running(live, os.getpid())  # this process 'writes' it: the screen keeps re-reading
@@ -267,7 +256,6 @@ async def test_compare_reloads_a_running_run_in_a_thread(runs, monkeypatch):
         assert threading.main_thread().name not in threads and len(app.screen.runs) == 2
 
 
-@sync
 async def test_screen_styles_come_from_their_tcss_files(runs):
     from tui.screens.run_dialogs import ConfirmDialog as Dialog
 
@@ -287,7 +275,6 @@ async def test_screen_styles_come_from_their_tcss_files(runs):
         assert isinstance(cmp, CompareScreen) and cmp.query_one("#cmp-side-metrics").styles.display == "none"
 
 
-@sync
 async def test_a_fast_typed_filter_reaches_the_filter_box(runs):
     """A terminal delivers a quickly typed "/cnn" in one read: every key after / is text, / included."""
     app = ScreenApp(lambda: RunsScreen(str(runs)))
@@ -303,7 +290,6 @@ async def test_a_fast_typed_filter_reaches_the_filter_box(runs):
         assert table_ids(screen) == [run_named(runs, "cnn").name]
 
 
-@sync
 async def test_only_the_fields_that_tell_runs_apart_are_shown(runs):
     """A fourth 'mlp-scratch' differing in epochs, lr and train_limit: the name column needs two fields, not four."""
     twin = runs / "20990101-000000-mlp-scratch"

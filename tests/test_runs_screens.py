@@ -6,8 +6,6 @@ while the screen (and `watch --no-ui`) shows the run live.
 """
 from __future__ import annotations
 
-import asyncio
-import functools
 import io
 import json
 import os
@@ -26,16 +24,6 @@ from tui.format import abbreviations, truncate
 from tui.screens.compare import CompareScreen
 from tui.screens.run_dialogs import ConfirmDialog, TextPrompt
 from tui.screens.runs import RunsScreen
-
-
-def sync(test):
-    """Run an async test body with asyncio.run (no pytest-asyncio needed); fixtures still resolve."""
-
-    @functools.wraps(test)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(test(*args, **kwargs))
-
-    return wrapper
 
 
 class ScreenApp(App):
@@ -73,7 +61,6 @@ def summary(run_dir: Path) -> dict:
     return json.loads((run_dir / "summary.json").read_text())
 
 
-@sync
 async def test_sort_by_key_and_header(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(160, 48)) as pilot:
@@ -92,7 +79,6 @@ async def test_sort_by_key_and_header(runs):
         assert "sorted by name ↑" in text_of(screen.query_one("#runs-state", Static))
 
 
-@sync
 async def test_filter_by_typing_and_escape_clears(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -103,7 +89,6 @@ async def test_filter_by_typing_and_escape_clears(runs):
         assert len(table_ids(screen)) == 6 and screen.query_text == ""
 
 
-@sync
 async def test_select_and_compare_two_runs(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(160, 48)) as pilot:
@@ -126,7 +111,6 @@ async def test_select_and_compare_two_runs(runs):
         assert app.screen is screen and len(screen.selected) == 2
 
 
-@sync
 async def test_best_two_compared_in_four_keys_and_select_all(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -143,7 +127,6 @@ async def test_best_two_compared_in_four_keys_and_select_all(runs):
         assert not screen.selected
 
 
-@sync
 async def test_compare_screen_keys_at_80x24(runs):
     dirs = [str(run_named(runs, k)) for k in ("seed1", "seed2", "seed3", "noval")]
     app = ScreenApp(lambda: CompareScreen(dirs))
@@ -168,7 +151,6 @@ async def test_compare_screen_keys_at_80x24(runs):
         assert cmp.query_one("#cmp-classes", DataTable).row_count == 10
 
 
-@sync
 async def test_delete_asks_first_and_refuses_a_running_run(runs):
     victim, live = run_named(runs, "lowlr"), run_named(runs, "seed1")
     mark_running(live, os.getpid())
@@ -190,7 +172,6 @@ async def test_delete_asks_first_and_refuses_a_running_run(runs):
         assert app.screen is screen and live.exists()  # refused without asking
 
 
-@sync
 async def test_unreadable_and_stale_runs_are_listed(runs):
     broken, stale = run_named(runs, "cnn"), run_named(runs, "seed2")
     (broken / "summary.json").write_text("{\"status\": ")
@@ -208,7 +189,6 @@ async def test_unreadable_and_stale_runs_are_listed(runs):
         assert app.screen is screen
 
 
-@sync
 async def test_enter_opens_the_saved_run(runs):
     """Enter shows the run from its files in the dashboard; escape comes back."""
     good = run_named(runs, "seed1")
@@ -223,7 +203,6 @@ async def test_enter_opens_the_saved_run(runs):
         assert app.screen is screen
 
 
-@sync
 async def test_rename_note_tags_persist(runs):
     target = run_named(runs, "seed3")
     app = ScreenApp(lambda: RunsScreen(str(runs)))
@@ -245,7 +224,6 @@ async def test_rename_note_tags_persist(runs):
         assert any(e.name == "best" for e in app.screen.entries)
 
 
-@sync
 async def test_export_from_the_runs_screen(runs, tmp_path):
     out = tmp_path / "picked.json"
     app = ScreenApp(lambda: RunsScreen(str(runs)))
@@ -260,7 +238,6 @@ async def test_export_from_the_runs_screen(runs, tmp_path):
     assert len(doc["runs"]) == 2 and all(len(r["epochs"]) >= 2 for r in doc["runs"])
 
 
-@sync
 async def test_follow_a_headless_run_from_the_runs_screen(runs):
     """A `cifar-tui --no-ui` process trains; the screen shows it running, then completed."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
@@ -309,7 +286,6 @@ async def test_follow_a_headless_run_from_the_runs_screen(runs):
                 proc.wait()
 
 
-@sync
 async def test_an_empty_runs_directory_says_how_to_start(tmp_path):
     app = ScreenApp(lambda: RunsScreen(str(tmp_path / "nothing-here")))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -318,7 +294,6 @@ async def test_an_empty_runs_directory_says_how_to_start(tmp_path):
         assert "no runs in" in text_of(app.screen.query_one("#runs-state", Static))
 
 
-@sync
 async def test_compare_screen_of_one_run_shows_that_run(runs):
     """The one-run view (the runs screen's stand-in when no dashboard is built): its own confusion matrix."""
     d = run_named(runs, "noval")

@@ -1,12 +1,10 @@
 """Model selection reads the validation split only: best, best.pt, early stopping, plateau."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from engine.config import ConfigError, RunConfig

@@ -5,8 +5,6 @@ second or two on two CPU cores; most of the time is the one-off torch import.
 """
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import time
 from pathlib import Path
@@ -19,14 +17,6 @@ from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.per_class import PerClassTable
 
 WIDE = (160, 48)
-
-
-def sync(test):
-    """Run an async test with asyncio.run (no pytest-asyncio plugin needed); fixtures still resolve."""
-    @functools.wraps(test)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(test(*args, **kwargs))
-    return wrapper
 
 
 async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:
@@ -55,7 +45,6 @@ async def fill_tiny_run(pilot, epochs: int = 2, train: int = 500) -> None:
     await type_into(pilot, "test_limit", "200")
 
 
-@sync
 async def test_launcher_to_completed_run(tmp_path: Path) -> None:
     app = CifarApp(runs_dir=str(tmp_path))
     async with app.run_test(size=WIDE) as pilot:
@@ -86,7 +75,6 @@ async def test_launcher_to_completed_run(tmp_path: Path) -> None:
     assert app.return_value == 0
 
 
-@sync
 async def test_invalid_value_flagged_in_place(tmp_path: Path) -> None:
     app = CifarApp(runs_dir=str(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -116,7 +104,6 @@ async def test_invalid_value_flagged_in_place(tmp_path: Path) -> None:
         assert "synthetic has 5000" in str(screen.query_one("#err-val_split").render())
 
 
-@sync
 async def test_missing_dataset_offers_ways_out(tmp_path: Path) -> None:
     from engine.config import RunConfig
 
@@ -133,7 +120,6 @@ async def test_missing_dataset_offers_ways_out(tmp_path: Path) -> None:
         assert not banner.display
 
 
-@sync
 async def test_pause_then_stop_saves_interrupted(tmp_path: Path) -> None:
     app = CifarApp(runs_dir=str(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -167,7 +153,6 @@ async def test_pause_then_stop_saves_interrupted(tmp_path: Path) -> None:
         assert isinstance(app.screen, LauncherScreen)
 
 
-@sync
 async def test_quit_while_training_asks_then_stops(tmp_path: Path) -> None:
     from engine.config import RunConfig
 
@@ -190,7 +175,6 @@ async def test_quit_while_training_asks_then_stops(tmp_path: Path) -> None:
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
 
 
-@sync
 async def test_runs_key_opens_runs_screen_or_notifies(tmp_path: Path) -> None:
     app = CifarApp(runs_dir=str(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -241,7 +225,6 @@ def test_train_opens_dashboard_with_torch_not_yet_imported(tmp_path: Path) -> No
     assert "STATUS completed" in proc.stdout
 
 
-@sync
 async def test_quit_answered_after_the_run_ended_exits(tmp_path: Path) -> None:
     """q during the last steps, 'y' after the run completed: the app quits at once, exit 0."""
     from engine.config import RunConfig
