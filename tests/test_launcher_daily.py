@@ -88,7 +88,7 @@ async def test_advanced_section_sets_every_other_field(tmp_path: Path) -> None:
         await pilot.press("enter")  # the keyboard opens it
         await pilot.pause()
         assert not section.collapsed
-        await wait_for(pilot, lambda: app.registry is not None)
+        await wait_for(pilot, lambda: bool(app.screen.models))  # the launcher has the registry
         await type_into(pilot, "label_smoothing", "1.5")
         await pilot.pause()
         assert screen.query_one("#label_smoothing").has_class("bad")  # RunConfig.validate(), in place
@@ -108,7 +108,7 @@ async def test_advanced_section_sets_every_other_field(tmp_path: Path) -> None:
 async def test_start_opens_the_section_at_the_wrong_field(tmp_path: Path) -> None:
     app = _app(tmp_path, dataset="synthetic", name="no spaces allowed")
     async with app.run_test(size=SMALL) as pilot:
-        await wait_for(pilot, lambda: app.registry is not None)
+        await wait_for(pilot, lambda: bool(app.screen.models))  # the launcher has the registry
         screen = app.screen
         assert screen.query_one(AdvancedSection).collapsed
         await pilot.press("ctrl+s")
@@ -145,7 +145,7 @@ async def test_linear_probe_offers_finished_runs_and_waits_for_a_pick(tmp_path: 
         await wait_for(pilot, lambda: screen.query_one("#model", Select).value == "mlp")  # that run's model
         config, problems = screen.build_config()
         assert config.from_run == "20261102-090000-mlp-scratch" and config.model == "mlp" and not problems
-        await wait_for(pilot, lambda: app.registry is not None)
+        await wait_for(pilot, lambda: bool(app.screen.models))  # the launcher has the registry
         assert screen._start_problems(config) == []  # nothing stops it now
         assert not screen.query_one("#err-from_run").display
 

@@ -19,7 +19,7 @@ async def test_folder_dataset_shows_what_it_found(tmp_path: Path) -> None:
     data = write_folder(tmp_path / "pets", per_class=5)
     app = CifarApp(runs_dir=str(tmp_path / "runs"))
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: pilot.app.registry is not None)
+        await wait_for(pilot, lambda: bool(pilot.app.screen.models))  # the launcher has the registry
         screen = pilot.app.screen
         screen.query_one("#dataset").value = "folder"
         await pilot.pause()

@@ -36,7 +36,7 @@ async def type_into(pilot, widget_id: str, text: str) -> None:
 
 
 async def fill_tiny_run(pilot, epochs: int = 2, train: int = 500) -> None:
-    await wait_for(pilot, lambda: pilot.app.registry is not None)
+    await wait_for(pilot, lambda: bool(pilot.app.screen.models))  # the launcher has the registry
     await pilot.press("ctrl+y")  # synthetic demo data
     pilot.app.screen.query_one("#model").focus()
     await pilot.press("enter", "m", "l", "p", "enter")  # type-to-search in the open list
@@ -94,7 +94,7 @@ async def test_invalid_value_flagged_in_place(tmp_path: Path) -> None:
         assert not screen.query_one("#lr").has_class("bad")
         # A value that is fine alone but not for this dataset: flagged on start, focus goes there.
         await type_into(pilot, "epochs", "1")
-        await wait_for(pilot, lambda: app.registry is not None)
+        await wait_for(pilot, lambda: bool(app.screen.models))  # the launcher has the registry
         await pilot.press("ctrl+y")
         await type_into(pilot, "val_split", "5000")
         await pilot.press("ctrl+s")

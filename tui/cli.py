@@ -179,7 +179,9 @@ def train_headless(config: RunConfig, *, resume: str | None = None, change: dict
         result = train(config, reporter, control, resume=resume, change=change)
     finally:
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            # Stopping on a signal, the process is about to exit 128 + N: a second Ctrl-C arriving
+            # now (the run already saved) must not kill it mid-exit with a KeyboardInterrupt.
+            signal.signal(s, signal.SIG_IGN if got else handler)
     reporter.close()
     if got and result.status == RunStatus.INTERRUPTED:
         return 128 + got[0]
