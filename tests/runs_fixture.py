@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 # name -> config overrides. Three seeds of one config (a seed group), a lower
@@ -34,6 +35,9 @@ def build_runs(root: Path) -> Path:
     base = RunConfig(dataset="synthetic", model="mlp", epochs=EPOCHS, train_limit=100, test_limit=50,
                      val_split=20, runs_dir=str(runs_dir), checkpoints=False, batch_size=50)
     for overrides in RUNS.values():
+        # Run ids carry the start time to the second: three same-named seeds started within one
+        # second would get '-2'/'-3' suffixes (and read apart by that, not by their config).
+        time.sleep(1.0 - time.time() % 1.0)
         result = train(base.replace(**overrides))
         assert result.status == "completed", result.error
     return runs_dir

@@ -1,6 +1,8 @@
 """The run this app trains: opening it from the runs screen returns to its own live dashboard."""
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import time
 from pathlib import Path
@@ -11,6 +13,9 @@ from engine.config import RunConfig
 from tui.app import CifarApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.runs import RunsScreen
+
+# Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
+pytestmark = pytest.mark.slow
 
 
 async def _until(pilot, condition, timeout: float = 60.0) -> None:

@@ -21,6 +21,9 @@ from tui.screens.runs import RunsScreen
 from tui.widgets.charts import MetricChart
 from tui_fixtures import interrupted_run, stopped_run, tiny_config
 
+# Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
+pytestmark = pytest.mark.slow
+
 
 def summary(run: Path) -> dict:
     return json.loads((run / "summary.json").read_text())

@@ -23,6 +23,9 @@ import pytest
 from engine.runs.resume import prepare_resume
 from test_tui_tmux import Tmux
 
+# Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
+pytestmark = pytest.mark.slow
+
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None or shutil.which("cifar-tui") is None,
                                 reason="needs tmux and the installed cifar-tui script")
 REPO = Path(__file__).resolve().parents[1]

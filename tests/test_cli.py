@@ -28,6 +28,7 @@ def only_run(runs_dir: Path) -> Path:
     return runs[0]
 
 
+@pytest.mark.slow
 def test_headless_run_writes_a_complete_run(runs_dir):
     out = run(["--no-ui", *TINY, "--model", "cnn", "--epochs", "2", "--runs-dir", str(runs_dir), "--name", "demo"])
     assert out.returncode == 0, out.stderr
@@ -49,6 +50,7 @@ def test_headless_run_writes_a_complete_run(runs_dir):
     assert as_json[0]["run_id"] == run_dir.name and as_json[0]["summary"]["test_acc"] is not None
 
 
+@pytest.mark.slow
 def test_train_subcommand_is_the_same(runs_dir):
     out = run(["train", "--no-ui", *TINY, "--model", "mlp", "--epochs", "1", "--runs-dir", str(runs_dir)])
     assert out.returncode == 0, out.stderr
@@ -79,6 +81,7 @@ def test_console_script_is_installed():
         (["--val-split", "5000"], "leaves no training images (synthetic has 5000)"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(runs_dir, args, expected):
     out = run(["--no-ui", "--dataset", "synthetic", *args, "--runs-dir", str(runs_dir)])
     assert out.returncode == 2, out.stderr
@@ -87,6 +90,7 @@ def test_bad_input_is_one_line_and_exit_2(runs_dir, args, expected):
     assert not runs_dir.exists() or not any(runs_dir.iterdir())  # nothing half-made
 
 
+@pytest.mark.slow
 def test_offline_pretrained_without_cache_names_both_ways_out(runs_dir, tmp_path):
     env_home = {"TORCH_HOME": str(tmp_path / "torch-home")}
     out = subprocess.run(CLI + ["--no-ui", "--dataset", "synthetic", "--model", "alexnet", "--strategy",
@@ -96,6 +100,7 @@ def test_offline_pretrained_without_cache_names_both_ways_out(runs_dir, tmp_path
     assert "--weights FILE" in out.stderr and "copy alexnet-owt-7be5be79.pth into" in out.stderr
 
 
+@pytest.mark.slow
 def test_feature_extract_with_weights_file_records_param_counts(runs_dir, tmp_path):
     from torchvision.models import alexnet
 
@@ -110,6 +115,7 @@ def test_feature_extract_with_weights_file_records_param_counts(runs_dir, tmp_pa
     assert summary["params_trainable"] == 54_575_114
 
 
+@pytest.mark.slow
 def test_sigint_saves_run_as_interrupted_and_exits_130(runs_dir):
     proc = subprocess.Popen(CLI + ["--no-ui", "--dataset", "synthetic", "--model", "cnn", "--epochs", "50",
                                    "--runs-dir", str(runs_dir)],
@@ -128,6 +134,7 @@ def test_sigint_saves_run_as_interrupted_and_exits_130(runs_dir):
     assert (only_run(runs_dir) / "checkpoints").exists()
 
 
+@pytest.mark.slow
 def test_failed_run_exits_1_with_status_diverged(runs_dir):
     out = run(["--no-ui", *TINY, "--model", "mlp", "--epochs", "2", "--lr", "1e12", "--weight-decay", "0",
                "--runs-dir", str(runs_dir)])

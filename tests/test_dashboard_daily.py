@@ -5,6 +5,8 @@ Fabricated events (tests/tui_fixtures.py) feed the screen unless a real run is t
 """
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import io
 import json
@@ -194,6 +196,7 @@ def _number(text: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 async def test_small_terminal_degrades_cleanly() -> None:
     app = CifarApp(runs_dir="tmp-runs", start_screen=DashboardScreen.for_events(dashboard_events()))
     async with app.run_test(size=(40, 12)) as pilot:
@@ -305,6 +308,7 @@ async def _pause_for(pilot, dash: DashboardScreen, seconds: float) -> tuple[floa
     return at_pause, resumed_at
 
 
+@pytest.mark.slow
 async def test_pause_keeps_the_clock_still_then_stop_hides_the_keys(tmp_path: Path) -> None:
     app = CifarApp(tiny_config(tmp_path, epochs=50, train_limit=2000, checkpoints=False))
     async with app.run_test(size=(80, 24)) as pilot:

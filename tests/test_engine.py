@@ -1,6 +1,8 @@
 """The training loop end to end on tiny real data: events, files, determinism, stop, divergence."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import threading
 
@@ -22,6 +24,7 @@ def tiny(runs_dir, **kw) -> RunConfig:
     return RunConfig(**{**base, **kw})
 
 
+@pytest.mark.slow
 def test_events_files_and_summary(runs_dir):
     events = []
     result = train(tiny(runs_dir, val_split=100), events.append)
@@ -51,11 +54,13 @@ def test_events_files_and_summary(runs_dir):
     assert not (runs_dir / result.run_id / "lock").exists()  # released at the end
 
 
+@pytest.mark.slow
 def test_cnn_beats_chance_on_synthetic_in_one_epoch(runs_dir):
     result = train(tiny(runs_dir, epochs=1, train_limit=2000, test_limit=500))
     assert result.summary["test_acc"] > 0.3  # chance is 0.1
 
 
+@pytest.mark.slow
 def test_seeded_cpu_runs_are_identical(runs_dir):
     a = train(tiny(runs_dir, seed=7, epochs=1))
     b = train(tiny(runs_dir, seed=7, epochs=1))
@@ -79,6 +84,7 @@ def test_stop_saves_run_as_interrupted(runs_dir):
     assert summary["status"] == "interrupted" and summary["epochs_done"] < 5
 
 
+@pytest.mark.slow
 def test_pause_blocks_until_resume(runs_dir):
     control = Control()
     seen = []
@@ -102,6 +108,7 @@ def test_divergence_is_detected_and_saved(runs_dir):
     assert json.load(open(f"{result.run_dir}/summary.json"))["status"] == "diverged"
 
 
+@pytest.mark.slow
 def test_gray_images_feed_rgb_only_model(needs_fashion, runs_dir):
     cfg = RunConfig(dataset="fashion-mnist", model="alexnet", image_size=64, epochs=1, batch_size=16,
                     train_limit=32, test_limit=20, runs_dir=str(runs_dir), checkpoints=False)

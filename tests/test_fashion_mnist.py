@@ -1,8 +1,13 @@
 """The real Fashion-MNIST (Debian's dataset-fashion-mnist): the small CNN learns it on the CPU."""
 from __future__ import annotations
 
+import pytest
+
 from engine.config import RunConfig
 from engine.train import train
+
+# Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
+pytestmark = pytest.mark.slow
 
 
 def test_cnn_reaches_80_percent_on_full_fashion_test_set(needs_fashion, runs_dir):

@@ -128,6 +128,7 @@ def modes(root: Path) -> dict[str, int]:
     return {str(p.relative_to(root)): stat.S_IMODE(p.stat().st_mode) for p in root.rglob("*")}
 
 
+@pytest.mark.slow
 def test_store_files_follow_the_umask(tmp_path):
     runs = tmp_path / "runs"
     ok(cli("--no-ui", "--dataset", "synthetic", "--train-limit", "100", "--test-limit", "50", "--batch-size", "50",

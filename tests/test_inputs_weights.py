@@ -79,6 +79,7 @@ def weights_run(path: Path, runs: Path) -> subprocess.CompletedProcess:
     return cli("--no-ui", *TINY, "--model", "cnn", "--strategy", "finetune", "--weights", path, "--runs-dir", runs)
 
 
+@pytest.mark.slow
 def test_pickle_with_code_is_refused_quietly(files, tmp_path):
     out = weights_run(files["code"], tmp_path / "runs")
     one_line(out, str(files["code"]), "objects other than tensors")
@@ -88,6 +89,7 @@ def test_pickle_with_code_is_refused_quietly(files, tmp_path):
 
 @pytest.mark.parametrize("kind, fragment", [("nan", "non-finite values (NaN/Inf)"), ("json", "is JSON text"),
                                             ("png", "is a PNG image")])
+@pytest.mark.slow
 def test_unusable_weights_files_are_one_line(files, tmp_path, kind, fragment):
     one_line(weights_run(files[kind], tmp_path / "runs"), str(files[kind]), fragment)
     assert no_run_written(tmp_path / "runs")
@@ -120,6 +122,7 @@ def test_pca_of_nan_weights_is_one_line(nan_run):
     one_line(cli("pca", run.name, "--runs-dir", runs), "best.pt", "non-finite")
 
 
+@pytest.mark.slow
 def test_linear_probe_of_nan_weights_is_one_line_and_writes_nothing(nan_run):
     runs, run = nan_run
     before = sorted(p.name for p in runs.iterdir())

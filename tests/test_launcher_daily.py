@@ -76,6 +76,7 @@ def test_validate_messages_name_fields_not_flags() -> None:
     assert "--" not in in_words("--early-stop-patience needs a validation split; drop --val-split 0")
 
 
+@pytest.mark.slow
 async def test_advanced_section_sets_every_other_field(tmp_path: Path) -> None:
     app = _app(tmp_path, dataset="synthetic")
     async with app.run_test(size=SMALL) as pilot:
@@ -105,6 +106,7 @@ async def test_advanced_section_sets_every_other_field(tmp_path: Path) -> None:
         assert config.momentum == 0.9 and config.weights is None  # untouched fields keep their value
 
 
+@pytest.mark.slow
 async def test_start_opens_the_section_at_the_wrong_field(tmp_path: Path) -> None:
     app = _app(tmp_path, dataset="synthetic", name="no spaces allowed")
     async with app.run_test(size=SMALL) as pilot:
@@ -177,6 +179,7 @@ async def test_focused_row_is_marked_by_shape_under_no_color(tmp_path: Path, mon
 # ------------------------------------------------------------------ 4. the missing dataset, with absolute paths
 
 
+@pytest.mark.slow
 async def test_missing_dataset_names_the_absolute_path_and_the_fixes(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     app = _app(tmp_path, dataset="cifar10", data_dir="nothing-here", download=False)

@@ -9,6 +9,9 @@ from test_folder import write_folder
 from test_tui_pilot import type_into, wait_for
 from tui.app import CifarApp
 
+# Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):

@@ -23,6 +23,9 @@ from engine.train import train
 from stopping import StopAt
 from test_resume import assert_same_run
 
+# Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
+pytestmark = pytest.mark.slow
+
 CLI = [sys.executable, "-m", "tui"]
 TINY = ["--dataset", "synthetic", "--train-limit", "300", "--test-limit", "60", "--batch-size", "50"]
 

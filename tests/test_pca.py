@@ -11,6 +11,9 @@ from engine.config import RunConfig, UserError
 from engine.features import run_feature_pca
 from engine.train import train
 
+# Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):

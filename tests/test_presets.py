@@ -113,6 +113,7 @@ def test_explicit_flags_override_the_preset():
     assert c.batch_size == 384 and c.randaugment == 2 and c.extra["reported_test_acc"] == 0.9272
 
 
+@pytest.mark.slow
 def test_presets_json_command():
     out = subprocess.run([sys.executable, "-m", "tui", "presets", "--json"], capture_output=True, text=True,
                          timeout=120)

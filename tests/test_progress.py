@@ -34,6 +34,7 @@ class Clock:
         return self.now
 
 
+@pytest.mark.slow
 def test_a_training_run_writes_progress_about_once_a_second_and_removes_it(runs_dir: Path) -> None:
     """Read progress.json from inside the loop's own callback: what the file said, and when it changed."""
     seen: list[dict] = []
@@ -218,6 +219,7 @@ def test_the_terminal_bar_labels_epoch_time_and_run_eta_on_one_line(width: int) 
     assert line.endswith("epoch time 0.0s run ETA 1h02m"), line
 
 
+@pytest.mark.slow
 def test_a_piped_headless_run_shows_progress_lines(tmp_path: Path) -> None:
     """`cifar-tui --no-ui ... | cat`: a real process, its stdout a pipe."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", "TERM": "xterm"}

@@ -13,6 +13,9 @@ from engine.runs.resume import prepare_resume
 from engine.train import train
 from stopping import StopAt
 
+# Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
+pytestmark = pytest.mark.slow
+
 TIMES = ("img_per_s", "train_time_s", "epoch_time_s", "wall_time_s")
 
 

@@ -5,6 +5,8 @@ compare opened on its own, unreadable runs, background scans.
 """
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import shutil
@@ -66,6 +68,7 @@ async def test_delete_leaves_selected_runs_the_filter_hides(runs):
         assert [e.info.run_id for e in screen.entries] == [cnn.name] and list(screen.selected) == [cnn.name]
 
 
+@pytest.mark.slow
 async def test_nothing_happens_when_the_filter_hides_the_whole_selection(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -79,6 +82,7 @@ async def test_nothing_happens_when_the_filter_hides_the_whole_selection(runs):
         assert sum("hidden by the filter: nothing to" in m for m in notices(app)) == 5
 
 
+@pytest.mark.slow
 async def test_export_and_compare_take_only_the_shown_selection(runs, tmp_path):
     out = tmp_path / "shown.json"
     app = ScreenApp(lambda: RunsScreen(str(runs)))
@@ -102,6 +106,7 @@ async def test_export_and_compare_take_only_the_shown_selection(runs, tmp_path):
     assert sorted(r["run_id"] for r in doc["runs"]) == sorted(shown)
 
 
+@pytest.mark.slow
 async def test_note_and_tags_apply_to_every_shown_selected_run(runs):
     seeds = [run_named(runs, k) for k in ("seed1", "seed2", "seed3")]
     set_tags(seeds[0], "mine shared")

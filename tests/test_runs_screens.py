@@ -6,6 +6,8 @@ while the screen (and `watch --no-ui`) shows the run live.
 """
 from __future__ import annotations
 
+import pytest
+
 import io
 import json
 import os
@@ -127,6 +129,7 @@ async def test_best_two_compared_in_four_keys_and_select_all(runs):
         assert not screen.selected
 
 
+@pytest.mark.slow
 async def test_compare_screen_keys_at_80x24(runs):
     dirs = [str(run_named(runs, k)) for k in ("seed1", "seed2", "seed3", "noval")]
     app = ScreenApp(lambda: CompareScreen(dirs))
@@ -203,6 +206,7 @@ async def test_enter_opens_the_saved_run(runs):
         assert app.screen is screen
 
 
+@pytest.mark.slow
 async def test_rename_note_tags_persist(runs):
     target = run_named(runs, "seed3")
     app = ScreenApp(lambda: RunsScreen(str(runs)))
@@ -238,6 +242,7 @@ async def test_export_from_the_runs_screen(runs, tmp_path):
     assert len(doc["runs"]) == 2 and all(len(r["epochs"]) >= 2 for r in doc["runs"])
 
 
+@pytest.mark.slow
 async def test_follow_a_headless_run_from_the_runs_screen(runs):
     """A `cifar-tui --no-ui` process trains; the screen shows it running, then completed."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}

@@ -48,6 +48,7 @@ async def test_the_launcher_shows_the_options_given(tmp_path) -> None:
         assert Path(screen.runs_dir) == tmp_path
 
 
+@pytest.mark.slow
 def test_runs_dir_from_the_environment(tmp_path) -> None:
     runs = tmp_path / "elsewhere"
     env = {"CIFAR_TUI_RUNS_DIR": str(runs), "PATH": "/usr/bin:/bin"}
@@ -61,6 +62,7 @@ def test_runs_dir_from_the_environment(tmp_path) -> None:
     assert not (tmp_path / "saved_runs").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("download", ["--download", "--no-download"])
 def test_a_failed_command_leaves_nothing_behind(tmp_path, download) -> None:
     """No dataset (and no network): exit 2, one line, and no empty data or runs directory made."""

@@ -1,6 +1,8 @@
 """two-phase and linear-probe really freeze and unfreeze: requires_grad, and bitwise-unchanged frozen weights."""
 from __future__ import annotations
 
+import pytest
+
 import torch
 
 from engine.config import RunConfig
@@ -67,6 +69,7 @@ def test_two_phase_freezes_backbone_then_unfreezes(tmp_path, runs_dir):
     assert lrs[0] > 1e-3 and lrs[1] <= 1e-5  # phase 2 runs at phase2_lr
 
 
+@pytest.mark.slow
 def test_linear_probe_freezes_everything_but_a_fresh_linear(runs_dir):
     """Probe a CNN with BatchNorm: conv weights and BN statistics stay bitwise, the head is new."""
     source = train(tiny(runs_dir, epochs=1))
@@ -88,6 +91,7 @@ def test_linear_probe_freezes_everything_but_a_fresh_linear(runs_dir):
     assert result.summary["params_trainable"] == 128 * 10 + 10
 
 
+@pytest.mark.slow
 def test_linear_probe_replaces_study_001_classifier_stack(runs_dir):
     """alexnet-cifar: the whole FC stack becomes one Linear on the conv features; convs stay bitwise."""
     small = dict(model="alexnet-cifar", image_size=16, batch_size=8, train_limit=16, test_limit=10, lr=0.01)

@@ -1,6 +1,8 @@
 """engine.runs.follow (incremental tail of metrics.jsonl) and the dashboard on saved / followed runs."""
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import json
 import os
@@ -95,6 +97,7 @@ def test_saved_run_dashboard(tmp_path: Path) -> None:
     asyncio.run(body())
 
 
+@pytest.mark.slow
 def test_follow_live_writer_then_stale(tmp_path: Path) -> None:
     """Another process appends epochs; the dashboard picks them up, then sees the writer die."""
     recs = metrics_records(3)
@@ -188,11 +191,13 @@ def test_a_stale_runs_leftover_progress_is_not_shown_as_live(tmp_path: Path) -> 
 
 def _train_cmd(runs: Path, *extra: str) -> list[str]:
     """A real headless run whose epoch lasts several seconds on two CPU cores (progress inside the epoch)."""
-    return [sys.executable, "-m", "tui", "--no-ui", "--dataset", "synthetic", "--model", "mlp", "--epochs", "1",
-            "--train-limit", "4000", "--test-limit", "200", "--batch-size", "32", "--no-checkpoints",
+    # The small CNN, not the MLP: an MLP epoch of a few thousand images can end within one progress tick.
+    return [sys.executable, "-m", "tui", "--no-ui", "--dataset", "synthetic", "--model", "cnn", "--epochs", "1",
+            "--train-limit", "3000", "--test-limit", "200", "--batch-size", "32", "--no-checkpoints",
             "--runs-dir", str(runs), *extra]
 
 
+@pytest.mark.slow
 def test_following_a_real_training_process_shows_steps_mid_epoch(tmp_path: Path) -> None:
     """RunFollower and `watch --no-ui` on a `--no-ui` process: steps advance and the clock ticks mid-epoch."""
     runs = tmp_path / "runs"

@@ -5,6 +5,8 @@ second or two on two CPU cores; most of the time is the one-off torch import.
 """
 from __future__ import annotations
 
+import pytest
+
 import json
 import time
 from pathlib import Path
@@ -45,6 +47,7 @@ async def fill_tiny_run(pilot, epochs: int = 2, train: int = 500) -> None:
     await type_into(pilot, "test_limit", "200")
 
 
+@pytest.mark.slow
 async def test_launcher_to_completed_run(tmp_path: Path) -> None:
     app = CifarApp(runs_dir=str(tmp_path))
     async with app.run_test(size=WIDE) as pilot:
@@ -120,10 +123,11 @@ async def test_missing_dataset_offers_ways_out(tmp_path: Path) -> None:
         assert not banner.display
 
 
+@pytest.mark.slow
 async def test_pause_then_stop_saves_interrupted(tmp_path: Path) -> None:
     app = CifarApp(runs_dir=str(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
-        await fill_tiny_run(pilot, epochs=50, train=2000)
+        await fill_tiny_run(pilot, epochs=500, train=2000)  # far longer than the test: it stops the run
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         dash = app.screen
@@ -147,16 +151,17 @@ async def test_pause_then_stop_saves_interrupted(tmp_path: Path) -> None:
         await pilot.press("x", "y")
         await wait_for(pilot, lambda: dash.state.status == "interrupted")
         summary = json.loads((Path(dash.state.run_dir) / "summary.json").read_text())
-        assert summary["status"] == "interrupted" and summary["epochs_done"] < 50
+        assert summary["status"] == "interrupted" and summary["epochs_done"] < 500
         await pilot.press("escape")  # back to the launcher once nothing trains
         await pilot.pause()
         assert isinstance(app.screen, LauncherScreen)
 
 
+@pytest.mark.slow
 async def test_quit_while_training_asks_then_stops(tmp_path: Path) -> None:
     from engine.config import RunConfig
 
-    config = RunConfig(dataset="synthetic", model="mlp", epochs=50, train_limit=2000, test_limit=100,
+    config = RunConfig(dataset="synthetic", model="mlp", epochs=500, train_limit=2000, test_limit=100,
                        runs_dir=str(tmp_path), checkpoints=False)
     app = CifarApp(config)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -207,6 +212,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.slow
 def test_train_opens_dashboard_with_torch_not_yet_imported(tmp_path: Path) -> None:
     """`cifar-tui train` starts the run while the registry worker imports torch: both must work.
 
@@ -225,6 +231,7 @@ def test_train_opens_dashboard_with_torch_not_yet_imported(tmp_path: Path) -> No
     assert "STATUS completed" in proc.stdout
 
 
+@pytest.mark.slow
 async def test_quit_answered_after_the_run_ended_exits(tmp_path: Path) -> None:
     """q during the last steps, 'y' after the run completed: the app quits at once, exit 0."""
     from engine.config import RunConfig

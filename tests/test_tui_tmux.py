@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None or shutil.which("cifar-tui") is None,
-                                reason="needs tmux and the installed cifar-tui script")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None or shutil.which("cifar-tui") is None,
+                                reason="needs tmux and the installed cifar-tui script")]
 
 
 class Tmux:

@@ -1,6 +1,8 @@
 """The dashboard's pieces without a terminal: matrix text, shading, abbreviations, downsampling, sorting."""
 from __future__ import annotations
 
+import pytest
+
 import io
 import os
 import subprocess
@@ -107,6 +109,7 @@ def test_step_loss_chart_is_smoothed() -> None:
     assert max(ys) - min(ys) < 2.0  # EMA damps single-batch noise
 
 
+@pytest.mark.slow
 def test_dashboard_renders_under_no_color(tmp_path) -> None:
     """NO_COLOR=1: Textual drops colour; the matrix must then carry shade characters."""
     code = (

@@ -1,12 +1,17 @@
 """Study 004's two-phase fine-tuning, done the Keras way: only the deep layers unfreeze, BatchNorm stays frozen."""
 from __future__ import annotations
 
+import pytest
+
 import torch
 import torch.nn as nn
 
 from engine.config import RunConfig
 from engine.models import get_spec
 from engine.strategies import build_model
+
+# Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
+pytestmark = pytest.mark.slow
 
 
 def test_mobilenet_two_phase_unfreezes_the_deep_layers_with_batchnorm_in_inference_mode(tmp_path):
