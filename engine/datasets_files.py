@@ -129,7 +129,8 @@ def find_cifar(root: Path, which: str, *, download: bool) -> Path:
     where = root.absolute()
     raise UserError(
         f"{which} not found in {where} (looked for {spec['folder']}/ and {spec['tarball']}; "
-        f"{reason}). Pass --data-dir DIR where it is, or copy {spec['tarball']} into {where}"
+        f"{reason}). Pass --data-dir DIR where it is, copy {spec['tarball']} into {where}, "
+        "or try the app with --dataset synthetic"
     )
 
 

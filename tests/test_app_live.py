@@ -47,3 +47,20 @@ async def test_enter_on_the_run_being_trained_returns_to_its_dashboard(tmp_path:
         dash.request_stop()
         await _until(pilot, lambda: not dash.is_training)
         await asyncio.sleep(0)
+
+
+async def test_escape_after_a_command_line_run_opens_the_launcher_with_its_settings(tmp_path: Path) -> None:
+    """`cifar-tui train ...` ended: escape leads on to the launcher (its settings filled in), not nowhere."""
+    from tui.screens.launcher import LauncherScreen
+
+    config = RunConfig(dataset="synthetic", model="mlp", epochs=1, train_limit=300, test_limit=50,
+                       runs_dir=str(tmp_path), checkpoints=False)
+    app = CifarApp(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        dash = app.screen
+        await _until(pilot, lambda: dash.state.phase == "completed")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LauncherScreen)
+        built, _ = app.screen.build_config(check=False)
+        assert built is not None and (built.model, built.epochs) == ("mlp", 1)

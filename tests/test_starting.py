@@ -73,3 +73,13 @@ def test_a_failed_command_leaves_nothing_behind(tmp_path, download) -> None:
     assert out.returncode == 2, out.stderr
     assert out.stderr.count("\n") == 1 and str(data.absolute()) in out.stderr and "Traceback" not in out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_runs_dir_that_is_a_file_is_one_line_everywhere(tmp_path, capsys) -> None:
+    not_a_dir = tmp_path / "runs.txt"
+    not_a_dir.write_text("x")
+    for argv in (["runs", "--runs-dir", str(not_a_dir)], ["watch", "--no-ui", "--runs-dir", str(not_a_dir)],
+                 ["--no-ui", "--dataset", "synthetic", "--runs-dir", str(not_a_dir)]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is not a directory" in err, argv

@@ -311,6 +311,8 @@ def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, wat
             base: RunConfig | None = None) -> int:
     """Run the app until the user quits (or a stop signal comes); returns the process exit code."""
     check_terminal()
+    if runs_dir is not None and Path(runs_dir).exists() and not Path(runs_dir).is_dir():
+        raise UserError(f"runs directory {runs_dir} is not a directory; pass --runs-dir DIR")
     if watch is not None and not (Path(watch) / "metrics.jsonl").exists() and not Path(watch).is_dir():
         raise UserError(f"{watch} is not a run directory")
     app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare, resume=resume, change=change, base=base)

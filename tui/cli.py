@@ -30,7 +30,10 @@ _SKIP_FIELDS = {"extra"}
 _METAVARS = {"data_dir": "DIR", "weights": "FILE", "from_run": "RUN", "runs_dir": "DIR", "name": "NAME",
              "model": "MODEL", "preset": "NAME"}
 # Help that differs from the field's docstring (the flag's meaning on the command line).
-_HELP = {"runs_dir": RUNS_DIR_HELP}
+_HELP = {"runs_dir": RUNS_DIR_HELP,
+         "data_dir": "where the dataset lives (default: $CIFAR_TUI_DATA, else ./data; Fashion-MNIST: its Debian "
+                     "package's folder when installed); for folder: DIR with train/<class>/* and test/<class>/*, "
+                     "or a .tar/.tar.gz of it"}
 
 
 def _field_type(f: dataclasses.Field) -> Callable[[str], Any]:
@@ -111,8 +114,8 @@ def build_runs_parser() -> Parser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """A validated RunConfig: defaults, then the preset (if any), then explicit flags."""
+def config_from_args(args: argparse.Namespace, validate: bool = True) -> RunConfig:
+    """A RunConfig (validated unless told not to): defaults, then the preset (if any), then explicit flags."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)
              if getattr(args, f.name, None) is not None}
     base: dict[str, Any] = {}
@@ -120,7 +123,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         from engine.presets import preset_config
 
         base = preset_config(given["preset"])
-    return RunConfig.from_dict({**base, **given}).validate()
+    config = RunConfig.from_dict({**base, **given})
+    return config.validate() if validate else config
 
 
 # ----------------------------------------------------------------------------- commands
@@ -131,8 +135,8 @@ def cmd_train(argv: Sequence[str], *, start: bool = True) -> int:
     args = build_train_parser().parse_args(argv)
     if args.resume:
         config, resume, change = resume_from_args(args)
-    else:
-        config, resume, change = config_from_args(args), None, {}
+    else:  # the launcher flags a bad value in place (and refuses to start); training refuses it now
+        config, resume, change = config_from_args(args, validate=start or args.no_ui), None, {}
     if args.no_ui:
         return train_headless(config, resume=resume, change=change)
     from .app import run_app

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import signal
+from pathlib import Path
 from typing import NoReturn
 
-from engine.config import RUNS_DIR_ENV, default_runs_dir
+from engine.config import RUNS_DIR_ENV, UserError, default_runs_dir
 from engine.runs.status import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code
 
 __all__ = ["PROG", "Parser", "STOP_SIGNALS", "add_runs_dir", "runs_dir_of", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE",
@@ -35,4 +36,15 @@ def add_runs_dir(parser: argparse.ArgumentParser) -> None:
 
 def runs_dir_of(args: argparse.Namespace) -> str:
     """The runs directory a command works on: --runs-dir, else $CIFAR_TUI_RUNS_DIR, else saved_runs."""
-    return getattr(args, "runs_dir", None) or default_runs_dir()
+    return check_runs_dir_path(getattr(args, "runs_dir", None) or default_runs_dir())
+
+
+def check_runs_dir_path(runs_dir: str) -> str:
+    """runs_dir, unless it names something that is not a directory (UserError, one line).
+
+    A missing directory is fine (no runs yet; training makes it); a file is a typo to report.
+    """
+    if Path(runs_dir).exists() and not Path(runs_dir).is_dir():
+        raise UserError(f"runs directory {runs_dir} is not a directory; pass --runs-dir DIR "
+                        f"(or set {RUNS_DIR_ENV})")
+    return runs_dir

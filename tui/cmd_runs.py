@@ -176,7 +176,7 @@ def default_watch_run(runs_dir: str) -> Path:
 
 def cmd_watch(argv: Sequence[str]) -> int:
     parser = Parser(prog=f"{PROG} watch", description="Follow a run started elsewhere (e.g. with --no-ui) live.")
-    parser.add_argument("run", nargs="?", metavar="RUN", help="run to follow (default: the newest running run)")
+    parser.add_argument("run", nargs="?", metavar="RUN", help="run to follow (default: the newest running run, else the newest run)")
     parser.add_argument("--no-ui", action="store_true", help="print plain lines (each epoch, each tenth of one) instead of opening the app")
     parser.add_argument("--interval", type=float, default=0.5, metavar="S", help="seconds between polls (default 0.5)")
     add_runs_dir(parser)

@@ -151,3 +151,8 @@ class DashboardKeys(Screen):
             self.notify("training: x stops the run, q quits", timeout=3)
         elif len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+        else:  # `cifar-tui train` ended here: the launcher, with this run's settings, to start another
+            from .launcher import LauncherScreen
+
+            runs_dir = self.config.runs_dir if self.config is not None else None
+            self.app.switch_screen(LauncherScreen(runs_dir=runs_dir, base=self.config))
