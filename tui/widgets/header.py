@@ -53,9 +53,18 @@ def clock_text(state: RunState) -> Text:
 
 
 def stats_text(state: RunState) -> Text:
-    """Clock, speed, GPU memory, loss, lr, epoch time, best and study accuracy."""
+    """Clock, speed, best and study accuracy, then GPU memory, loss, lr, epoch time.
+
+    What a glance is for comes first: a narrow terminal cuts the end of the line.
+    """
     stats = clock_text(state)
     stats.append(f"{fmt.rate(state.img_per_s)} img/s")
+    if state.best_acc is not None:
+        stats.append(f"  best val {fmt.pct(state.best_acc)} (ep {state.best_epoch})", style="bold")
+    elif state.n_val == 0:
+        stats.append("  no val split", style="dim")  # nothing is selected: best.pt is the last epoch
+    if state.reported_test_acc:
+        stats.append(f"  study {fmt.pct(state.reported_test_acc)}", style="dim")
     if state.gpu_mem is not None:  # CUDA only: the CPU has no such number
         stats.append(f"  GPU {fmt.memory(state.gpu_mem, state.gpu_peak)}")
     if state.loss is not None:
@@ -64,12 +73,6 @@ def stats_text(state: RunState) -> Text:
         stats.append(f"  lr {fmt.lr(state.lr)}")
     if state.last_epoch_s is not None:
         stats.append(f"  {fmt.duration(state.last_epoch_s)}/ep")
-    if state.best_acc is not None:
-        stats.append(f"  best val {fmt.pct(state.best_acc)} (ep {state.best_epoch})", style="bold")
-    elif state.n_val == 0:
-        stats.append("  no val split", style="dim")  # nothing is selected: best.pt is the last epoch
-    if state.reported_test_acc:
-        stats.append(f"  study {fmt.pct(state.reported_test_acc)}", style="dim")
     return stats
 
 

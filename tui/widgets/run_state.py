@@ -213,7 +213,7 @@ class RunState:
         if e.start_epoch > 1 or e.start_step:
             self.add_log("info", f"resumed at epoch {e.start_epoch}, step {e.start_step}")
         self.add_log("info", f"run {e.run_id}: {self.model}/{self.strategy} on {self.dataset}, {e.n_train} train / "
-                             f"{e.n_test} test images at {e.input_size}px on {e.device}")
+                             f"{e.n_val} val / {e.n_test} test images at {e.input_size}px on {e.device}")
 
     def _step(self, e: StepDone) -> None:
         self.epoch, self.step, self.steps_per_epoch = e.epoch, e.step, e.steps_per_epoch
