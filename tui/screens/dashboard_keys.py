@@ -84,10 +84,14 @@ class DashboardKeys(Screen):
             return
         if self.state.resume():
             self.control.resume()
-            self.state.add_log("info", "resumed")
+            self._show_phase_change("info", "resumed")
         elif self.state.pause():
             self.control.pause()
-            self.state.add_log("info", "paused (p resumes)")
+            self._show_phase_change("info", "paused (p resumes)")
+
+    def _show_phase_change(self, level: str, message: str) -> None:
+        """A key changed the run's phase: log it and redraw the header now (not at the next 2 Hz tick)."""
+        self.state.add_log(level, message)
         self._dirty.update({"header", "log"})
         self._sync_phase()
         self._flush()
@@ -128,10 +132,7 @@ class DashboardKeys(Screen):
         self.exit_after_stop = self.exit_after_stop or then_exit
         if self.config is not None and self.state.stop():
             self.control.stop()
-            self.state.add_log("warning", "stopping after this step; the run is saved as interrupted")
-            self._dirty.update({"header", "log"})
-            self._sync_phase()
-            self._flush()
+            self._show_phase_change("warning", "stopping after this step; the run is saved as interrupted")
 
     def action_normalise(self) -> None:
         normalised = self.query_one(ConfusionMatrix).toggle_normalized()
