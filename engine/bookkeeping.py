@@ -10,6 +10,7 @@ import copy
 import math
 from typing import TYPE_CHECKING, Any
 
+from . import predictions
 from .environment import describe_environment
 from .events import EpochDone, Log, RunEnded, RunStarted, StepDone
 from .runs import RunStatus, read_json, utc_now
@@ -138,8 +139,10 @@ class RunBook:
         return (f"stopped as diverged ({kept}). Resume with a lower --lr: "
                 f"cifar-tui --no-ui --resume {self.run_id} --lr {self.ctx.config.lr / 10:g}")
 
-    def epoch_done(self, epoch: int, record: dict[str, Any], per_class: list[float], conf: list[list[int]]) -> None:
-        """Checkpoint, then the metrics line, then the summary (the commit point); then the event."""
+    def epoch_done(self, epoch: int, record: dict[str, Any], per_class: list[float], conf: list[list[int]],
+                   top: tuple[Any, Any] | None = None) -> None:
+        """Checkpoint, then the test predictions, then the metrics line, then the summary (the commit point);
+        then the event. ``top``: the test set's top-5 (ids, probs), stored for the drill-down."""
         for key in ("train_loss", "val_loss", "test_loss"):
             if key in record:
                 self.check_loss(record[key], f"{key.replace('_', ' ')} at epoch {epoch}")
@@ -153,6 +156,7 @@ class RunBook:
         self.per_class, self.confusion = per_class, conf
         try:
             self.save_checkpoint(None, is_best)
+            self._save_predictions(epoch, top, is_best)
         except BaseException:
             self.load_state_dict(before)  # the summary must never name a best the disk does not hold
             raise
@@ -163,6 +167,13 @@ class RunBook:
                                 self.ctx.elapsed(), self.ctx.eta_after(epoch)))
         if self.early_stopped:
             self.ctx.emit(Log("info", f"early stop: no better val_acc for {patience} epochs"))
+
+    def _save_predictions(self, epoch: int, top: tuple[Any, Any] | None, is_best: bool) -> None:
+        if top is None or self.writer is None:
+            return
+        labels = self.ctx.data.test.y
+        labels = labels.cpu().numpy() if hasattr(labels, "cpu") else labels
+        predictions.save(self.writer.path, predictions.Predictions(epoch, labels, *top), is_best=is_best)
 
     def _select(self, epoch: int, record: dict[str, Any]) -> bool:
         """Is this epoch the best? Decided on the validation split alone, never on the test set.

@@ -150,6 +150,8 @@ class RunConfig:
     """Start from this preset's settings (``cifar-tui presets`` lists them); other flags override it."""
     checkpoints: bool = True
     """Save last.pt / best.pt each epoch."""
+    predictions: bool = True
+    """Store each epoch's test-set predictions (top-5 classes and scores, ~15 bytes an image) for the drill-down."""
 
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form metadata (e.g. a preset's study and reported accuracy)."""
@@ -247,7 +249,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
                                               "randaugment_magnitude", "rotate", "translate", "zoom"),
     "data size": ("train_limit", "test_limit", "val_split"),
     "hardware": ("seed", "device", "amp", "channels_last", "compile", "eval_batch_size"),
-    "saving": ("runs_dir", "name", "checkpoints"),
+    "saving": ("runs_dir", "name", "checkpoints", "predictions"),
 }
 # The fields whose value is one of a fixed list.
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {

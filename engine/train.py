@@ -23,7 +23,7 @@ from .control import Control
 from .data import Dataset, load_config_dataset
 from .environment import resolve_device
 from .events import Event, Log, RunEnded, StepDone
-from .metrics import confusion_update, per_class_accuracy, topk_correct
+from .metrics import confusion_update, generalization_gap, per_class_accuracy, top_probs, topk_correct
 from .models import get_spec
 from .optim import LRSchedule, build_optimizer
 from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
@@ -231,20 +231,30 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
             book.save_partial(stats)
             return  # stopped mid-epoch: the caller saves the run as interrupted
         record = {"epoch": epoch, **stats}
-        conf: list[list[int]] = []
-        for split_name, split in (("val", ctx.data.val), ("test", ctx.data.test)):
-            if split is not None:
-                result = evaluate(ctx, split.x, split.y)
-                record.update({f"{split_name}_{k}": v for k, v in result.items() if k != "confusion"})
-                conf = result["confusion"] if split_name == "test" else conf
+        conf, top = _evaluate_splits(ctx, record)
         record["epoch_time_s"] = round(time.perf_counter() - t0, 3)
         record["wall_time_s"] = round(ctx.elapsed(), 3)
         ctx.epoch_times.append(record["epoch_time_s"])
         if ctx.config.schedule == "plateau" and math.isfinite(record["val_acc"]):
             ctx.schedule.epoch_end(record["val_acc"], ctx.config.plateau_patience)  # validation only, never test
-        book.epoch_done(epoch, record, per_class_accuracy(conf), conf)
+        book.epoch_done(epoch, record, per_class_accuracy(conf), conf, top)
         if book.early_stopped or ctx.control.stop_requested:
             return
+
+
+def _evaluate_splits(ctx: Context, record: dict[str, Any]) -> tuple[list[list[int]], tuple[Any, Any] | None]:
+    """Validation then test metrics into ``record`` (and the gap); the test confusion and top-5 predictions."""
+    conf: list[list[int]] = []
+    top = None
+    for name, split in (("val", ctx.data.val), ("test", ctx.data.test)):
+        if split is None:
+            continue
+        result = evaluate(ctx, split.x, split.y, keep_top=name == "test" and ctx.config.predictions)
+        if name == "test":
+            conf, top = result["confusion"], result.get("top")
+        record.update({f"{name}_{k}": v for k, v in result.items() if k not in ("confusion", "top")})
+    record.update(generalization_gap(record))
+    return conf, top
 
 
 def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | None = None) -> dict[str, float] | Partial:
@@ -328,8 +338,13 @@ def autocast(ctx: Context):
 
 
 @torch.no_grad()
-def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor) -> dict[str, Any]:
-    """Loss, accuracy, top-3, top-5 and confusion matrix over one split."""
+def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor, *, keep_top: bool = False) -> dict[str, Any]:
+    """Loss, accuracy, top-3, top-5 and confusion matrix over one split.
+
+    ``keep_top``: also return ``top`` = (ids, probs), numpy (N, 5), the five most probable
+    classes of every image: what the drill-down stores (engine.predictions). They stay on
+    the device until the one copy at the end, so the cost is a softmax and a topk per batch.
+    """
     ctx.forward.eval()
     k = ctx.data.num_classes
     loss_sum = torch.zeros((), device=ctx.device)
@@ -337,6 +352,7 @@ def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor) -> dict[str
     top5 = torch.zeros((), device=ctx.device, dtype=torch.long)
     top3 = torch.zeros((), device=ctx.device, dtype=torch.long)  # study 001 reports top-1/top-3
     conf = torch.zeros((k, k), device=ctx.device, dtype=torch.long)
+    kept: list[tuple[torch.Tensor, torch.Tensor]] = []
     for i in range(0, len(y_all), ctx.config.eval_batch_size):
         y = y_all[i : i + ctx.config.eval_batch_size]
         x = ctx.pipeline.eval_batch(x_all[i : i + ctx.config.eval_batch_size])
@@ -349,11 +365,17 @@ def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor) -> dict[str
         top5 += topk_correct(out, y, 5)
         top3 += topk_correct(out, y, 3)
         confusion_update(conf, pred, y)
+        if keep_top:
+            kept.append(top_probs(out))
     n = max(1, len(y_all))
-    return {
+    result = {
         "loss": loss_sum.item() / n, "acc": correct.item() / n, "top5": top5.item() / n, "top3": top3.item() / n,
         "confusion": conf.cpu().tolist(),
     }
+    if kept:
+        result["top"] = (torch.cat([ids for ids, _ in kept]).cpu().numpy(),
+                         torch.cat([p for _, p in kept]).cpu().numpy())
+    return result
 
 
 __all__ = ["train", "train_one_epoch", "evaluate", "RunResult", "UserError", "Diverged"]

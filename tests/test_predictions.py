@@ -1,0 +1,86 @@
+"""Test-set predictions stored by training (engine.predictions): what the drill-down reads."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine import predictions
+from engine.config import RunConfig, UserError
+from engine.data import load_config_dataset
+from engine.train import train
+
+# Trains for real (tiny runs): the fast tier (-m 'not slow') skips it.
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    config = RunConfig(dataset="synthetic", model="cnn", epochs=2, train_limit=300, test_limit=200, batch_size=50,
+                       runs_dir=str(tmp_path_factory.mktemp("preds") / "runs"), seed=1, val_split=50)
+    result = train(config)
+    assert result.status == "completed", result.error
+    return config, Path(result.run_dir), result.summary
+
+
+def test_stored_predictions_are_the_summarys_last_epoch(run) -> None:
+    _, run_dir, summary = run
+    preds = predictions.load(predictions.path_of(run_dir))
+    assert preds.epoch == summary["epochs_done"] == 2
+    assert preds.confusion(10) == summary["confusion"]
+    assert float((preds.pred == preds.labels).mean()) == pytest.approx(summary["test_acc"])
+    assert preds.top_ids.shape == (200, 5) and preds.top_probs.dtype == np.float32
+    assert np.all(np.diff(preds.top_probs, axis=1) <= 1e-3)  # most probable first
+    assert np.all(preds.top_probs.sum(1) <= 1 + 1e-2)
+    best = predictions.load(predictions.path_of(run_dir, "best"))
+    assert best.epoch == summary["best_epoch"]
+
+
+def test_a_cell_is_exactly_the_test_images_of_that_pair(run) -> None:
+    config, run_dir, summary = run
+    preds = predictions.load(predictions.path_of(run_dir))
+    test = load_config_dataset(config.replace(download=False)).test
+    assert np.array_equal(preds.labels, np.asarray(test.y))  # row i is the run's i-th test image
+    for true, pred, count in preds.confused_pairs()[:3] + [(0, 0, summary["confusion"][0][0])]:
+        rows = preds.cell(true, pred)
+        assert len(rows) == count == summary["confusion"][true][pred]
+        assert set(rows) == set(np.flatnonzero((np.asarray(test.y) == true) & (preds.pred == pred)))
+        conf = preds.confidence[rows]
+        assert np.all(np.diff(conf) >= 0) if true == pred else np.all(np.diff(conf) <= 0)
+
+
+def test_mistakes_are_wrong_and_most_confident_first(run) -> None:
+    _, run_dir, _ = run
+    preds = predictions.load(predictions.path_of(run_dir))
+    rows = preds.mistakes()
+    assert len(rows) == int((preds.pred != preds.labels).sum()) > 0
+    assert np.all(preds.pred[rows] != preds.labels[rows])
+    assert np.all(np.diff(preds.confidence[rows]) <= 0)
+    pairs = preds.confused_pairs()
+    assert [c for *_, c in pairs] == sorted((c for *_, c in pairs), reverse=True)
+
+
+def test_the_gap_is_in_every_epoch_record(run) -> None:
+    _, run_dir, _ = run
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        assert record["gap_acc"] == pytest.approx(record["train_acc"] - record["val_acc"])
+        assert record["gap_loss"] == pytest.approx(record["val_loss"] - record["train_loss"])
+
+
+def test_predictions_off_stores_none(tmp_path) -> None:
+    config = RunConfig(dataset="synthetic", model="mlp", epochs=1, train_limit=100, test_limit=50, batch_size=50,
+                       runs_dir=str(tmp_path / "runs"), predictions=False)
+    result = train(config)
+    assert result.status == "completed"
+    assert not (Path(result.run_dir) / predictions.FOLDER).exists()
+
+
+def test_a_bad_predictions_file_is_one_line(tmp_path) -> None:
+    with pytest.raises(UserError, match="no stored predictions"):
+        predictions.load(tmp_path / "missing.npz")
+    (tmp_path / "bad.npz").write_text("not a zip")
+    with pytest.raises(UserError, match="not a readable predictions file"):
+        predictions.load(tmp_path / "bad.npz")
