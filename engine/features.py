@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import torch
 import torch.nn as nn
 
+from .config import UserError
 from .models import ModelSpec
 
 
@@ -52,12 +53,25 @@ def pca(features: torch.Tensor, k: int = 2) -> tuple[torch.Tensor, torch.Tensor]
     component explains. SVD of the centred data, in float64 so the ratios are
     stable for the 4096-wide features of study 001.
     """
+    coords, ratio, _ = pca_basis(features, k)
+    return coords, ratio
+
+
+def pca_basis(features: torch.Tensor, k: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``pca`` plus the (k, D) unit principal directions (rows), so a projection can be checked or reused.
+
+    Each direction's sign is fixed so that its largest-magnitude loading is
+    positive: the same features always give the same picture, not a mirror image.
+    """
     x = features.double()
     x = x - x.mean(0, keepdim=True)
     _, s, vh = torch.linalg.svd(x, full_matrices=False)
+    vh = vh[:k]
+    sign = torch.sign(vh.gather(1, vh.abs().argmax(1, keepdim=True)))
+    vh = vh * torch.where(sign == 0, torch.ones_like(sign), sign)
     var = s**2
     ratio = var[:k] / var.sum().clamp(min=1e-12)
-    return (x @ vh[:k].T).float(), ratio.float()
+    return (x @ vh.T).float(), ratio.float(), vh.float()
 
 
 @dataclass
@@ -84,48 +98,48 @@ class FeaturePCA:
                 "explained": self.explained, "cumulative": self.cumulative}
 
 
+def run_features(loaded: Any, rows: Any = None, batch_size: int = 256) -> torch.Tensor:
+    """(N, D) features of a loaded run (engine.analysis.load_run_model) on its test images ``rows`` (None: all).
+
+    The images go through the run's own evaluation transform. UserError when the
+    features hold NaN/Inf (finite weights can still overflow; SVD would fail with a traceback).
+    """
+    x_all = torch.as_tensor(loaded.data.test.x if rows is None else loaded.data.test.x[rows])
+    dev, pipe = loaded.device, loaded.pipeline
+    batches = (pipe.eval_batch(x_all[i : i + batch_size].to(dev)) for i in range(0, len(x_all), batch_size))
+    feats = extract_features(loaded.model, loaded.spec, batches)
+    if not torch.isfinite(feats).all():
+        raise UserError(f"run {loaded.run_id}'s features hold NaN/Inf (its weights overflow on these images); "
+                        "use a run that trained without diverging")
+    return feats
+
+
+def subset_rows(labels: Any, limit: int | None, seed: int = 0) -> Any:
+    """Indices of a stratified subset of at most ``limit`` rows (None or enough: every row, in order)."""
+    import numpy as np
+
+    from .data import stratified_indices
+
+    labels = np.asarray(labels)
+    if limit is None or limit >= len(labels):
+        return np.arange(len(labels))
+    return stratified_indices(labels, limit, np.random.default_rng(seed))
+
+
 def run_feature_pca(run_dir: str | Path, k: int = 10, limit: int | None = 2000, device: str = "cpu",
                     batch_size: int = 256) -> FeaturePCA:
     """PCA of the features a saved run's best (else last) checkpoint computes on its test images.
 
-    ``limit`` caps the test images used (a stratified subset); the run's own
-    ``test_limit`` caps them too.
+    ``limit`` caps the test images used (a stratified subset of the run's own
+    test split, which its ``test_limit`` already caps).
     The model is rebuilt from the run's config.json, its own checkpoint is
     loaded, and test images go through the same evaluation transform as in
-    training (resize and the run's normalisation).
+    training (resize and the run's normalisation): engine.analysis.load_run_model.
     """
-    from .config import RunConfig, UserError
-    from .data import load_config_dataset
-    from .environment import resolve_device
-    from .models import get_spec
-    from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
-    from .runs import load_run
-    from .strategies import PRETRAINED_STRATEGIES, build_model, load_matching, run_checkpoint_weights
+    from .analysis_model import load_run_model
 
-    info = load_run(run_dir)
-    if info.error:
-        raise UserError(f"run {info.run_id} is unreadable ({info.error})")
-    weights = run_checkpoint_weights(info.path)  # verified, finite; before the dataset is read
-    config = RunConfig.from_dict(info.config).replace(download=False)
-    dev = resolve_device(device)
-    # The run's own data: its train subset and validation split give the normalisation it trained with,
-    # and never more test images than it was tested on.
-    data = load_config_dataset(config, test_limit=limit)
-    spec = get_spec(config.model)
-    size = config.image_size or spec.input_size or data.image_size
-    model, _ = build_model(config, spec, data.num_classes, data.channels, size, load_weights=False)
-    load_matching(model, weights, spec, source=f"run {info.run_id}")
-    pretrained = config.strategy in PRETRAINED_STRATEGIES
-    mean, std = (IMAGENET_MEAN, IMAGENET_STD) if pretrained else data.mean_std()
-    pipe = Pipeline(config.replace(channels_last=False), mean=mean, std=std,
-                    channels=3 if spec.rgb_only else data.channels, native_size=data.image_size,
-                    input_size=size, num_classes=data.num_classes, device=dev)
-    model = model.to(dev)
-    x_all = torch.as_tensor(data.test.x)
-    batches = (pipe.eval_batch(x_all[i : i + batch_size].to(dev)) for i in range(0, len(x_all), batch_size))
-    feats = extract_features(model, spec, batches)
-    if not torch.isfinite(feats).all():  # finite weights can still overflow; SVD would fail with a traceback
-        raise UserError(f"run {info.run_id}'s features hold NaN/Inf (its weights overflow on these images); "
-                        "use a run that trained without diverging")
+    loaded = load_run_model(run_dir, device)
+    feats = run_features(loaded, subset_rows(loaded.data.test.y, limit), batch_size)
     _, ratio = pca(feats, min(k, *feats.shape))
-    return FeaturePCA(info.run_id, feature_layer(spec), feats.shape[0], feats.shape[1], [float(r) for r in ratio])
+    return FeaturePCA(loaded.run_id, feature_layer(loaded.spec), feats.shape[0], feats.shape[1],
+                      [float(r) for r in ratio])

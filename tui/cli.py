@@ -92,6 +92,8 @@ def build_train_parser(prog: str = PROG) -> Parser:
             "  cifar-tui export RUN...        per-epoch metrics in one file (--format csv|json, -o FILE)\n"
             "  cifar-tui watch [RUN]          follow a run started elsewhere, live (--no-ui: epoch lines)\n"
             "  cifar-tui pca RUN...           PCA of a trained run's features (explained variance)\n"
+            "  cifar-tui analyze RUN          store a run's test errors, feature PCA, linear probe (RUN/analysis/)\n"
+            "  cifar-tui predict RUN IMAGE... classify your own image files with a trained run\n"
             "\nexamples:\n"
             "  cifar-tui --no-ui --dataset synthetic --model cnn --epochs 2\n"
             "  cifar-tui --no-ui --dataset fashion-mnist --model cnn --epochs 1 --train-limit 10000\n"
@@ -250,6 +252,8 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "export": _lazy(".cmd_runs", "cmd_export"),
     "watch": _lazy(".cmd_runs", "cmd_watch"),
     "pca": _lazy(".cmd_pca", "cmd_pca"),
+    "analyze": _lazy(".cmd_analyze", "cmd_analyze"),
+    "predict": _lazy(".cmd_predict", "cmd_predict"),
 }
 
 
