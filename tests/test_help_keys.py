@@ -11,6 +11,10 @@ from engine.config import RunConfig
 from tui.app import CifarApp
 from tui.screens.compare import CompareScreen
 from tui.screens.dashboard import DashboardScreen
+from tui.screens.features import FeaturesScreen
+from tui.screens.images import MistakesScreen, cell_screen
+from tui.screens.predict import PredictScreen
+from tui.screens.samples import SamplesScreen
 from tui.screens.help import EVERYWHERE, SCREENS, HelpScreen, keys_for
 from tui.screens.launcher import LauncherScreen
 from tui.screens.runs import RunsScreen
@@ -32,6 +36,11 @@ def _screens(runs_dir: Path, completed_runs: list[Path]) -> dict[str, Screen]:
         "DashboardScreen": DashboardScreen.for_events(dashboard_events()),
         "RunsScreen": RunsScreen(str(runs_dir)),
         "CompareScreen": CompareScreen([str(p) for p in completed_runs[:2]], runs_dir=str(runs_dir)),
+        "ImagesScreen": cell_screen(str(completed_runs[0]), 0, 0),
+        "MistakesScreen": MistakesScreen(str(completed_runs[0])),
+        "SamplesScreen": SamplesScreen(str(completed_runs[0])),
+        "PredictScreen": PredictScreen(str(completed_runs[0])),
+        "FeaturesScreen": FeaturesScreen([str(p) for p in completed_runs[:2]]),
     }
 
 

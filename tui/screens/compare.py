@@ -82,6 +82,7 @@ class CompareScreen(Screen):
         Binding("w", "toggle_x", "Epoch/time"),
         Binding("a", "toggle_all", "All fields"),
         Binding("x", "export", "Export"),
+        Binding("f", "features", "Features"),
         Binding("ctrl+r", "reload", "Reload", show=False),  # r stays the app's "runs screen"
         Binding("escape", "back", "Back"),
         *[Binding(str(i + 1), f"tab({i})", show=False) for i in range(len(TABS))],
@@ -124,6 +125,12 @@ class CompareScreen(Screen):
                 with VerticalScroll():
                     yield Static(id="cmp-seeds")
         yield Footer()
+
+    def action_features(self) -> None:
+        """f: the compared runs' feature spaces (PCA) side by side (study 001 compares its two models so)."""
+        from .features import FeaturesScreen
+
+        self.app.push_screen(FeaturesScreen([str(r.path) for r in self.runs]))
 
     def on_mount(self) -> None:
         self.load()

@@ -11,19 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Tabs
 
-from engine.config import RunConfig
 from engine.control import Control
 
 from ..widgets.confusion import ConfusionMatrix
 from ..widgets.per_class import PerClassTable
 from ..widgets.run_state import Phase, RunState
 from .confirm import ConfirmStop
+from .dashboard_inspect import InspectActions
 
 
-class DashboardKeys(Screen):
+class DashboardKeys(InspectActions):
     """Key bindings and actions of the dashboard; the subclass builds the state they act on."""
 
     BINDINGS = [
@@ -39,7 +38,6 @@ class DashboardKeys(Screen):
         Binding("escape", "back", "Back", show=False),
     ]
 
-    config: RunConfig | None
     state: RunState
     control: Control
     resume_dir: str | None
@@ -145,6 +143,8 @@ class DashboardKeys(Screen):
         self.active = pid
         self.query_one(Tabs).active = f"tab-{pid}"
         self._apply_layout()
+        if pid == "matrix":  # enter then opens the cell under the cursor: the most confused pair at first
+            self.query_one(ConfusionMatrix).focus()
 
     def action_back(self) -> None:
         """Escape: back to the previous screen, unless this is the only one or a run is training here."""

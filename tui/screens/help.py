@@ -48,7 +48,37 @@ SCREENS: dict[str, list[Key]] = {
         Key("n", "confusion matrix: counts <-> row-normalised %", ("n",)),
         Key("s", "sort the per-class table (class, latest, change, best)", ("s",)),
         Key("1-5", "small terminals: show loss, accuracy, classes, confusion, log", ("1", "2", "3", "4", "5")),
+        Key("4, ↑ ↓ ← →, enter", "confusion matrix: move the cursor (it starts on the most confused pair), "
+            "enter (or a click on the cursor) shows that cell's test images", ("4", "enter")),
+        Key("e", "the most confident mistakes, and the most confused class pairs", ("e",)),
+        Key("g", "training images per class; there a toggles the augmentation the model sees", ("g",)),
+        Key("o", "classify your own images (a path to a PNG/JPEG or a folder): top-5 each", ("o",)),
+        Key("f", "feature space: PCA of the penultimate features, one colour per class", ("f",)),
+        Key("l", "start a linear probe on this run's frozen features (a run that has ended)", ("l",)),
         Key("escape", "back to the screen before (not while this app trains the run: x stops it)", ("escape",)),
+    ],
+    "ImagesScreen": [
+        Key("↑ ↓ ← → pgup pgdn home end", "move among the images", ("up", "down", "left", "right")),
+        Key("enter", "the image large, with its top-5 classes", ("enter",)),
+        Key("escape", "back", ("escape",)),
+    ],
+    "MistakesScreen": [
+        Key("1 / 2", "most confident mistakes (images) / most confused pairs (list)", ("1", "2")),
+        Key("enter", "an image: large with its top-5; a pair: its images", ("enter",)),
+        Key("escape", "back", ("escape",)),
+    ],
+    "SamplesScreen": [
+        Key("a", "augmentation on/off: the images as a training step feeds them to the model", ("a",)),
+        Key("space", "another random draw of the augmentation", ("space",)),
+        Key("escape", "back", ("escape",)),
+    ],
+    "PredictScreen": [
+        Key("enter", "in the path field: classify the image(s) there; on an image: its top-5", ("enter",)),
+        Key("escape", "back", ("escape",)),
+    ],
+    "FeaturesScreen": [
+        Key("← →", "narrow terminals: the previous / next run's scatter", ("left", "right")),
+        Key("escape", "back", ("escape",)),
     ],
     "RunsScreen": [
         Key("↑ ↓ home end", "move; first / last run", ("up", "down", "home", "end")),
@@ -72,12 +102,14 @@ SCREENS: dict[str, list[Key]] = {
         Key("w", "x axis: epoch <-> wall time", ("w",)),
         Key("a", "config: only the fields that differ <-> all", ("a",)),
         Key("x", "export the compared runs' metrics", ("x",)),
+        Key("f", "the runs' feature spaces (PCA scatter) side by side", ("f",)),
         Key("ctrl+r", "re-read the runs", ("ctrl+r",)),
         Key("escape", "back to the runs", ("escape",)),
     ],
 }
 TITLES = {"LauncherScreen": "launcher", "DashboardScreen": "dashboard", "RunsScreen": "runs",
-          "CompareScreen": "compare"}
+          "CompareScreen": "compare", "ImagesScreen": "images", "MistakesScreen": "mistakes",
+          "SamplesScreen": "training images", "PredictScreen": "predict", "FeaturesScreen": "feature space"}
 
 
 def keys_for(screen_name: str) -> list[tuple[str, list[Key]]]:

@@ -1,0 +1,89 @@
+"""The dashboard's way into the images behind its numbers.
+
+Enter on a confusion-matrix cell opens that cell's test images; ``e`` the most confident
+mistakes and most confused pairs; ``g`` training images per class as the model sees them;
+``o`` classifies images from outside the dataset; ``f`` the feature space (PCA); ``l``
+starts a linear probe on this run's features. Each screen reads the run's stored files in
+its own worker; nothing here re-runs the model on the test set.
+"""
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.screen import Screen
+
+from engine.config import RunConfig
+
+from ..widgets.confusion import ConfusionMatrix
+from ..widgets.run_state import RunState
+from .features import FeaturesScreen
+from .images import MistakesScreen, cell_screen
+from .predict import PredictScreen
+from .samples import SamplesScreen
+
+
+class InspectActions(Screen):
+    """Keys that open image screens for the run the dashboard shows."""
+
+    BINDINGS = [
+        Binding("e", "mistakes", "Mistakes"),
+        Binding("g", "samples", "Samples"),
+        Binding("o", "predict", "Predict"),
+        Binding("f", "features", "Features", show=False),
+        Binding("l", "probe", "Probe", show=False),
+    ]
+
+    config: RunConfig | None
+    run_dir: str | None
+    state: RunState
+
+    def shown_run_dir(self) -> str | None:
+        """The folder of the run on screen (None while a started run has no folder yet)."""
+        return self.run_dir or self.state.run_dir or None
+
+    def _run_with_epochs(self) -> str | None:
+        """The run's folder if it has evaluated at least one epoch; else say why not and None."""
+        run_dir = self.shown_run_dir()
+        if run_dir is None or not self.state.epoch_x:
+            self.notify("no epoch evaluated yet: the images appear after the first epoch", timeout=4)
+            return None
+        return run_dir
+
+    def on_confusion_matrix_cell_chosen(self, message: ConfusionMatrix.CellChosen) -> None:
+        run_dir = self._run_with_epochs()
+        if run_dir is not None:
+            self.app.push_screen(cell_screen(run_dir, message.true, message.pred))
+
+    def action_mistakes(self) -> None:
+        run_dir = self._run_with_epochs()
+        if run_dir is not None:
+            self.app.push_screen(MistakesScreen(run_dir))
+
+    def action_samples(self) -> None:
+        source = self.config if self.config is not None else self.shown_run_dir()
+        if source is None:
+            self.notify("no run to take the training images from yet", timeout=3)
+            return
+        self.app.push_screen(SamplesScreen(source))
+
+    def action_predict(self) -> None:
+        run_dir = self._run_with_epochs()
+        if run_dir is not None:
+            self.app.push_screen(PredictScreen(run_dir))
+
+    def action_features(self) -> None:
+        run_dir = self._run_with_epochs()
+        if run_dir is not None:
+            self.app.push_screen(FeaturesScreen([run_dir]))
+
+    def action_probe(self) -> None:
+        run_dir = self._run_with_epochs()
+        if run_dir is None:
+            return
+        if self.state.phase.live:
+            self.notify("a probe starts from a run that has ended: wait for this one", timeout=4)
+            return
+        from engine.analysis import probe_config
+
+        from .dashboard import DashboardScreen
+
+        self.app.push_screen(DashboardScreen.for_config(probe_config(run_dir)))

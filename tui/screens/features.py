@@ -1,0 +1,110 @@
+"""The feature space of one or more runs: penultimate-layer features of test images
+projected on their first two principal components, one colour per class (study 001).
+
+The projection is stored in the run (``analysis/pca.npz``) the first time it is computed
+(here, or by ``cifar-tui analyze RUN --pca``), so it opens at once afterwards. Two runs
+(from compare) are drawn side by side when the terminal is wide enough, else one at a
+time (``left``/``right`` switch).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from engine.config import UserError
+
+from .. import format as fmt
+from ..widgets.scatter import ScatterPlot
+
+SIDE_BY_SIDE_MIN = 120  # columns from which two scatters share the width
+PCA_LIMIT = 2000  # test images projected: enough for the class clouds, a few seconds on a CPU
+
+
+class FeaturesScreen(Screen):
+    """Scatter plots of stored (or freshly computed) PCA projections, one per run."""
+
+    CSS_PATH = "images.tcss"
+    BINDINGS = [Binding("left", "show(-1)", "Previous run", show=False), Binding("right", "show(1)", "Next run",
+                                                                                     show=False),
+                Binding("escape", "back", "Back")]
+
+    def __init__(self, run_dirs: list[str], letters: list[str] | None = None) -> None:
+        super().__init__()
+        self.run_dirs = run_dirs
+        self.letters = letters or [fmt.letter(i) for i in range(len(run_dirs))]
+        self.current = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("principal components of the penultimate features of test images", style="bold"),
+                     id="images-title")
+        with Horizontal(id="feature-row"):
+            for i, _ in enumerate(self.run_dirs):
+                with Vertical(classes="feature-panel", id=f"feature-{i}"):
+                    yield Static(Text("computing…", style="dim"), classes="feature-info")
+                    yield ScatterPlot(classes="feature-plot")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._layout()
+        for i, run_dir in enumerate(self.run_dirs):
+            self._load(i, run_dir)
+
+    def on_resize(self) -> None:
+        self._layout()
+
+    def _layout(self) -> None:
+        together = len(self.run_dirs) == 1 or self.size.width >= SIDE_BY_SIDE_MIN
+        for i in range(len(self.run_dirs)):
+            self.query_one(f"#feature-{i}").display = together or i == self.current
+
+    @work(thread=True, exit_on_error=False)
+    def _load(self, i: int, run_dir: str) -> None:
+        try:
+            fs, computed = load_or_compute(run_dir, lambda m: self.app.call_from_thread(self._info, i, Text(m, "dim")))
+        except UserError as exc:
+            self.app.call_from_thread(self._info, i, Text(str(exc), style="red"))
+            return
+        self.app.call_from_thread(self._show, i, run_dir, fs, computed)
+
+    def _info(self, i: int, text: Text) -> None:
+        self.query_one(f"#feature-{i} .feature-info", Static).update(text)
+
+    def _show(self, i: int, run_dir: str, fs: Any, computed: bool) -> None:
+        pcs = ", ".join(f"PC{k + 1} {fmt.share(r)}" for k, r in enumerate(fs.explained[:2]))
+        head = f"{self.letters[i]}: {Path(run_dir).name}" if len(self.run_dirs) > 1 else Path(run_dir).name
+        info = Text(head + "\n", style="bold")
+        info.append(f"{pcs} of the variance; {len(fs.labels)} test images, {fs.dim}-d features entering "
+                    f"{fs.layer}, epoch {fs.epoch}" + (" (computed now, stored)" if computed else ""), style="dim")
+        self._info(i, info)
+        self.query_one(f"#feature-{i} ScatterPlot", ScatterPlot).set_points(fs.coords, fs.labels, fs.class_names)
+
+    def action_show(self, step: int) -> None:
+        self.current = (self.current + step) % len(self.run_dirs)
+        self._layout()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+def load_or_compute(run_dir: str, say: Any) -> tuple[Any, bool]:
+    """The run's stored projection, else computed from its checkpoint and stored (worker thread)."""
+    from ..engine_import import import_engine
+
+    import_engine()
+    from engine.analysis import feature_space, load_feature_space, load_run_model, save_feature_space
+
+    stored = load_feature_space(run_dir)
+    if stored is not None:
+        return stored, False
+    say(f"computing the features of up to {PCA_LIMIT} test images (stored for next time)…")
+    fs = feature_space(load_run_model(run_dir), limit=PCA_LIMIT)
+    save_feature_space(run_dir, fs)
+    return fs, True

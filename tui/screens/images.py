@@ -1,0 +1,193 @@
+"""Screens of images: one confusion cell, the most confident mistakes and confused pairs,
+and an image's detail with its top-5 classes.
+
+Every screen gets its images from a loader run in a thread worker (test images and
+predictions are read from the run's files there, never on the UI thread) and shows
+"loading…" meanwhile. Escape goes back.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from engine.config import UserError
+
+from .. import format as fmt
+from ..widgets.image_grid import GridItem, ImageGrid
+from ..widgets.pixels import render_pixels
+from . import inspect_data as data
+
+Loader = Callable[[], tuple[str, list[GridItem]]]
+Detail = Callable[[GridItem], list[tuple[str, float]]]
+
+
+class ImagesScreen(Screen):
+    """A titled grid of images from ``load`` (run in a worker); enter on one shows its detail."""
+
+    CSS_PATH = "images.tcss"
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def __init__(self, load: Loader, *, what: str, detail: Detail | None = None) -> None:
+        super().__init__()
+        self.load, self.what, self.detail = load, what, detail
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"loading {self.what}…", style="dim"), id="images-title")
+        yield ImageGrid(id="images-grid")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _load(self) -> None:
+        try:
+            title, items = self.load()
+        except UserError as exc:
+            self.app.call_from_thread(self._show, str(exc), [], error=True)
+            return
+        self.app.call_from_thread(self._show, title, items)
+
+    def _show(self, title: str, items: list[GridItem], error: bool = False) -> None:
+        self.query_one("#images-title", Static).update(Text(title, style="red" if error else "bold"))
+        grid = self.query_one(ImageGrid)
+        grid.set_items(items, empty="" if error else "no images here")
+        grid.focus()
+
+    def on_image_grid_selected(self, message: ImageGrid.Selected) -> None:
+        if self.detail is not None:
+            self.app.push_screen(ImageDetail(message.item, self.detail(message.item)))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class ImageDetail(ModalScreen):
+    """One image as large as fits, its captions, and its top classes with probability bars."""
+
+    CSS_PATH = "images.tcss"
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("enter", "back", "Back", show=False)]
+
+    def __init__(self, item: GridItem, top: list[tuple[str, float]]) -> None:
+        super().__init__()
+        self.item, self.top = item, top
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="detail-box"):
+            yield Static(id="detail-image")
+            yield Static(self._text(), id="detail-text")
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._draw)
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        rows = max(4, self.size.height - len(self.top) - len(self.item.caption) - 6)
+        image = render_pixels(self.item.image, max(8, self.size.width - 8), rows,
+                              monochrome=self.app.no_color, upscale=True)
+        self.query_one("#detail-image", Static).update(image)
+
+    def _text(self) -> Text:
+        out = Text()
+        for text, style in self.item.caption:
+            out.append(text + "\n", style=style)
+        for name, p in self.top:
+            bar = "█" * round(20 * p)
+            out.append(f"{fmt.truncate(name, 14):<14} {fmt.pct(p):>7} ", style="bold")
+            out.append(bar + "\n", style="cyan" if not self.app.no_color else "")
+        return out
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+def cell_screen(run_dir: str, true: int, pred: int) -> ImagesScreen:
+    """The test images of one confusion cell (true class ``true`` predicted as ``pred``)."""
+    loaded: list[data.RunImages] = []
+
+    def load() -> tuple[str, list[GridItem]]:
+        loaded.append(data.run_images(run_dir))
+        return data.cell_items(loaded[-1], true, pred)
+
+    return ImagesScreen(load, what="the images of this cell",
+                        detail=lambda item: data.top5_lines(loaded[-1], item.key))
+
+
+class MistakesScreen(Screen):
+    """Two views of what the model gets wrong: the most confident mistakes (a grid of images)
+    and the most confused class pairs (a list; enter opens that pair's images)."""
+
+    CSS_PATH = "images.tcss"
+    BINDINGS = [Binding("escape", "back", "Back"),
+                Binding("1", "view('mistakes')", "Mistakes"), Binding("2", "view('pairs')", "Pairs")]
+
+    def __init__(self, run_dir: str) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.pairs: list[tuple[int, int, int]] = []
+        self.loaded: data.RunImages | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("loading the stored predictions…", style="dim"), id="images-title")
+        with TabbedContent(id="mistake-tabs"):
+            with TabPane("Most confident mistakes", id="mistakes"):
+                yield ImageGrid(id="images-grid")
+            with TabPane("Most confused pairs", id="pairs"):
+                yield OptionList(id="pair-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _load(self) -> None:
+        try:
+            ri = data.run_images(self.run_dir)
+            title, items = data.mistake_items(ri)
+        except UserError as exc:
+            self.app.call_from_thread(self._fail, str(exc))
+            return
+        self.app.call_from_thread(self._show, ri, title, items)
+
+    def _fail(self, error: str) -> None:
+        self.query_one("#images-title", Static).update(Text(error, style="red"))
+
+    def _show(self, ri: data.RunImages, title: str, items: list[GridItem]) -> None:
+        self.loaded = ri
+        self.query_one("#images-title", Static).update(Text(title, style="bold"))
+        self.query_one(ImageGrid).set_items(items, empty="no mistakes: every test image is right")
+        self.pairs = ri.preds.confused_pairs()
+        width = max((len(n) for n in ri.names), default=5)
+        options = [Option(f"{ri.names[t]:>{width}} → {ri.names[p]:<{width}} {c:>5}") for t, p, c in self.pairs]
+        pair_list = self.query_one(OptionList)
+        pair_list.clear_options()
+        pair_list.add_options(options or [Option("no confused pairs", disabled=True)])
+        pair_list.highlighted = 0 if options else None  # enter opens the most confused pair at once
+        self.query_one(ImageGrid).focus()
+
+    def action_view(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
+        self.query_one(ImageGrid if pane == "mistakes" else OptionList).focus()
+
+    def on_image_grid_selected(self, message: ImageGrid.Selected) -> None:
+        if self.loaded is not None:
+            self.app.push_screen(ImageDetail(message.item, data.top5_lines(self.loaded, message.item.key)))
+
+    def on_option_list_option_selected(self, message: OptionList.OptionSelected) -> None:
+        if message.option_index < len(self.pairs):
+            true, pred, _ = self.pairs[message.option_index]
+            self.app.push_screen(cell_screen(self.run_dir, true, pred))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
