@@ -118,7 +118,7 @@ class MetricSpec:
     key: str
     label: str
     higher_is_better: bool
-    kind: str  # pct, loss, rate, time
+    kind: str  # pct, points, loss, loss_delta, rate, time (tui.format.metric)
     has_best: bool = True  # a value "at the best epoch" makes sense (not for wall time)
 
 
@@ -130,6 +130,9 @@ METRICS = (
     MetricSpec("val_loss", "val loss", False, "loss"),
     MetricSpec("test_loss", "test loss", False, "loss"),
     MetricSpec("train_loss", "train loss", False, "loss"),
+    # The generalisation gap (engine.metrics): smaller is better (less overfitting).
+    MetricSpec("gap_acc", "gap acc", False, "points"),
+    MetricSpec("gap_loss", "gap loss", False, "loss_delta"),
     MetricSpec("img_per_s", "img/s", True, "rate"),
     MetricSpec("epoch_time_s", "epoch time", False, "time"),
     MetricSpec("wall_time_s", "wall time", False, "time", has_best=False),

@@ -41,6 +41,12 @@ def points(delta: object) -> str:
     return MISSING if v is None else f"{100 * v:+.1f}"
 
 
+def loss_delta(delta: object) -> str:
+    """A difference of losses, signed: +0.412 / -0.030 (the generalisation gap)."""
+    v = real(delta)
+    return MISSING if v is None else f"{v:+.3f}"
+
+
 def share(x: object) -> str:
     """How much of something is done, whole: 36% (progress, never an accuracy)."""
     v = real(x)
@@ -107,8 +113,10 @@ def mean_std(mean: float, std: float, kind: str) -> str:
 
 
 def metric(value: object, kind: str) -> str:
-    """A metric cell by kind: pct, loss, rate or time."""
-    return {"pct": pct, "loss": loss, "rate": rate}.get(kind, duration)(value)
+    """A metric cell by kind: pct, points (a signed accuracy gap), loss, loss_delta, rate or time."""
+    kinds = {"pct": pct, "points": lambda v: f"{points(v)} pts" if real(v) is not None else MISSING,
+             "loss": loss, "loss_delta": loss_delta, "rate": rate}
+    return kinds.get(kind, duration)(value)
 
 
 def count(n: int, noun: str) -> str:

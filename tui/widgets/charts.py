@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
+from .. import format as fmt
 from .run_state import RunState
 
 # plotext colour names; distinct in 16-colour terminals too.
@@ -55,6 +56,7 @@ class MetricChart(PlotextPlot):
                 xs, vs = zip(*pts)
                 curves[split] = _thin(list(xs), list(vs), width)
         self.curves = curves
+        self.border_title = self.title + gap_note(state, self.kind)
         self._draw()
 
     def _draw(self) -> None:
@@ -87,6 +89,16 @@ class MetricChart(PlotextPlot):
         plt.yfrequency(max(2, min(5, rows // 3 + 1)))
         plt.xfrequency(max(2, min(5, width // 12)))
         return super().render()
+
+
+def gap_note(state: RunState, kind: str) -> str:
+    """The generalisation gap at the last epoch, for the chart's border (study 001 reports it)."""
+    held_out = "val" if state.n_val else "test"
+    if kind == "acc" and state.gap_acc is not None:
+        return f" · gap {fmt.points(state.gap_acc)} pts (train − {held_out})"
+    if kind == "loss" and state.gap_loss is not None:
+        return f" · gap {fmt.loss_delta(state.gap_loss)} ({held_out} − train)"
+    return ""
 
 
 def _thin(xs: list[float], ys: list[float], width: int) -> tuple[list[float], list[float]]:

@@ -112,6 +112,10 @@ class RunState:
     confusion: list[list[int]] = field(default_factory=list)
     best_acc: float | None = None
     best_epoch: int | None = None
+    gap_acc: float | None = None
+    """Train minus held-out accuracy at the last epoch (positive: overfitting; engine.metrics)."""
+    gap_loss: float | None = None
+    """Held-out minus train loss at the last epoch."""
     log: list[tuple[str, str]] = field(default_factory=list)
     log_count: int = 0
     """Lines ever added (the list keeps only the last LOG_LIMIT)."""
@@ -253,6 +257,7 @@ class RunState:
                 self.class_names = [f"class {i}" for i in range(len(per_class))]
         if rec.get("confusion"):
             self.confusion = [list(map(int, row)) for row in rec["confusion"]]
+        self.gap_acc, self.gap_loss = fmt.real(rec.get("gap_acc")), fmt.real(rec.get("gap_loss"))
         if improves(rec, self.best_acc):  # the validation split alone picks the best epoch, never the test set
             self.best_acc, self.best_epoch = selection_value(rec), epoch
         self.add_log("info", epoch_summary(rec, self.epochs))
@@ -314,6 +319,8 @@ def epoch_summary(rec: dict[str, Any], epochs: int) -> str:
     for split in ("train", "val", "test"):
         if rec.get(f"{split}_acc") is not None:
             parts.append(f"{split} {fmt.loss(rec.get(f'{split}_loss'))} {fmt.pct(rec.get(f'{split}_acc'))}")
+    if fmt.real(rec.get("gap_acc")) is not None:
+        parts.append(f"gap {fmt.points(rec['gap_acc'])} pts")
     if fmt.real(rec.get("lr")) is not None:
         parts.append(f"lr {fmt.lr(rec['lr'])}")
     if rec.get("img_per_s"):
