@@ -53,16 +53,21 @@ def probe_runs(runs_dir: str | Path, run_id: str) -> list[dict[str, Any]]:
 
     Each: run_id, test_acc (its headline, else last test accuracy), epochs, path.
     """
+    return probes_of(runs_dir, [run_id])[run_id]
+
+
+def probes_of(runs_dir: str | Path, run_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """``probe_runs`` for several runs with one scan of the runs directory (compare)."""
     from .runs import RunStatus, list_runs
 
-    out = []
+    out: dict[str, list[dict[str, Any]]] = {r: [] for r in run_ids}
     for info in list_runs(runs_dir):
         if info.config.get("strategy") != "linear-probe" or info.status != RunStatus.COMPLETED:
             continue
-        if not _probes_run(info.config.get("from_run"), Path(runs_dir), run_id):
-            continue
-        out.append({"run_id": info.run_id, "test_acc": run_test_acc(info.summary),
-                    "epochs": info.summary.get("epochs_done"), "path": str(info.path)})
+        for run_id in run_ids:
+            if _probes_run(info.config.get("from_run"), Path(runs_dir), run_id):
+                out[run_id].append({"run_id": info.run_id, "test_acc": run_test_acc(info.summary),
+                                    "epochs": info.summary.get("epochs_done"), "path": str(info.path)})
     return out
 
 

@@ -34,6 +34,8 @@ class RunData:
     metrics: list[dict[str, Any]]
     meta: RunMeta = field(default_factory=RunMeta)
     status: str = RunStatus.COMPLETED.value
+    probe_acc: float | None = None
+    """Test accuracy of the newest linear probe trained on this run's frozen features (study 001)."""
 
     @property
     def label(self) -> str:
@@ -65,7 +67,22 @@ def load_compare_runs(run_dirs: Iterable[str | Path]) -> list[RunData]:
         if key not in seen:
             seen.add(key)
             runs.append(load_compare_run(d))
+    attach_probes(runs)
     return runs
+
+
+def attach_probes(runs: list[RunData]) -> None:
+    """Set each run's probe_acc from the linear-probe runs beside it (one scan per runs directory)."""
+    from .analysis_probe import probes_of
+
+    by_dir: dict[Path, list[RunData]] = {}
+    for run in runs:
+        by_dir.setdefault(run.path.parent, []).append(run)
+    for folder, group in by_dir.items():
+        found = probes_of(folder, [r.run_id for r in group])
+        for run in group:
+            probes = [p for p in found[run.run_id] if p["test_acc"] is not None]
+            run.probe_acc = probes[0]["test_acc"] if probes else None
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -139,6 +156,9 @@ METRICS = (
 )
 
 
+PROBE_SPEC = MetricSpec("probe_acc", "linear probe", True, "pct", has_best=False)
+
+
 @dataclass
 class MetricRow:
     """One metric across runs: at each run's best-validation epoch and at its last epoch, with the winner of each.
@@ -201,6 +221,9 @@ def metric_rows(runs: list[RunData]) -> list[MetricRow]:
         if any(v is not None for v in best + last):
             rows.append(MetricRow(spec, best, last, _winner(best, spec.higher_is_better),
                                   _winner(last, spec.higher_is_better)))
+        if spec.key == "test_acc" and any(r.probe_acc is not None for r in runs):
+            probe = [r.probe_acc for r in runs]  # beside the run's own test accuracy, as study 001 sets them
+            rows.append(MetricRow(PROBE_SPEC, [None] * len(runs), probe, None, _winner(probe, True)))
     return rows
 
 

@@ -190,3 +190,27 @@ async def test_feature_space_is_computed_once_then_stored_and_compared(trained) 
         plots = list(app.screen.query(ScatterPlot))
         assert len(plots) == 2 and all(p.display for p in app.screen.query(".feature-panel"))
         assert (b / "analysis" / "pca.npz").exists()
+
+
+async def test_a_probe_started_from_the_runs_page_shows_beside_its_accuracy(trained) -> None:
+    from engine.compare import load_compare_runs, metric_rows
+    from tui.widgets.header import header_text
+
+    runs, (run, other) = trained
+    app = CifarApp(runs_dir=str(runs), start_screen=DashboardScreen.for_saved_run(run))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _saved_dashboard(pilot)
+        first = app.screen
+        await pilot.press("l")  # a linear probe on this run's frozen features, trained here
+        await _until(pilot, lambda: app.screen is not first)
+        probe_screen = app.screen
+        await _until(pilot, lambda: not probe_screen.state.phase.live, tries=1200)
+        assert probe_screen.state.phase == "completed"
+        assert probe_screen.config.strategy == "linear-probe" and probe_screen.config.from_run == run.name
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is first and first.state.probe_acc is not None)
+        probe_acc = probe_screen.state.epoch_series["test_acc"][-1]
+        assert first.state.probe_acc == pytest.approx(probe_acc)
+        assert f"probe {100 * probe_acc:.2f}%" in header_text(first.state, 160).columns[0]._cells[1].plain
+    rows = {row.spec.key: row for row in metric_rows(load_compare_runs([run, other]))}
+    assert rows["probe_acc"].last == [pytest.approx(probe_acc), None]

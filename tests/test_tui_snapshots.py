@@ -60,3 +60,25 @@ def test_launcher_snapshot(snap_compare, size) -> None:
 def test_dashboard_snapshot_matrix_tab_normalised(snap_compare) -> None:
     """80x24: the confusion tab, row-normalised (keys 4 then n)."""
     assert snap_compare(_dashboard_app(), terminal_size=(80, 24), press=["4", "n"])
+
+
+async def _grid_filled(pilot) -> None:
+    from tui.widgets.image_grid import ImageGrid
+
+    for _ in range(300):
+        grids = pilot.app.screen.query(ImageGrid)
+        if grids and grids.first().items:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_drill_down_snapshot(snap_compare, size, tmp_path) -> None:
+    """The test images of one confusion cell (class 0 predicted as 5), most confident first."""
+    from tui.screens.images import cell_screen
+    from tui_fixtures import drill_run
+
+    run = drill_run(tmp_path)
+    app = CifarApp(runs_dir=str(run.parent), start_screen=cell_screen(str(run), 0, 5))
+    assert snap_compare(app, terminal_size=size, run_before=_grid_filled)

@@ -114,3 +114,42 @@ def interrupted_run(runs_dir: Any, checks: int = 7, **kw: Any) -> Any:
     status = json.loads((run / "summary.json").read_text())["status"]
     assert status == "interrupted", status
     return run
+
+
+def drill_run(root: Any) -> Any:
+    """A saved run with stored test predictions made by a formula (no training, so no timing or float noise):
+    the synthetic test set (60 images), every 3rd image of a class mispredicted as the next class and the
+    first class's every 2nd one as class 5; confidences from the row number. Returns the run directory."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from engine import predictions
+    from engine.data import load_config_dataset
+
+    config = tiny_config(Path(root) / "runs", val_split=0, name="drill")
+    run = Path(config.runs_dir) / "20260101-000000-mlp-scratch-drill"
+    (run / "checkpoints").mkdir(parents=True)
+    labels = np.asarray(load_config_dataset(config).test.y)
+    n, k = len(labels), 10
+    rows = np.arange(n)
+    pred = np.where(rows % 3 == 0, (labels + 1) % k, labels)
+    pred = np.where((labels == 0) & (rows % 2 == 0), 5, pred)
+    conf = 0.35 + 0.6 * ((rows * 37) % n) / n
+    top_ids = np.stack([pred] + [(pred + j) % k for j in range(1, 5)], axis=1)
+    rest = (1 - conf) / 4
+    top_probs = np.stack([conf] + [rest] * 4, axis=1)
+    preds = predictions.Predictions(1, labels, top_ids, top_probs.astype(np.float32))
+    predictions.save(run, preds, is_best=True)
+    names = list(load_config_dataset(config).class_names)
+    matrix = preds.confusion(k)
+    (run / "config.json").write_text(json.dumps({**config.to_dict(), "run_id": run.name}))
+    (run / "summary.json").write_text(json.dumps({
+        "run_id": run.name, "status": "completed", "epochs": 1, "epochs_done": 1, "class_names": names,
+        "confusion": matrix, "test_acc": float((pred == labels).mean()), "n_test": n, "n_val": 0}))
+    record = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.7, "test_loss": 1.2, "test_acc": float((pred == labels).mean()),
+              "lr": 0.1, "img_per_s": 100.0, "epoch_time_s": 1.0, "wall_time_s": 1.0, "confusion": matrix,
+              "per_class_acc": [row[i] / max(1, sum(row)) for i, row in enumerate(matrix)]}
+    (run / "metrics.jsonl").write_text(json.dumps(record) + "\n")
+    return run

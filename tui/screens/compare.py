@@ -26,7 +26,7 @@ from textual_plotext import PlotextPlot
 
 from engine.runs import RunStatus
 from engine.compare import (
-    CURVE_METRICS, ConfusionDiff, RunData, config_rows, confusion_diff, curves, load_compare_run, metric_rows,
+    CURVE_METRICS, ConfusionDiff, RunData, attach_probes, config_rows, confusion_diff, curves, load_compare_run, metric_rows,
     per_class_rows, seed_groups,
 )
 from engine.config import UserError
@@ -61,6 +61,7 @@ def read_runs(run_dirs: Sequence[str]) -> tuple[list[RunData], list[str]]:
             runs.append(load_compare_run(d))
         except (UserError, OSError) as exc:
             errors.append(str(exc))
+    attach_probes(runs)
     return runs, errors
 
 

@@ -187,6 +187,7 @@ class DashboardScreen(DashboardKeys):
         elif self.run_dir is not None:
             self.state.run_id = Path(self.run_dir).name
             self._follow()
+            self.find_probe()
         self._sync_phase()
 
     def on_resize(self) -> None:

@@ -8,7 +8,11 @@ its own worker; nothing here re-runs the model on the test set.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+from textual import work
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 
 from engine.config import RunConfig
@@ -19,6 +23,14 @@ from .features import FeaturesScreen
 from .images import MistakesScreen, cell_screen
 from .predict import PredictScreen
 from .samples import SamplesScreen
+
+
+class ProbeFound(Message):
+    """A linear probe of the shown run was found in its runs directory (worker → screen)."""
+
+    def __init__(self, test_acc: float) -> None:
+        super().__init__()
+        self.test_acc = test_acc
 
 
 class InspectActions(Screen):
@@ -35,6 +47,28 @@ class InspectActions(Screen):
     config: RunConfig | None
     run_dir: str | None
     state: RunState
+    _dirty: set[str]
+
+    @work(thread=True, exclusive=True, group="probe", exit_on_error=False)
+    def find_probe(self) -> None:
+        """Look for linear probes of this run beside it (a scan of the runs directory: a worker's job)."""
+        run_dir = self.shown_run_dir()
+        if run_dir is None:
+            return
+        from engine.analysis import probe_runs
+
+        probes = [p for p in probe_runs(Path(run_dir).parent, Path(run_dir).name) if p["test_acc"] is not None]
+        if probes:
+            self.post_message(ProbeFound(probes[0]["test_acc"]))
+
+    def on_screen_resume(self) -> None:
+        """Back from a probe this app trained (or any screen): its accuracy may be new."""
+        if self.shown_run_dir() is not None and not self.state.phase.live:
+            self.find_probe()
+
+    def on_probe_found(self, message: ProbeFound) -> None:
+        self.state.probe_acc = message.test_acc
+        self._dirty.add("header")
 
     def shown_run_dir(self) -> str | None:
         """The folder of the run on screen (None while a started run has no folder yet)."""

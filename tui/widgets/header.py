@@ -63,6 +63,9 @@ def stats_text(state: RunState) -> Text:
         stats.append(f"  best val {fmt.pct(state.best_acc)} (ep {state.best_epoch})", style="bold")
     elif state.n_val == 0:
         stats.append("  no val split", style="dim")  # nothing is selected: best.pt is the last epoch
+    if state.probe_acc is not None:  # beside the run's own test accuracy, as study 001 reports them
+        test = state.epoch_series["test_acc"][-1] if state.epoch_series["test_acc"] else None
+        stats.append(f"  probe {fmt.pct(state.probe_acc)} (test {fmt.pct(test)})", style="bold")
     if state.reported_test_acc:
         stats.append(f"  study {fmt.pct(state.reported_test_acc)}", style="dim")
     if state.gpu_mem is not None:  # CUDA only: the CPU has no such number

@@ -116,6 +116,8 @@ class RunState:
     """Train minus held-out accuracy at the last epoch (positive: overfitting; engine.metrics)."""
     gap_loss: float | None = None
     """Held-out minus train loss at the last epoch."""
+    probe_acc: float | None = None
+    """Test accuracy of the newest linear probe trained on this run's frozen features (None: no probe)."""
     log: list[tuple[str, str]] = field(default_factory=list)
     log_count: int = 0
     """Lines ever added (the list keeps only the last LOG_LIMIT)."""
