@@ -10,10 +10,11 @@ the top-5 softmax and the 150 KB write is what differs. A subset of the training
 images keeps each epoch short: the cost is then a larger share than in a full
 45,000-image epoch, so the ratio printed is an upper bound.
 
-Part 2 opens the saved run in the app (Pilot, 160x48), moves to the confusion
-matrix and presses enter on the cursor's cell: the time from the key to the grid
-filled with that cell's images, the first time (test images read from disk) and
-again for another cell (cached), median of several opens.
+Part 2 opens the saved run in the app (Pilot, 80x24 and 160x48), moves to the
+confusion matrix and presses enter on a cell: the time from the key to the frame
+with that cell's images, for several cells. The dashboard of a saved run reads the
+run's test images in the background when it opens (timed on its own here), so the
+first drill-down does not wait for the dataset.
 """
 from __future__ import annotations
 
@@ -39,74 +40,128 @@ def base_config(runs: str, train_limit: int, epochs: int):
                      runs_dir=runs, device="cpu", checkpoints=False, seed=0, **data)
 
 
-def epoch_times(config) -> list[float]:
+def run_records(config) -> list[dict]:
+    import json
+
     from engine.train import train
 
     result = train(config)
     if result.status != "completed":
         raise SystemExit(f"run failed: {result.error}")
-    lines = (Path(result.run_dir) / "metrics.jsonl").read_text().splitlines()
-    import json
-
-    return [json.loads(line)["epoch_time_s"] for line in lines]
+    return [json.loads(line) for line in (Path(result.run_dir) / "metrics.jsonl").read_text().splitlines()]
 
 
-def part1(args: argparse.Namespace, runs: str) -> str:
+def write_cost(n: int, runs: str, repeats: int = 20) -> float:
+    """Median seconds to store n images' predictions (encode + temp file + fsync + rename + link)."""
+    import numpy as np
+
+    from engine import predictions
+
+    rng = np.random.default_rng(0)
+    preds = predictions.Predictions(1, rng.integers(0, 10, n), rng.integers(0, 10, (n, 5)),
+                                    rng.random((n, 5), dtype=np.float32))
+    folder = Path(runs) / "write-cost"
+    folder.mkdir(parents=True, exist_ok=True)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        predictions.save(folder, preds, is_best=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def part1(args: argparse.Namespace, runs: str) -> None:
+    """Epoch time with and without the predictions, interleaved; the evaluation part and the write alone."""
     base = base_config(runs, args.train_limit, args.epochs)
-    times: dict[bool, list[float]] = {True: [], False: []}
+    epoch, evaluation = {True: [], False: []}, {True: [], False: []}
+    rates: list[float] = []
     for r in range(args.repeats):
         for on in ((True, False) if r % 2 == 0 else (False, True)):
-            t = epoch_times(base.replace(predictions=on))
-            times[on].extend(t[1:] or t)  # epoch 1 also pays the first-touch costs: keep the steady ones
-            print(f"  repeat {r + 1} predictions={'on ' if on else 'off'} epoch times {t}", flush=True)
-    on, off = statistics.median(times[True]), statistics.median(times[False])
-    print(f"data: {base.dataset} ({'CIFAR-10 (JPEG q75)' if base.dataset == 'folder' else 'synthetic'}), "
-          f"{args.train_limit} training images, full test set, cnn, CPU")
-    print(f"median epoch time: predictions on {on:.2f} s, off {off:.2f} s; on/off = {on / off:.4f} "
-          f"(cost {100 * (on / off - 1):+.2f}%)")
-    return base.dataset
+            records = run_records(base.replace(predictions=on))
+            steady = records[1:] or records  # epoch 1 also pays first-touch costs
+            # wall_time_s steps include everything an epoch costs, the store's writes too
+            walls = [b["wall_time_s"] - a["wall_time_s"] for a, b in zip(records, records[1:])] or \
+                [records[0]["wall_time_s"]]
+            epoch[on].extend(walls)
+            evaluation[on].extend(rec["epoch_time_s"] - rec["train_time_s"] for rec in steady)
+            rates.extend(rec["img_per_s"] for rec in steady)
+            print(f"  repeat {r + 1} predictions={'on ' if on else 'off'} epoch wall "
+                  f"{[round(w, 2) for w in walls]} s, evaluation {[round(e, 2) for e in evaluation[on][-len(steady):]]} s",
+                  flush=True)
+    name = "CIFAR-10 (JPEG q75)" if base.dataset == "folder" else "synthetic"
+    n_test = 10000 if base.dataset == "folder" else 1000
+    on, off = statistics.median(epoch[True]), statistics.median(epoch[False])
+    e_on, e_off = statistics.median(evaluation[True]), statistics.median(evaluation[False])
+    write = write_cost(n_test, runs)
+    print(f"data: {name}, {args.train_limit} training images, {n_test} test images, cnn, CPU, "
+          f"{args.repeats} interleaved repeats")
+    print(f"median epoch (wall): predictions on {on:.2f} s, off {off:.2f} s, on/off {on / off:.4f}")
+    print(f"median evaluation (val+test): on {e_on:.3f} s, off {e_off:.3f} s, difference {e_on - e_off:+.3f} s")
+    print(f"storing {n_test} predictions (encode, fsync, rename, link): median {1000 * write:.1f} ms")
+    full_epoch = 45000 / statistics.median(rates) + e_off  # a full CIFAR-10 epoch at the training rate measured here
+    direct = max(0.0, e_on - e_off) + write
+    print(f"direct cost per epoch (evaluation difference + write) {1000 * direct:.0f} ms: "
+          f"{100 * direct / off:.2f}% of this {args.train_limit}-image epoch, "
+          f"{100 * direct / full_epoch:.2f}% of a full 45,000-image cnn epoch (~{full_epoch:.0f} s)")
 
 
-async def open_cells(run_dir: str, runs: str, opens: int) -> tuple[float, list[float]]:
+async def open_cells(run_dir: str, runs: str, size: tuple[int, int], opens: int) -> list[float]:
+    """Seconds from enter on a matrix cell to the frame that shows the cell's images (the dashboard idle first).
+
+    The end is marked by a callback the app runs after the refresh that follows the images' arrival
+    (``call_after_refresh``): the moment a terminal would receive that frame.
+    """
     from tui.app import CifarApp
+    from tui.screens import images
     from tui.screens.dashboard import DashboardScreen
-    from tui.screens.images import ImagesScreen
     from tui.widgets.confusion import ConfusionMatrix
     from tui.widgets.image_grid import ImageGrid
 
+    painted: list[float] = []
+    show = images.ImagesScreen._show
+
+    def timed_show(screen, *args, **kwargs):  # instrumentation: note when the frame after the images is done
+        show(screen, *args, **kwargs)
+        screen.call_after_refresh(lambda: painted.append(time.perf_counter()))
+
+    images.ImagesScreen._show = timed_show  # type: ignore[method-assign]
     app = CifarApp(runs_dir=runs, start_screen=DashboardScreen.for_saved_run(run_dir))
     times: list[float] = []
-    async with app.run_test(size=(160, 48)) as pilot:
-        for _ in range(100):
+    async with app.run_test(size=size) as pilot:
+        while not app.screen.query_one(ConfusionMatrix).matrix:
             await pilot.pause(0.1)
-            if app.screen.query_one(ConfusionMatrix).matrix:
-                break
-        for i in range(opens + 1):
-            await pilot.press("4")
-            matrix = app.screen.query_one(ConfusionMatrix)
-            if i:  # another cell each time after the first: the cached images, a new selection
-                await pilot.press("right")
+        await pilot.pause(3)  # the run's images are read in the background meanwhile (the preload)
+        for i in range(opens):
+            await pilot.press("4", *(["down"] * (i % 3)), *(["right"] * (i // 3)))
+            await pilot.pause(1)  # let the dashboard settle: time the open alone
+            painted.clear()
             t0 = time.perf_counter()
             await pilot.press("enter")
-            while not (isinstance(app.screen, ImagesScreen) and app.screen.query_one(ImageGrid).items):
-                await pilot.pause(0.005)
-            await pilot.pause()  # the grid's first frame
-            times.append(time.perf_counter() - t0)
-            assert matrix is not None
+            while not painted:
+                await pilot.pause(0.001)
+            times.append(painted[0] - t0)
+            count = len(app.screen.query_one(ImageGrid).items)
+            print(f"  {size[0]}x{size[1]} open {i + 1}: {1000 * times[-1]:.0f} ms ({count} images)", flush=True)
             await pilot.press("escape")
-            await pilot.pause()
-    return times[0], times[1:]
+            await pilot.pause(0.5)
+    images.ImagesScreen._show = show  # type: ignore[method-assign]
+    return times
 
 
 def part2(args: argparse.Namespace, runs: str) -> None:
     from engine.train import train
+    from tui.screens.inspect_data import run_images
 
-    config = base_config(runs, args.train_limit, 1).replace(checkpoints=True, name="drill")
+    config = base_config(runs, args.train_limit, 2).replace(checkpoints=True, name="drill")
     result = train(config)
-    cold, warm = asyncio.run(open_cells(result.run_dir, runs, args.opens))
-    print(f"open a confusion cell ({result.summary['n_test']} test images): first {1000 * cold:.0f} ms "
-          f"(reads the test images), then median {1000 * statistics.median(warm):.0f} ms "
-          f"(max {1000 * max(warm):.0f} ms over {len(warm)} opens)")
+    t0 = time.perf_counter()
+    run_images(result.run_dir)
+    print(f"reading the run's test images and predictions (the dashboard's preload): "
+          f"{time.perf_counter() - t0:.2f} s")
+    for size in ((80, 24), (160, 48)):
+        times = asyncio.run(open_cells(result.run_dir, runs, size, args.opens))
+        print(f"open a confusion cell at {size[0]}x{size[1]} ({result.summary['n_test']} test images): median "
+              f"{1000 * statistics.median(times):.0f} ms, max {1000 * max(times):.0f} ms over {len(times)} cells")
 
 
 def main() -> None:
@@ -114,7 +169,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train-limit", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--opens", type=int, default=5)
+    parser.add_argument("--opens", type=int, default=6)
     parser.add_argument("--skip-train-cost", action="store_true")
     args = parser.parse_args()
     import platform

@@ -42,7 +42,7 @@ from .runs.files import StoreWriteError, atomic_write_bytes, atomic_write_json, 
 __all__ = [
     "ANALYSIS", "FeatureSpace", "ImagePrediction", "LoadedRun", "Predictions", "SampleGrid", "analyze",
     "check_rows", "compute_predictions", "feature_space", "load_feature_space", "load_run_model", "predict_images",
-    "probe_config", "probe_runs", "read_probe", "read_summary", "run_predictions", "sample_grid", "save_feature_space",
+    "best_epoch_now", "prediction_sources", "probe_config", "probe_runs", "read_probe", "read_summary", "run_predictions", "sample_grid", "save_feature_space",
     "save_predictions", "test_images", "train_probe",
 ]
 
@@ -94,21 +94,37 @@ def save_predictions(run_dir: str | Path, preds: Predictions) -> Path:
     return path
 
 
-def run_predictions(run_dir: str | Path) -> tuple[Predictions, str]:
+def run_predictions(run_dir: str | Path, labels: np.ndarray | None = None) -> tuple[Predictions, str]:
     """The stored predictions to show for a run, and where they come from.
 
     ``predictions/last.npz`` written by training ("training, epoch N"), else
-    ``analysis/predictions.npz`` written by analyze ("analyze, epoch N").
-    UserError saying how to compute them when there are neither.
+    ``analysis/predictions.npz`` written by analyze ("analyze, epoch N"). A file that
+    cannot be read, or (given the test split's ``labels``) was made on other test images,
+    is passed over for the next, so the advice to recompute with analyze always works.
+    UserError when none is usable: why the first one is not, and how to compute them.
     """
     run_dir = Path(run_dir)
-    for path, source in ((stored.path_of(run_dir, "last"), "training"),
-                         (run_dir / ANALYSIS / PREDICTIONS_FILE, "analyze")):
-        if path.is_file():
+    first_error: UserError | None = None
+    for path, source in prediction_sources(run_dir):
+        if not path.is_file():
+            continue
+        try:
             preds = stored.load(path)
-            return preds, f"{source}, epoch {preds.epoch}"
+            if labels is not None:
+                check_rows(preds, labels, run_dir.name)
+        except UserError as exc:
+            first_error = first_error or exc
+            continue
+        return preds, f"{source}, epoch {preds.epoch}"
+    if first_error is not None:
+        raise first_error
     raise UserError(f"run {run_dir.name} has no stored predictions; compute them with: "
                     + RECOMPUTE.format(run=run_dir.name))
+
+
+def prediction_sources(run_dir: str | Path) -> list[tuple[Path, str]]:
+    """Where a run's predictions may be stored, in the order they are preferred: (path, who wrote it)."""
+    return [(stored.path_of(run_dir, "last"), "training"), (Path(run_dir) / ANALYSIS / PREDICTIONS_FILE, "analyze")]
 
 
 def test_images(run_dir: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -203,6 +219,20 @@ def load_feature_space(run_dir: str | Path) -> FeatureSpace | None:
         raise UserError(f"{path} has inconsistent shapes; recompute it: "
                         f"cifar-tui analyze {Path(run_dir).name} --pca --no-ui")
     return fs
+
+
+def best_epoch_now(run_dir: str | Path) -> int | None:
+    """The epoch the run's best checkpoint holds now, from its summary (None: unknown)."""
+    from .selection import chose_by_validation
+
+    try:
+        summary = read_json(Path(run_dir) / "summary.json")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(summary, dict):
+        return None
+    epoch = summary.get("best_epoch") if chose_by_validation(summary) else summary.get("epochs_done")
+    return epoch if isinstance(epoch, int) else None
 
 
 # ----------------------------------------------------------------------------- analyze

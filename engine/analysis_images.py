@@ -177,7 +177,7 @@ def _caption(target: Any, label: int, names: list[str]) -> str:
 
 
 def sample_grid(config: RunConfig, per_class: int = 8, augmented: bool = False, seed: int = 0,
-                classes: list[int] | None = None) -> SampleGrid:
+                classes: list[int] | None = None, augment_seed: int | None = None) -> SampleGrid:
     """``per_class`` training images of each class (the first after a seeded shuffle), as the model sees them.
 
     ``augmented``: through the run's real training augmentation (engine
@@ -215,7 +215,8 @@ def sample_grid(config: RunConfig, per_class: int = 8, augmented: bool = False, 
     cpu = torch.device("cpu")
     pipe = Pipeline(config.replace(channels_last=False), mean=mean, std=std, channels=3 if rgb else data.channels,
                     native_size=data.image_size, input_size=data.image_size, num_classes=len(names), device=cpu)
-    gen = torch.Generator(device=cpu).manual_seed(seed)
+    # Another augment_seed: another draw of the augmentation on the same images.
+    gen = torch.Generator(device=cpu).manual_seed(seed if augment_seed is None else augment_seed)
     with torch.no_grad():
         out, target = pipe.train_batch(torch.as_tensor(images), torch.as_tensor(labels), gen)
         pixels = (out.float() * pipe.std + pipe.mean).clamp_(0, 1).mul_(255).round_().to(torch.uint8)

@@ -137,6 +137,7 @@ class MetricSpec:
     higher_is_better: bool
     kind: str  # pct, points, loss, loss_delta, rate, time (tui.format.metric)
     has_best: bool = True  # a value "at the best epoch" makes sense (not for wall time)
+    absolute: bool = False  # the winner is compared by |value| (a gap: nearest zero wins)
 
 
 METRICS = (
@@ -147,9 +148,9 @@ METRICS = (
     MetricSpec("val_loss", "val loss", False, "loss"),
     MetricSpec("test_loss", "test loss", False, "loss"),
     MetricSpec("train_loss", "train loss", False, "loss"),
-    # The generalisation gap (engine.metrics): smaller is better (less overfitting).
-    MetricSpec("gap_acc", "gap acc", False, "points"),
-    MetricSpec("gap_loss", "gap loss", False, "loss_delta"),
+    # The generalisation gap (engine.metrics): closest to zero is best (least over- or underfitting).
+    MetricSpec("gap_acc", "gap acc", False, "points", absolute=True),
+    MetricSpec("gap_loss", "gap loss", False, "loss_delta", absolute=True),
     MetricSpec("img_per_s", "img/s", True, "rate"),
     MetricSpec("epoch_time_s", "epoch time", False, "time"),
     MetricSpec("wall_time_s", "wall time", False, "time", has_best=False),
@@ -184,8 +185,11 @@ def series(run: RunData, key: str) -> list[float | None]:
     return [_finite(r.get(key)) for r in run.metrics]
 
 
-def _winner(values: list[float | None], higher: bool) -> int | None:
-    """Index of the single best value; None when fewer than two runs have one or the best is shared."""
+def _winner(values: list[float | None], higher: bool, absolute: bool = False) -> int | None:
+    """Index of the single best value (by |value| if ``absolute``); None when fewer than two runs have one or
+    the best is shared."""
+    if absolute:
+        values = [abs(v) if v is not None else None for v in values]
     present = [v for v in values if v is not None]
     if len(present) < 2:
         return None
@@ -219,8 +223,8 @@ def metric_rows(runs: list[RunData]) -> list[MetricRow]:
             best.append(values[at] if spec.has_best and at is not None and at < len(values) else None)
             last.append(values[-1] if values else None)
         if any(v is not None for v in best + last):
-            rows.append(MetricRow(spec, best, last, _winner(best, spec.higher_is_better),
-                                  _winner(last, spec.higher_is_better)))
+            rows.append(MetricRow(spec, best, last, _winner(best, spec.higher_is_better, spec.absolute),
+                                  _winner(last, spec.higher_is_better, spec.absolute)))
         if spec.key == "test_acc" and any(r.probe_acc is not None for r in runs):
             probe = [r.probe_acc for r in runs]  # beside the run's own test accuracy, as study 001 sets them
             rows.append(MetricRow(PROBE_SPEC, [None] * len(runs), probe, None, _winner(probe, True)))

@@ -151,7 +151,7 @@ class RunConfig:
     checkpoints: bool = True
     """Save last.pt / best.pt each epoch."""
     predictions: bool = True
-    """Store each epoch's test-set predictions (top-5 classes and scores, ~15 bytes an image) for the drill-down."""
+    """Store each epoch's test-set predictions (top-5 classes and scores, ~17 bytes an image) for the drill-down."""
 
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form metadata (e.g. a preset's study and reported accuracy)."""

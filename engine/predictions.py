@@ -1,8 +1,8 @@
 """Test-set predictions of one evaluated checkpoint: what every drill-down reads.
 
 Each evaluation of the test set keeps, per image, its true class and the top-5
-classes with their softmax probabilities (uint8 ids, float16 scores: ~15 bytes
-an image, 150 KB for CIFAR-10's 10,000). They are written next to the
+classes with their softmax probabilities (int16 labels, uint8 ids, float16 scores:
+~17 bytes an image, 170 KB for CIFAR-10's 10,000). They are written next to the
 checkpoint they describe (``predictions/last.npz``, hard-linked as
 ``best.npz`` when that epoch is best), so opening a confusion cell, listing the
 most confident mistakes or the most confused pairs never runs the model again.
@@ -126,8 +126,10 @@ def _link(src: Path, dst: Path) -> None:
         tmp.unlink(missing_ok=True)
         try:
             os.link(src, tmp)
-        except OSError:
-            tmp.write_bytes(src.read_bytes())
+        except OSError:  # no hard links here: a durable copy
+            tmp.unlink(missing_ok=True)
+            atomic_write_bytes(dst, src.read_bytes())
+            return
         os.replace(tmp, dst)
     except OSError as exc:
         raise StoreWriteError(describe_write_error(exc, dst)) from exc

@@ -33,7 +33,7 @@ def test_most_confused_is_the_largest_off_diagonal_cell_first_on_ties() -> None:
 def test_cursor_cell_is_reversed_underlined_and_named_under_the_matrix() -> None:
     text = render_confusion(MATRIX, NAMES, width=60, height=10, cursor=(2, 1))
     lines = text.plain.split("\n")
-    assert lines[-1] == "enter: images of cat → bird (12)"
+    assert lines[-1] == "enter: images of cat → bird (12 images)"
     row = sum(len(line) + 1 for line in lines[:HEAD + 2])  # offset of the cat row
     start = row + LABEL + CELL
     marked = [s for s in text.spans if isinstance(s.style, Style) and s.style.reverse and s.style.underline]
@@ -53,7 +53,7 @@ async def test_keys_move_among_classes_and_enter_posts_the_cell() -> None:
         matrix.focus()
         await pilot.pause()
         assert matrix.cursor == (2, 1)
-        assert "enter: images of cat → bird (12)" in matrix.render().plain
+        assert "enter: images of cat → bird (12 images)" in matrix.render().plain
         await pilot.press("left", "up")
         assert matrix.cursor == (1, 0)
         await pilot.press("end")
@@ -107,3 +107,18 @@ async def test_cursor_stays_on_the_shown_classes() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.chosen == [(8, 8, 60)]
+
+
+def test_the_cursor_follows_the_most_confused_pair_until_the_user_moves_it() -> None:
+    from tui.widgets.confusion import ConfusionMatrix
+
+    widget = ConfusionMatrix()
+    first = [[5, 3, 0], [0, 8, 0], [0, 0, 8]]
+    later = [[8, 0, 0], [0, 6, 0], [4, 0, 4]]
+    widget.set_matrix(first, ["a", "b", "c"])
+    assert widget.cursor == (0, 1)
+    widget.set_matrix(later, ["a", "b", "c"])  # a later epoch: the most confused pair moved
+    assert widget.cursor == (2, 0)
+    widget.cursor, widget.user_moved = (1, 1), True  # what the arrow keys and a click do
+    widget.set_matrix(first, ["a", "b", "c"])
+    assert widget.cursor == (1, 1)

@@ -84,3 +84,24 @@ def test_a_bad_predictions_file_is_one_line(tmp_path) -> None:
     (tmp_path / "bad.npz").write_text("not a zip")
     with pytest.raises(UserError, match="not a readable predictions file"):
         predictions.load(tmp_path / "bad.npz")
+
+
+def test_a_damaged_or_stale_training_file_gives_way_to_analyzes(run, tmp_path) -> None:
+    """The advice every error gives (cifar-tui analyze RUN --errors) must work even while last.npz exists."""
+    import shutil
+
+    from engine.analysis import run_predictions, save_predictions
+
+    _, run_dir, _ = run
+    copy = Path(shutil.copytree(run_dir, tmp_path / run_dir.name))
+    good = predictions.load(predictions.path_of(copy))
+    (copy / "predictions" / "last.npz").write_text("torn")
+    with pytest.raises(UserError, match="not a readable predictions file"):
+        run_predictions(copy)
+    save_predictions(copy, good)  # what analyze --errors writes
+    preds, source = run_predictions(copy)
+    assert source.startswith("analyze") and np.array_equal(preds.pred, good.pred)
+    stale = predictions.Predictions(2, (good.labels + 1) % 10, good.top_ids, good.top_probs)
+    predictions.save(copy, stale, is_best=False)  # made on other test images
+    preds, source = run_predictions(copy, labels=good.labels)
+    assert source.startswith("analyze")

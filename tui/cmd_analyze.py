@@ -42,8 +42,9 @@ def build_parser() -> Parser:
     parser.add_argument("--device", default="cpu", help="auto|cpu|cuda|mps (default cpu)")
     add_runs_dir(parser)
     parser.add_argument("--no-ui", action="store_true",
-                        help="compute, store and print the results on the terminal (today also the behaviour "
-                             "without it)")
+                        help="compute, store and print the results, then exit; without it, in a terminal, the "
+                             "run's page then opens in the app with them ready (f feature space, e mistakes, "
+                             "enter on a confusion cell)")
     parser.add_argument("--json", action="store_true",
                         help="print analysis/summary.json (what was computed, from which checkpoint, when)")
     return parser
@@ -76,6 +77,10 @@ def cmd_analyze(argv: Sequence[str]) -> int:
     if not any(asked.values()):
         asked["errors"] = asked["pca"] = True
     print("\n".join(report_lines(summary, asked, str(run_dir))))
+    if not args.no_ui and sys.stdin.isatty() and sys.stdout.isatty():
+        from .app import run_app
+
+        return run_app(runs_dir=runs_dir_of(args), watch=str(run_dir))
     return EXIT_OK
 
 

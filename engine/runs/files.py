@@ -192,7 +192,8 @@ def read_json(path: Path) -> Any:
 def clean_temp_files(run_dir: Path) -> int:
     """Remove leftovers of killed writes in a run (call only when no live writer owns it)."""
     removed = 0
-    for folder in (run_dir, run_dir / "checkpoints", run_dir / "predictions", run_dir / "analysis"):
+    # Not analysis/: analyze writes there without the run's lock, so a temp file there may be in use.
+    for folder in (run_dir, run_dir / "checkpoints", run_dir / "predictions"):
         try:
             names = [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(TEMP_SUFFIX)]
         except OSError:

@@ -53,15 +53,17 @@ class CompareLoaded(Message):
         self.runs, self.errors, self.number = runs, errors, number
 
 
-def read_runs(run_dirs: Sequence[str]) -> tuple[list[RunData], list[str]]:
-    """Every run that can be read (any thread), and why each other one cannot."""
+def read_runs(run_dirs: Sequence[str], probes: bool = True) -> tuple[list[RunData], list[str]]:
+    """Every run that can be read (any thread), and why each other one cannot; ``probes``: also find each
+    run's linear probes (a scan of the whole runs directory: worker threads only)."""
     runs, errors = [], []
     for d in run_dirs:
         try:
             runs.append(load_compare_run(d))
         except (UserError, OSError) as exc:
             errors.append(str(exc))
-    attach_probes(runs)
+    if probes:
+        attach_probes(runs)
     return runs, errors
 
 
@@ -146,9 +148,11 @@ class CompareScreen(Screen):
     # ------------------------------------------------------------------ data
 
     def load(self) -> None:
-        """(Re)read every run now, on the UI thread (on opening): unreadable ones are left out with a notice."""
+        """(Re)read every run now, on the UI thread (on opening): unreadable ones are left out with a notice.
+        Their linear probes come from a worker right after (it scans the whole runs directory)."""
         self._loads += 1
-        self._show_loaded(*read_runs(self.run_dirs), self._loads)
+        self._show_loaded(*read_runs(self.run_dirs, probes=False), self._loads)
+        self.reload_in_background()
 
     def _show_loaded(self, runs: list[RunData], errors: list[str], number: int) -> None:
         if number < self._shown_load:  # a later read is already on screen

@@ -125,6 +125,7 @@ class DashboardScreen(DashboardKeys):
         self._dirty: set[str] = set()
         self._charts_drawn_at = 0.0
         self._stale_charts: set[str] = set()
+        self._preloaded = False
         if config is not None:
             self.state.model, self.state.strategy, self.state.dataset = config.model, config.strategy, config.dataset
             self.state.epochs, self.state.preset = config.epochs, config.preset
@@ -294,6 +295,9 @@ class DashboardScreen(DashboardKeys):
             self.state.load_files(update.config, update.summary)
         for record in update.records:
             self.state.apply_record(record)
+        if update.records and not self._preloaded:  # not training here: read the images for the drill-down now
+            self._preloaded = True
+            self.preload_images()
         if update.step is not None:  # progress.json: where the writer is inside the epoch
             self.state.apply(update.step)
         previous = self.state.follow(update.status)

@@ -15,12 +15,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from engine.config import RunConfig
+from engine.config import RunConfig, UserError
 
 from ..widgets.confusion import ConfusionMatrix
 from ..widgets.run_state import RunState
 from .features import FeaturesScreen
-from .images import MistakesScreen, cell_screen
+from .images import MistakesScreen, open_cell
 from .predict import PredictScreen
 from .samples import SamplesScreen
 
@@ -48,6 +48,7 @@ class InspectActions(Screen):
     run_dir: str | None
     state: RunState
     _dirty: set[str]
+    _probe_started = False
 
     @work(thread=True, exclusive=True, group="probe", exit_on_error=False)
     def find_probe(self) -> None:
@@ -61,9 +62,23 @@ class InspectActions(Screen):
         if probes:
             self.post_message(ProbeFound(probes[0]["test_acc"]))
 
+    @work(thread=True, exclusive=True, group="preload", exit_on_error=False)
+    def preload_images(self) -> None:
+        """Read the run's test images and predictions now, so the first drill-down opens at once."""
+        run_dir = self.shown_run_dir()
+        if run_dir is None:
+            return
+        from .inspect_data import run_images
+
+        try:
+            run_images(run_dir)
+        except Exception:  # noqa: BLE001 - no predictions, no data: the drill-down says why when asked
+            pass
+
     def on_screen_resume(self) -> None:
-        """Back from a probe this app trained (or any screen): its accuracy may be new."""
-        if self.shown_run_dir() is not None and not self.state.phase.live:
+        """Back from a probe this app started from here: its accuracy is new."""
+        if self._probe_started:
+            self._probe_started = False
             self.find_probe()
 
     def on_probe_found(self, message: ProbeFound) -> None:
@@ -85,7 +100,7 @@ class InspectActions(Screen):
     def on_confusion_matrix_cell_chosen(self, message: ConfusionMatrix.CellChosen) -> None:
         run_dir = self._run_with_epochs()
         if run_dir is not None:
-            self.app.push_screen(cell_screen(run_dir, message.true, message.pred))
+            open_cell(self.app, run_dir, message.true, message.pred)
 
     def action_mistakes(self) -> None:
         run_dir = self._run_with_epochs()
@@ -116,8 +131,27 @@ class InspectActions(Screen):
         if self.state.phase.live:
             self.notify("a probe starts from a run that has ended: wait for this one", timeout=4)
             return
+        from ..app import CifarApp  # here, not at the top: the app module imports the screens it opens
+
+        if isinstance(self.app, CifarApp) and self.app.training_screen() is not None:
+            self.notify("a run is training in this app; stop it (x) before starting a probe", severity="warning")
+            return
+        self._probe_config(run_dir)
+
+    @work(thread=True, exclusive=True, group="probe-config", exit_on_error=False)
+    def _probe_config(self, run_dir: str) -> None:
+        """Build the probe's config off the UI thread (it reads the run's files); the UI thread starts it."""
         from engine.analysis import probe_config
 
+        try:
+            config = probe_config(run_dir)
+        except UserError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self._start_probe, config)
+
+    def _start_probe(self, config: RunConfig) -> None:
         from .dashboard import DashboardScreen
 
-        self.app.push_screen(DashboardScreen.for_config(probe_config(run_dir)))
+        self._probe_started = True
+        self.app.push_screen(DashboardScreen.for_config(config))

@@ -145,6 +145,8 @@ class DashboardKeys(InspectActions):
         self._apply_layout()
         if pid == "matrix":  # enter then opens the cell under the cursor: the most confused pair at first
             self.query_one(ConfusionMatrix).focus()
+            if self.state.epoch_x:
+                self.preload_images()
 
     def action_back(self) -> None:
         """Escape: back to the previous screen, unless this is the only one or a run is training here."""

@@ -19,12 +19,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from engine.config import UserError
-
 from .. import format as fmt
 from ..widgets.scatter import ScatterPlot
+from .images import failure
 
-SIDE_BY_SIDE_MIN = 120  # columns from which two scatters share the width
+PANEL_MIN = 60  # columns each run's scatter needs to share the width; fewer: one at a time (left/right)
 PCA_LIMIT = 2000  # test images projected: enough for the class clouds, a few seconds on a CPU
 
 
@@ -61,30 +60,31 @@ class FeaturesScreen(Screen):
         self._layout()
 
     def _layout(self) -> None:
-        together = len(self.run_dirs) == 1 or self.size.width >= SIDE_BY_SIDE_MIN
+        together = len(self.run_dirs) == 1 or self.size.width >= PANEL_MIN * len(self.run_dirs)
         for i in range(len(self.run_dirs)):
             self.query_one(f"#feature-{i}").display = together or i == self.current
 
     @work(thread=True, exit_on_error=False)
     def _load(self, i: int, run_dir: str) -> None:
         try:
-            fs, computed = load_or_compute(run_dir, lambda m: self.app.call_from_thread(self._info, i, Text(m, "dim")))
-        except UserError as exc:
-            self.app.call_from_thread(self._info, i, Text(str(exc), style="red"))
+            fs, note = load_or_compute(run_dir, lambda m: self.app.call_from_thread(self._info, i, Text(m, "dim")))
+        except Exception as exc:  # noqa: BLE001 - one line on screen, never "computing…" forever
+            self.app.call_from_thread(self._info, i, Text(failure(exc), style="red"))
             return
-        self.app.call_from_thread(self._show, i, run_dir, fs, computed)
+        self.app.call_from_thread(self._show, i, run_dir, fs, note)
 
     def _info(self, i: int, text: Text) -> None:
         self.query_one(f"#feature-{i} .feature-info", Static).update(text)
 
-    def _show(self, i: int, run_dir: str, fs: Any, computed: bool) -> None:
+    def _show(self, i: int, run_dir: str, fs: Any, note: str) -> None:
         pcs = ", ".join(f"PC{k + 1} {fmt.share(r)}" for k, r in enumerate(fs.explained[:2]))
         head = f"{self.letters[i]}: {Path(run_dir).name}" if len(self.run_dirs) > 1 else Path(run_dir).name
         info = Text(head + "\n", style="bold")
         info.append(f"{pcs} of the variance; {len(fs.labels)} test images, {fs.dim}-d features entering "
-                    f"{fs.layer}, epoch {fs.epoch}" + (" (computed now, stored)" if computed else ""), style="dim")
+                    f"{fs.layer}, epoch {fs.epoch}" + (f" ({note})" if note else ""), style="dim")
         self._info(i, info)
-        self.query_one(f"#feature-{i} ScatterPlot", ScatterPlot).set_points(fs.coords, fs.labels, fs.class_names)
+        plot = self.query_one(f"#feature-{i} ScatterPlot", ScatterPlot)
+        plot.set_points(fs.coords, fs.labels, fs.class_names, title="PC1 →, PC2 ↑")
 
     def action_show(self, step: int) -> None:
         self.current = (self.current + step) % len(self.run_dirs)
@@ -94,17 +94,22 @@ class FeaturesScreen(Screen):
         self.app.pop_screen()
 
 
-def load_or_compute(run_dir: str, say: Any) -> tuple[Any, bool]:
-    """The run's stored projection, else computed from its checkpoint and stored (worker thread)."""
+def load_or_compute(run_dir: str, say: Any) -> tuple[Any, str]:
+    """The run's stored projection if it is of the run's best checkpoint now, else computed from that
+    checkpoint and stored (worker thread); with a note on what happened ("" for a stored one)."""
     from ..engine_import import import_engine
 
     import_engine()
-    from engine.analysis import feature_space, load_feature_space, load_run_model, save_feature_space
+    from engine.analysis import best_epoch_now, feature_space, load_feature_space, load_run_model, save_feature_space
+    from engine.runs.files import StoreWriteError
 
     stored = load_feature_space(run_dir)
-    if stored is not None:
-        return stored, False
+    if stored is not None and stored.epoch == best_epoch_now(run_dir):
+        return stored, ""
     say(f"computing the features of up to {PCA_LIMIT} test images (stored for next time)…")
     fs = feature_space(load_run_model(run_dir), limit=PCA_LIMIT)
-    save_feature_space(run_dir, fs)
-    return fs, True
+    try:
+        save_feature_space(run_dir, fs)
+    except StoreWriteError as exc:  # a read-only store: show it anyway
+        return fs, f"computed now, not stored: {exc}"
+    return fs, "computed now, stored"

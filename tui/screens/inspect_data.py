@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from engine import predictions as store
 from engine.predictions import Predictions
 
 from .. import format as fmt
@@ -38,13 +37,20 @@ class RunImages:
 
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, Any], RunImages] = {}
+_images: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = {}
+"""Test images, labels and class names per run folder: a run's test split never changes."""
+_loading: dict[str, threading.Lock] = {}
+"""One lock per run folder: its dataset is read by one thread at a time."""
+_preds: dict[str, tuple[Any, Predictions, str]] = {}
+"""Predictions per run folder, with the identity of the file they were read from."""
 
 
 def _identity(run_dir: str) -> Any:
     """What changes when a run's predictions are rewritten (a new epoch, or analyze)."""
+    from engine.analysis import prediction_sources
+
     out: list[tuple[int, int, int] | None] = []
-    for path in (store.path_of(run_dir), Path(run_dir) / "analysis" / "predictions.npz"):
+    for path, _ in prediction_sources(run_dir):
         try:
             st = path.stat()
             out.append((st.st_ino, st.st_mtime_ns, st.st_size))
@@ -54,28 +60,39 @@ def _identity(run_dir: str) -> Any:
 
 
 def run_images(run_dir: str) -> RunImages:
-    """The run's predictions and test images (cached); UserError (one line) when either is missing."""
-    key = (str(Path(run_dir).resolve()), _identity(run_dir))
-    with _lock:
-        hit = _cache.get(key)
-    if hit is not None:
-        return hit
+    """The run's predictions and test images (cached); UserError (one line) when either is missing.
+
+    The test images are read once per run (the slow part: the dataset); the predictions (150 KB
+    for 10,000 images) again only when their file changed, e.g. a live run's next epoch.
+    """
     from ..engine_import import import_engine
 
     import_engine()  # one thread imports torch at a time (the dataset readers may need it)
-    from engine.analysis import check_rows, run_predictions, test_images
+    from engine.analysis import run_predictions, test_images
 
-    preds, source = run_predictions(run_dir)
-    images, labels, names = test_images(run_dir)
-    check_rows(preds, labels)
-    loaded = RunImages(run_dir, preds, source, images, names)
+    key, identity = str(Path(run_dir).resolve()), _identity(run_dir)
     with _lock:
-        for old in [k for k in _cache if k[0] == key[0]]:
-            del _cache[old]
-        while len(_cache) >= _CACHE_SIZE:
-            del _cache[next(iter(_cache))]
-        _cache[key] = loaded
-    return loaded
+        run_lock = _loading.setdefault(key, threading.Lock())
+    with run_lock:  # the preload and a drill-down asking at once: the dataset is read once
+        with _lock:
+            images, cached = _images.get(key), _preds.get(key)
+        if images is None:
+            images = test_images(run_dir)
+        if cached is None or cached[0] != identity:
+            preds, source = run_predictions(run_dir, labels=images[1])
+            cached = (identity, preds, source)
+        with _lock:
+            _remember(_images, key, images)
+            _remember(_preds, key, cached)
+    return RunImages(run_dir, cached[1], cached[2], images[0], images[2])
+
+
+def _remember(table: dict[str, Any], key: str, value: Any) -> None:
+    """Keep value as the newest entry; the oldest run goes past _CACHE_SIZE."""
+    table.pop(key, None)
+    while len(table) >= _CACHE_SIZE:
+        del table[next(iter(table))]
+    table[key] = value
 
 
 def prediction_item(ri: RunImages, row: int) -> GridItem:

@@ -8,6 +8,7 @@ The same engine function backs ``cifar-tui predict``.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -16,11 +17,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from engine.config import UserError
-
 from .. import format as fmt
 from ..widgets.image_grid import GridItem, ImageGrid
-from .images import ImageDetail
+from .images import ImageDetail, failure
+
+MAX_ERROR_LINES = 3  # unreadable files listed by name; the title has room for few lines
 
 
 class PredictScreen(Screen):
@@ -33,6 +34,9 @@ class PredictScreen(Screen):
         super().__init__()
         self.run_dir = run_dir
         self.tops: dict[int, list[tuple[str, float]]] = {}
+        self._asked = 0  # paths submitted; only the newest one's results are shown
+        self._loaded: Any = None
+        """The run's model and data, loaded by the first prediction and kept for the next paths."""
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="path to a PNG/JPEG image or a folder of them, then enter", id="predict-path")
@@ -50,19 +54,22 @@ class PredictScreen(Screen):
             self.notify("type a path to an image or a folder", timeout=3)
             return
         self.query_one("#images-title", Static).update(Text(f"classifying {path}…", style="dim"))
-        self._predict(path)
+        self._asked += 1
+        self._predict(self._asked, path)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def _predict(self, path: str) -> None:
+    def _predict(self, number: int, path: str) -> None:
         try:
             from ..engine_import import import_engine
 
             import_engine()
-            from engine.analysis import predict_images
+            from engine.analysis import load_run_model, predict_images
 
-            results = predict_images(self.run_dir, [path])
-        except UserError as exc:
-            self.app.call_from_thread(self._show, Text(str(exc), style="red"), [], {})
+            if self._loaded is None:
+                self._loaded = load_run_model(self.run_dir)
+            results = predict_images(self.run_dir, [path], loaded=self._loaded)
+        except Exception as exc:  # noqa: BLE001 - one line on screen, never "classifying…" forever
+            self.app.call_from_thread(self._show, number, Text(failure(exc), style="red"), [], {})
             return
         items, tops, errors = [], {}, []
         for i, r in enumerate(results):
@@ -74,11 +81,18 @@ class PredictScreen(Screen):
                                   key=i))
             tops[i] = r.top
         title = Text(f"{fmt.count(len(items), 'image')} classified (enter: top-5)", style="bold")
-        for line in errors:
-            title.append("\n" + line, style="red")
-        self.app.call_from_thread(self._show, title, items, tops)
+        if errors:
+            title.append(f"; {fmt.count(len(errors), 'file')} could not be read:", style="red")
+            for line in errors[:MAX_ERROR_LINES]:
+                title.append("\n" + line, style="red")
+            if len(errors) > MAX_ERROR_LINES:
+                title.append(f"\n… and {fmt.count(len(errors) - MAX_ERROR_LINES, 'more file')} "
+                             f"(cifar-tui predict lists them all)", style="red")
+        self.app.call_from_thread(self._show, number, title, items, tops)
 
-    def _show(self, title: Text, items: list[GridItem], tops: dict[int, list[tuple[str, float]]]) -> None:
+    def _show(self, number: int, title: Text, items: list[GridItem], tops: dict[int, list[tuple[str, float]]]) -> None:
+        if number != self._asked:
+            return  # an older path finished after a newer one was asked
         self.tops = tops
         self.query_one("#images-title", Static).update(title)
         grid = self.query_one(ImageGrid)

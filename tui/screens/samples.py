@@ -14,10 +14,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from engine.config import RunConfig, UserError
+from engine.config import RunConfig
 
 from .. import format as fmt
 from ..widgets.image_grid import GridItem, ImageGrid
+from .images import failure
 
 PER_CLASS = 6
 
@@ -35,6 +36,7 @@ class SamplesScreen(Screen):
         self.source = source
         self.augmented = False
         self.seed = 0
+        self._asked = 0  # requests made; only the newest one's images are shown
 
     def compose(self) -> ComposeResult:
         yield Static(Text("loading training images…", style="dim"), id="images-title")
@@ -42,10 +44,14 @@ class SamplesScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._load(self.augmented, self.seed)
+        self._request(self.augmented, self.seed)
+
+    def _request(self, augmented: bool, seed: int) -> None:
+        self._asked += 1
+        self._load(self._asked, augmented, seed)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def _load(self, augmented: bool, seed: int) -> None:
+    def _load(self, number: int, augmented: bool, seed: int) -> None:
         try:
             from ..engine_import import import_engine
 
@@ -53,12 +59,13 @@ class SamplesScreen(Screen):
             from engine.analysis import sample_grid
 
             config = self.source if isinstance(self.source, RunConfig) else _saved_config(self.source)
-            grid = sample_grid(config.replace(download=False), per_class=PER_CLASS, augmented=augmented, seed=seed)
-        except UserError as exc:
-            self.app.call_from_thread(self._title, Text(str(exc), style="red"))
+            grid = sample_grid(config.replace(download=False), per_class=PER_CLASS, augmented=augmented,
+                               augment_seed=seed)
+        except Exception as exc:  # noqa: BLE001 - one line on screen, never "loading…" forever
+            self.app.call_from_thread(self._title, Text(failure(exc), style="red"))
             return
         items = [GridItem(img, [(cap, "bold")], key=i) for i, (img, cap) in enumerate(zip(grid.images, grid.captions))]
-        self.app.call_from_thread(self._show, augmented, items, self._describe(config, augmented))
+        self.app.call_from_thread(self._show, number, items, self._describe(config, augmented))
 
     @staticmethod
     def _describe(config: RunConfig, augmented: bool) -> str:
@@ -77,9 +84,9 @@ class SamplesScreen(Screen):
     def _title(self, text: Text) -> None:
         self.query_one("#images-title", Static).update(text)
 
-    def _show(self, augmented: bool, items: list[GridItem], title: str) -> None:
-        if augmented != self.augmented:
-            return  # an older request finished after a newer toggle
+    def _show(self, number: int, items: list[GridItem], title: str) -> None:
+        if number != self._asked:
+            return  # an older request finished after a newer key
         self._title(Text(title, style="bold"))
         grid = self.query_one(ImageGrid)
         keep = grid.cursor_index
@@ -91,12 +98,12 @@ class SamplesScreen(Screen):
     def action_augment(self) -> None:
         self.augmented = not self.augmented
         self._title(Text("augmenting…" if self.augmented else "loading…", style="dim"))
-        self._load(self.augmented, self.seed)
+        self._request(self.augmented, self.seed)
 
     def action_again(self) -> None:
         if self.augmented:
             self.seed += 1
-            self._load(self.augmented, self.seed)
+            self._request(self.augmented, self.seed)
         else:
             self.notify("a shows the augmentation; space then draws another", timeout=3)
 
@@ -106,9 +113,6 @@ class SamplesScreen(Screen):
 
 def _saved_config(run_dir: str) -> RunConfig:
     """A saved run's RunConfig (worker thread: it reads config.json)."""
-    from engine.runs import load_run
+    from engine.analysis import read_run_config
 
-    info = load_run(run_dir)
-    if info.error or not info.config:
-        raise UserError(f"run {info.run_id} is unreadable ({info.error or 'no config.json'})")
-    return RunConfig.from_dict(info.config)
+    return read_run_config(run_dir)[1]

@@ -99,7 +99,7 @@ def most_confused(matrix: list[list[int]], among: list[int] | None = None) -> tu
 def cursor_hint(matrix: list[list[int]], names: list[str], cursor: tuple[int, int]) -> str:
     """The line under the matrix saying what enter opens."""
     i, j = cursor
-    return f"enter: images of {names[i]} → {names[j]} ({matrix[i][j]})"
+    return f"enter: images of {names[i]} → {names[j]} ({fmt.count(matrix[i][j], 'image')})"
 
 
 def render_confusion(
@@ -193,14 +193,17 @@ class ConfusionMatrix(Widget, can_focus=True):
         self.names: list[str] = []
         self.normalized = False
         self.cursor: tuple[int, int] | None = None
+        self.user_moved = False
+        """The user put the cursor somewhere: a new epoch's matrix no longer moves it to the most confused pair."""
 
     def set_matrix(self, matrix: list[list[int]], names: list[str]) -> None:
-        """A new matrix (each evaluation): the cursor stays on its classes, else starts on the most confused pair."""
+        """A new matrix (each evaluation): the cursor follows the most confused pair until the user moves it,
+        then stays on the cell the user chose."""
         self.matrix, self.names = matrix, names
         n = len(matrix)
         if not n:
             self.cursor = None
-        elif self.cursor is None or max(self.cursor) >= n:
+        elif self.cursor is None or max(self.cursor) >= n or not self.user_moved:
             self.cursor = most_confused(matrix)
         self.refresh(layout=True)
 
@@ -249,13 +252,13 @@ class ConfusionMatrix(Widget, can_focus=True):
             return
         r, c = shown.index(self.cursor[0]), shown.index(self.cursor[1])
         r, c = max(0, min(len(shown) - 1, r + rows)), max(0, min(len(shown) - 1, c + cols))
-        self.cursor = (shown[r], shown[c])
+        self.cursor, self.user_moved = (shown[r], shown[c]), True
         self.refresh()
 
     def action_row_end(self, last: int) -> None:
         shown = self._shown()
         if shown and self.cursor is not None:
-            self.cursor = (self.cursor[0], shown[-1] if last else shown[0])
+            self.cursor, self.user_moved = (self.cursor[0], shown[-1] if last else shown[0]), True
             self.refresh()
 
     def on_click(self, event: events.Click) -> None:
@@ -266,5 +269,5 @@ class ConfusionMatrix(Widget, can_focus=True):
         if cell == self.cursor:
             self._choose(cell)
         else:
-            self.cursor = cell
+            self.cursor, self.user_moved = cell, True
             self.refresh()

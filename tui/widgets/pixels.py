@@ -128,7 +128,9 @@ def cells_to_segments(row: list[Cell], base: Style | None = None) -> list[Segmen
     """One row of cells as rich Segments (styles combined with ``base``, e.g. a widget's own style)."""
     if base is None:
         return [Segment(glyph, style) for glyph, style in row]
-    return [Segment(glyph, base + style if style else base) for glyph, style in row]
+    # A cell with both colours hides the base entirely: skip the Style addition (5x the cost of the rest).
+    return [Segment(glyph, style if style is not None and style.bgcolor is not None
+                    else (base + style if style else base)) for glyph, style in row]
 
 
 def render_pixels(image: np.ndarray, max_cols: int, max_rows: int, *, monochrome: bool = False,
