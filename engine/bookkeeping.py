@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from typing import TYPE_CHECKING, Any
 
 from . import predictions
@@ -93,7 +94,10 @@ class RunBook:
         writer.write_summary(self.summary(RunStatus.RUNNING))
 
     def _config_json(self) -> dict[str, Any]:
-        return {**self.ctx.config.to_dict(), "environment": describe_environment(self.ctx.device)}
+        config = self.ctx.config.to_dict()
+        if config.get("data_dir"):  # the run is read again from anywhere (resume, analyze, the app): not cwd-relative
+            config["data_dir"] = os.path.abspath(os.path.expanduser(config["data_dir"]))
+        return {**config, "environment": describe_environment(self.ctx.device)}
 
     @property
     def run_id(self) -> str:

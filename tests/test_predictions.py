@@ -105,3 +105,14 @@ def test_a_damaged_or_stale_training_file_gives_way_to_analyzes(run, tmp_path) -
     predictions.save(copy, stale, is_best=False)  # made on other test images
     preds, source = run_predictions(copy, labels=good.labels)
     assert source.startswith("analyze")
+
+
+def test_a_relative_data_dir_is_saved_absolute(tmp_path, monkeypatch, cifar10_dir) -> None:
+    """A run trained with --data-dir ../x is read again from any directory (the app, analyze, resume)."""
+    monkeypatch.chdir(cifar10_dir.parent)
+    config = RunConfig(dataset="cifar10", data_dir=f"./{cifar10_dir.name}", model="mlp", epochs=1, train_limit=100,
+                       test_limit=50, batch_size=50, runs_dir=str(tmp_path / "runs"), download=False)
+    result = train(config)
+    assert result.status == "completed", result.error
+    saved = json.loads((Path(result.run_dir) / "config.json").read_text())
+    assert saved["data_dir"] == str(cifar10_dir.resolve())

@@ -204,6 +204,8 @@ class DashboardScreen(DashboardKeys):
         self.query_one("#bottom-row").display = not narrow or self.active in ("classes", "matrix", "log")
         self.set_class(self.size.height < SHORT_ROWS, "short")
         self.query_one("#tabs").display = narrow and self.size.height >= TINY_ROWS
+        if not narrow and (self.focused is None or isinstance(self.focused, Tabs)):
+            self.query_one(ConfusionMatrix).focus()  # hidden tabs take no keys: enter opens the cursor's cell
         self.call_after_refresh(self._flush)  # a chart shown now may be stale
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
