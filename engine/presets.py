@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import model_facts
 from .config import RunConfig, UserError
 from .datasets import DATASETS, native_size
 
@@ -201,8 +202,26 @@ def preset_run_config(name: str, **changes: Any) -> RunConfig:
 def count_params(config: RunConfig) -> tuple[int, int]:
     """(total, trainable) parameters of the model a config trains, at its start.
 
-    Built on the meta device, without weights: instant even for ResNet50 and
-    needs neither the dataset, the ImageNet weights nor the probed run.
+    Read from engine.model_facts's data when it covers the config (no torch: `cifar-tui presets` and the
+    launcher stay instant); otherwise built on the meta device (build_counts).
+    """
+    return _counts_from_data(config) or build_counts(config)
+
+
+def _counts_from_data(config: RunConfig) -> tuple[int, int] | None:
+    data = DATASETS.get(config.dataset)
+    if data is None or data.classes is None or config.image_size:  # a folder's classes, a chosen size: build
+        return None
+    if config.strategy == "two-phase" and not 0 < config.phase2_epoch <= config.epochs:
+        return None  # build_model refuses a switch after the last epoch: let it say so
+    return model_facts.param_counts(config.model, config.strategy, data.classes, data.channels,
+                                    input_size(config))
+
+
+def build_counts(config: RunConfig) -> tuple[int, int]:
+    """count_params by building the model on the meta device, without weights (the data's generator).
+
+    Needs neither the dataset, the ImageNet weights nor the probed run; imports torch.
     """
     import torch
 
@@ -213,7 +232,7 @@ def count_params(config: RunConfig) -> tuple[int, int]:
     data = DATASETS[config.dataset]
     # A folder's class count is known only once it is read: count as if 10 (only the head depends on it).
     classes, channels = data.classes or 10, data.channels
-    size = input_size(config)
+    size = config.image_size or spec.input_size or native_size(config.dataset, config.folder_size)
     with torch.device("meta"):
         model, _ = build_model(config, spec, classes, channels, size, load_weights=False)
     params = list(model.parameters())
@@ -222,9 +241,16 @@ def count_params(config: RunConfig) -> tuple[int, int]:
 
 def input_size(config: RunConfig) -> int:
     """The side in pixels the model sees: --image-size, else the model's own, else the dataset's."""
-    from .models import get_spec
+    return config.image_size or _model_input_size(config.model) or native_size(config.dataset, config.folder_size)
 
-    return config.image_size or get_spec(config.model).input_size or native_size(config.dataset, config.folder_size)
+
+def _model_input_size(model: str) -> int | None:
+    facts = model_facts.model_facts(model)
+    if facts is not None:
+        return facts["input_size"]
+    from .models import get_spec  # a model the data does not know (registered at run time): ask it
+
+    return get_spec(model).input_size
 
 
 def describe(name: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@
 ``cifar-tui runs``            lists saved runs (--json for scripts)
 
 Nothing here imports textual unless the app is opened, and torch is imported
-only by the commands that train or read models.
+only by the commands that train or read models (`models` and `presets` read engine.model_facts' data).
 """
 from __future__ import annotations
 
@@ -222,13 +222,16 @@ def _meta_json(meta: Any) -> dict[str, Any]:
 
 def cmd_models(argv: Sequence[str]) -> int:
     Parser(prog=f"{PROG} models", description="List the registered models.").parse_args(argv)
-    from engine.models import MODELS
+    # The registry's facts kept as data: the listing needs no torch (a test keeps the data true to the models).
+    from engine.model_facts import model_facts, model_names
 
-    width = max(len(n) for n in MODELS)
-    for name, spec in sorted(MODELS.items()):
-        size = f"{spec.input_size}px" if spec.input_size else "native"
-        pre = "pretrained" if spec.pretrained else ""
-        print(f"{name:<{width}}  {size:>6}  {pre:<10}  {spec.description}")
+    names = model_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        facts = model_facts(name) or {}
+        size = f"{facts['input_size']}px" if facts["input_size"] else "native"
+        pre = "pretrained" if facts["pretrained"] else ""
+        print(f"{name:<{width}}  {size:>6}  {pre:<10}  {facts['description']}")
     return EXIT_OK
 
 
