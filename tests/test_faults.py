@@ -85,11 +85,11 @@ def assert_readable(runs_dir: Path) -> Path | None:
 
 def test_sigkill_at_any_moment_loses_nothing(reference, tmp_path):
     rng = random.Random(1234)
-    # Kills exactly at fault points (3 while the run is created, then 6 an epoch: manifest, checkpoint
-    # temp, prev link, half a metrics line, summary; 28 in all) and as many at random times while it
+    # Kills exactly at fault points (3 while the run is created, then 7 an epoch: manifest, checkpoint
+    # temp, prev link, test predictions, half a metrics line, summary; 31 in all) and as many at random times while it
     # trains: 6 + 6 in the default suite, CIFAR_TUI_FAULT_TRIALS=12 (or more) for the long soak.
     per_kind = int(os.environ.get("CIFAR_TUI_FAULT_TRIALS", "6"))
-    plan = ([(rng.randint(1, 28), 0.0) for _ in range(per_kind)]
+    plan = ([(rng.randint(1, 31), 0.0) for _ in range(per_kind)]
             + [(None, rng.uniform(0.0, 1.5)) for _ in range(per_kind)])
     outcomes = {"resumed": 0, "nothing to resume": 0, "finished before the kill": 0}
     for i, (at_write, after_s) in enumerate(plan):

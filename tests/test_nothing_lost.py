@@ -239,8 +239,8 @@ def test_a_nan_eval_loss_is_divergence_not_a_crash(tmp_path, monkeypatch):
     real = loop.evaluate
     calls = {"n": 0}
 
-    def evaluate(ctx, x, y):
-        out = real(ctx, x, y)
+    def evaluate(ctx, x, y, **kwargs):
+        out = real(ctx, x, y, **kwargs)
         calls["n"] += 1
         if calls["n"] > 2:  # epoch 2's validation: a finite train loss, a NaN eval loss
             out["loss"] = float("nan")
@@ -261,7 +261,8 @@ def test_a_nan_eval_loss_is_divergence_not_a_crash(tmp_path, monkeypatch):
 def test_readers_agree_when_metrics_ran_ahead_of_the_summary(tmp_path):
     """Killed between epoch 2's metrics line and its summary: every reader says 1 epoch; resume finds 2."""
     runs_dir = tmp_path / "runs"
-    env = {**os.environ, "CIFAR_TUI_KILL_AT_WRITE": "15"}  # 3 creating the run, 6 an epoch: epoch 2's summary
+    # 3 creating the run, 7 an epoch (checkpoint 3, manifest, predictions, metrics, summary): epoch 2's summary
+    env = {**os.environ, "CIFAR_TUI_KILL_AT_WRITE": "17"}
     subprocess.run(CLI + ["--no-ui", *TINY, "--model", "mlp", "--epochs", "3", "--runs-dir", str(runs_dir)], env=env,
                    capture_output=True, timeout=300)
     run = only_run(runs_dir)
