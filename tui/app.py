@@ -28,7 +28,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -39,8 +39,10 @@ from engine.config import RunConfig, UserError, default_runs_dir
 from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
 from .screens.confirm import ConfirmQuit
-from .screens.dashboard import DashboardScreen, RunFinished
 from .screens.help import HelpScreen
+
+if TYPE_CHECKING:  # imported when a dashboard opens: it brings numpy and plotext (~0.2 s before the first frame)
+    from .screens.dashboard import DashboardScreen, RunFinished
 
 # What ends a session from outside: kill/systemd, a dropped SSH connection, Ctrl-\, Ctrl-C from a shell's kill.
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGINT") if hasattr(signal, n))
@@ -154,10 +156,14 @@ class CifarApp(App[int]):
         if self.start_screen is not None:
             self.push_screen(self.start_screen)
         elif self.config is not None:
+            from .screens.dashboard import DashboardScreen
+
             screen = DashboardScreen.for_config(self.config, resume=self.resume_dir, change=self.resume_change)
             screen.sets_exit_code = True  # `cifar-tui train`: a script reads how the run ended
             self.push_screen(screen)
         elif self.watch_dir is not None:
+            from .screens.dashboard import DashboardScreen
+
             self.push_screen(DashboardScreen.follow(self.watch_dir))
         elif self.compare_dirs:
             self._open_compare(self.compare_dirs)
@@ -233,8 +239,11 @@ class CifarApp(App[int]):
 
     def training_screen(self) -> DashboardScreen | None:
         """The dashboard whose run is still training, if any."""
+        dashboard = _dashboard_class()
+        if dashboard is None:
+            return None
         for screen in reversed(self.screen_stack):
-            if isinstance(screen, DashboardScreen) and screen.is_training:
+            if isinstance(screen, dashboard) and screen.is_training:
                 return screen
         return None
 
@@ -283,6 +292,13 @@ class CifarApp(App[int]):
                 self.notify("stopping: saving the run, then quitting", timeout=10)
 
         self.push_screen(ConfirmQuit("A run is training. Stop it (saved as interrupted) and quit?"), answer)
+
+
+def _dashboard_class() -> type[DashboardScreen] | None:
+    """DashboardScreen once its module is imported; before that no dashboard can exist (and quitting from the
+    launcher must not pay the dashboard's import to learn that)."""
+    module = sys.modules.get(f"{__package__}.screens.dashboard")
+    return getattr(module, "DashboardScreen", None)
 
 
 def check_terminal() -> None:

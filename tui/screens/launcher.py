@@ -81,6 +81,7 @@ class LauncherScreen(Screen):
         self.models: Mapping[str, ModelSpec] = models or {}
         self.info: dict[str, str] = {"params": "loading torch...", "input": "-", "device": "loading torch..."}
         self.dataset = DatasetStatus(True, "checking...")
+        self._dataset_checked = False
 
     @property
     def dataset_message(self) -> str:
@@ -115,7 +116,7 @@ class LauncherScreen(Screen):
             self._use_registry(models)
         # Start in the form (not on the missing-dataset banner's buttons, which come first in tab order).
         self.query_one("#preset" if self.presets else "#dataset").focus()
-        self.call_after_refresh(self._refresh_dataset)  # after the first frame: it imports numpy
+        self.call_after_refresh(self._refresh_dataset, True)  # after the first frame: it reads the disk
         self._render_info()
 
     # ------------------------------------------------------------ registry / info
@@ -176,7 +177,10 @@ class LauncherScreen(Screen):
         except Exception:  # noqa: BLE001 - before compose
             return self.base.download
 
-    def _refresh_dataset(self) -> None:
+    def _refresh_dataset(self, first: bool = False) -> None:
+        if not (first or self._dataset_checked):
+            return  # a control's Changed event from mounting: the first check, after the first frame, reads it
+        self._dataset_checked = True
         field = self.query_one("#data_dir", Input)
         field.placeholder = data_dir_placeholder(self._value("dataset"))
         self.dataset = dataset_status(self._value("dataset"), field.value.strip() or None)
