@@ -32,7 +32,7 @@ from .launcher_form import (
     parse_number, preset_fields,
 )
 from .launcher_info import InfoState, abs_dir, field_help, info_panel
-from .launcher_rows import NO_PRESET, DatasetBanner, main_rows
+from .launcher_rows import NO_PRESET, DatasetBanner, main_rows, show_error
 from .launcher_runs import ProbePicker
 
 if TYPE_CHECKING:
@@ -280,9 +280,7 @@ class LauncherScreen(Screen):
 
     def _flag(self, name: str, error: str | None) -> None:
         """Mark a field invalid in place (red control, message under it) or clear it."""
-        err = self.query_one(f"#err-{name}", Static)
-        err.update(error or "")
-        err.display = bool(error)
+        show_error(self.query_one(f"#row-{name}"), name, error)
         self.query_one(f"#{name}").set_class(bool(error), "bad")
 
     def _value(self, name: str) -> Any:

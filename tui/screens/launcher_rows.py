@@ -35,12 +35,28 @@ class Switch(Checkbox):
 
 
 def field_row(label: str, widget: Widget, field: str) -> Vertical:
-    """A form row: label and control side by side, an error line under them (hidden when fine)."""
+    """A form row: label and control side by side; show_error adds the error line under them."""
     return Vertical(
         Horizontal(Label(fmt.truncate(label, LABEL_WIDTH - 1), classes="field-label"), widget, classes="field-row"),
-        Static("", id=f"err-{field}", classes="field-error"),
         classes="field", id=f"row-{field}",
     )
+
+
+def show_error(row: Widget, field: str, error: str | None) -> None:
+    """Say what is wrong under a row's control (None: nothing, the line hides).
+
+    The line is made on the field's first error: one hidden line per row, made with the form, was a sixth
+    of the launcher's widgets, all styled before its first frame.
+    """
+    lines = row.query(f"#err-{field}")
+    if lines:
+        line = lines.first(Static)
+        line.update(error or "")
+        line.display = bool(error)
+    elif error:
+        line = Static(error, id=f"err-{field}", classes="field-error")
+        line.display = True
+        row.mount(line)
 
 
 def control(spec: FieldSpec, value: Any) -> Widget:
