@@ -141,6 +141,8 @@ class RunConfig:
     """torch.compile the model (CUDA; first epoch pays the compile)."""
     eval_batch_size: int = 512
     """Images per evaluation forward pass."""
+    feature_cache: bool = True
+    """Compute a frozen backbone's features once per image (both flip views) and train the head on them; needs no augmentation but flip."""
 
     runs_dir: str = field(default_factory=lambda: default_runs_dir())
     """Where runs are saved ($CIFAR_TUI_RUNS_DIR, else ./saved_runs)."""
@@ -248,7 +250,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "augmentation (batched, on the device)": ("crop", "flip", "cutout", "mixup", "randaugment",
                                               "randaugment_magnitude", "rotate", "translate", "zoom"),
     "data size": ("train_limit", "test_limit", "val_split"),
-    "hardware": ("seed", "device", "amp", "channels_last", "compile", "eval_batch_size"),
+    "hardware": ("seed", "device", "amp", "channels_last", "compile", "eval_batch_size", "feature_cache"),
     "saving": ("runs_dir", "name", "checkpoints", "predictions"),
 }
 # The fields whose value is one of a fixed list.

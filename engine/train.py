@@ -23,6 +23,7 @@ from .control import Control
 from .data import Dataset, load_config_dataset
 from .environment import resolve_device
 from .events import Event, Log, RunEnded, StepDone
+from .feature_cache import FeatureCache, at_epoch_start as feature_cache_at_epoch_start
 from .metrics import confusion_update, generalization_gap, per_class_accuracy, top_probs, topk_correct
 from .models import get_spec
 from .optim import LRSchedule, build_optimizer
@@ -73,6 +74,9 @@ class Context:
     start_epoch: int = 1
     partial: Partial | None = None
     """A resumed run's unfinished epoch: its permutation, step and running sums."""
+    feature_cache: FeatureCache | None = None
+    """A frozen backbone's features, computed once: the steps and evaluation run only the rest."""
+    feature_cache_decided: bool = False
 
     def elapsed(self) -> float:
         """Training wall time so far, across every session of a resumed run."""
@@ -226,6 +230,7 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
             ctx.plan.unfreeze(ctx.model)
             ctx.emit(Log("info", f"epoch {epoch}: backbone unfrozen, lr {ctx.config.phase2_lr:g}"))
         t0 = time.perf_counter()
+        feature_cache_at_epoch_start(ctx, epoch)  # builds (inside the epoch's time), drops or refuses the cache
         stats = train_one_epoch(ctx, book, epoch, partial)
         if isinstance(stats, Partial):
             book.save_partial(stats)
@@ -249,7 +254,8 @@ def _evaluate_splits(ctx: Context, record: dict[str, Any]) -> tuple[list[list[in
     for name, split in (("val", ctx.data.val), ("test", ctx.data.test)):
         if split is None:
             continue
-        result = evaluate(ctx, split.x, split.y, keep_top=name == "test" and ctx.config.predictions)
+        cached = ctx.feature_cache.eval_outputs(name) if ctx.feature_cache is not None else None
+        result = evaluate(ctx, split.x, split.y, keep_top=name == "test" and ctx.config.predictions, outputs=cached)
         if name == "test":
             conf, top = result["confusion"], result.get("top")
         record.update({f"{name}_{k}": v for k, v in result.items() if k not in ("confusion", "top")})
@@ -259,7 +265,7 @@ def _evaluate_splits(ctx: Context, record: dict[str, Any]) -> tuple[list[list[in
 
 def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | None = None) -> dict[str, float] | Partial:
     """One pass over the shuffled training set (continuing ``partial``); a Partial if a stop was requested."""
-    c, data, model = ctx.config, ctx.data, ctx.forward
+    c, data, model, cache = ctx.config, ctx.data, ctx.forward, ctx.feature_cache
     ctx.plan.train_mode(ctx.model)
     if partial is None:
         n = len(data.train)
@@ -282,10 +288,13 @@ def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | 
             return Partial(perm, step, loss_sum, correct, seen, spent)
         idx = perm[step * c.batch_size : (step + 1) * c.batch_size]
         y = data.train.y[idx]
-        x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.gen)
+        if cache is not None:  # the frozen part's stored features, the flip drawn as the pipeline draws it
+            x, target = cache.train_batch(idx, ctx.gen), y
+        else:
+            x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.gen)
         lr = ctx.schedule.apply(ctx.optimizer, ctx.global_step)
         with autocast(ctx):
-            out = model(x)
+            out = cache.forward(x) if cache is not None else model(x)
             loss = ctx.criterion(out, target)
         now = time.perf_counter()
         emit_now = now - last_emit >= STEP_EVENT_INTERVAL_S or step == ctx.steps_per_epoch - 1
@@ -338,8 +347,12 @@ def autocast(ctx: Context):
 
 
 @torch.no_grad()
-def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor, *, keep_top: bool = False) -> dict[str, Any]:
+def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor, *, keep_top: bool = False,
+             outputs: Callable[[int, int], torch.Tensor] | None = None) -> dict[str, Any]:
     """Loss, accuracy, top-3, top-5 and confusion matrix over one split.
+
+    ``outputs``: the model's outputs for rows i:j computed another way (the feature cache's
+    stored features); None: the images go through the pipeline and the model.
 
     ``keep_top``: also return ``top`` = (ids, probs), numpy (N, 5), the five most probable
     classes of every image: what the drill-down stores (engine.predictions). They stay on
@@ -354,10 +367,11 @@ def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor, *, keep_top
     conf = torch.zeros((k, k), device=ctx.device, dtype=torch.long)
     kept: list[tuple[torch.Tensor, torch.Tensor]] = []
     for i in range(0, len(y_all), ctx.config.eval_batch_size):
-        y = y_all[i : i + ctx.config.eval_batch_size]
-        x = ctx.pipeline.eval_batch(x_all[i : i + ctx.config.eval_batch_size])
+        j = i + ctx.config.eval_batch_size
+        y = y_all[i:j]
+        x = ctx.pipeline.eval_batch(x_all[i:j]) if outputs is None else None
         with autocast(ctx):
-            out = ctx.forward(x)
+            out = ctx.forward(x) if outputs is None else outputs(i, j)
         out = out.float()
         loss_sum += F.cross_entropy(out, y, reduction="sum")
         pred = out.argmax(1)
