@@ -230,7 +230,7 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
             ctx.plan.unfreeze(ctx.model)
             ctx.emit(Log("info", f"epoch {epoch}: backbone unfrozen, lr {ctx.config.phase2_lr:g}"))
         t0 = time.perf_counter()
-        feature_cache_at_epoch_start(ctx, epoch)  # builds (inside the epoch's time), drops or refuses the cache
+        built_s = feature_cache_at_epoch_start(ctx, epoch)  # builds (in this epoch's time), drops or refuses it
         stats = train_one_epoch(ctx, book, epoch, partial)
         if isinstance(stats, Partial):
             book.save_partial(stats)
@@ -239,7 +239,7 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
         conf, top = _evaluate_splits(ctx, record)
         record["epoch_time_s"] = round(time.perf_counter() - t0, 3)
         record["wall_time_s"] = round(ctx.elapsed(), 3)
-        ctx.epoch_times.append(record["epoch_time_s"])
+        ctx.epoch_times.append(record["epoch_time_s"] - built_s)  # the ETA's epochs: the build happens once
         if ctx.config.schedule == "plateau" and math.isfinite(record["val_acc"]):
             ctx.schedule.epoch_end(record["val_acc"], ctx.config.plateau_patience)  # validation only, never test
         book.epoch_done(epoch, record, per_class_accuracy(conf), conf, top)
