@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/feature_cache.py [--repeats 3] [--epochs 10] [--models alexnet mobilenet_v2]
                                           [--alexnet-size 224 --alexnet-train 128]
-                                          [--mobilenet-size 96 --mobilenet-train 320]
+                                          [--mobilenet-size 96 --mobilenet-train 320] [--noise]
 
 Three ways to train one feature-extraction run, side by side in one process,
 interleaved (the order rotates every repeat), medians of the repeats:
@@ -25,6 +25,9 @@ for validation and test (the studies' 4:1:1). End to end means the whole train()
 decoded-folder cache, model and weights, every epoch with its evaluation);
 checkpoints are off for all three (the reference writes none; an AlexNet
 checkpoint with Adam's moments is ~650 MB an epoch).
+
+--noise instead trains each model once with fp16 and once with fp32 storage,
+and without the cache at three seeds: what fp16 changes, beside what the seed does.
 
 No pretrained weights exist offline: each model gets a random "pretrained"
 weight file (MobileNetV2's BatchNorm statistics measured on 512 training
@@ -52,6 +55,7 @@ import torch  # noqa: E402
 from engine.config import RunConfig  # noqa: E402
 from engine.data import load_config_dataset  # noqa: E402
 from engine.events import Log  # noqa: E402
+import engine.feature_cache  # noqa: E402
 from engine.feature_cache import FeatureCache  # noqa: E402
 from engine.feature_cut import find_cut, input_of  # noqa: E402
 from engine.models import get_spec  # noqa: E402
@@ -237,6 +241,26 @@ def profile(config: RunConfig) -> str:
             f"{(per(t_frozen) + head_ms) / head_ms:.1f}x")
 
 
+def noise(models: list[str], weights: dict[str, str], runs: str, args: argparse.Namespace) -> None:
+    """What fp16 storage does to a run, beside what another seed does (one run each)."""
+    print("\nfp16 storage vs fp32 vs the seed (one run each; last epoch's train loss, val acc, test acc):")
+    for m in models:
+        base = config_for(m, weights[m], runs, args, True)
+        cases = [("cached fp16", base, None), ("cached fp32", base, 0.0),
+                 *((f"uncached seed {s}", base.replace(feature_cache=False, seed=s), None) for s in (0, 1, 2))]
+        for tag, config, tolerance in cases:
+            old = engine.feature_cache.FP16_TOLERANCE
+            if tolerance is not None:
+                engine.feature_cache.FP16_TOLERANCE = tolerance  # 0: any rounding at all means fp32
+            try:
+                result = train(config)
+            finally:
+                engine.feature_cache.FP16_TOLERANCE = old
+            last = read_metrics(result.run_dir)[-1]
+            print(f"  {m:<13}{tag:<16}{last['train_loss']:.5f}  {last['val_acc']:.3f}  {last['test_acc']:.3f}",
+                  flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="*", default=list(PRESETS), choices=list(PRESETS))
@@ -246,6 +270,8 @@ def main() -> None:
     ap.add_argument("--alexnet-train", type=int, default=128)
     ap.add_argument("--mobilenet-size", type=int, default=96)
     ap.add_argument("--mobilenet-train", type=int, default=320)
+    ap.add_argument("--noise", action="store_true",
+                    help="instead: one run each of fp16 and fp32 storage and three seeds without the cache")
     args = ap.parse_args()
     if not DATA.is_file():
         print(f"skipped: {DATA} is absent (the JPEG CIFAR-10 of ../shared/data/)")
@@ -265,6 +291,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         weights = {m: write_weights(m, sizes[m], config_for(m, "", tmp, args, True), Path(tmp) / f"{m}.pt")
                    for m in args.models}
+        if args.noise:
+            noise(args.models, weights, tmp, args)
+            return
         for rep in range(args.repeats):
             order = VARIANTS[rep % 3:] + VARIANTS[: rep % 3]
             for m in args.models:
