@@ -48,3 +48,10 @@ def check_runs_dir_path(runs_dir: str) -> str:
         raise UserError(f"runs directory {runs_dir} is not a directory; pass --runs-dir DIR "
                         f"(or set {RUNS_DIR_ENV})")
     return runs_dir
+
+
+def add_checkpoint_device(parser: argparse.ArgumentParser) -> None:
+    """--checkpoint and --device for commands that run a saved run's model (predict, analyze)."""
+    parser.add_argument("--checkpoint", choices=("best", "last"), default="best",
+                        help="best (default: the best-validation epoch, else the newest) or last (the newest)")
+    parser.add_argument("--device", default="cpu", help="auto|cpu|cuda|mps (default cpu)")

@@ -20,7 +20,7 @@ from engine.runs import resolve_run
 from engine.runs.files import dumps
 
 from . import format as fmt
-from .cli_base import EXIT_OK, PROG, Parser, add_runs_dir, runs_dir_of
+from .cli_base import EXIT_OK, PROG, Parser, add_checkpoint_device, add_runs_dir, runs_dir_of
 
 
 def build_parser() -> Parser:
@@ -37,9 +37,7 @@ def build_parser() -> Parser:
                         help="--pca: test images to use, stratified (default 2000; 0 = all)")
     parser.add_argument("--probe-epochs", type=int, default=5, metavar="N",
                         help="--probe: epochs of the probe's training (default 5, as study 001)")
-    parser.add_argument("--checkpoint", choices=("best", "last"), default="best",
-                        help="best (default: the best-validation epoch, else the newest) or last (the newest)")
-    parser.add_argument("--device", default="cpu", help="auto|cpu|cuda|mps (default cpu)")
+    add_checkpoint_device(parser)
     add_runs_dir(parser)
     parser.add_argument("--no-ui", action="store_true",
                         help="compute, store and print the results, then exit; without it, in a terminal, the "

@@ -16,7 +16,7 @@ from engine.runs import resolve_run
 from engine.runs.files import dumps
 
 from . import format as fmt
-from .cli_base import EXIT_FAILED, EXIT_OK, PROG, Parser, add_runs_dir, runs_dir_of
+from .cli_base import EXIT_FAILED, EXIT_OK, PROG, Parser, add_checkpoint_device, add_runs_dir, runs_dir_of
 
 
 def build_parser() -> Parser:
@@ -28,9 +28,7 @@ def build_parser() -> Parser:
                         help="PNG, JPEG, BMP or WebP files of any size (grey, palette and transparent ones too), "
                              "or folders: their image files, sorted by name (sub-folders are not searched)")
     parser.add_argument("--top", type=int, default=5, metavar="K", help="classes to show per image (default 5)")
-    parser.add_argument("--checkpoint", choices=("best", "last"), default="best",
-                        help="best (default: the best-validation epoch, else the newest) or last (the newest)")
-    parser.add_argument("--device", default="cpu", help="auto|cpu|cuda|mps (default cpu)")
+    add_checkpoint_device(parser)
     add_runs_dir(parser)
     parser.add_argument("--json", action="store_true",
                         help="machine-readable output: run, checkpoint and per image its top classes "
