@@ -15,7 +15,7 @@ from textual.app import App
 from textual.widgets import Checkbox, Input, Select
 
 from engine.config import RunConfig
-from test_tui_pilot import type_into, wait_for
+from test_tui_pilot import type_into, wait_for, workers_settled
 from tui import format as fmt
 from tui.app import CifarApp
 from tui.screens.launcher import NOT_EDITED, LauncherScreen, RegistryLoaded
@@ -263,4 +263,4 @@ async def test_registry_arrives_as_a_typed_message(tmp_path: Path) -> None:
         assert app.seen == []  # it does not bubble to the app
         assert LauncherScreen.CSS_PATH == "launcher.tcss"
         assert screen.query_one(".field-label").styles.width.value == 19  # launcher.tcss, not app.tcss
-        await app.workers.wait_for_complete()
+        await workers_settled(pilot)

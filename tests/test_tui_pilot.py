@@ -30,6 +30,12 @@ async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:
         await pilot.pause(0.05)
 
 
+async def workers_settled(pilot, timeout: float = 60.0) -> None:
+    """Wait until no worker is running. An exclusive worker superseded by a newer one ends
+    cancelled; waiting on it with workers.wait_for_complete() would raise WorkerCancelled."""
+    await wait_for(pilot, lambda: all(w.is_finished for w in pilot.app.workers), timeout)
+
+
 async def type_into(pilot, widget_id: str, text: str) -> None:
     """Focus a field and replace its text by typing, as a user would."""
     pilot.app.screen.query_one(f"#{widget_id}").focus()

@@ -12,6 +12,7 @@ from engine.config import RunConfig
 from tui.app import CifarApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.launcher import LauncherScreen
+from test_tui_pilot import workers_settled
 from tui_fixtures import dashboard_events
 
 SIZES = [(80, 24), (160, 48)]
@@ -39,7 +40,7 @@ async def _launcher_ready(pilot) -> None:
         await pilot.pause(0.05)
     # A second count may still be in flight (the dataset check re-renders the form): let every
     # worker finish first, or its answer lands after the pin and the real device shows up again.
-    await app.workers.wait_for_complete()
+    await workers_settled(pilot)
     await pilot.pause()
     screen = app.screen
     screen.info["device"] = "cpu"  # "cpu (N threads)" / a GPU name differ between machines
