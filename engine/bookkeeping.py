@@ -51,6 +51,7 @@ class RunBook:
         self.started_at = utc_now()
         self.history: list[dict[str, Any]] = []
         """Epoch records of earlier sessions of a resumed run (the dashboard draws them)."""
+        self._job_run: tuple[str, str] = ("", "")
         params = list(ctx.model.parameters())
         self.params_total = sum(p.numel() for p in params)
         self.params_trainable = sum(p.numel() for p in params if p.requires_grad)
@@ -93,19 +94,34 @@ class RunBook:
         writer.write_config({**config, "run_id": writer.run_id, "resumes": resumes})
         writer.write_summary(self.summary(RunStatus.RUNNING))
 
+    def join_job(self) -> None:
+        """A rank other than 0 of a torchrun job: no files; learn the run's id and place from rank 0
+        (a collective: rank 0 answers after opening the run)."""
+        from . import distributed
+
+        self._job_run = distributed.from_main(None)
+
     def _config_json(self) -> dict[str, Any]:
         config = self.ctx.config.to_dict()
         if config.get("data_dir"):  # the run is read again from anywhere (resume, analyze, the app): not cwd-relative
             config["data_dir"] = os.path.abspath(os.path.expanduser(config["data_dir"]))
-        return {**config, "environment": describe_environment(self.ctx.device)}
+        dist = self.ctx.dist
+        job = {"distributed": dist.describe(self.ctx.config.batch_size)} if dist.active else {}
+        return {**config, "environment": describe_environment(self.ctx.device), **job}
 
     @property
     def run_id(self) -> str:
-        return self.writer.run_id if self.writer else ""
+        return self.writer.run_id if self.writer else self._job_run[0]
 
     @property
     def run_dir(self) -> str:
-        return str(self.writer.path) if self.writer else ""
+        return str(self.writer.path) if self.writer else self._job_run[1]
+
+    def tell_job(self) -> None:
+        """Rank 0 of a torchrun job, its run open: the others learn its id and place (see join_job)."""
+        from . import distributed
+
+        distributed.from_main((self.run_id, self.run_dir))
 
     def started_event(self) -> RunStarted:
         c, d = self.ctx.config, self.ctx.data
@@ -164,9 +180,9 @@ class RunBook:
         except BaseException:
             self.load_state_dict(before)  # the summary must never name a best the disk does not hold
             raise
-        assert self.writer is not None
-        self.writer.append_metrics(full)
-        self.writer.write_summary(self.summary(RunStatus.RUNNING))
+        if self.writer is not None:  # None on the ranks of a torchrun job other than 0
+            self.writer.append_metrics(full)
+            self.writer.write_summary(self.summary(RunStatus.RUNNING))
         self.ctx.emit(EpochDone(epoch, self.ctx.config.epochs, record, per_class, conf, is_best,
                                 self.ctx.elapsed(), self.ctx.eta_after(epoch)))
         if self.early_stopped:
@@ -196,10 +212,12 @@ class RunBook:
         return True
 
     def save_checkpoint(self, partial: Partial | None, is_best: bool = False) -> None:
-        if self.ctx.config.checkpoints and self.writer is not None:
+        if not self.ctx.config.checkpoints or (self.writer is None and not self.ctx.dist.active):
+            return
+        state = capture(self.ctx, self, partial)  # under torchrun a collective: every rank takes part
+        if self.writer is not None:
             step = partial.step if partial else 0
-            self.writer.save_checkpoint(capture(self.ctx, self, partial), is_best=is_best,
-                                        epoch=self.epochs_done, step=step)
+            self.writer.save_checkpoint(state, is_best=is_best, epoch=self.epochs_done, step=step)
 
     def save_partial(self, partial: Partial) -> None:
         """A stop mid-epoch: checkpoint at this step, so a resume continues exactly here."""
@@ -226,7 +244,7 @@ class RunBook:
             "class_names": names, "params_total": self.params_total, "params_trainable": self.params_trainable,
             "img_per_s": round(sum(self.throughputs) / len(self.throughputs), 1) if self.throughputs else None,
             "n_train": len(d.train), "n_val": len(d.val) if d.val else 0, "n_test": len(d.test),
-            "device": str(self.ctx.device), "started_at": self.started_at,
+            "device": str(self.ctx.device), "world_size": self.ctx.dist.world, "started_at": self.started_at,
             "wall_time_s": round(self.ctx.elapsed(), 3),
             "reported_test_acc": c.extra.get("reported_test_acc"),
         }

@@ -143,6 +143,10 @@ class RunConfig:
     """Images per evaluation forward pass."""
     feature_cache: bool = True
     """Compute a frozen backbone's features once per image (both flip views) and train the head on them; needs no augmentation but flip."""
+    sync_bn: bool = False
+    """Under torchrun on GPUs: BatchNorm statistics over the global batch (SyncBatchNorm) instead of each rank's share."""
+    dist_timeout: float = 300.0
+    """Under torchrun: seconds a process waits for the others at a collective before the run fails (a dead or hung rank)."""
 
     runs_dir: str = field(default_factory=lambda: default_runs_dir())
     """Where runs are saved ($CIFAR_TUI_RUNS_DIR, else ./saved_runs)."""
@@ -175,6 +179,8 @@ class RunConfig:
         _positive("epochs", self.epochs)
         _positive("batch_size", self.batch_size)
         _positive("eval_batch_size", self.eval_batch_size)
+        if self.dist_timeout <= 0:
+            raise ConfigError(f"dist_timeout must be > 0 seconds, got {self.dist_timeout:g}", field="dist_timeout")
         if not self.lr > 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if not 0 <= self.label_smoothing < 1:
@@ -252,6 +258,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "data size": ("train_limit", "test_limit", "val_split"),
     "hardware": ("seed", "device", "amp", "channels_last", "compile", "eval_batch_size", "feature_cache"),
     "saving": ("runs_dir", "name", "checkpoints", "predictions"),
+    "several processes (torchrun, --no-ui)": ("sync_bn", "dist_timeout"),
 }
 # The fields whose value is one of a fixed list.
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {

@@ -134,6 +134,10 @@ def at_epoch_start(ctx: "Context", epoch: int) -> float:
         return 0.0  # scratch and finetune: nothing frozen, nothing to cache
     t0 = time.perf_counter()
     reason = refusal(ctx.config)
+    if reason is None and ctx.dist.active:
+        # The head would train outside DistributedDataParallel (no gradient all-reduce), and every
+        # rank would compute every feature: one process with the cache beats N without it anyway.
+        reason = "not under torchrun (run the frozen-backbone job in one process to use it)"
     if reason is None:
         ctx.feature_cache, reason = build(ctx)
     if reason:

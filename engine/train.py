@@ -19,8 +19,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import RunConfig, UserError
+from . import distributed
 from .control import Control
 from .data import Dataset, load_config_dataset
+from .distributed import SINGLE, Dist
 from .environment import resolve_device
 from .events import Event, Log, RunEnded, StepDone
 from .feature_cache import FeatureCache, at_epoch_start as feature_cache_at_epoch_start
@@ -77,6 +79,14 @@ class Context:
     feature_cache: FeatureCache | None = None
     """A frozen backbone's features, computed once: the steps and evaluation run only the rest."""
     feature_cache_decided: bool = False
+    dist: Dist = SINGLE
+    """This process's rank in a torchrun job (SINGLE for one process)."""
+    aug_gen: torch.Generator | None = None
+    """Augmentation draws: ``gen`` itself in one process; per rank under torchrun, while ``gen`` (the
+    permutation) stays identical on every rank."""
+    eval_model: nn.Module | None = None
+    """What evaluation runs: ``forward`` without the DistributedDataParallel wrapper (whose forward is a
+    collective every rank would have to call the same number of times)."""
 
     def elapsed(self) -> float:
         """Training wall time so far, across every session of a resumed run."""
@@ -110,28 +120,43 @@ def train(
     emit = on_event or (lambda event: None)
     control = control or Control()
     config.validate()
-    writer, snap = _claim_run(config, resume, emit)
+    device = distributed.device_for(resolve_device(config.device))
+    dist = distributed.setup(config, device)
+    writer, snap = _claim_run(config, resume, emit, dist)
     try:
-        ctx = _prepare(config, emit, control)
+        ctx = _prepare(config, emit, control, device, dist)
         book = RunBook(ctx)
         if snap is not None:
             restore(ctx, book, snap)
+            _resumed_job(ctx, snap)
     except BaseException:
         if writer is not None:
             writer.close()
         raise
-    if writer is None:
-        book.open_new()
+    if not dist.is_main:
+        book.join_job()
     else:
-        book.open_resumed(writer, change or {})
+        if writer is None:
+            book.open_new()
+        else:
+            book.open_resumed(writer, change or {})
+        if dist.active:
+            book.tell_job()
     return _run(ctx, book)
 
 
-def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Event], None]):
-    """Before the slow part: a writable runs directory, or the resumed run's lock and checkpoint."""
+def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Event], None], dist: Dist = SINGLE):
+    """Before the slow part: a writable runs directory, or the resumed run's lock and checkpoint.
+
+    Under torchrun only rank 0 takes the run (its lock, its files); the others read the same
+    checkpoint to start from the same state.
+    """
     if resume is None:
-        check_runs_dir(Path(config.runs_dir))
+        if dist.is_main:
+            check_runs_dir(Path(config.runs_dir))
         return None, None
+    if not dist.is_main:
+        return None, _read_only_snapshot(Path(resume) / "checkpoints")
     writer = RunWriter.reopen(resume)
     folder = writer.path / "checkpoints"
     if not has_checkpoint(folder) and not writer.records():
@@ -149,10 +174,27 @@ def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Eve
     return writer, snap
 
 
+def _resumed_job(ctx: Context, snap: dict[str, Any]) -> None:
+    """After a restore: rewrap an unfrozen two-phase model for DDP; say what a new world size changes."""
+    if ctx.dist.active and ctx.plan.unfrozen:
+        data_parallel(ctx)
+    before, now = int(snap["resume"].get("world_size", 1)), ctx.dist.world
+    if before != now:
+        ctx.emit(Log("warning", f"this run trained with {before} process(es) and continues with {now}: the data "
+                                "order and the global batch stay the same, the random augmentation and dropout "
+                                "draws do not, so it will not match an uninterrupted run bit for bit"))
+
+
+def _read_only_snapshot(folder: Path) -> dict[str, Any] | None:
+    """A non-zero rank's copy of the checkpoint rank 0 resumes from (None: rank 0 starts over too)."""
+    if not has_checkpoint(folder):
+        return None
+    return resumable_checkpoint(folder, log=lambda m: None)[1]
+
+
 def _run(ctx: Context, book: RunBook) -> RunResult:
     """The epochs, and every way they can end, each saved with its status."""
-    assert book.writer is not None
-    writer = book.writer
+    writer = book.writer or _NO_WRITER  # ranks other than 0 write nothing
     try:
         ctx.emit(book.started_event())
         _run_epochs(ctx, book)
@@ -169,17 +211,32 @@ def _run(ctx: Context, book: RunBook) -> RunResult:
         return _result(book.finish(RunStatus.FAILED, str(exc)))
     except Exception as exc:  # saved as failed; the traceback goes to the run's error.log
         writer.write_error_log(traceback.format_exc())
-        return _result(book.finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}"))
+        return _result(book.finish(RunStatus.FAILED, distributed.peer_failure(exc, ctx.dist)
+                                   or f"{type(exc).__name__}: {exc}"))
     finally:
         writer.close()
+        distributed.teardown()
+
+
+class _NoWriter:
+    """What a rank other than 0 writes: nothing."""
+
+    def write_error_log(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+_NO_WRITER = _NoWriter()
 
 
 def _result(ended: RunEnded) -> RunResult:
     return RunResult(ended.status, ended.run_id, ended.run_dir, ended.summary, ended.error)
 
 
-def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control) -> Context:
-    device = resolve_device(config.device)
+def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
+             device: torch.device, dist: Dist = SINGLE) -> Context:
     torch.manual_seed(config.seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
@@ -196,13 +253,15 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control)
     model = model.to(device)
     if device.type == "cuda" and config.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    if dist.active and config.sync_bn:  # same Parameter objects: the optimizer built below is unaffected
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     forward = torch.compile(model) if config.compile and device.type == "cuda" else model
     _to_device(data, device)
     gen = torch.Generator(device=device).manual_seed(config.seed)
     steps = max(1, math.ceil(len(data.train) / config.batch_size))
-    if len(data.train) % config.batch_size == 1 and steps > 1:
-        steps -= 1  # a 1-image last batch breaks BatchNorm; drop it
-    return Context(
+    if 0 < len(data.train) % config.batch_size < 2 * dist.world and steps > 1:
+        steps -= 1  # a last batch that leaves a rank 1 image (or none) breaks BatchNorm; drop it
+    ctx = Context(
         config=config, device=device, data=data, model=model, forward=forward, plan=plan,
         pipeline=Pipeline(
             config, mean=mean, std=std, channels=channels, native_size=data.image_size,
@@ -211,8 +270,28 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control)
         optimizer=build_optimizer(config, model.parameters()),
         schedule=LRSchedule(config, steps, plan.phase2_epoch),
         criterion=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
-        gen=gen, steps_per_epoch=steps, emit=emit, control=control,
+        gen=gen, steps_per_epoch=steps, emit=emit, control=control, dist=dist, aug_gen=gen, eval_model=forward,
     )
+    if dist.active:
+        data_parallel(ctx)
+    return ctx
+
+
+def data_parallel(ctx: Context) -> None:
+    """Wrap the model for a torchrun job: gradients all-reduced each step, augmentation per rank.
+
+    DistributedDataParallel broadcasts rank 0's weights when it wraps, so every rank starts
+    from the same model whatever its own initialisation drew. It is rebuilt at the two-phase
+    switch: it only syncs the parameters that required a gradient when it was built.
+    """
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    c, d = ctx.config, ctx.dist
+    ddp = DDP(ctx.model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    ctx.forward = torch.compile(ddp) if c.compile and ctx.device.type == "cuda" else ddp
+    if ctx.aug_gen is ctx.gen:
+        ctx.aug_gen = torch.Generator(device=ctx.device).manual_seed(c.seed + 7919 * (d.rank + 1))
+        torch.manual_seed(c.seed + d.rank)  # dropout masks differ between ranks, as their data does
 
 
 def _to_device(data: Dataset, device: torch.device) -> None:
@@ -228,6 +307,8 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
         partial, ctx.partial = ctx.partial, None
         if ctx.plan.phase2_epoch == epoch and not ctx.plan.unfrozen:
             ctx.plan.unfreeze(ctx.model)
+            if ctx.dist.active:
+                data_parallel(ctx)
             ctx.emit(Log("info", f"epoch {epoch}: backbone unfrozen, lr {ctx.config.phase2_lr:g}"))
         t0 = time.perf_counter()
         built_s = feature_cache_at_epoch_start(ctx, epoch)  # builds (in this epoch's time), drops or refuses it
@@ -251,6 +332,8 @@ def _evaluate_splits(ctx: Context, record: dict[str, Any]) -> tuple[list[list[in
     """Validation then test metrics into ``record`` (and the gap); the test confusion and top-5 predictions."""
     conf: list[list[int]] = []
     top = None
+    if ctx.dist.active:  # each rank's BatchNorm statistics saw only its share: evaluate (and save) rank 0's
+        distributed.broadcast_buffers(ctx.model)
     for name, split in (("val", ctx.data.val), ("test", ctx.data.test)):
         if split is None:
             continue
@@ -265,55 +348,112 @@ def _evaluate_splits(ctx: Context, record: dict[str, Any]) -> tuple[list[list[in
 
 def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | None = None) -> dict[str, float] | Partial:
     """One pass over the shuffled training set (continuing ``partial``); a Partial if a stop was requested."""
-    c, data, model, cache = ctx.config, ctx.data, ctx.forward, ctx.feature_cache
+    c, data, model, cache, d = ctx.config, ctx.data, ctx.forward, ctx.feature_cache, ctx.dist
     ctx.plan.train_mode(ctx.model)
-    if partial is None:
-        n = len(data.train)
-        partial = Partial(torch.randperm(n, device=ctx.device, generator=ctx.gen), 0,
-                          torch.zeros((), device=ctx.device), torch.zeros((), device=ctx.device, dtype=torch.long),
-                          0, 0.0)
+    partial = partial or _new_partial(ctx)
     perm, loss_sum, correct = partial.perm, partial.loss_sum, partial.correct
-    seen, paused_s, lr = partial.seen, 0.0, ctx.schedule.lr(ctx.global_step)
+    seen, paused_s, lr, pending = partial.seen, 0.0, ctx.schedule.lr(ctx.global_step), None
     # On the CPU a per-step .item() costs nothing, so divergence is caught before the bad step
     # updates the weights; on a GPU it would stall the pipeline, so it is checked at each ~10 Hz event.
     check_every_step = ctx.device.type == "cpu"
     t0 = last_emit = time.perf_counter()
     for step in range(partial.step, ctx.steps_per_epoch):
-        if ctx.control.paused:
-            p0 = time.perf_counter()
-            ctx.control.wait_while_paused()
-            paused_s += time.perf_counter() - p0
-        if ctx.control.stop_requested:
-            spent = partial.train_time + time.perf_counter() - t0 - paused_s
-            return Partial(perm, step, loss_sum, correct, seen, spent)
-        idx = perm[step * c.batch_size : (step + 1) * c.batch_size]
+        paused_s += _wait_while_paused(ctx)
+        stop, agreed = _stop_and_loss(ctx, book, epoch, step, pending)
+        if stop:
+            return _stopped(ctx, Partial(perm, step, loss_sum, correct, seen,
+                                         partial.train_time + time.perf_counter() - t0 - paused_s))
+        batch = perm[step * c.batch_size : (step + 1) * c.batch_size]
+        idx = distributed.local_slice(batch, d) if d.active else batch
         y = data.train.y[idx]
         if cache is not None:  # the frozen part's stored features, the flip drawn as the pipeline draws it
-            x, target = cache.train_batch(idx, ctx.gen), y
+            x, target = cache.train_batch(idx, ctx.aug_gen), y
         else:
-            x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.gen)
+            x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.aug_gen)
         lr = ctx.schedule.apply(ctx.optimizer, ctx.global_step)
         with autocast(ctx):
             out = cache.forward(x) if cache is not None else model(x)
             loss = ctx.criterion(out, target)
         now = time.perf_counter()
         emit_now = now - last_emit >= STEP_EVENT_INTERVAL_S or step == ctx.steps_per_epoch - 1
-        value = loss.item() if (check_every_step or emit_now or book.loss_ref is None) else None
-        if value is not None:
-            book.check_loss(value, f"train loss at epoch {epoch}, step {step + 1}")
+        if d.active:
+            value = agreed  # the ranks' mean loss of the step before, agreed at this step's top
+        else:
+            value = loss.item() if (check_every_step or emit_now or book.loss_ref is None) else None
+            if value is not None:
+                book.check_loss(value, f"train loss at epoch {epoch}, step {step + 1}")
         ctx.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # DDP averages gradients over ranks; weighting each rank's mean by its share of the global
+        # batch keeps that the global batch's mean when a short last batch splits unevenly.
+        (loss * (len(idx) * d.world / len(batch)) if d.active else loss).backward()
         ctx.optimizer.step()
         ctx.global_step += 1
         loss_sum += loss.detach() * len(idx)
         correct += (out.argmax(1) == y).sum()
         seen += len(idx)
+        pending = loss.detach()
         if emit_now and value is not None:
             last_emit = now
-            rate = (seen - partial.seen) / max(1e-9, now - t0 - paused_s)
+            rate = d.world * (seen - partial.seen) / max(1e-9, now - t0 - paused_s)
             book.step_done(StepDone(epoch, step + 1, ctx.steps_per_epoch, value, lr, rate, ctx.elapsed(),
                                     _eta(ctx, epoch, step + 1, now - t0 - paused_s, partial.step), *_gpu_memory(ctx)))
     train_time = partial.train_time + time.perf_counter() - t0 - paused_s
+    return _epoch_stats(ctx, loss_sum, correct, seen, lr, train_time)
+
+
+def _new_partial(ctx: Context) -> Partial:
+    """An epoch's start: its permutation (the same on every rank: one seed, one generator) and zero sums."""
+    zero = torch.zeros((), device=ctx.device)
+    perm = torch.randperm(len(ctx.data.train), device=ctx.device, generator=ctx.gen)
+    return Partial(perm, 0, zero, torch.zeros((), device=ctx.device, dtype=torch.long), 0, 0.0)
+
+
+def _wait_while_paused(ctx: Context) -> float:
+    """Seconds spent paused (the app's pause key; never under torchrun, which has no app)."""
+    if not ctx.control.paused:
+        return 0.0
+    p0 = time.perf_counter()
+    ctx.control.wait_while_paused()
+    return time.perf_counter() - p0
+
+
+AGREE_EVERY_CUDA = 16
+"""Under torchrun on GPUs, ranks agree on stop / divergence every this many steps (a host sync each)."""
+
+
+def _stop_and_loss(ctx: Context, book: RunBook, epoch: int, step: int,
+                   pending: torch.Tensor | None) -> tuple[bool, float | None]:
+    """Stop here? And, under torchrun, the ranks' mean loss of the previous step, checked for divergence.
+
+    Every rank calls the agreement at the same steps, so all stop (or diverge) at the same step.
+    """
+    if not ctx.dist.active:
+        return ctx.control.stop_requested, None
+    due = ctx.device.type == "cpu" or step % AGREE_EVERY_CUDA == 0 or step == ctx.steps_per_epoch - 1
+    if not due:
+        return False, None
+    stop, value = distributed.agree(ctx.control.stop_requested, pending, ctx.device)
+    if value is not None:
+        book.check_loss(value, f"train loss at epoch {epoch}, step {step}")
+    return stop, value
+
+
+def _stopped(ctx: Context, partial: Partial) -> Partial:
+    """A stop mid-epoch. Under torchrun every rank's running sums go into the one checkpoint rank 0
+    writes, so each rank resumes its own share of the epoch (bit for bit)."""
+    if ctx.dist.active:
+        own = {"loss_sum": partial.loss_sum.cpu(), "correct": partial.correct.cpu(), "seen": partial.seen}
+        partial.ranks = distributed.gather_objects(own)
+    return partial
+
+
+def _epoch_stats(ctx: Context, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int, lr: float,
+                 train_time: float) -> dict[str, float]:
+    """The epoch's training record; under torchrun over every rank's images."""
+    if ctx.dist.active:
+        loss_sum, correct_f, seen_t = distributed.all_sum(loss_sum, correct.double(),
+                                                          torch.tensor(float(seen), device=ctx.device))
+        correct, seen = correct_f.round().long(), int(seen_t.item())
     return {
         "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
         "lr": lr, "img_per_s": round(seen / max(train_time, 1e-9), 1), "train_time_s": round(train_time, 3),
@@ -357,39 +497,55 @@ def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor, *, keep_top
     ``keep_top``: also return ``top`` = (ids, probs), numpy (N, 5), the five most probable
     classes of every image: what the drill-down stores (engine.predictions). They stay on
     the device until the one copy at the end, so the cost is a softmax and a topk per batch.
+
+    Under torchrun each rank scores its contiguous shard and the sums are added up: every
+    image is counted once, and the result is what one process would compute.
     """
-    ctx.forward.eval()
+    model = ctx.eval_model or ctx.forward
+    model.eval()
     k = ctx.data.num_classes
     loss_sum = torch.zeros((), device=ctx.device)
-    correct = torch.zeros((), device=ctx.device, dtype=torch.long)
-    top5 = torch.zeros((), device=ctx.device, dtype=torch.long)
-    top3 = torch.zeros((), device=ctx.device, dtype=torch.long)  # study 001 reports top-1/top-3
+    counts = torch.zeros(3, device=ctx.device, dtype=torch.long)  # top-1, top-3 (study 001 reports it), top-5
     conf = torch.zeros((k, k), device=ctx.device, dtype=torch.long)
     kept: list[tuple[torch.Tensor, torch.Tensor]] = []
-    for i in range(0, len(y_all), ctx.config.eval_batch_size):
-        j = i + ctx.config.eval_batch_size
+    lo, hi = distributed.shard(len(y_all), ctx.dist)
+    for i in range(lo, hi, ctx.config.eval_batch_size):
+        j = min(i + ctx.config.eval_batch_size, hi)
         y = y_all[i:j]
         x = ctx.pipeline.eval_batch(x_all[i:j]) if outputs is None else None
         with autocast(ctx):
-            out = ctx.forward(x) if outputs is None else outputs(i, j)
+            out = model(x) if outputs is None else outputs(i, j)
         out = out.float()
         loss_sum += F.cross_entropy(out, y, reduction="sum")
         pred = out.argmax(1)
-        correct += (pred == y).sum()
-        top5 += topk_correct(out, y, 5)
-        top3 += topk_correct(out, y, 3)
+        counts += torch.stack([(pred == y).sum(), topk_correct(out, y, 3), topk_correct(out, y, 5)])
         confusion_update(conf, pred, y)
         if keep_top:
             kept.append(top_probs(out))
+    if ctx.dist.active:
+        loss_sum = distributed.all_sum(loss_sum)[0]
+        counts, conf = distributed.all_sum_long(counts), distributed.all_sum_long(conf)
     n = max(1, len(y_all))
-    result = {
-        "loss": loss_sum.item() / n, "acc": correct.item() / n, "top5": top5.item() / n, "top3": top3.item() / n,
-        "confusion": conf.cpu().tolist(),
-    }
-    if kept:
-        result["top"] = (torch.cat([ids for ids, _ in kept]).cpu().numpy(),
-                         torch.cat([p for _, p in kept]).cpu().numpy())
+    correct, top3, top5 = (v / n for v in counts.tolist())
+    result = {"loss": loss_sum.item() / n, "acc": correct, "top5": top5, "top3": top3, "confusion": conf.cpu().tolist()}
+    if keep_top:
+        result["top"] = _kept_top(ctx, kept)
     return result
+
+
+def _kept_top(ctx: Context, kept: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[Any, Any] | None:
+    """The split's top-5 (ids, probs) as numpy, in row order (under torchrun: the shards, in rank order)."""
+    import numpy as np
+
+    if kept:
+        mine = (torch.cat([ids for ids, _ in kept]).cpu().numpy(), torch.cat([p for _, p in kept]).cpu().numpy())
+    else:
+        mine = None
+    parts = distributed.gather_objects(mine) if ctx.dist.active else [mine]
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    return np.concatenate([ids for ids, _ in parts]), np.concatenate([p for _, p in parts])
 
 
 __all__ = ["train", "train_one_epoch", "evaluate", "RunResult", "UserError", "Diverged"]

@@ -17,6 +17,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from engine.config import FIELD_CHOICES, FIELD_GROUPS, RUNS_DIR_ENV, RunConfig, UserError, field_docs
+from engine.launch import is_main_process, under_torchrun
 from engine.runs.status import RunStatus
 
 from .cli_base import (  # noqa: F401 - PROG, Parser and the exit codes are re-exported for older imports
@@ -141,6 +142,9 @@ def cmd_train(argv: Sequence[str], *, start: bool = True) -> int:
         config, resume, change = config_from_args(args, validate=start or args.no_ui), None, {}
     if args.no_ui:
         return train_headless(config, resume=resume, change=change)
+    if under_torchrun():
+        raise UserError("the app trains in one process; under torchrun add --no-ui (and follow the run from "
+                        "another terminal with: cifar-tui runs)")
     from .app import run_app
 
     if start or resume:
@@ -165,10 +169,11 @@ def train_headless(config: RunConfig, *, resume: str | None = None, change: dict
     from engine.runs.files import abort_now_or_after_write
     from engine.train import train
 
-    from .headless import Reporter
+    from .headless import RankErrors, Reporter
 
     control = Control()
-    reporter = Reporter(sys.stdout)
+    main = is_main_process()  # under torchrun rank 0 reports; the others only say why they failed
+    reporter = Reporter(sys.stdout) if main else RankErrors(sys.stderr)
     got: list[int] = []
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -176,8 +181,9 @@ def train_headless(config: RunConfig, *, resume: str | None = None, change: dict
         if len(got) > 1:
             abort_now_or_after_write()  # a second signal: give up on the clean stop, but never mid-write
             return
-        reporter.note(f"{signal.Signals(signum).name}: stopping after this step and saving the run "
-                      "(resumable; Ctrl-C again to abort)")
+        if main:
+            reporter.note(f"{signal.Signals(signum).name}: stopping after this step and saving the run "
+                          "(resumable; Ctrl-C again to abort)")
         control.stop()
 
     previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}

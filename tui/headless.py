@@ -227,3 +227,22 @@ def runs_table(runs: list[RunInfo]) -> str:
     rows = [RUN_COLUMNS] + [run_row(r) for r in runs]
     widths = [max(len(row[i]) for row in rows) for i in range(len(RUN_COLUMNS))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+class RankErrors:
+    """on_event for the ranks of a torchrun job other than 0: silent, except to say why a run failed
+    (when rank 0 is the process that died, nobody else would)."""
+
+    def __init__(self, stream: TextIO = sys.stderr, rank: str | None = None):
+        self.stream = stream
+        self.rank = rank if rank is not None else os.environ.get("RANK", "?")
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunEnded) and event.status == RunStatus.FAILED and event.error:
+            print(f"[rank {self.rank}] failed: {event.error}", file=self.stream, flush=True)
+
+    def note(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 PROBE = "linear-probe"
 # Not edited here: the app's runs directory (shown in the info panel, where runs are saved and probed
 # runs are found) and the preset's free-form metadata.
-NOT_EDITED = frozenset({"runs_dir", "extra"})
+NOT_EDITED = frozenset({"runs_dir", "extra", "sync_bn", "dist_timeout"})  # the app trains in one process
 
 
 class RegistryLoaded(Message, bubble=False):

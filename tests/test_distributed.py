@@ -1,0 +1,233 @@
+"""Data-parallel training under torchrun: 2 processes, gloo, on the CPU (what CI has).
+
+The torchrun tests are real jobs (PyTorch's own launcher, real signals and kills); the
+fast tier keeps the checks that need no second process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine import distributed
+from engine.analysis import compute_predictions
+from engine.analysis_model import load_run_model
+from engine.config import ConfigError, RunConfig
+from engine.predictions import load as load_predictions
+
+ROOT = Path(__file__).resolve().parents[1]
+JOB = ["--dataset", "synthetic", "--model", "cnn-bn-dropout", "--val-split", "0", "--test-limit", "155",
+       "--batch-size", "50", "--seed", "3", "--dist-timeout", "30"]
+SMALL = [*JOB, "--train-limit", "355", "--epochs", "2"]  # 355 = 7 x 50 + 5: a short last batch split 3 / 2
+LONGER = [*JOB, "--train-limit", "2000", "--epochs", "3"]  # epochs long enough to be stopped part-way
+TIMING = ("epoch_time_s", "wall_time_s", "img_per_s", "train_time_s")
+
+
+def env() -> dict[str, str]:
+    # One thread per rank: two ranks on two cores (torchrun would set this, but the test session sets 2).
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+
+def torchrun(runs: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--master-port", str(free_port()),
+            "-m", "tui", "--no-ui", "--runs-dir", str(runs), *args]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_job(runs: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    done = subprocess.run(torchrun(runs, *args), env=env(), capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done
+
+
+def the_run(runs: Path) -> Path:
+    (run,) = [p for p in runs.iterdir() if p.is_dir()]
+    return run
+
+
+def records(run: Path) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k not in TIMING}
+            for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def read(run: Path, name: str) -> dict:
+    return json.loads((run / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def small_job(tmp_path_factory) -> tuple[Path, str]:
+    runs = tmp_path_factory.mktemp("ddp-small")
+    done = run_job(runs, *SMALL)
+    return the_run(runs), done.stdout
+
+
+@pytest.fixture(scope="module")
+def longer_job(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("ddp-longer")
+    run_job(runs, *LONGER)
+    return the_run(runs)
+
+
+# --------------------------------------------------------------------------- torchrun, 2 processes
+
+@pytest.mark.slow
+def test_one_run_directory_written_by_rank_0(small_job) -> None:
+    run, stdout = small_job
+    assert [p.name for p in run.parent.iterdir()] == [run.name]  # rank 1 made none
+    config = read(run, "config.json")
+    assert config["distributed"] == {"world_size": 2, "backend": "gloo", "global_batch": 50, "per_rank_batch": 25}
+    summary = read(run, "summary.json")
+    assert summary["status"] == "completed" and summary["world_size"] == 2 and summary["n_train"] == 355
+    assert stdout.count("epoch 1/2  train loss") == 1  # rank 1 printed nothing
+
+
+@pytest.mark.slow
+def test_evaluation_equals_one_process_on_the_saved_weights(small_job) -> None:
+    """Each rank scored its shard; the sums must be exactly what one process computes on the checkpoint."""
+    run, _ = small_job
+    summary = read(run, "summary.json")
+    loaded = load_run_model(run, checkpoint="last")
+    preds = compute_predictions(loaded)
+    labels, top1 = preds.labels, preds.top_ids[:, 0]
+    k = len(summary["class_names"])
+    conf = np.zeros((k, k), dtype=int)
+    np.add.at(conf, (labels, top1), 1)
+    assert conf.tolist() == summary["confusion"]
+    assert summary["test_acc"] == pytest.approx((top1 == labels).mean(), abs=0)
+    assert summary["test_top5"] == pytest.approx((preds.top_ids == labels[:, None]).any(1).mean(), abs=0)
+    stored = load_predictions(run / "predictions" / "last.npz")  # gathered from both ranks, in row order
+    assert np.array_equal(stored.labels, labels) and np.array_equal(stored.top_ids, preds.top_ids)
+    assert np.allclose(stored.top_probs, preds.top_probs, atol=2e-3)
+    per_class = [conf[i, i] / conf[i].sum() for i in range(k)]
+    assert list(summary["per_class_acc"].values()) == pytest.approx(per_class, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_same_seed_same_metrics(small_job, tmp_path) -> None:
+    run, _ = small_job
+    run_job(tmp_path, *SMALL)
+    assert records(the_run(tmp_path)) == records(run)
+
+
+@pytest.mark.slow
+def test_a_stopped_job_resumes_under_torchrun_bit_for_bit(longer_job, tmp_path) -> None:
+    runs = tmp_path / "runs"
+    agent = subprocess.Popen(torchrun(runs, *LONGER), env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    wait_until(lambda: any(p.stat().st_size for p in runs.glob("*/metrics.jsonl")), agent, 180)
+    agent.send_signal(signal.SIGTERM)  # what Ctrl-C on torchrun, or a scheduler's preemption, does
+    out, err = agent.communicate(timeout=120)
+    run = the_run(runs)
+    summary = read(run, "summary.json")
+    assert summary["status"] == "interrupted", out[-1500:] + err[-1500:]
+    assert "resume with: cifar-tui --no-ui --resume" in out and 1 <= summary["epochs_done"] < 3
+    run_job(runs, "--resume", run.name)
+    assert read(run, "summary.json")["status"] == "completed"
+    assert records(run) == records(longer_job)  # the same numbers as a job never stopped
+
+
+@pytest.mark.slow
+def test_a_killed_rank_fails_the_run_within_the_timeout(tmp_path) -> None:
+    runs = tmp_path / "runs"
+    agent = subprocess.Popen(torchrun(runs, *LONGER, "--dist-timeout", "20"), env=env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: any(p.stat().st_size for p in runs.glob("*/metrics.jsonl")), agent, 180)
+    os.kill(rank_pid(agent.pid, 1), signal.SIGKILL)
+    t0 = time.monotonic()
+    out, err = agent.communicate(timeout=90)
+    assert agent.returncode != 0 and time.monotonic() - t0 < 60
+    summary = read(the_run(runs), "summary.json")
+    assert summary["status"] == "failed"
+    assert "another process of the job died or stopped answering" in summary["error"]
+    assert "another process of the job died" in out  # rank 0 said so, in one line
+    assert "Traceback" not in out
+
+
+def wait_until(predicate, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def rank_pid(agent: int, rank: int) -> int:
+    """The worker process torchrun started for ``rank`` (its environment says RANK=rank)."""
+    for child in Path(f"/proc/{agent}/task/{agent}/children").read_text().split():
+        environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        if f"RANK={rank}".encode() in environ:
+            return int(child)
+    raise AssertionError(f"no rank {rank} under {agent}")
+
+
+# --------------------------------------------------------------------------- no second process needed
+
+def cli_under_torchrun(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    job = {**env(), "WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}
+    return subprocess.run([sys.executable, "-m", "tui", "--runs-dir", str(tmp_path / "runs"), *args],
+                          env=job, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--no-ui", "--batch-size", "63"), "--batch-size 63 does not split over 2 processes"),
+    (("--no-ui", "--sync-bn"), "--sync-bn needs GPUs"),
+    ((), "under torchrun add --no-ui"),
+])
+def test_bad_job_input_is_one_line_before_anything_is_written(tmp_path, args, words) -> None:
+    done = cli_under_torchrun(tmp_path, "--dataset", "synthetic", "--train-limit", "100", *args)
+    assert done.returncode == 2
+    assert words in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_an_unreachable_rendezvous_is_one_clear_line(tmp_path) -> None:
+    port = free_port()  # nothing listens there
+    job = {**env(), "WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(port)}
+    done = subprocess.run([sys.executable, "-m", "tui", "--no-ui", "--dataset", "synthetic", "--dist-timeout", "2",
+                           "--runs-dir", str(tmp_path / "runs")], env=job, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("cifar-tui: error: could not join the 2-process job at 127.0.0.1:") and "rdzv" in last
+    assert not (tmp_path / "runs").exists()
+
+
+def test_shards_cover_every_row_once() -> None:
+    for n in (0, 1, 5, 155, 10_000):
+        for world in (1, 2, 3, 8):
+            rows = [r for rank in range(world)
+                    for r in range(*distributed.shard(n, distributed.Dist(rank=rank, world=world)))]
+            assert rows == list(range(n))
+    batch = torch.arange(5)
+    parts = [distributed.local_slice(batch, distributed.Dist(rank=r, world=2)).tolist() for r in (0, 1)]
+    assert parts == [[0, 1], [2, 3, 4]]
+
+
+def test_peer_failures_read_as_one_line() -> None:
+    gloo = RuntimeError("[/__w/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:545] Read error "
+                        "[127.0.0.1]:20373: Connection reset by peer. This is typically caused by a remote worker")
+    text = distributed.peer_failure(gloo, distributed.Dist(rank=0, world=2))
+    assert text and text.startswith("another process of the job died") and "pair.cc" not in text
+    assert distributed.peer_failure(gloo, distributed.SINGLE) is None
+    assert distributed.peer_failure(RuntimeError("shape mismatch"), distributed.Dist(rank=0, world=2)) is None
+
+
+def test_dist_timeout_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="dist_timeout must be > 0"):
+        RunConfig(dataset="synthetic", dist_timeout=0).validate()
