@@ -158,6 +158,46 @@ def test_a_killed_rank_fails_the_run_within_the_timeout(tmp_path) -> None:
     assert "Traceback" not in out
 
 
+@pytest.mark.slow
+def test_divergence_on_the_job_stops_every_rank_at_one_step(tmp_path) -> None:
+    runs = tmp_path / "runs"
+    done = subprocess.run(torchrun(runs, *LONGER, "--optimizer", "sgd", "--lr", "1e7"), env=env(),
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode != 0
+    summary = read(the_run(runs), "summary.json")
+    assert summary["status"] == "diverged" and summary["epochs_done"] == 0
+    assert "train loss at epoch 1, step" in summary["error"] and "--lr" in summary["error"]
+    assert done.stdout.count("diverged: 0/3 epochs") == 1  # said once, by rank 0
+
+
+@pytest.mark.slow
+def test_the_app_follows_a_job_like_any_headless_run(tmp_path) -> None:
+    """RunFollower (what the dashboard and `watch` read) sees a torchrun job's steps and its end."""
+    from engine.runs.follow import RunFollower
+
+    runs = tmp_path / "runs"
+    agent = subprocess.Popen(torchrun(runs, *LONGER, "--epochs", "1", "--name", "live"), env=env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: bool(list(runs.glob("*-live/summary.json"))), agent, 180)
+        follower, steps, deadline = RunFollower(next(runs.glob("*-live"))), [], time.monotonic() + 180
+        while True:
+            update = follower.poll()
+            if update.step is not None:
+                steps.append(update.step)
+            if update.finished:
+                break
+            assert time.monotonic() < deadline, steps
+            time.sleep(0.2)
+        assert agent.wait(60) == 0
+        assert [s.step for s in steps if s.step < s.steps_per_epoch], steps  # live, mid-epoch
+        assert read(next(runs.glob("*-live")), "summary.json")["status"] == "completed"
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+
+
 def wait_until(predicate, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
