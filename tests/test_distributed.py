@@ -198,6 +198,24 @@ def test_the_app_follows_a_job_like_any_headless_run(tmp_path) -> None:
             agent.wait()
 
 
+@pytest.mark.slow
+def test_a_frozen_backbone_trains_without_the_feature_cache_and_says_why(tmp_path) -> None:
+    from engine.models import get_spec
+
+    torch.manual_seed(0)
+    weights = tmp_path / "cnn.pt"
+    torch.save(get_spec("cnn").build(10, 3, 32).state_dict(), weights)  # "pretrained": any real state dict
+    runs = tmp_path / "runs"
+    done = run_job(runs, "--dataset", "synthetic", "--model", "cnn", "--strategy", "feature-extract",
+                   "--weights", str(weights), "--no-crop", "--train-limit", "300", "--test-limit", "60",
+                   "--batch-size", "50", "--epochs", "1")
+    assert "[info] feature cache off: not under torchrun" in done.stdout
+    assert read(the_run(runs), "summary.json")["status"] == "completed"
+    frozen = torch.load(the_run(runs) / "checkpoints" / "last.pt", weights_only=True)["model"]
+    start = torch.load(weights, weights_only=True)
+    assert all(torch.equal(frozen[k], start[k]) for k in start if k.startswith("features.") and "running" not in k)
+
+
 def wait_until(predicate, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
