@@ -33,7 +33,7 @@ import numpy as np
 
 from . import predictions as stored
 from .analysis_images import ImagePrediction, SampleGrid, predict_images, sample_grid
-from .analysis_model import LoadedRun, autocast, load_run_data, load_run_model, read_run_config
+from .analysis_model import LoadedRun, load_run_data, load_run_model, predict_top, read_run_config
 from .analysis_probe import PROBE_FILE, probe_config, probe_runs, read_probe, train_probe
 from .config import UserError
 from .predictions import Predictions
@@ -74,14 +74,10 @@ def compute_predictions(loaded: LoadedRun, batch_size: int = 256) -> Predictions
     x_all, y_all = loaded.data.test.x, np.asarray(loaded.data.test.y, dtype=np.int64)
     k = min(stored.TOPK, loaded.data.num_classes)
     ids, probs = [], []
-    with torch.no_grad():
-        for i in range(0, len(y_all), batch_size):
-            x = loaded.pipeline.eval_batch(torch.as_tensor(x_all[i : i + batch_size]).to(loaded.device))
-            with autocast(loaded):
-                out = loaded.model(x)
-            p, top = torch.softmax(out.float(), 1).topk(k, 1)
-            ids.append(top.cpu().numpy())
-            probs.append(p.cpu().numpy())
+    for i in range(0, len(y_all), batch_size):
+        top, p = predict_top(loaded, torch.as_tensor(x_all[i : i + batch_size]).to(loaded.device), k)
+        ids.append(top.cpu().numpy())
+        probs.append(p.cpu().numpy())
     empty = np.empty((0, k))
     return Predictions(loaded.epoch, y_all, np.concatenate(ids or [empty]).astype(np.int64),
                        np.concatenate(probs or [empty]).astype(np.float32))

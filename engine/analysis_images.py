@@ -133,7 +133,7 @@ def predict_images(run_dir: str | Path, paths: list[str], device: str = "cpu", t
     """
     import torch
 
-    from .analysis_model import autocast, load_run_model
+    from .analysis_model import load_run_model, predict_top
 
     if top < 1:
         raise UserError(f"--top must be at least 1, got {top}")
@@ -151,15 +151,11 @@ def predict_images(run_dir: str | Path, paths: list[str], device: str = "cpu", t
         out.append(ImagePrediction(path, image, [], error))
     good = [(p, p.image) for p in out if p.image is not None]
     k = min(top, len(names))
-    with torch.no_grad():
-        for i in range(0, len(good), 256):
-            chunk = good[i : i + 256]
-            x = torch.as_tensor(np.stack([image for _, image in chunk])).to(loaded.device)
-            with autocast(loaded):
-                logits = loaded.model(loaded.pipeline.eval_batch(x))
-            probs, ids = torch.softmax(logits.float(), 1).topk(k, 1)
-            for (p, _), pr, ix in zip(chunk, probs.cpu().tolist(), ids.cpu().tolist()):
-                p.top = [(names[c], float(v)) for c, v in zip(ix, pr)]
+    for i in range(0, len(good), 256):
+        chunk = good[i : i + 256]
+        ids, probs = predict_top(loaded, torch.as_tensor(np.stack([image for _, image in chunk])).to(loaded.device), k)
+        for (p, _), pr, ix in zip(chunk, probs.cpu().tolist(), ids.cpu().tolist()):
+            p.top = [(names[c], float(v)) for c, v in zip(ix, pr)]
     return out
 
 

@@ -212,3 +212,15 @@ def autocast(loaded: LoadedRun) -> Any:
     if loaded.device.type == "cuda" and loaded.config.amp:
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def predict_top(loaded: LoadedRun, x: Any, k: int) -> tuple[Any, Any]:
+    """The k most probable classes (ids, probs) of a uint8 batch already on the loaded run's device,
+    through the run's own evaluation transform: what analyze, predict and the drill-down store."""
+    import torch
+
+    from .metrics import top_probs
+
+    with torch.no_grad(), autocast(loaded):
+        logits = loaded.model(loaded.pipeline.eval_batch(x))
+    return top_probs(logits, k)
