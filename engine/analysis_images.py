@@ -186,8 +186,7 @@ def sample_grid(config: RunConfig, per_class: int = 8, augmented: bool = False, 
 
     from .data import load_config_dataset
     from .models import MODELS
-    from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
-    from .strategies import PRETRAINED_STRATEGIES
+    from .pipeline import run_pipeline
 
     if per_class < 1:
         raise UserError(f"per_class must be at least 1, got {per_class}")
@@ -207,10 +206,8 @@ def sample_grid(config: RunConfig, per_class: int = 8, augmented: bool = False, 
         return SampleGrid(images, labels, [names[c] for c in labels], names, rows)
     spec = MODELS.get(config.model)
     rgb = bool(spec and spec.rgb_only)
-    mean, std = (IMAGENET_MEAN, IMAGENET_STD) if config.strategy in PRETRAINED_STRATEGIES else data.mean_std()
     cpu = torch.device("cpu")
-    pipe = Pipeline(config.replace(channels_last=False), mean=mean, std=std, channels=3 if rgb else data.channels,
-                    native_size=data.image_size, input_size=data.image_size, num_classes=len(names), device=cpu)
+    pipe = run_pipeline(config.replace(channels_last=False), data, rgb_only=rgb, input_size=data.image_size, device=cpu)
     # Another augment_seed: another draw of the augmentation on the same images.
     gen = torch.Generator(device=cpu).manual_seed(seed if augment_seed is None else augment_seed)
     with torch.no_grad():

@@ -179,8 +179,8 @@ def load_run_model(run_dir: str | Path, device: str = "cpu", checkpoint: str = "
     """
     from .environment import resolve_device
     from .models import MODELS
-    from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
-    from .strategies import PRETRAINED_STRATEGIES, build_model, load_matching
+    from .pipeline import run_pipeline
+    from .strategies import build_model, load_matching
 
     run_dir = Path(run_dir)
     run_id, config = read_run_config(run_dir)
@@ -194,11 +194,7 @@ def load_run_model(run_dir: str | Path, device: str = "cpu", checkpoint: str = "
     model, _ = build_model(config, spec, data.num_classes, data.channels, size, load_weights=False)
     load_matching(model, weights, spec, source=f"run {run_id}")
     model = model.to(dev).eval()
-    pretrained = config.strategy in PRETRAINED_STRATEGIES
-    mean, std = (IMAGENET_MEAN, IMAGENET_STD) if pretrained else data.mean_std()
-    pipe = Pipeline(config.replace(channels_last=False), mean=mean, std=std,
-                    channels=3 if spec.rgb_only else data.channels, native_size=data.image_size,
-                    input_size=size, num_classes=data.num_classes, device=dev)
+    pipe = run_pipeline(config.replace(channels_last=False), data, rgb_only=spec.rgb_only, input_size=size, device=dev)
     return LoadedRun(run_id, run_dir, config, spec, model, pipe, data, size, list(data.class_names), dev,
                      path.name, info["epoch"], info["step"])
 

@@ -76,3 +76,14 @@ class Pipeline:
         """Normalised, resized input with no randomness."""
         out = augment.resize(augment.to_float(x, self.mean, self.std, self.channels), self.input_size)
         return out.contiguous(memory_format=self.memory_format)
+
+
+def run_pipeline(config: RunConfig, data, *, rgb_only: bool, input_size: int, device: torch.device) -> Pipeline:
+    """A run's transform, as training, analysis and the sample grid all build it: the dataset's own
+    statistics, or ImageNet's for the pretrained strategies (pretrained features expect them)."""
+    from .strategies import PRETRAINED_STRATEGIES
+
+    pretrained = config.strategy in PRETRAINED_STRATEGIES
+    mean, std = (IMAGENET_MEAN, IMAGENET_STD) if pretrained else data.mean_std()
+    return Pipeline(config, mean=mean, std=std, channels=3 if rgb_only else data.channels,
+                    native_size=data.image_size, input_size=input_size, num_classes=data.num_classes, device=device)

@@ -29,13 +29,13 @@ from .feature_cache import FeatureCache, at_epoch_start as feature_cache_at_epoc
 from .metrics import confusion_update, generalization_gap, per_class_accuracy, top_probs, topk_correct
 from .models import get_spec
 from .optim import LRSchedule, build_optimizer
-from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
+from .pipeline import Pipeline, run_pipeline
 from .bookkeeping import Diverged, RunBook
 from .runs import RunStatus
 from .runs.checkpoint import has_checkpoint, resumable_checkpoint
 from .runs.writer import RunWriter, check_runs_dir
 from .snapshot import Partial, restore
-from .strategies import PRETRAINED_STRATEGIES, Plan, build_model
+from .strategies import Plan, build_model
 
 STEP_EVENT_INTERVAL_S = 0.1
 
@@ -245,11 +245,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
     spec = get_spec(config.model)
     input_size = config.image_size or spec.input_size or data.image_size
     model, plan = build_model(config, spec, data.num_classes, data.channels, input_size)
-    channels = 3 if spec.rgb_only else data.channels
-    if config.strategy in PRETRAINED_STRATEGIES:
-        mean, std = IMAGENET_MEAN, IMAGENET_STD  # pretrained features expect ImageNet statistics
-    else:
-        mean, std = data.mean_std()
+    pipeline = run_pipeline(config, data, rgb_only=spec.rgb_only, input_size=input_size, device=device)
     model = model.to(device)
     if device.type == "cuda" and config.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -263,10 +259,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
         steps -= 1  # a last batch that leaves a rank 1 image (or none) breaks BatchNorm; drop it
     ctx = Context(
         config=config, device=device, data=data, model=model, forward=forward, plan=plan,
-        pipeline=Pipeline(
-            config, mean=mean, std=std, channels=channels, native_size=data.image_size,
-            input_size=input_size, num_classes=data.num_classes, device=device,
-        ),
+        pipeline=pipeline,
         optimizer=build_optimizer(config, model.parameters()),
         schedule=LRSchedule(config, steps, plan.phase2_epoch),
         criterion=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
