@@ -222,16 +222,15 @@ def load_run_weights(config: RunConfig) -> dict[str, torch.Tensor]:
 
 # torch.save writes a zip archive (torch >= 1.6) or, in the legacy format, a pickle (protocol >= 2).
 def run_checkpoint_weights(run: Path) -> dict[str, torch.Tensor]:
-    """Weights of a saved run: best.pt, else last.pt (a run stopped before any best).
+    """Weights of a saved run: best.pt, else the newest checkpoint that verifies (last.pt, prev.pt).
 
-    A damaged or non-finite best.pt is refused, not swapped for last.pt: the
-    caller asked for the run's best model and must not analyse another silently.
+    One reader for every use of a run's weights (analysis_model.newest_checkpoint): the
+    bytes loaded are the bytes checked against the manifest, and a damaged best.pt is
+    refused, not swapped for last.pt (the caller asked for the run's best model).
     """
-    for name in ("best.pt", "last.pt"):
-        ckpt = run / "checkpoints" / name
-        if ckpt.is_file():
-            return load_weights_file(str(ckpt))
-    raise UserError(f"run {run.name} has no checkpoint; train it with checkpoints on")
+    from .analysis_model import newest_checkpoint
+
+    return newest_checkpoint(run, run.name, "best")[1]
 
 
 def load_matching(model: nn.Module, state: dict[str, torch.Tensor], spec: ModelSpec, source: str) -> None:
