@@ -278,26 +278,36 @@ def analyze(run_dir: str | Path, *, errors: bool = False, pca: bool = False, pro
         log(f"run {run_id}: {loaded.where}, {len(loaded.data.test)} test images, on {loaded.device}")
         origin = {"checkpoint": loaded.checkpoint, "epoch": loaded.epoch, "step": loaded.step, "device": str(loaded.device)}
         if errors:
-            log(f"predicting {len(loaded.data.test)} test images with {loaded.where}")
-            preds = compute_predictions(loaded)
-            path = save_predictions(run_dir, preds)
-            summary["errors"] = {**origin, **errors_summary(preds, loaded.class_names),
-                                 "file": f"{ANALYSIS}/{path.name}", "computed_at": utc_now()}
+            summary["errors"] = {**origin, **_analyze_errors(run_dir, loaded, log)}
         if pca:
-            log(f"features of {min(limit or len(loaded.data.test), len(loaded.data.test))} test images "
-                f"with {loaded.where}")
-            fs = feature_space(loaded, limit)
-            path = save_feature_space(run_dir, fs)
-            summary["pca"] = {**origin, "n_images": len(fs.labels), "dim": fs.dim, "layer": fs.layer,
-                              "explained": fs.explained, "file": f"{ANALYSIS}/{path.name}", "computed_at": utc_now()}
+            summary["pca"] = {**origin, **_analyze_pca(run_dir, loaded, limit, log)}
     if probe:
-        log(f"training a linear probe of run {run_id} ({probe_epochs} epoch{'s' if probe_epochs != 1 else ''})")
-        result = train_probe(run_dir, epochs=probe_epochs, on_event=on_event, device=device)
-        if result.status != "completed":
-            raise UserError(f"the probe run {result.run_id} ended {result.status}"
-                            + (f": {result.error}" if result.error else ""))
-        record = read_probe(run_dir) or {}
-        summary["probe"] = {**record, "file": f"{ANALYSIS}/{PROBE_FILE}", "computed_at": utc_now()}
+        summary["probe"] = _analyze_probe(run_dir, run_id, probe_epochs, device, log, on_event)
     summary["updated_at"] = utc_now()
     atomic_write_json(analysis_dir(run_dir, create=True) / SUMMARY_FILE, summary)
     return summary
+
+
+def _analyze_errors(run_dir: Path, loaded: LoadedRun, log: Callable[[str], Any]) -> dict[str, Any]:
+    log(f"predicting {len(loaded.data.test)} test images with {loaded.where}")
+    preds = compute_predictions(loaded)
+    path = save_predictions(run_dir, preds)
+    return {**errors_summary(preds, loaded.class_names), "file": f"{ANALYSIS}/{path.name}", "computed_at": utc_now()}
+
+
+def _analyze_pca(run_dir: Path, loaded: LoadedRun, limit: int | None, log: Callable[[str], Any]) -> dict[str, Any]:
+    n = len(loaded.data.test)
+    log(f"features of {min(limit or n, n)} test images with {loaded.where}")
+    fs = feature_space(loaded, limit)
+    path = save_feature_space(run_dir, fs)
+    return {"n_images": len(fs.labels), "dim": fs.dim, "layer": fs.layer, "explained": fs.explained,
+            "file": f"{ANALYSIS}/{path.name}", "computed_at": utc_now()}
+
+
+def _analyze_probe(run_dir: Path, run_id: str, epochs: int, device: str, log: Callable[[str], Any],
+                   on_event: Callable[[Any], None] | None) -> dict[str, Any]:
+    log(f"training a linear probe of run {run_id} ({epochs} epoch{'s' if epochs != 1 else ''})")
+    result = train_probe(run_dir, epochs=epochs, on_event=on_event, device=device)
+    if result.status != "completed":
+        raise UserError(f"the probe run {result.run_id} ended {result.status}" + (f": {result.error}" if result.error else ""))
+    return {**(read_probe(run_dir) or {}), "file": f"{ANALYSIS}/{PROBE_FILE}", "computed_at": utc_now()}

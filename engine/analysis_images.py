@@ -161,6 +161,27 @@ def predict_images(run_dir: str | Path, paths: list[str], device: str = "cpu", t
 
 # ----------------------------------------------------------------------------- what the model sees
 
+def _augmented(config: RunConfig, data: Any, images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, Any]:
+    """The images through the run's own training augmentation, back in uint8 for display; and the targets."""
+    import torch
+
+    from .models import MODELS
+    from .pipeline import run_pipeline
+
+    spec = MODELS.get(config.model)
+    cpu = torch.device("cpu")
+    pipe = run_pipeline(config.replace(channels_last=False), data, rgb_only=bool(spec and spec.rgb_only),
+                        input_size=data.image_size, device=cpu)
+    gen = torch.Generator(device=cpu).manual_seed(seed)
+    with torch.no_grad():
+        out, target = pipe.train_batch(torch.as_tensor(images), torch.as_tensor(labels), gen)
+        pixels = (out.float() * pipe.std + pipe.mean).clamp_(0, 1).mul_(255).round_().to(torch.uint8)
+    shown = pixels.permute(0, 2, 3, 1).numpy()
+    if shown.shape[-1] != data.channels:  # grey repeated for an RGB model: its three channels are equal
+        shown = shown[..., : data.channels]
+    return shown, target
+
+
 def _caption(target: Any, label: int, names: list[str]) -> str:
     """'cat', or for a soft target its classes by weight: '0.62 cat + 0.38 dog'."""
     if target.ndim == 0:
@@ -182,11 +203,7 @@ def sample_grid(config: RunConfig, per_class: int = 8, augmented: bool = False, 
     (the resize to the model's input is the one step left out). The dataset is
     never downloaded (UserError when it is not on disk).
     """
-    import torch
-
     from .data import load_config_dataset
-    from .models import MODELS
-    from .pipeline import run_pipeline
 
     if per_class < 1:
         raise UserError(f"per_class must be at least 1, got {per_class}")
@@ -200,21 +217,10 @@ def sample_grid(config: RunConfig, per_class: int = 8, augmented: bool = False, 
     order = np.random.default_rng(seed).permutation(len(y_all))
     rows = np.concatenate([order[y_all[order] == c][:per_class] for c in wanted] or [np.empty(0, np.int64)])
     rows = rows.astype(np.int64)
-    images = np.asarray(data.train.x)[rows]
-    labels = y_all[rows]
+    images, labels = np.asarray(data.train.x)[rows], y_all[rows]
     if not augmented or not len(rows):
         return SampleGrid(images, labels, [names[c] for c in labels], names, rows)
-    spec = MODELS.get(config.model)
-    rgb = bool(spec and spec.rgb_only)
-    cpu = torch.device("cpu")
-    pipe = run_pipeline(config.replace(channels_last=False), data, rgb_only=rgb, input_size=data.image_size, device=cpu)
     # Another augment_seed: another draw of the augmentation on the same images.
-    gen = torch.Generator(device=cpu).manual_seed(seed if augment_seed is None else augment_seed)
-    with torch.no_grad():
-        out, target = pipe.train_batch(torch.as_tensor(images), torch.as_tensor(labels), gen)
-        pixels = (out.float() * pipe.std + pipe.mean).clamp_(0, 1).mul_(255).round_().to(torch.uint8)
-    shown = pixels.permute(0, 2, 3, 1).numpy()
-    if shown.shape[-1] != data.channels:  # grey repeated for an RGB model: its three channels are equal
-        shown = shown[..., : data.channels]
+    shown, target = _augmented(config, data, images, labels, seed if augment_seed is None else augment_seed)
     captions = [_caption(t, int(lab), names) for t, lab in zip(target, labels)]
     return SampleGrid(np.ascontiguousarray(shown), labels, captions, names, rows)

@@ -102,15 +102,35 @@ def checkpoint_candidates(folder: Path, checkpoint: str) -> list[Path]:
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(model state dict, checkpoint info: epoch, step) of a run's checkpoint, verified on the bytes loaded.
-
-    The sha256 of exactly the bytes that are unpickled must be in the manifest;
-    a miss is read again a few times (a writer may have replaced the file and
-    pruned the manifest between our two reads) before it is refused.
-    """
+    """(model state dict, checkpoint info: epoch, step) of a run's checkpoint, verified on the bytes loaded."""
     import torch
 
-    from .runs.checkpoint import MANIFEST, _read_entries, check_finite, check_torch_format
+    from .runs.checkpoint import check_finite, check_torch_format
+
+    data, entry = _verified_bytes(path)
+    check_torch_format(path, data[:8])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is "not a usable checkpoint"
+        reason = "it holds objects other than tensors" if "weights_only" in str(exc) else type(exc).__name__
+        raise UserError(f"{path} is not a PyTorch checkpoint ({reason})") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("model"), dict):
+        raise UserError(f"{path} is not a cifar-tui checkpoint")
+    state = {k.removeprefix("_orig_mod."): v for k, v in obj["model"].items()}
+    check_finite(state, path)
+    epoch, step = obj.get("epoch", entry.get("epoch", 0)), entry.get("step", 0)
+    return state, {"epoch": int(epoch) if isinstance(epoch, int) else 0, "step": int(step) if isinstance(step, int) else 0}
+
+
+def _verified_bytes(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """The file's bytes and their manifest entry: the sha256 of exactly the bytes that will be unpickled.
+
+    A miss is read again a few times (a writer may have replaced the file and pruned the
+    manifest between our two reads) before it is refused.
+    """
+    from .runs.checkpoint import MANIFEST, _read_entries
 
     entry: dict[str, Any] | None = None
     data, seen = b"", None
@@ -135,21 +155,7 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise UserError(f"checkpoint {path} is empty (a write was cut off)")
     if entry is None:
         raise UserError(f"checkpoint {path} does not match its recorded sha256: truncated, corrupted or replaced")
-    check_torch_format(path, data[:8])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is "not a usable checkpoint"
-        reason = "it holds objects other than tensors" if "weights_only" in str(exc) else type(exc).__name__
-        raise UserError(f"{path} is not a PyTorch checkpoint ({reason})") from None
-    if not isinstance(obj, dict) or not isinstance(obj.get("model"), dict):
-        raise UserError(f"{path} is not a cifar-tui checkpoint")
-    state = {k.removeprefix("_orig_mod."): v for k, v in obj["model"].items()}
-    check_finite(state, path)
-    epoch = obj.get("epoch", entry.get("epoch", 0))
-    step = entry.get("step", 0)
-    return state, {"epoch": int(epoch) if isinstance(epoch, int) else 0, "step": int(step) if isinstance(step, int) else 0}
+    return data, entry
 
 
 def newest_checkpoint(run_dir: Path, run_id: str, checkpoint: str = "best") -> tuple[Path, dict[str, Any], dict[str, Any]]:
