@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_process import cli
 from PIL import Image
 
 from engine.analysis import predict_images
@@ -18,12 +17,6 @@ from engine.train import train
 # Trains for real: the fast tier (-m 'not slow') skips it.
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
