@@ -6,7 +6,6 @@ only when a progress event is due (~10/s) and once per evaluation.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 import traceback
@@ -28,6 +27,7 @@ from .metrics import confusion_update, generalization_gap, per_class_accuracy, t
 from .models import get_spec
 from .optim import LRSchedule, build_optimizer
 from .pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
+from . import accel
 from .bookkeeping import Diverged, RunBook
 from .runs import RunStatus
 from .runs.checkpoint import has_checkpoint, resumable_checkpoint
@@ -193,10 +193,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control)
         mean, std = IMAGENET_MEAN, IMAGENET_STD  # pretrained features expect ImageNet statistics
     else:
         mean, std = data.mean_std()
-    model = model.to(device)
-    if device.type == "cuda" and config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    forward = torch.compile(model) if config.compile and device.type == "cuda" else model
+    model, forward = accel.prepare_model(model, config, device)
     _to_device(data, device)
     gen = torch.Generator(device=device).manual_seed(config.seed)
     steps = max(1, math.ceil(len(data.train) / config.batch_size))
@@ -208,7 +205,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control)
             config, mean=mean, std=std, channels=channels, native_size=data.image_size,
             input_size=input_size, num_classes=data.num_classes, device=device,
         ),
-        optimizer=build_optimizer(config, model.parameters()),
+        optimizer=build_optimizer(config, model.parameters(), device),
         schedule=LRSchedule(config, steps, plan.phase2_epoch),
         criterion=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
         gen=gen, steps_per_epoch=steps, emit=emit, control=control,
@@ -274,9 +271,9 @@ def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | 
                           0, 0.0)
     perm, loss_sum, correct = partial.perm, partial.loss_sum, partial.correct
     seen, paused_s, lr = partial.seen, 0.0, ctx.schedule.lr(ctx.global_step)
-    # On the CPU a per-step .item() costs nothing, so divergence is caught before the bad step
-    # updates the weights; on a GPU it would stall the pipeline, so it is checked at each ~10 Hz event.
-    check_every_step = ctx.device.type == "cpu"
+    # No per-step .item(): on a GPU it would stall the pipeline. The loss is read (and checked for
+    # divergence) at the first step, at each ~10 Hz event and at the epoch's last step, always before
+    # any checkpoint, so a diverged step can never be saved; the CPU runs the same path as CUDA.
     t0 = last_emit = time.perf_counter()
     for step in range(partial.step, ctx.steps_per_epoch):
         if ctx.control.paused:
@@ -298,7 +295,7 @@ def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | 
             loss = ctx.criterion(out, target)
         now = time.perf_counter()
         emit_now = now - last_emit >= STEP_EVENT_INTERVAL_S or step == ctx.steps_per_epoch - 1
-        value = loss.item() if (check_every_step or emit_now or book.loss_ref is None) else None
+        value = loss.item() if (emit_now or book.loss_ref is None) else None
         if value is not None:
             book.check_loss(value, f"train loss at epoch {epoch}, step {step + 1}")
         ctx.optimizer.zero_grad(set_to_none=True)
@@ -340,10 +337,8 @@ def _gpu_memory(ctx: Context) -> tuple[int | None, int | None]:
 
 
 def autocast(ctx: Context):
-    """bf16 autocast on CUDA (no loss scaling needed, unlike fp16); nothing elsewhere."""
-    if ctx.device.type == "cuda" and ctx.config.amp:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    """bf16 autocast where engine.accel applies it (CUDA; the CPU when forced); a no-op context elsewhere."""
+    return accel.autocast(ctx.config, ctx.device)
 
 
 @torch.no_grad()
