@@ -3,6 +3,7 @@
 Usage: python benchmarks/feature_cache.py [--repeats 3] [--epochs 10] [--models alexnet mobilenet_v2]
                                           [--alexnet-size 224 --alexnet-train 128]
                                           [--mobilenet-size 96 --mobilenet-train 320] [--noise]
+                                          [--quick] [--json PATH]
 
 Three ways to train one feature-extraction run, side by side in one process,
 interleaved (the order rotates every repeat), medians of the repeats:
@@ -272,7 +273,14 @@ def main() -> None:
     ap.add_argument("--mobilenet-train", type=int, default=320)
     ap.add_argument("--noise", action="store_true",
                     help="instead: one run each of fp16 and fp32 storage and three seeds without the cache")
+    ap.add_argument("--quick", action="store_true", help="MobileNetV2 at 32 px, 64 images, 1 epoch: a smoke run")
+    ap.add_argument("--json", type=Path, help="write the speed-ups here as JSON rows")
     args = ap.parse_args()
+    if args.quick:
+        args.models, args.repeats, args.epochs, args.mobilenet_size, args.mobilenet_train = (
+            ["mobilenet_v2"], 1, 1, 32, 64)
+    if args.json:
+        args.json.write_text("[]\n")  # no data, no rows
     if not DATA.is_file():
         print(f"skipped: {DATA} is absent (the JPEG CIFAR-10 of ../shared/data/)")
         return
@@ -304,11 +312,27 @@ def main() -> None:
                     print(f"  repeat {rep + 1} {m:<13}{variant:<10}{trial.seconds:8.1f} s  test acc "
                           f"{trial.test_acc:.3f}  last train loss {trial.train_loss:.5f}", flush=True)
         report(results, args.models, sizes)
+        if args.json:
+            args.json.write_text(json_rows(results, args))
         print("\nwhere a training step's time goes, in this process (random inputs, medians of 3):")
         for m in args.models:
             print("  " + profile(config_for(m, weights[m], tmp, args, True)), flush=True)
     print(f"\nwhole benchmark: {time.perf_counter() - t_all:.0f} s; load average at the end "
           + " ".join(f"{v:.1f}" for v in os.getloadavg()) + " (other work shares these cores)")
+
+
+def json_rows(results: Results, args: argparse.Namespace) -> str:
+    """Each model's end-to-end speed-ups (no goal in issue 13: reported)."""
+    import json
+
+    rows = []
+    for m in args.models:
+        c, u, r = (results.median(m, v) for v in VARIANTS)
+        for other, seconds in (("uncached", u), ("reference", r)):
+            rows.append(dict(benchmark="feature_cache", target=f"{m} cached vs {other}", measured=round(seconds / c, 2),
+                             goal=0.0, unit="x", higher_is_better=True, met=True,
+                             note=f"reported; {args.epochs} epochs, {TRAIN[m](args)} images, median of {args.repeats}"))
+    return json.dumps(rows, indent=1) + "\n"
 
 
 def report(results: Results, models: list[str], sizes: dict[str, int]) -> None:

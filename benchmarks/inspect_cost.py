@@ -1,6 +1,6 @@
 """What the drill-down costs: storing test predictions during training, and opening a confusion cell.
 
-Usage: python benchmarks/inspect_cost.py [--repeats 3] [--train-limit 5000] [--epochs 2]
+Usage: python benchmarks/inspect_cost.py [--repeats 3] [--train-limit 5000] [--epochs 2] [--quick] [--json PATH]
 
 Part 1 trains ``cnn`` on the CPU with and without ``--predictions`` (interleaved
 repeats, same seed and data) and compares the median epoch time. The data is the
@@ -32,12 +32,12 @@ sys.path.insert(0, str(ROOT))
 JPEG_CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 
 
-def base_config(runs: str, train_limit: int, epochs: int):
+def base_config(runs: str, train_limit: int, epochs: int, test_limit: int | None = None):
     from engine.config import RunConfig
 
     data = dict(dataset="folder", data_dir=str(JPEG_CIFAR)) if JPEG_CIFAR.exists() else dict(dataset="synthetic")
     return RunConfig(model="cnn", epochs=epochs, train_limit=train_limit, val_split=0, batch_size=128,
-                     runs_dir=runs, device="cpu", checkpoints=False, seed=0, **data)
+                     runs_dir=runs, device="cpu", checkpoints=False, seed=0, test_limit=test_limit, **data)
 
 
 def run_records(config) -> list[dict]:
@@ -70,9 +70,9 @@ def write_cost(n: int, runs: str, repeats: int = 20) -> float:
     return statistics.median(times)
 
 
-def part1(args: argparse.Namespace, runs: str) -> None:
+def part1(args: argparse.Namespace, runs: str) -> float:
     """Epoch time with and without the predictions, interleaved; the evaluation part and the write alone."""
-    base = base_config(runs, args.train_limit, args.epochs)
+    base = base_config(runs, args.train_limit, args.epochs, args.test_limit)
     epoch, evaluation = {True: [], False: []}, {True: [], False: []}
     rates: list[float] = []
     for r in range(args.repeats):
@@ -89,7 +89,7 @@ def part1(args: argparse.Namespace, runs: str) -> None:
                   f"{[round(w, 2) for w in walls]} s, evaluation {[round(e, 2) for e in evaluation[on][-len(steady):]]} s",
                   flush=True)
     name = "CIFAR-10 (JPEG q75)" if base.dataset == "folder" else "synthetic"
-    n_test = 10000 if base.dataset == "folder" else 1000
+    n_test = args.test_limit or (10000 if base.dataset == "folder" else 1000)
     on, off = statistics.median(epoch[True]), statistics.median(epoch[False])
     e_on, e_off = statistics.median(evaluation[True]), statistics.median(evaluation[False])
     write = write_cost(n_test, runs)
@@ -103,6 +103,7 @@ def part1(args: argparse.Namespace, runs: str) -> None:
     print(f"direct cost per epoch (evaluation difference + write) {1000 * direct:.0f} ms: "
           f"{100 * direct / off:.2f}% of this {args.train_limit}-image epoch, "
           f"{100 * direct / full_epoch:.2f}% of a full 45,000-image cnn epoch (~{full_epoch:.0f} s)")
+    return 100 * direct / full_epoch
 
 
 async def open_cells(run_dir: str, runs: str, size: tuple[int, int], opens: int) -> list[float]:
@@ -148,20 +149,23 @@ async def open_cells(run_dir: str, runs: str, size: tuple[int, int], opens: int)
     return times
 
 
-def part2(args: argparse.Namespace, runs: str) -> None:
+def part2(args: argparse.Namespace, runs: str) -> dict[str, float]:
     from engine.train import train
     from tui.screens.inspect_data import run_images
 
-    config = base_config(runs, args.train_limit, 2).replace(checkpoints=True, name="drill")
+    config = base_config(runs, args.train_limit, 2, args.test_limit).replace(checkpoints=True, name="drill")
     result = train(config)
     t0 = time.perf_counter()
     run_images(result.run_dir)
     print(f"reading the run's test images and predictions (the dashboard's preload): "
           f"{time.perf_counter() - t0:.2f} s")
+    medians = {}
     for size in ((80, 24), (160, 48)):
         times = asyncio.run(open_cells(result.run_dir, runs, size, args.opens))
+        medians[f"{size[0]}x{size[1]}"] = statistics.median(times)
         print(f"open a confusion cell at {size[0]}x{size[1]} ({result.summary['n_test']} test images): median "
               f"{1000 * statistics.median(times):.0f} ms, max {1000 * max(times):.0f} ms over {len(times)} cells")
+    return medians
 
 
 def main() -> None:
@@ -171,17 +175,33 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--opens", type=int, default=6)
     parser.add_argument("--skip-train-cost", action="store_true")
+    parser.add_argument("--test-limit", type=int, help="fewer test images (default: all)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke run")
+    parser.add_argument("--json", type=Path, help="write the targets' rows here")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.train_limit, args.epochs, args.opens, args.test_limit = 1, 256, 1, 1, 500
     import platform
 
     import torch
 
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}")
+    rows = []
     with tempfile.TemporaryDirectory() as runs:
         if not args.skip_train_cost:
-            part1(args, runs)
-        part2(args, runs)
+            share = part1(args, runs)
+            rows.append(dict(benchmark="inspect_cost", target="predictions cost, % of a cnn epoch", measured=round(share, 3),
+                             goal=2.0, unit="%", higher_is_better=False, met=share < 2.0,
+                             note=f"{args.train_limit} train images, {args.repeats} repeats"))
+        for size, median in part2(args, runs).items():
+            rows.append(dict(benchmark="inspect_cost", target=f"open a confusion cell at {size}",
+                             measured=round(median, 3), goal=0.2, unit="s", higher_is_better=False, met=median < 0.2,
+                             note=f"median of {args.opens} cells"))
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ bare Textual app (a Static and a Footer) is timed the same way.
 
     python benchmarks/startup.py                     # this checkout, 7 rounds
     python benchmarks/startup.py --root /tmp/before  # another checkout beside it (e.g. `git archive` of a commit)
+    python benchmarks/startup.py --quick --json rows.json  # one round (a smoke run); the targets as JSON rows
 """
 from __future__ import annotations
 
@@ -142,14 +143,33 @@ def _line(name: str, runs: list[tuple[float, float]]) -> None:
           f"{', '.join(f'{w:.2f}' for w, _ in runs)}")
 
 
+def json_rows(times: Times) -> list[dict]:
+    """This checkout's medians as benchmark rows (python -m benchmarks prints them in its table)."""
+    rows = []
+    for name in [*COMMANDS, FIRST_FRAME]:
+        runs = times[(str(HERE), name)]
+        wall = statistics.median(w for w, _ in runs)
+        rows.append(dict(benchmark="startup", target=f"{name} wall", measured=round(wall, 3), goal=TARGET_S,
+                         unit="s", higher_is_better=False, met=wall <= TARGET_S,
+                         note=f"median of {len(runs)}, cpu {statistics.median(c for _, c in runs):.2f} s"))
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--root", type=Path, action="append", default=[],
                    help="another checkout to time beside this one (repeatable)")
+    p.add_argument("--quick", action="store_true", help="one round: a smoke run")
+    p.add_argument("--json", type=Path, help="write this checkout's targets here as JSON rows")
     args = p.parse_args()
     roots = [HERE, *(r.resolve() for r in args.root)]
-    report(measure(roots, args.rounds), roots)
+    times = measure(roots, 1 if args.quick else args.rounds)
+    report(times, roots)
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps(json_rows(times), indent=1) + "\n")
 
 
 if __name__ == "__main__":

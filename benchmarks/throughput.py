@@ -1,17 +1,33 @@
-"""Training throughput of every model, and the on-device pipeline vs a DataLoader loop.
+"""Training throughput: the engine against the usual DataLoader loop, on the same JPEG images; a step's profile.
 
-Usage: python benchmarks/throughput.py [--models cnn mlp ...] [--steps N] [--device auto]
+Usage: python benchmarks/throughput.py [--models cnn smallcnn] [--train 2560] [--epochs 2] [--repeats 3]
+                                       [--no-compile] [--rss] [--quick] [--json PATH]
 
-Part 1 runs the real engine (engine.train) for a few steps per model on the
-synthetic dataset and prints training img/s (evaluation excluded).
-Part 2 trains the same model for the same number of steps two ways, side by
-side in one process: the engine's uint8-on-device batches with batched
-augmentation, and the usual torchvision loop (per-sample PIL transforms in a
-DataLoader). It prints the ratio.
+Three ways to train the same model (same initial weights, batch, SGD), side by
+side in one process, interleaved (the order rotates every repeat), medians:
+
+- reference: the usual loop: torchvision.datasets.ImageFolder over the JPEG
+  files (PIL decode of every file every epoch, as the studies do), per-sample
+  RandomCrop(32, padding=4), RandomHorizontalFlip, ToTensor, Normalize, a
+  DataLoader (2 workers, shuffle), a plain step. Timed over its last epoch,
+  workers' start included (the loop starts them every epoch).
+- engine: engine.train with its defaults (decoded once to uint8; batches
+  indexed, cropped and flipped in one batched pass; channels_last, foreach SGD).
+- engine --compile: the same with torch.compile (inductor on the CPU).
+
+The engine's rate is its last epoch's training img/s (evaluation excluded), so
+--compile's one-off compile in epoch 1 is reported apart. The data: a
+stratified subset of CIFAR-10 (JPEG q75) from ../shared/data, extracted to a
+temporary folder both sides read; without it (and with --quick), synthetic
+images written as JPEG files. --rss: peak RSS of a headless run through the
+real CLI. Every target of issue 13 this checks becomes a --json row.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -21,93 +37,136 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
+from benchmarks.throughput_parts import (  # noqa: E402
+    JPEG_CIFAR, extract_subset, peak_rss, profile_engine, profile_reference, write_json, write_synthetic_jpegs,
+)
 from engine.config import RunConfig  # noqa: E402
-from engine.environment import resolve_device  # noqa: E402
-from engine.models import MODELS  # noqa: E402
+from engine.runs import read_metrics  # noqa: E402
 from engine.train import train  # noqa: E402
 
-# A CPU cannot train 224-px models at any speed: measure them smaller there.
-CPU_SIZE_CAP = 64
+GOAL = 1.5
+MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
 
-def engine_rate(model: str, steps: int, batch: int, device: str, runs: str) -> tuple[float, int]:
-    spec = MODELS[model]
-    size = spec.input_size or 32
-    if resolve_device(device).type == "cpu":
-        size = min(size, CPU_SIZE_CAP)
-    cfg = RunConfig(dataset="synthetic", model=model, epochs=1, batch_size=batch, train_limit=steps * batch,
-                    test_limit=10, image_size=size, runs_dir=runs, checkpoints=False, device=device)
-    result = train(cfg)
+def engine_config(model: str, folder: Path, runs: str, args: argparse.Namespace, compile_: bool) -> RunConfig:
+    return RunConfig(dataset="folder", data_dir=str(folder), model=model, epochs=args.epochs,
+                     batch_size=args.batch_size, lr=0.05, momentum=0.9, weight_decay=5e-4, val_split=0,
+                     runs_dir=runs, checkpoints=False, predictions=False, device="cpu", seed=0, compile=compile_)
+
+
+def run_engine(config: RunConfig) -> tuple[float, float]:
+    """(last epoch's training img/s, the first epoch's extra seconds over the last: compile and warm-up)."""
+    result = train(config)
     if result.status != "completed":
-        raise RuntimeError(result.error)
-    return result.summary["img_per_s"], size
+        raise RuntimeError(f"{config.model}: {result.status} {result.error}")
+    records = read_metrics(result.run_dir)
+    first, last = records[0]["train_time_s"], records[-1]["train_time_s"]
+    return records[-1]["img_per_s"], first - last
 
 
-def dataloader_rate(model: str, steps: int, batch: int, device: str) -> float:
-    """The usual loop: numpy images -> PIL -> per-sample transforms -> DataLoader -> device."""
-    import numpy as np
+def run_reference(model: str, folder: Path, args: argparse.Namespace) -> float:
+    """The usual loop's last-epoch training img/s (see the module docstring)."""
+    import torchvision
     import torchvision.transforms as T
-    from PIL import Image
 
-    from engine.synthetic import make_synthetic
+    from engine.models import get_spec
 
-    x, y = make_synthetic(steps * batch, seed=0)
-    tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
-                    T.Normalize((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))])
-
-    class DS(torch.utils.data.Dataset):
-        def __len__(self):
-            return len(y)
-
-        def __getitem__(self, i):
-            return tf(Image.fromarray(x[i])), int(y[i])
-
-    dev = resolve_device(device)
-    loader = torch.utils.data.DataLoader(DS(), batch_size=batch, shuffle=True, num_workers=2,
-                                         drop_last=True, persistent_workers=False)
+    tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(MEAN, STD)])
+    data = torchvision.datasets.ImageFolder(str(folder / "train"), transform=tf)
+    loader = torch.utils.data.DataLoader(data, batch_size=args.batch_size, shuffle=True, num_workers=2)
     torch.manual_seed(0)
-    net = MODELS[model].build(10, 3, 32).to(dev)
-    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    net = get_spec(model).build(10, 3, 32)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     crit = torch.nn.CrossEntropyLoss()
     net.train()
-    t0 = time.perf_counter()
-    seen = 0
-    for xb, yb in loader:
-        xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
-        loss = crit(net(xb), yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        seen += len(yb)
-    loss.item()
-    return seen / (time.perf_counter() - t0)
+    rate = 0.0
+    for _ in range(args.epochs):
+        t0, seen = time.perf_counter(), 0
+        for xb, yb in loader:
+            loss = crit(net(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seen += len(yb)
+        rate = seen / (time.perf_counter() - t0)
+    return rate
+
+
+def measure(args: argparse.Namespace, folder: Path, variants: list[str]) -> dict[tuple[str, str], list[float]]:
+    rates: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory() as runs:
+        for rep in range(args.repeats):
+            order = variants[rep % len(variants):] + variants[: rep % len(variants)]
+            for model in args.models:
+                for v in order:
+                    if v == "reference":
+                        rate, extra = run_reference(model, folder, args), None
+                    else:
+                        rate, extra = run_engine(engine_config(model, folder, runs, args, v == "engine --compile"))
+                    rates.setdefault((model, v), []).append(rate)
+                    if extra is not None:
+                        rates.setdefault((model, v + " epoch-1 extra s"), []).append(extra)
+                    print(f"  repeat {rep + 1} {model:<9}{v:<18}{rate:8.1f} img/s"
+                          + (f"   (epoch 1 took {extra:+.1f} s more)" if extra is not None else ""), flush=True)
+    return rates
+
+
+def report(rates: dict[tuple[str, str], list[float]], args: argparse.Namespace, variants: list[str]) -> list[dict]:
+    rows = []
+    print(f"\n{'model':<10}" + "".join(f"{v:>20}" for v in variants) + f"{'best engine / ref':>20}")
+    for model in args.models:
+        med = {v: statistics.median(rates[(model, v)]) for v in variants}
+        engines = {v: r for v, r in med.items() if v != "reference"}
+        best = max(engines, key=engines.get)
+        ratio = engines[best] / med["reference"]
+        print(f"{model:<10}" + "".join(f"{med[v]:>14.1f} img/s" for v in variants) + f"{ratio:>19.2f}x")
+        for v in engines:
+            print(f"  {v} / reference: {engines[v] / med['reference']:.2f}x"
+                  + (f"; epoch 1 took {statistics.median(rates[(model, v + ' epoch-1 extra s')]):+.1f} s more "
+                     "(compile, warm-up)" if (model, v + " epoch-1 extra s") in rates else ""))
+        rows.append(dict(benchmark="throughput", target=f"{model} 32 px engine/reference", measured=round(ratio, 3),
+                         goal=GOAL, unit="x", higher_is_better=True, met=ratio >= GOAL,
+                         note=f"{best}, {args.data_name}, {args.train} images, batch {args.batch_size}, "
+                              f"median of {args.repeats}"))
+    return rows
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="*", default=sorted(MODELS))
-    ap.add_argument("--steps", type=int, default=8)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--compare-model", default="cnn")
+    ap.add_argument("--models", nargs="*", default=["cnn", "smallcnn"])
+    ap.add_argument("--train", type=int, default=2560, help="training images (a stratified subset)")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--no-compile", action="store_true", help="leave out the engine --compile variant")
+    ap.add_argument("--rss", action="store_true", help="also: peak RSS of a headless CIFAR-10 run via the CLI")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, one repeat, cnn only: a smoke run")
+    ap.add_argument("--json", type=Path, help="write the targets' rows here")
     args = ap.parse_args()
-    dev = resolve_device(args.device)
-    print(f"torch {torch.__version__}, device {dev}, threads {torch.get_num_threads()}, "
-          f"batch {args.batch_size}, {args.steps} steps per model")
-    with tempfile.TemporaryDirectory() as runs:
-        print(f"\n{'model':<18}{'input':>7}{'train img/s':>14}")
-        for name in args.models:
-            try:
-                rate, size = engine_rate(name, args.steps, args.batch_size, args.device, runs)
-                print(f"{name:<18}{size:>5}px{rate:>14.1f}")
-            except Exception as exc:  # one broken model must not hide the others' figures
-                print(f"{name:<18}{'':>7}  error: {exc}")
-        m = args.compare_model
-        steps = max(args.steps, 20)
-        ours, _ = engine_rate(m, steps, args.batch_size, args.device, runs)
-        theirs = dataloader_rate(m, steps, args.batch_size, args.device)
-    print(f"\n{m}, {steps} steps of {args.batch_size}: on-device pipeline {ours:.1f} img/s, "
-          f"DataLoader + PIL transforms {theirs:.1f} img/s, ratio {ours / theirs:.2f}x")
+    if args.quick:
+        args.models, args.train, args.epochs, args.repeats, args.no_compile = ["cnn"], 256, 1, 1, True
+    variants = ["reference", "engine"] + ([] if args.no_compile else ["engine --compile"])
+    print(f"# python benchmarks/throughput.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"{platform.platform()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} "
+          f"threads, device cpu; load average at the start " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        use_real = JPEG_CIFAR.is_file() and not args.quick
+        folder = extract_subset(JPEG_CIFAR, Path(tmp), args.train) if use_real else \
+            write_synthetic_jpegs(Path(tmp), args.train)
+        args.data_name = "CIFAR-10 (JPEG q75)" if use_real else "synthetic JPEGs"
+        print(f"data: {args.data_name}, {args.train} training images as JPEG files, batch {args.batch_size}, "
+              f"{args.epochs} epochs, {args.repeats} interleaved repeats")
+        rows += report(measure(args, folder, variants), args, variants)
+        print("\nwhere a step's time goes (engine, torch.profiler and timers, medians per step):")
+        for model in args.models:
+            profile_engine(engine_config(model, folder, tmp, args, False), steps=5 if args.quick else 20)
+            profile_reference(model, folder, args.batch_size, steps=5 if args.quick else 20)
+    if args.rss:
+        rows += peak_rss(quick=args.quick)
+    print("\nload average at the end " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
+    if args.json:
+        write_json(args.json, rows)
 
 
 if __name__ == "__main__":

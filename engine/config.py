@@ -134,11 +134,11 @@ class RunConfig:
     device: str = "auto"
     """auto, cpu, cuda or mps."""
     amp: bool = True
-    """bf16 autocast on CUDA (ignored elsewhere)."""
+    """bf16 autocast on CUDA; ignored on the CPU, where bf16 without native support is slower (CIFAR_TUI_CPU_AMP=1 forces it)."""
     channels_last: bool = True
-    """channels_last memory format on CUDA (ignored elsewhere)."""
+    """channels_last memory format on CUDA and the CPU."""
     compile: bool = False
-    """torch.compile the model (CUDA; first epoch pays the compile)."""
+    """torch.compile the model (CUDA or CPU; the CPU needs a C++ compiler); the first epoch pays the compile."""
     eval_batch_size: int = 512
     """Images per evaluation forward pass."""
     feature_cache: bool = True

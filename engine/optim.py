@@ -10,20 +10,26 @@ import math
 
 import torch
 
+from .accel import optimizer_kwargs
 from .config import RunConfig
 
 
-def build_optimizer(config: RunConfig, params) -> torch.optim.Optimizer:
-    """SGD (momentum, nesterov), Adam or AdamW over the given parameters."""
+def build_optimizer(config: RunConfig, params, device: torch.device | None = None) -> torch.optim.Optimizer:
+    """SGD (momentum, nesterov), Adam or AdamW over the given parameters.
+
+    ``device``: where the parameters live; picks the fused / foreach implementation
+    (engine.accel). None: PyTorch's own default.
+    """
     params = list(params)
+    impl = optimizer_kwargs(device, config.optimizer) if device is not None else {}
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             params, lr=config.lr, momentum=config.momentum,
-            nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay,
+            nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay, **impl,
         )
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, **impl)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, **impl)
 
 
 class LRSchedule:

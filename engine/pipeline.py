@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from . import augment
+from .accel import memory_format as accel_memory_format
 from .config import RunConfig
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -40,9 +41,7 @@ class Pipeline:
         self.std = torch.tensor(std, device=device).view(1, -1, 1, 1)
         # 4 px of padding at 32 px (the CIFAR standard), scaled for other sizes.
         self.pad = max(1, round(native_size / 8)) if config.crop else 0
-        self.memory_format = (
-            torch.channels_last if (config.channels_last and device.type == "cuda") else torch.contiguous_format
-        )
+        self.memory_format = accel_memory_format(config, device)
         self.randaugment = None
         if config.randaugment:
             from .randaugment import RandAugment

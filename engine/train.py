@@ -6,7 +6,6 @@ only when a progress event is due (~10/s) and once per evaluation.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 import traceback
@@ -30,6 +29,7 @@ from .metrics import confusion_update, generalization_gap, per_class_accuracy, t
 from .models import get_spec
 from .optim import LRSchedule, build_optimizer
 from .pipeline import Pipeline, run_pipeline
+from . import accel
 from .bookkeeping import Diverged, RunBook
 from .runs import RunStatus
 from .runs.checkpoint import has_checkpoint, resumable_checkpoint
@@ -246,12 +246,9 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
     input_size = config.image_size or spec.input_size or data.image_size
     model, plan = build_model(config, spec, data.num_classes, data.channels, input_size)
     pipeline = run_pipeline(config, data, rgb_only=spec.rgb_only, input_size=input_size, device=device)
-    model = model.to(device)
-    if device.type == "cuda" and config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
     if dist.active and config.sync_bn:  # same Parameter objects: the optimizer built below is unaffected
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    forward = torch.compile(model) if config.compile and device.type == "cuda" else model
+    model, forward = accel.prepare_model(model, config, device)
     _to_device(data, device)
     gen = torch.Generator(device=device).manual_seed(config.seed)
     steps = max(1, math.ceil(len(data.train) / config.batch_size))
@@ -260,7 +257,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
     ctx = Context(
         config=config, device=device, data=data, model=model, forward=forward, plan=plan,
         pipeline=pipeline,
-        optimizer=build_optimizer(config, model.parameters()),
+        optimizer=build_optimizer(config, model.parameters(), device),
         schedule=LRSchedule(config, steps, plan.phase2_epoch),
         criterion=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
         gen=gen, steps_per_epoch=steps, emit=emit, control=control, dist=dist, aug_gen=gen, eval_model=forward,
@@ -281,7 +278,7 @@ def data_parallel(ctx: Context) -> None:
 
     c, d = ctx.config, ctx.dist
     ddp = DDP(ctx.model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
-    ctx.forward = torch.compile(ddp) if c.compile and ctx.device.type == "cuda" else ddp
+    ctx.forward = torch.compile(ddp, dynamic=False) if c.compile else ddp
     if ctx.aug_gen is ctx.gen:
         ctx.aug_gen = torch.Generator(device=ctx.device).manual_seed(c.seed + 7919 * (d.rank + 1))
         torch.manual_seed(c.seed + d.rank)  # dropout masks differ between ranks, as their data does
@@ -346,9 +343,9 @@ def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | 
     partial = partial or _new_partial(ctx)
     perm, loss_sum, correct = partial.perm, partial.loss_sum, partial.correct
     seen, paused_s, lr, pending = partial.seen, 0.0, ctx.schedule.lr(ctx.global_step), None
-    # On the CPU a per-step .item() costs nothing, so divergence is caught before the bad step
-    # updates the weights; on a GPU it would stall the pipeline, so it is checked at each ~10 Hz event.
-    check_every_step = ctx.device.type == "cpu"
+    # No per-step .item(): on a GPU it would stall the pipeline. The loss is read (and checked for
+    # divergence) at the first step, at each ~10 Hz event and at the epoch's last step, always before
+    # any checkpoint, so a diverged step can never be saved; the CPU runs the same path as CUDA.
     t0 = last_emit = time.perf_counter()
     for step in range(partial.step, ctx.steps_per_epoch):
         paused_s += _wait_while_paused(ctx)
@@ -372,7 +369,7 @@ def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | 
         if d.active:
             value = agreed  # the ranks' mean loss of the step before, agreed at this step's top
         else:
-            value = loss.item() if (check_every_step or emit_now or book.loss_ref is None) else None
+            value = loss.item() if (emit_now or book.loss_ref is None) else None
             if value is not None:
                 book.check_loss(value, f"train loss at epoch {epoch}, step {step + 1}")
         ctx.optimizer.zero_grad(set_to_none=True)
@@ -410,8 +407,9 @@ def _wait_while_paused(ctx: Context) -> float:
     return time.perf_counter() - p0
 
 
-AGREE_EVERY_CUDA = 16
-"""Under torchrun on GPUs, ranks agree on stop / divergence every this many steps (a host sync each)."""
+AGREE_EVERY = 16
+"""Under torchrun the ranks agree on stop / divergence every this many steps (a host sync each, which
+would stall a GPU's queue if done every step), and at an epoch's last step."""
 
 
 def _stop_and_loss(ctx: Context, book: RunBook, epoch: int, step: int,
@@ -422,7 +420,7 @@ def _stop_and_loss(ctx: Context, book: RunBook, epoch: int, step: int,
     """
     if not ctx.dist.active:
         return ctx.control.stop_requested, None
-    due = ctx.device.type == "cpu" or step % AGREE_EVERY_CUDA == 0 or step == ctx.steps_per_epoch - 1
+    due = step % AGREE_EVERY == 0 or step == ctx.steps_per_epoch - 1
     if not due:
         return False, None
     stop, value = distributed.agree(ctx.control.stop_requested, pending, ctx.device)
@@ -473,10 +471,8 @@ def _gpu_memory(ctx: Context) -> tuple[int | None, int | None]:
 
 
 def autocast(ctx: Context):
-    """bf16 autocast on CUDA (no loss scaling needed, unlike fp16); nothing elsewhere."""
-    if ctx.device.type == "cuda" and ctx.config.amp:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    """bf16 autocast where engine.accel applies it (CUDA; the CPU when forced); a no-op context elsewhere."""
+    return accel.autocast(ctx.config, ctx.device)
 
 
 @torch.no_grad()
@@ -494,7 +490,7 @@ def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor, *, keep_top
     Under torchrun each rank scores its contiguous shard and the sums are added up: every
     image is counted once, and the result is what one process would compute.
     """
-    model = ctx.eval_model or ctx.forward
+    model = ctx.eval_model if ctx.eval_model is not None else ctx.forward
     model.eval()
     k = ctx.data.num_classes
     loss_sum = torch.zeros((), device=ctx.device)
