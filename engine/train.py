@@ -34,8 +34,11 @@ from .runs.checkpoint import has_checkpoint, resumable_checkpoint
 from .runs.writer import RunWriter, check_runs_dir
 from .snapshot import Partial, restore
 from .strategies import PRETRAINED_STRATEGIES, Plan, build_model
+from .tta import with_tta
 
 STEP_EVENT_INTERVAL_S = 0.1
+INIT_IMAGES = 5000
+"""Training images a model's ``init_from_data`` sees: plenty for a 12x12 patch covariance, ~60 MB as float."""
 
 
 @dataclass
@@ -197,12 +200,13 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control)
     if device.type == "cuda" and config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     forward = torch.compile(model) if config.compile and device.type == "cuda" else model
+    forward = with_tta(forward, config.tta)  # eval mode only: every evaluation sees it, no training step does
     _to_device(data, device)
     gen = torch.Generator(device=device).manual_seed(config.seed)
     steps = max(1, math.ceil(len(data.train) / config.batch_size))
     if len(data.train) % config.batch_size == 1 and steps > 1:
         steps -= 1  # a 1-image last batch breaks BatchNorm; drop it
-    return Context(
+    ctx = Context(
         config=config, device=device, data=data, model=model, forward=forward, plan=plan,
         pipeline=Pipeline(
             config, mean=mean, std=std, channels=channels, native_size=data.image_size,
@@ -213,6 +217,20 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control)
         criterion=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
         gen=gen, steps_per_epoch=steps, emit=emit, control=control,
     )
+    _init_from_data(ctx)
+    return ctx
+
+
+def _init_from_data(ctx: Context) -> None:
+    """A scratch model that sets layers from the data (``fast``'s patch whitening) sees the training images once.
+
+    Before any step and without touching a random generator, so the run's future is
+    unchanged; a resumed run then loads its checkpoint over it.
+    """
+    init = getattr(ctx.model, "init_from_data", None)
+    if init is not None and ctx.config.strategy == "scratch" and not ctx.config.weights:
+        x = ctx.data.train.x
+        init(ctx.pipeline.eval_batch(x[:: max(1, len(x) // INIT_IMAGES)]))  # strided: folders come sorted by class
 
 
 def _to_device(data: Dataset, device: torch.device) -> None:
@@ -291,7 +309,7 @@ def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | 
         if cache is not None:  # the frozen part's stored features, the flip drawn as the pipeline draws it
             x, target = cache.train_batch(idx, ctx.gen), y
         else:
-            x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.gen)
+            x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.gen, idx=idx, epoch=epoch)
         lr = ctx.schedule.apply(ctx.optimizer, ctx.global_step)
         with autocast(ctx):
             out = cache.forward(x) if cache is not None else model(x)
