@@ -156,6 +156,7 @@ def tiny_fast(runs_dir: Path, **kw) -> RunConfig:
     return preset_run_config("fast", **{**base, **kw})
 
 
+@pytest.mark.slow  # three short runs
 def test_fast_run_resumes_bit_for_bit_with_lookahead(tmp_path):
     """Stopped mid-epoch between two Lookahead syncs (step 5 of k=3), resumed: same weights, metrics, slow copy."""
     whole = train(tiny_fast(tmp_path / "a"))
@@ -171,6 +172,7 @@ def test_fast_run_resumes_bit_for_bit_with_lookahead(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(*slow))
 
 
+@pytest.mark.slow
 def test_fast_preset_beats_chance_on_synthetic_data(tmp_path):
     """A few steps of the real recipe (whitening from the data, TTA at evaluation) learn the synthetic classes."""
     result = train(tiny_fast(tmp_path, train_limit=1000, test_limit=200, val_split=0, lookahead=5, tta=1, epochs=3,
@@ -205,3 +207,21 @@ def test_presets_fast_and_fast_gpu():
     assert "3 s" in PRESETS["fast-gpu"].description and "H100" in PRESETS["fast-gpu"].description
     fast.validate()
     gpu.validate()
+
+
+@pytest.mark.slow
+def test_time_to_accuracy_benchmark_quick_writes_its_rows(tmp_path):
+    """benchmarks/time_to_accuracy.py --quick runs end to end and writes one JSON row per target it checks."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "rows.json"
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "time_to_accuracy.py"), "--quick", "--json",
+                           str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())
+    assert len(rows) == 3 and {r["unit"] for r in rows} == {"x", "accuracy"}
+    keys = {"benchmark", "target", "measured", "goal", "unit", "higher_is_better", "met", "note"}
+    assert all(set(r) == keys and isinstance(r["measured"], float) for r in rows)
+    assert "reference" in proc.stdout and "fast" in proc.stdout

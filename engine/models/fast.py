@@ -24,9 +24,11 @@ every block close to the identity.
 - Head: global max pool, a bias-free linear layer scaled down (1/9) so the
   first logits are small and label smoothing's targets are reachable early.
 
-Widths: the CPU-sized ``fast`` (32-64-128) is what the ``fast`` preset trains;
-``fast-wide`` (64-256-256, airbench94's widths) is the GPU design (the preset
-``fast-gpu``; the 94% in 3 s on one H100 target refers to it).
+Two sizes, one design. ``fast`` is sized for a few CPU cores (widths 32-64-128,
+whitening patches that do not overlap, ReLU; see FastNet) and is what the
+``fast`` preset trains. ``fast-wide`` is the GPU design (airbench94's widths
+64-256-256, overlapping patches, GELU): the preset ``fast-gpu``, which the
+"94% in <= 3 s on one H100" design target refers to.
 """
 from __future__ import annotations
 
@@ -73,10 +75,11 @@ class PatchWhitening(nn.Module):
 
 
 class ConvGroup(nn.Module):
-    """conv -> max-pool -> BN -> GELU -> conv -> BN -> GELU, both convs dirac-initialised."""
+    """conv -> max-pool -> BN -> act -> conv -> BN -> act, both convs dirac-initialised."""
 
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, cin: int, cout: int, act=F.gelu):
         super().__init__()
+        self.act = act
         self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout, momentum=BN_MOMENTUM)
         self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
@@ -85,8 +88,8 @@ class ConvGroup(nn.Module):
             dirac_init(conv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.gelu(self.bn1(F.max_pool2d(self.conv1(x), 2)))
-        return F.gelu(self.bn2(self.conv2(x)))
+        x = self.act(self.bn1(F.max_pool2d(self.conv1(x), 2)))
+        return self.act(self.bn2(self.conv2(x)))
 
 
 @torch.no_grad()
@@ -98,21 +101,28 @@ def dirac_init(conv: nn.Conv2d) -> None:
 
 
 class FastNet(nn.Module):
-    """Patch whitening -> GELU -> three ConvGroups -> global max pool -> scaled linear head."""
+    """Patch whitening -> act -> three ConvGroups -> global max pool -> scaled linear head.
+
+    ``cpu=True`` is the CPU-sized design: the whitening patches do not overlap (stride 2: 16x16
+    maps, lossless since the 24 channels hold each 2x2x3 patch, 4x fewer pixels for every conv
+    after it) and ReLU replaces GELU (a CPU step ~1.4x faster at these widths).
+    """
 
     def __init__(self, in_channels: int, num_classes: int, widths: tuple[int, int, int] = CPU_WIDTHS,
-                 whiten_stride: int = 1):
+                 cpu: bool = False):
         super().__init__()
-        self.whiten = PatchWhitening(in_channels, stride=whiten_stride)
+        self.act = F.relu if cpu else F.gelu
+        self.whiten = PatchWhitening(in_channels, stride=2 if cpu else 1)
         cin, groups = self.whiten.out_channels, []
         for w in widths:
-            groups.append(ConvGroup(cin, w))
+            groups.append(ConvGroup(cin, w, self.act))
             cin = w
         self.features = nn.Sequential(*groups)
         self.head = nn.Linear(cin, num_classes, bias=False)
+        self.to(memory_format=torch.channels_last)  # ~20% faster convs on the CPU too (oneDNN's NHWC kernels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(F.gelu(self.whiten(x)))
+        x = self.features(self.act(self.whiten(x.contiguous(memory_format=torch.channels_last))))
         return self.head(torch.amax(x, dim=(2, 3))) * HEAD_SCALE
 
     def init_from_data(self, x: torch.Tensor) -> None:
@@ -123,8 +133,9 @@ class FastNet(nn.Module):
 register(ModelSpec(
     name="fast",
     family="fast",
-    description="time-to-accuracy net, CPU-sized: 2x2 patch whitening, conv groups 32-64-128, dirac init (~0.3M params)",
-    build=lambda nc, ch, size: FastNet(ch, nc, CPU_WIDTHS),
+    description="time-to-accuracy net, CPU-sized: 2x2 patch whitening (stride 2), conv groups 32-64-128, ReLU, "
+                "dirac init (~0.29M params)",
+    build=lambda nc, ch, size: FastNet(ch, nc, CPU_WIDTHS, cpu=True),
 ))
 register(ModelSpec(
     name="fast-wide",
