@@ -96,7 +96,7 @@ class RunConfig:
     label_smoothing: float = 0.0
     """Cross-entropy label smoothing in [0, 1)."""
     lookahead: int = 0
-    """Lookahead (Zhang et al. 2019): every this many steps the weights move half way back to a slow copy, which they then replace (0: off; 5 is usual)."""
+    """Lookahead (Zhang et al. 2019): every this many steps a slow copy of the weights moves half way to them and they restart from it (0: off; 5 is usual)."""
     phase2_epoch: int = 0
     """two-phase: epoch (1-based) at which the backbone is unfrozen; 0 = half way."""
     phase2_lr: float = 1e-5
