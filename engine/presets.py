@@ -25,7 +25,7 @@ STUDIES: dict[str, str] = {
     "002": "The 2012 ImageNet winner on CIFAR-10: a 32 px AlexNet",
     "003": "CIFAR-10 project: SmallCNN to CIFAR-stem ResNet18 (92.72%)",
     "004": "CIFAR-10 accuracy evolution: MLP 46.19% to ResNet50 94.38%",
-    "ours": "not from a study: our own time-to-accuracy recipes (issue 13)",
+    "ours": "our own recipes, not from a study: time to accuracy (issue 13)",
 }
 
 
