@@ -33,6 +33,28 @@ def random_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(2), x)
 
 
+def alternating_flip(x: torch.Tensor, flip_first: torch.Tensor, epoch: int) -> torch.Tensor:
+    """Mirror the (N, H, W, C) images whose ``flip_first`` is set on odd epochs, the others on even ones.
+
+    Over any two epochs each image is seen once each way, where coin tosses leave a
+    quarter of them unmirrored (or mirrored) twice in a row: the same augmentation,
+    less redundancy (Jordan, "94% on CIFAR-10 in 3.29 seconds", 2024). 1-based epochs.
+    """
+    flip = flip_first if epoch % 2 == 1 else ~flip_first
+    return torch.where(flip[:, None, None, None], x.flip(2), x)
+
+
+def flip_first_epoch(idx: torch.Tensor, seed: int) -> torch.Tensor:
+    """Whether each training image (by dataset index) is mirrored on the first epoch: a fixed random half.
+
+    A hash of (index, seed) rather than a generator's draw: nothing to store in a
+    checkpoint, and the same answer on every rank and after every resume.
+    """
+    h = (idx.long() + 1) * 0x9E3779B1 + seed * 0x85EBCA77
+    h = (h ^ (h >> 15)) * 0x2C1B3C6D
+    return ((h ^ (h >> 12)) & 0x10000) != 0
+
+
 def cutout(x: torch.Tensor, size: int, gen: torch.Generator, fill: torch.Tensor | None = None) -> torch.Tensor:
     """Set a size x size square at a random centre of each (N, C, H, W) image to ``fill`` (per channel; 0 if None)."""
     if size <= 0:

@@ -32,6 +32,7 @@ STRATEGIES = ("scratch", "feature-extract", "finetune", "two-phase", "linear-pro
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+TTA_LEVELS = (0, 1, 2)
 # Training images of each dataset (the official files; synthetic is generated at this size).
 TRAIN_IMAGES = {s.name: s.train_images for s in dataset_registry.DATASETS.values() if s.train_images}
 # The run id is <timestamp>-<model>-<strategy>-<name> and must stay a valid file name (255 bytes) with room to spare.
@@ -94,6 +95,8 @@ class RunConfig:
     """Linear warm-up length in epochs (cosine and step schedules)."""
     label_smoothing: float = 0.0
     """Cross-entropy label smoothing in [0, 1)."""
+    lookahead: int = 0
+    """Lookahead (Zhang et al. 2019): every this many steps a slow copy of the weights moves half way to them and they restart from it (0: off; 5 is usual)."""
     phase2_epoch: int = 0
     """two-phase: epoch (1-based) at which the backbone is unfrozen; 0 = half way."""
     phase2_lr: float = 1e-5
@@ -107,6 +110,10 @@ class RunConfig:
     """Random crop after zero padding (4 px at 32 px, scaled with image size)."""
     flip: bool = True
     """Random horizontal flip."""
+    alternating_flip: bool = False
+    """With --flip: mirror each image on every other epoch (a seeded random half on odd epochs, the rest on even ones) instead of a coin toss each time."""
+    crop_padding: int = 0
+    """Random crop: pixels of zero padding each side (0: an eighth of the side, 4 at 32 px)."""
     cutout: int = 0
     """Cutout square size in pixels (0: off)."""
     mixup: float = 0.0
@@ -121,6 +128,8 @@ class RunConfig:
     """Random translation: up to this fraction of the side in x and y, reflected edges (0: off)."""
     zoom: float = 0.0
     """Random zoom: scale in [1 - zoom, 1 + zoom], reflected edges (0: off)."""
+    tta: int = 0
+    """Test-time augmentation at every evaluation (validation, test, stored predictions): 0 off, 1 the mean of the image's and its mirror's logits, 2 also both shifted 1 px diagonally each way (6 views)."""
 
     train_limit: int | None = None
     """Use a stratified subset of this many training images."""
@@ -188,10 +197,11 @@ class RunConfig:
         for name in ("weight_decay", "momentum", "warmup_epochs", "mixup", "phase2_lr"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("cutout", "randaugment", "val_split", "early_stop_patience", "phase2_epoch"):
+        for name in ("cutout", "randaugment", "val_split", "early_stop_patience", "phase2_epoch", "crop_padding"):
             if (getattr(self, name) or 0) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         self._validate_selection()
+        self._validate_fast()
         if not 0 <= self.randaugment_magnitude <= 30:
             raise ConfigError("randaugment_magnitude must be in 0..30")
         if not 0 <= self.rotate <= 180:
@@ -231,6 +241,18 @@ class RunConfig:
         if not 8 <= self.folder_size <= 1024:
             raise ConfigError(f"folder_size must be in 8..1024, got {self.folder_size}")
 
+    def _validate_fast(self) -> None:
+        """The time-to-accuracy options (the ``fast`` preset's): each in range, and meaningful together."""
+        if not 0 <= self.lookahead <= 1000:
+            raise ConfigError(f"lookahead must be in 0..1000 steps (0: off), got {self.lookahead}", field="lookahead")
+        if self.tta not in TTA_LEVELS:
+            raise ConfigError(f"tta must be 0 (off), 1 (flip) or 2 (flip and 1-px shifts), got {self.tta}", field="tta")
+        if self.alternating_flip and not self.flip:
+            raise ConfigError("--alternating-flip decides when each image is flipped: it needs --flip",
+                              field="alternating_flip")
+        if self.crop_padding > 64:
+            raise ConfigError(f"crop_padding must be in 0..64 pixels, got {self.crop_padding}", field="crop_padding")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""
         return dataclasses.asdict(self)
@@ -251,10 +273,11 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "what": ("dataset", "data_dir", "folder_size", "download", "model", "strategy", "weights", "from_run", "image_size",
              "preset"),
     "optimisation": ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
-                     "warmup_epochs", "label_smoothing", "phase2_epoch", "phase2_lr", "early_stop_patience",
+                     "warmup_epochs", "label_smoothing", "lookahead", "phase2_epoch", "phase2_lr", "early_stop_patience",
                      "plateau_patience"),
-    "augmentation (batched, on the device)": ("crop", "flip", "cutout", "mixup", "randaugment",
-                                              "randaugment_magnitude", "rotate", "translate", "zoom"),
+    "augmentation (batched, on the device)": ("crop", "crop_padding", "flip", "alternating_flip", "cutout", "mixup",
+                                              "randaugment", "randaugment_magnitude", "rotate", "translate", "zoom",
+                                              "tta"),
     "data size": ("train_limit", "test_limit", "val_split"),
     "hardware": ("seed", "device", "amp", "channels_last", "compile", "eval_batch_size", "feature_cache"),
     "saving": ("runs_dir", "name", "checkpoints", "predictions"),

@@ -71,6 +71,10 @@ def refusal(config: "RunConfig") -> str | None:
     """Why a frozen backbone's features cannot be cached under this config (None: they can)."""
     if not config.feature_cache:
         return "turned off (--no-feature-cache)"
+    if config.alternating_flip:  # the cache draws coin-toss flips; alternating ones it does not know
+        return "--alternating-flip is not cached; --no-alternating-flip enables it"
+    if config.tta:  # the cached evaluation bypasses the model, and with it the TTA views
+        return "test-time augmentation (--tta) evaluates views the cache does not hold; --tta 0 enables it"
     on = [(what, flag) for name, what, flag in _AUGMENTATIONS if getattr(config, name)]
     if not on:
         return None

@@ -15,13 +15,18 @@ from .config import RunConfig
 
 
 def build_optimizer(config: RunConfig, params, device: torch.device | None = None) -> torch.optim.Optimizer:
-    """SGD (momentum, nesterov), Adam or AdamW over the given parameters.
+    """SGD (momentum, nesterov), Adam or AdamW over the given parameters; under Lookahead if asked.
 
     ``device``: where the parameters live; picks the fused / foreach implementation
     (engine.accel). None: PyTorch's own default.
     """
     params = list(params)
     impl = optimizer_kwargs(device, config.optimizer) if device is not None else {}
+    inner = _base_optimizer(config, params, impl)
+    return Lookahead(inner, config.lookahead) if config.lookahead else inner  # type: ignore[return-value]
+
+
+def _base_optimizer(config: RunConfig, params: list, impl: dict[str, bool]) -> torch.optim.Optimizer:
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             params, lr=config.lr, momentum=config.momentum,
@@ -30,6 +35,58 @@ def build_optimizer(config: RunConfig, params, device: torch.device | None = Non
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, **impl)
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, **impl)
+
+
+class Lookahead:
+    """Lookahead (Zhang et al., 2019) around any optimizer: every ``k`` steps the slow weights move
+    ``alpha`` of the way to the fast ones, and the fast ones restart from there.
+
+    The fast weights explore with the full learning rate; the slow copy averages
+    their last k steps, which damps the noise of a large rate the way an EMA of
+    weights does, but the model always *is* the averaged weights after a sync, so
+    evaluation, BatchNorm statistics and checkpoints need nothing extra.
+
+    Used where an optimizer is (param_groups for the schedule, zero_grad, step,
+    state_dict): the slow weights and the step count live in its state dict, so
+    they ride in every checkpoint and a resumed run continues bit for bit.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, k: int, alpha: float = 0.5):
+        self.optimizer, self.k, self.alpha = optimizer, k, alpha
+        self.params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.slow = [p.detach().clone() for p in self.params]
+        self.steps = 0
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return self.optimizer.param_groups
+
+    @property
+    def state(self) -> dict:
+        return self.optimizer.state
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.optimizer.step()
+        self.steps += 1
+        if self.steps % self.k:
+            return
+        for p, slow in zip(self.params, self.slow):
+            if p.requires_grad:  # a frozen part never moved: its copy stays exactly equal
+                slow.lerp_(p, self.alpha)
+                p.copy_(slow)
+
+    def state_dict(self) -> dict:
+        return {"inner": self.optimizer.state_dict(), "slow": [s.clone() for s in self.slow], "steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["inner"])
+        for slow, saved in zip(self.slow, state["slow"]):
+            slow.copy_(saved)
+        self.steps = int(state["steps"])
 
 
 class LRSchedule:

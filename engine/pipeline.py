@@ -40,7 +40,7 @@ class Pipeline:
         self.mean = torch.tensor(mean, device=device).view(1, -1, 1, 1)
         self.std = torch.tensor(std, device=device).view(1, -1, 1, 1)
         # 4 px of padding at 32 px (the CIFAR standard), scaled for other sizes.
-        self.pad = max(1, round(native_size / 8)) if config.crop else 0
+        self.pad = (config.crop_padding or max(1, round(native_size / 8))) if config.crop else 0
         self.memory_format = accel_memory_format(config, device)
         self.randaugment = None
         if config.randaugment:
@@ -49,12 +49,19 @@ class Pipeline:
             self.randaugment = RandAugment(config.randaugment, config.randaugment_magnitude)
 
     def train_batch(
-        self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator
+        self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, *,
+        idx: torch.Tensor | None = None, epoch: int = 1,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Augmented, normalised input and the target (class ids, or soft targets under MixUp)."""
+        """Augmented, normalised input and the target (class ids, or soft targets under MixUp).
+
+        ``idx`` (the images' dataset indices) and ``epoch`` (1-based) decide --alternating-flip.
+        """
         if self.pad:
             x = augment.random_crop(x, self.pad, gen)
-        if self.c.flip:
+        if self.c.flip and self.c.alternating_flip:
+            assert idx is not None, "alternating flip needs the images' dataset indices"
+            x = augment.alternating_flip(x, augment.flip_first_epoch(idx, self.c.seed), epoch)
+        elif self.c.flip:
             x = augment.random_flip(x, gen)
         if self.randaugment is not None:
             x = self.randaugment(x, gen)

@@ -36,8 +36,11 @@ from .runs.checkpoint import has_checkpoint, resumable_checkpoint
 from .runs.writer import RunWriter, check_runs_dir
 from .snapshot import Partial, restore
 from .strategies import Plan, build_model
+from .tta import with_tta
 
 STEP_EVENT_INTERVAL_S = 0.1
+INIT_IMAGES = 5000
+"""Training images a model's ``init_from_data`` sees: plenty for a 12x12 patch covariance, ~60 MB as float."""
 
 
 @dataclass
@@ -249,6 +252,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
     if dist.active and config.sync_bn:  # same Parameter objects: the optimizer built below is unaffected
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model, forward = accel.prepare_model(model, config, device)
+    forward = with_tta(forward, config.tta)  # eval mode only: every evaluation sees it, no training step does
     _to_device(data, device)
     gen = torch.Generator(device=device).manual_seed(config.seed)
     steps = max(1, math.ceil(len(data.train) / config.batch_size))
@@ -262,9 +266,22 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
         criterion=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
         gen=gen, steps_per_epoch=steps, emit=emit, control=control, dist=dist, aug_gen=gen, eval_model=forward,
     )
+    _init_from_data(ctx)
     if dist.active:
         data_parallel(ctx)
     return ctx
+
+
+def _init_from_data(ctx: Context) -> None:
+    """A scratch model that sets layers from the data (``fast``'s patch whitening) sees the training images once.
+
+    Before any step and without touching a random generator, so the run's future is
+    unchanged; a resumed run then loads its checkpoint over it.
+    """
+    init = getattr(ctx.model, "init_from_data", None)
+    if init is not None and ctx.config.strategy == "scratch" and not ctx.config.weights:
+        x = ctx.data.train.x
+        init(ctx.pipeline.eval_batch(x[:: max(1, len(x) // INIT_IMAGES)]))  # strided: folders come sorted by class
 
 
 def data_parallel(ctx: Context) -> None:
@@ -339,6 +356,7 @@ def _evaluate_splits(ctx: Context, record: dict[str, Any]) -> tuple[list[list[in
 def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | None = None) -> dict[str, float] | Partial:
     """One pass over the shuffled training set (continuing ``partial``); a Partial if a stop was requested."""
     c, data, model, cache, d = ctx.config, ctx.data, ctx.forward, ctx.feature_cache, ctx.dist
+    model.train()  # the wrappers too (TTA acts in eval mode only): evaluate() left them in eval
     ctx.plan.train_mode(ctx.model)
     partial = partial or _new_partial(ctx)
     perm, loss_sum, correct = partial.perm, partial.loss_sum, partial.correct
@@ -359,7 +377,7 @@ def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | 
         if cache is not None:  # the frozen part's stored features, the flip drawn as the pipeline draws it
             x, target = cache.train_batch(idx, ctx.aug_gen), y
         else:
-            x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.aug_gen)
+            x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.aug_gen, idx=idx, epoch=epoch)
         lr = ctx.schedule.apply(ctx.optimizer, ctx.global_step)
         with autocast(ctx):
             out = cache.forward(x) if cache is not None else model(x)

@@ -72,4 +72,4 @@ def set_submodule(model: nn.Module, path: str, module: nn.Module) -> None:
 
 # Importing the family modules fills the registry.
 from . import mlp, cnn, resnet_cifar, torchvision_models  # noqa: E402,F401
-from . import alexnet_cifar, plain_cnn, vgg, smallcnn  # noqa: E402,F401
+from . import alexnet_cifar, plain_cnn, vgg, smallcnn, fast  # noqa: E402,F401
