@@ -216,6 +216,17 @@ def test_a_frozen_backbone_trains_without_the_feature_cache_and_says_why(tmp_pat
     assert all(torch.equal(frozen[k], start[k]) for k in start if k.startswith("features.") and "running" not in k)
 
 
+@pytest.mark.slow
+def test_the_fast_preset_trains_under_torchrun(tmp_path) -> None:
+    """Patch whitening from the data (the same on every rank), Lookahead, alternating flip and TTA under DDP."""
+    runs = tmp_path / "runs"
+    run_job(runs, "--preset", "fast", "--dataset", "synthetic", "--train-limit", "1000", "--test-limit", "200",
+            "--epochs", "2")
+    summary = read(the_run(runs), "summary.json")
+    assert summary["status"] == "completed" and summary["world_size"] == 2
+    assert summary["test_acc"] > 0.15  # 10 classes: chance is 0.10
+
+
 def wait_until(predicate, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
