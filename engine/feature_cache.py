@@ -218,7 +218,7 @@ class _Store:
 
     @torch.no_grad()
     def _features(self, images: torch.Tensor) -> torch.Tensor:
-        from .train import autocast
+        from .evaluation import autocast
 
         ctx, cut = self.ctx, self.cut
         ctx.model.eval()
@@ -250,7 +250,7 @@ class _Store:
     @torch.no_grad()
     def _head_loss(self, f: torch.Tensor, y: torch.Tensor) -> float:
         """Cross-entropy of the model (eval mode, nothing updated) from these features."""
-        from .train import autocast
+        from .evaluation import autocast
 
         tail = FeatureCache(self.ctx.model, self.cut, f.unsqueeze(0), {}, False)
         with side_effect_free(self.ctx.model, f.device), autocast(self.ctx):

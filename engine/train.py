@@ -15,17 +15,17 @@ from typing import Any, Callable
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .config import RunConfig, UserError
-from . import distributed
+from . import data_parallel, distributed
 from .control import Control
 from .data import Dataset, load_config_dataset
 from .distributed import SINGLE, Dist
 from .environment import resolve_device
+from .evaluation import autocast, evaluate, evaluate_splits
 from .events import Event, Log, RunEnded, StepDone
 from .feature_cache import FeatureCache, at_epoch_start as feature_cache_at_epoch_start
-from .metrics import confusion_update, generalization_gap, per_class_accuracy, top_probs, topk_correct
+from .metrics import per_class_accuracy
 from .models import get_spec
 from .optim import LRSchedule, build_optimizer
 from .pipeline import Pipeline, run_pipeline
@@ -131,7 +131,7 @@ def train(
         book = RunBook(ctx)
         if snap is not None:
             restore(ctx, book, snap)
-            _resumed_job(ctx, snap)
+            data_parallel.resumed_job(ctx, snap)
     except BaseException:
         if writer is not None:
             writer.close()
@@ -159,7 +159,7 @@ def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Eve
             check_runs_dir(Path(config.runs_dir))
         return None, None
     if not dist.is_main:
-        return None, _read_only_snapshot(Path(resume) / "checkpoints")
+        return None, data_parallel.read_only_snapshot(Path(resume) / "checkpoints")
     writer = RunWriter.reopen(resume)
     folder = writer.path / "checkpoints"
     if not has_checkpoint(folder) and not writer.records():
@@ -177,27 +177,9 @@ def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Eve
     return writer, snap
 
 
-def _resumed_job(ctx: Context, snap: dict[str, Any]) -> None:
-    """After a restore: rewrap an unfrozen two-phase model for DDP; say what a new world size changes."""
-    if ctx.dist.active and ctx.plan.unfrozen:
-        data_parallel(ctx)
-    before, now = int(snap["resume"].get("world_size", 1)), ctx.dist.world
-    if before != now:
-        ctx.emit(Log("warning", f"this run trained with {before} process(es) and continues with {now}: the data "
-                                "order and the global batch stay the same, the random augmentation and dropout "
-                                "draws do not, so it will not match an uninterrupted run bit for bit"))
-
-
-def _read_only_snapshot(folder: Path) -> dict[str, Any] | None:
-    """A non-zero rank's copy of the checkpoint rank 0 resumes from (None: rank 0 starts over too)."""
-    if not has_checkpoint(folder):
-        return None
-    return resumable_checkpoint(folder, log=lambda m: None)[1]
-
-
 def _run(ctx: Context, book: RunBook) -> RunResult:
     """The epochs, and every way they can end, each saved with its status."""
-    writer = book.writer or _NO_WRITER  # ranks other than 0 write nothing
+    writer = book.writer or data_parallel.NO_WRITER  # ranks other than 0 write nothing
     try:
         ctx.emit(book.started_event())
         _run_epochs(ctx, book)
@@ -219,19 +201,6 @@ def _run(ctx: Context, book: RunBook) -> RunResult:
     finally:
         writer.close()
         distributed.teardown()
-
-
-class _NoWriter:
-    """What a rank other than 0 writes: nothing."""
-
-    def write_error_log(self, text: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-_NO_WRITER = _NoWriter()
 
 
 def _result(ended: RunEnded) -> RunResult:
@@ -268,7 +237,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
     )
     _init_from_data(ctx)
     if dist.active:
-        data_parallel(ctx)
+        data_parallel.wrap(ctx)
     return ctx
 
 
@@ -282,23 +251,6 @@ def _init_from_data(ctx: Context) -> None:
     if init is not None and ctx.config.strategy == "scratch" and not ctx.config.weights:
         x = ctx.data.train.x
         init(ctx.pipeline.eval_batch(x[:: max(1, len(x) // INIT_IMAGES)]))  # strided: folders come sorted by class
-
-
-def data_parallel(ctx: Context) -> None:
-    """Wrap the model for a torchrun job: gradients all-reduced each step, augmentation per rank.
-
-    DistributedDataParallel broadcasts rank 0's weights when it wraps, so every rank starts
-    from the same model whatever its own initialisation drew. It is rebuilt at the two-phase
-    switch: it only syncs the parameters that required a gradient when it was built.
-    """
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
-    c, d = ctx.config, ctx.dist
-    ddp = DDP(ctx.model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
-    ctx.forward = torch.compile(ddp, dynamic=False) if c.compile else ddp
-    if ctx.aug_gen is ctx.gen:
-        ctx.aug_gen = torch.Generator(device=ctx.device).manual_seed(c.seed + 7919 * (d.rank + 1))
-        torch.manual_seed(c.seed + d.rank)  # dropout masks differ between ranks, as their data does
 
 
 def _to_device(data: Dataset, device: torch.device) -> None:
@@ -315,7 +267,7 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
         if ctx.plan.phase2_epoch == epoch and not ctx.plan.unfrozen:
             ctx.plan.unfreeze(ctx.model)
             if ctx.dist.active:
-                data_parallel(ctx)
+                data_parallel.wrap(ctx)
             ctx.emit(Log("info", f"epoch {epoch}: backbone unfrozen, lr {ctx.config.phase2_lr:g}"))
         t0 = time.perf_counter()
         built_s = feature_cache_at_epoch_start(ctx, epoch)  # builds (in this epoch's time), drops or refuses it
@@ -324,7 +276,7 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
             book.save_partial(stats)
             return  # stopped mid-epoch: the caller saves the run as interrupted
         record = {"epoch": epoch, **stats}
-        conf, top = _evaluate_splits(ctx, record)
+        conf, top = evaluate_splits(ctx, record)
         record["epoch_time_s"] = round(time.perf_counter() - t0, 3)
         record["wall_time_s"] = round(ctx.elapsed(), 3)
         ctx.epoch_times.append(record["epoch_time_s"] - built_s)  # the ETA's epochs: the build happens once
@@ -333,24 +285,6 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
         book.epoch_done(epoch, record, per_class_accuracy(conf), conf, top)
         if book.early_stopped or ctx.control.stop_requested:
             return
-
-
-def _evaluate_splits(ctx: Context, record: dict[str, Any]) -> tuple[list[list[int]], tuple[Any, Any] | None]:
-    """Validation then test metrics into ``record`` (and the gap); the test confusion and top-5 predictions."""
-    conf: list[list[int]] = []
-    top = None
-    if ctx.dist.active:  # each rank's BatchNorm statistics saw only its share: evaluate (and save) rank 0's
-        distributed.broadcast_buffers(ctx.model)
-    for name, split in (("val", ctx.data.val), ("test", ctx.data.test)):
-        if split is None:
-            continue
-        cached = ctx.feature_cache.eval_outputs(name) if ctx.feature_cache is not None else None
-        result = evaluate(ctx, split.x, split.y, keep_top=name == "test" and ctx.config.predictions, outputs=cached)
-        if name == "test":
-            conf, top = result["confusion"], result.get("top")
-        record.update({f"{name}_{k}": v for k, v in result.items() if k not in ("confusion", "top")})
-    record.update(generalization_gap(record))
-    return conf, top
 
 
 def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | None = None) -> dict[str, float] | Partial:
@@ -367,9 +301,9 @@ def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | 
     t0 = last_emit = time.perf_counter()
     for step in range(partial.step, ctx.steps_per_epoch):
         paused_s += _wait_while_paused(ctx)
-        stop, agreed = _stop_and_loss(ctx, book, epoch, step, pending)
+        stop, agreed = data_parallel.stop_and_loss(ctx, book, epoch, step, pending)
         if stop:
-            return _stopped(ctx, Partial(perm, step, loss_sum, correct, seen,
+            return data_parallel.stopped(ctx, Partial(perm, step, loss_sum, correct, seen,
                                          partial.train_time + time.perf_counter() - t0 - paused_s))
         batch = perm[step * c.batch_size : (step + 1) * c.batch_size]
         idx = distributed.local_slice(batch, d) if d.active else batch
@@ -425,37 +359,6 @@ def _wait_while_paused(ctx: Context) -> float:
     return time.perf_counter() - p0
 
 
-AGREE_EVERY = 16
-"""Under torchrun the ranks agree on stop / divergence every this many steps (a host sync each, which
-would stall a GPU's queue if done every step), and at an epoch's last step."""
-
-
-def _stop_and_loss(ctx: Context, book: RunBook, epoch: int, step: int,
-                   pending: torch.Tensor | None) -> tuple[bool, float | None]:
-    """Stop here? And, under torchrun, the ranks' mean loss of the previous step, checked for divergence.
-
-    Every rank calls the agreement at the same steps, so all stop (or diverge) at the same step.
-    """
-    if not ctx.dist.active:
-        return ctx.control.stop_requested, None
-    due = step % AGREE_EVERY == 0 or step == ctx.steps_per_epoch - 1
-    if not due:
-        return False, None
-    stop, value = distributed.agree(ctx.control.stop_requested, pending, ctx.device)
-    if value is not None:
-        book.check_loss(value, f"train loss at epoch {epoch}, step {step}")
-    return stop, value
-
-
-def _stopped(ctx: Context, partial: Partial) -> Partial:
-    """A stop mid-epoch. Under torchrun every rank's running sums go into the one checkpoint rank 0
-    writes, so each rank resumes its own share of the epoch (bit for bit)."""
-    if ctx.dist.active:
-        own = {"loss_sum": partial.loss_sum.cpu(), "correct": partial.correct.cpu(), "seen": partial.seen}
-        partial.ranks = distributed.gather_objects(own)
-    return partial
-
-
 def _epoch_stats(ctx: Context, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int, lr: float,
                  train_time: float) -> dict[str, float]:
     """The epoch's training record; under torchrun over every rank's images."""
@@ -486,73 +389,6 @@ def _gpu_memory(ctx: Context) -> tuple[int | None, int | None]:
     if ctx.device.type != "cuda":
         return None, None
     return torch.cuda.memory_allocated(ctx.device), torch.cuda.max_memory_allocated(ctx.device)
-
-
-def autocast(ctx: Context):
-    """bf16 autocast where engine.accel applies it (CUDA; the CPU when forced); a no-op context elsewhere."""
-    return accel.autocast(ctx.config, ctx.device)
-
-
-@torch.no_grad()
-def evaluate(ctx: Context, x_all: torch.Tensor, y_all: torch.Tensor, *, keep_top: bool = False,
-             outputs: Callable[[int, int], torch.Tensor] | None = None) -> dict[str, Any]:
-    """Loss, accuracy, top-3, top-5 and confusion matrix over one split.
-
-    ``outputs``: the model's outputs for rows i:j computed another way (the feature cache's
-    stored features); None: the images go through the pipeline and the model.
-
-    ``keep_top``: also return ``top`` = (ids, probs), numpy (N, 5), the five most probable
-    classes of every image: what the drill-down stores (engine.predictions). They stay on
-    the device until the one copy at the end, so the cost is a softmax and a topk per batch.
-
-    Under torchrun each rank scores its contiguous shard and the sums are added up: every
-    image is counted once, and the result is what one process would compute.
-    """
-    model = ctx.eval_model if ctx.eval_model is not None else ctx.forward
-    model.eval()
-    k = ctx.data.num_classes
-    loss_sum = torch.zeros((), device=ctx.device)
-    counts = torch.zeros(3, device=ctx.device, dtype=torch.long)  # top-1, top-3 (study 001 reports it), top-5
-    conf = torch.zeros((k, k), device=ctx.device, dtype=torch.long)
-    kept: list[tuple[torch.Tensor, torch.Tensor]] = []
-    lo, hi = distributed.shard(len(y_all), ctx.dist)
-    for i in range(lo, hi, ctx.config.eval_batch_size):
-        j = min(i + ctx.config.eval_batch_size, hi)
-        y = y_all[i:j]
-        x = ctx.pipeline.eval_batch(x_all[i:j]) if outputs is None else None
-        with autocast(ctx):
-            out = model(x) if outputs is None else outputs(i, j)
-        out = out.float()
-        loss_sum += F.cross_entropy(out, y, reduction="sum")
-        pred = out.argmax(1)
-        counts += torch.stack([(pred == y).sum(), topk_correct(out, y, 3), topk_correct(out, y, 5)])
-        confusion_update(conf, pred, y)
-        if keep_top:
-            kept.append(top_probs(out))
-    if ctx.dist.active:
-        loss_sum = distributed.all_sum(loss_sum)[0]
-        counts, conf = distributed.all_sum_long(counts), distributed.all_sum_long(conf)
-    n = max(1, len(y_all))
-    correct, top3, top5 = (v / n for v in counts.tolist())
-    result = {"loss": loss_sum.item() / n, "acc": correct, "top5": top5, "top3": top3, "confusion": conf.cpu().tolist()}
-    if keep_top:
-        result["top"] = _kept_top(ctx, kept)
-    return result
-
-
-def _kept_top(ctx: Context, kept: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[Any, Any] | None:
-    """The split's top-5 (ids, probs) as numpy, in row order (under torchrun: the shards, in rank order)."""
-    import numpy as np
-
-    if kept:
-        mine = (torch.cat([ids for ids, _ in kept]).cpu().numpy(), torch.cat([p for _, p in kept]).cpu().numpy())
-    else:
-        mine = None
-    parts = distributed.gather_objects(mine) if ctx.dist.active else [mine]
-    parts = [p for p in parts if p is not None]
-    if not parts:
-        return None
-    return np.concatenate([ids for ids, _ in parts]), np.concatenate([p for _, p in parts])
 
 
 __all__ = ["train", "train_one_epoch", "evaluate", "RunResult", "UserError", "Diverged"]

@@ -233,7 +233,7 @@ def test_divergence_stops_within_a_step_keeps_the_good_checkpoint_and_needs_a_lo
 
 
 def test_a_nan_eval_loss_is_divergence_not_a_crash(tmp_path, monkeypatch):
-    import engine.train as loop
+    import engine.evaluation as loop
     from test_resume import tiny
 
     real = loop.evaluate
