@@ -176,8 +176,9 @@ class CifarApp(App[int]):
     def _first_frame(self) -> None:
         self.first_frame_s = time.perf_counter() - self.started_at
         self.torch_at_first_frame = "torch" in sys.modules  # the benchmark checks the lazy import held
-        # Only now: importing torch holds the GIL for long stretches and would delay the first frame.
-        self._load_registry()
+        # Only now, and after the screen's own work right after its first frame (the launcher mounts the rest of
+        # its form): importing torch holds the GIL for long stretches and would delay both.
+        self.call_after_refresh(self._load_registry)
 
     @work(thread=True, exclusive=True, group="registry", exit_on_error=False)
     def _load_registry(self) -> None:
