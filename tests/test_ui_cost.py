@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from engine.events import StepDone
 from tui.app import CifarApp
-from tui.screens.dashboard import DashboardScreen
+from tui.screens.dashboard import REDRAW_S, STEP_CHART_S, DashboardScreen
 from tui.widgets.charts import MetricChart
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.header import RunHeader
@@ -48,14 +49,18 @@ async def test_steady_steps_redraw_the_header_only() -> None:
                           "acc": dash.query_one("#acc", MetricChart), "classes": dash.query_one(PerClassTable),
                           "matrix": dash.query_one(ConfusionMatrix), "log": dash.query_one(LogPanel),
                           "log-text": dash.query_one("#log-text")}, counts)
+        start = time.monotonic()
         for i in range(15):
             dash._on_event(StepDone(7, 21 + i, STEPS, 0.61 - 0.001 * i, 0.1, 5120.0, 64.0 + i / 10, 36.0))
             await pilot.pause(0.1)
         await pilot.pause(0.3)
+        elapsed = time.monotonic() - start  # ~1.8 s; more on a loaded machine
         assert dash.state.step == 35  # every step reached the state
         assert counts["header"] >= 2  # the live numbers, at the redraw rate
-        assert counts["header"] < 10  # not once per step (15): at the timer's 2 Hz
-        assert not {k: v for k, v in counts.items() if k != "header"}, counts
+        assert counts["header"] <= 2 + elapsed / REDRAW_S  # not once per step
+        if elapsed < STEP_CHART_S:  # the loss chart redraws in its slot only (a slow machine may reach one)
+            assert counts["loss"] == 0, counts
+        assert not {k: v for k, v in counts.items() if k not in ("header", "loss")}, counts
 
 
 @pytest.mark.slow
