@@ -15,7 +15,7 @@ from textual.app import App
 from textual.widgets import Checkbox, Input, Select
 
 from engine.config import RunConfig
-from test_tui_pilot import type_into, wait_for, workers_settled
+from test_tui_pilot import form_ready, type_into, wait_for, workers_settled
 from tui import format as fmt
 from tui.app import CifarApp
 from tui.screens.launcher import NOT_EDITED, LauncherScreen, RegistryLoaded
@@ -80,6 +80,7 @@ def test_validate_messages_name_fields_not_flags() -> None:
 async def test_advanced_section_sets_every_other_field(tmp_path: Path) -> None:
     app = _app(tmp_path, dataset="synthetic")
     async with app.run_test(size=SMALL) as pilot:
+        await form_ready(pilot)  # the section is mounted right after the first frame
         screen = app.screen
         section = screen.query_one(AdvancedSection)
         assert section.collapsed
@@ -131,6 +132,7 @@ async def test_linear_probe_offers_finished_runs_and_waits_for_a_pick(tmp_path: 
     _fake_run(runs, "20261103-090000-cnn-scratch", "cnn", "failed", None)  # not finished: not offered
     app = _app(tmp_path, dataset="synthetic")
     async with app.run_test(size=SMALL) as pilot:
+        await form_ready(pilot)
         screen = app.screen
         assert not screen.query_one("#row-from_run").display  # only for linear-probe
         screen.query_one("#strategy", Select).value = "linear-probe"

@@ -36,8 +36,14 @@ async def workers_settled(pilot, timeout: float = 60.0) -> None:
     await wait_for(pilot, lambda: all(w.is_finished for w in pilot.app.workers), timeout)
 
 
+async def form_ready(pilot) -> None:
+    """Wait for the launcher's whole form: its first frame has the first rows only (the rest mount right after)."""
+    await wait_for(pilot, lambda: getattr(pilot.app.screen, "form_complete", True))
+
+
 async def type_into(pilot, widget_id: str, text: str) -> None:
     """Focus a field and replace its text by typing, as a user would."""
+    await form_ready(pilot)
     pilot.app.screen.query_one(f"#{widget_id}").focus()
     await pilot.pause()
     await pilot.press("end", *["backspace"] * 16, *text)
@@ -189,6 +195,7 @@ async def test_quit_while_training_asks_then_stops(tmp_path: Path) -> None:
 async def test_runs_key_opens_runs_screen_or_notifies(tmp_path: Path) -> None:
     app = CifarApp(runs_dir=str(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
+        await form_ready(pilot)
         app.screen.query_one("#start").focus()  # a button, so 'r' is a key, not text
         await pilot.press("r")
         await pilot.pause()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,9 @@ from ..widgets.run_state import Phase, RunState
 from .dashboard_keys import DashboardKeys
 
 REDRAW_S = 0.5  # 2 redraws a second (DESIGN.md: at most 4); keys redraw at once. Each redraw costs training CPU
-STEP_CHART_S = 3.0  # new steps alone redraw the loss chart every 3 s: a plotext redraw costs ~60 ms of CPU
+STEP_CHART_S = 5.0  # new steps alone redraw the loss chart every 5 s: a plotext redraw costs ~40 ms of CPU, the
+# largest share of a steady dashboard's (issue 13: throughput with the app >= 97% of --no-ui); the header shows
+# the newest loss twice a second
 FOLLOW_POLL_S = 1.0
 PANELS = (("loss", "Loss"), ("acc", "Accuracy"), ("classes", "Classes"), ("matrix", "Confusion"), ("log", "Log"))
 WIDE_MIN = (140, 36)  # columns, rows from which every panel is shown at once
@@ -191,6 +194,15 @@ class DashboardScreen(DashboardKeys):
             self.find_probe()
         self._sync_phase()
 
+    # Looked up once: _flush runs twice a second and a query walks the whole screen.
+    @cached_property
+    def _header(self) -> RunHeader:
+        return self.query_one(RunHeader)
+
+    @cached_property
+    def _charts(self) -> list[MetricChart]:
+        return list(self.query(MetricChart))
+
     def on_resize(self) -> None:
         self._apply_layout()
 
@@ -322,7 +334,7 @@ class DashboardScreen(DashboardKeys):
             return
         s = self.state
         if "header" in dirty:
-            self.query_one(RunHeader).update()
+            self._header.update()
         self._flush_charts(dirty, force_charts)
         if "epoch" in dirty:
             if s.per_class:
@@ -342,7 +354,7 @@ class DashboardScreen(DashboardKeys):
                 self._stale_charts.add("loss")
             else:
                 self._dirty.add("step")  # keep it for the next chart slot
-        for chart in self.query(MetricChart):
+        for chart in self._charts:
             if chart.id in self._stale_charts and chart.display:  # hidden (a tab away): drawn when shown
                 self._stale_charts.discard(chart.id)
                 self._charts_drawn_at = now

@@ -7,7 +7,8 @@ toggles a switch, ctrl+s (or F5) starts. Fields are checked as you type and
 flagged in place; the info panel explains the focused field with its RunConfig
 docstring. The model list, parameter counts and device need torch, which the
 app imports in the background; until then the form is already usable and says
-it is loading.
+it is loading. The first frame holds only the form's first rows: the rest are
+mounted right after it (issue 13: the first frame within 0.5 s of launch).
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from .launcher_form import (
     parse_number, preset_fields,
 )
 from .launcher_info import InfoState, abs_dir, field_help, info_panel
-from .launcher_rows import NO_PRESET, DatasetBanner, main_rows, show_error
+from .launcher_rows import NO_PRESET, DatasetBanner, main_row_names, main_rows, show_error
 from .launcher_runs import ProbePicker
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ PROBE = "linear-probe"
 # Not edited here: the app's runs directory (shown in the info panel, where runs are saved and probed
 # runs are found) and the preset's free-form metadata.
 NOT_EDITED = frozenset({"runs_dir", "extra", "sync_bn", "dist_timeout"})  # the app trains in one process
+# The rows of the launcher's first frame. Every widget styled and laid out before that frame costs ~3 ms of a
+# 2-core machine's CPU (issue 13: the first frame within 0.5 s of launch); the rest of the form and the advanced
+# section are mounted right after it, below the fold of an 80x24 terminal, before anyone can reach them.
+FIRST_FRAME_ROWS = 2
 
 
 class RegistryLoaded(Message, bubble=False):
@@ -82,6 +87,8 @@ class LauncherScreen(Screen):
         self.info: dict[str, str] = {"params": "loading torch...", "input": "-", "device": "loading torch..."}
         self.dataset = DatasetStatus(True, "checking...")
         self._dataset_checked = False
+        self.form_complete = False
+        """Every row is mounted (the first frame has only the first few)."""
 
     @property
     def dataset_message(self) -> str:
@@ -95,12 +102,9 @@ class LauncherScreen(Screen):
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield Static("cifar-tui · new training run", id="launcher-title")
-        yield DatasetBanner(id="dataset-missing")
         with Horizontal(id="launcher-body"):
             with VerticalScroll(id="form"):
-                yield from main_rows(self.base, self.presets, self.runs_dir)
-                yield AdvancedSection(self.base, MAIN_FIELDS | NOT_EDITED)
-                yield Button("Start training (ctrl+s)", id="start", variant="success")
+                yield from main_rows(self.base, self.presets, self.runs_dir, main_row_names()[:FIRST_FRAME_ROWS])
             with VerticalScroll(id="info"):
                 yield Static("", id="field-help")
                 yield Static("", id="info-text")
@@ -110,14 +114,25 @@ class LauncherScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#info").border_title = "what this trains"
         self.query_one("#form").border_title = "settings"
-        self._show_probe_row()
-        models = self.models
-        if models:
-            self._use_registry(models)
         # Start in the form (not on the missing-dataset banner's buttons, which come first in tab order).
         self.query_one("#preset" if self.presets else "#dataset").focus()
-        self.call_after_refresh(self._refresh_dataset, True)  # after the first frame: it reads the disk
+        # After the first frame is drawn, and after the callbacks waiting for it (the app's mark of the frame):
+        # call_later queues it behind them.
+        self.call_after_refresh(self.call_later, self._complete_form)
         self._render_info()
+
+    async def _complete_form(self) -> None:
+        """Mount the rest of the main form, the advanced section and the banner, then what needs every row."""
+        rest = main_row_names()[FIRST_FRAME_ROWS:]
+        section = AdvancedSection(self.base, MAIN_FIELDS | NOT_EDITED)
+        await self.mount(DatasetBanner(id="dataset-missing"), after="#launcher-title")
+        await self.query_one("#form").mount_all([*main_rows(self.base, self.presets, self.runs_dir, rest), section,
+                                                 Button("Start training (ctrl+s)", id="start", variant="success")])
+        self.form_complete = True
+        self._show_probe_row()
+        if self.models:
+            self._use_registry(self.models)
+        self._refresh_dataset(True)  # it reads the disk: after the first frame too
 
     # ------------------------------------------------------------ registry / info
     def on_registry_loaded(self, message: RegistryLoaded) -> None:
@@ -126,6 +141,8 @@ class LauncherScreen(Screen):
 
     def _use_registry(self, models: Mapping[str, "ModelSpec"]) -> None:
         self.models = models
+        if not self.form_complete:  # _complete_form calls it again
+            return
         select = self.query_one("#model", Select)
         current = select.value
         names = sorted(models)
@@ -149,7 +166,7 @@ class LauncherScreen(Screen):
         self._render_info()
 
     def _update_params(self) -> None:
-        if not self.models:
+        if not self.models or not self.form_complete:  # _complete_form calls it again
             return
         config, _ = self.build_config(check=False)
         if config is not None and config.model in self.models:
@@ -211,13 +228,16 @@ class LauncherScreen(Screen):
 
     # ------------------------------------------------------------ linear probe: the run it starts from
     def _show_probe_row(self) -> None:
+        if not self.form_complete:  # _complete_form calls it again
+            return
         probing = self._value("strategy") == PROBE
         self.query_one("#row-from_run").display = probing
         if probing:
             self.query_one(ProbePicker).reload()
 
     def _probe_label(self) -> str:
-        picked = self.query_one(ProbePicker).picked
+        pickers = self.query(ProbePicker)
+        picked = pickers.first().picked if pickers else None
         return picked.label if picked else ""
 
     def _probe_picked(self) -> None:
@@ -284,13 +304,18 @@ class LauncherScreen(Screen):
         self.query_one(f"#{name}").set_class(bool(error), "bad")
 
     def _value(self, name: str) -> Any:
-        widget = self.query_one(f"#{name}")
-        value = widget.value  # type: ignore[attr-defined]
+        widgets = self.query(f"#{name}")
+        if not widgets:  # a row mounted after the first frame, not there yet: the value it will start with
+            return getattr(self.base, name, None)
+        value = widgets.first().value  # type: ignore[attr-defined]
         return None if value is Select.NULL else value
 
     def _apply_preset(self, name: str) -> None:
         if name == NO_PRESET:
             self.preset_name, self.preset_extra = None, {}
+            return
+        if not self.form_complete:  # picked in the instant before every row is mounted: fill them once they are
+            self.call_after_refresh(self._apply_preset, name)
             return
         fields = preset_fields(name)
         self.preset_name, self.preset_extra = name, dict(fields.get("extra") or {})
@@ -377,6 +402,9 @@ class LauncherScreen(Screen):
         return message
 
     def action_start(self) -> None:
+        if not self.form_complete:  # ctrl+s in the instant after the first frame: once every row is there
+            self.call_after_refresh(self.action_start)
+            return
         config, problems = self.build_config()
         if config is not None:
             problems = self._start_problems(config)

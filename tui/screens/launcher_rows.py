@@ -80,24 +80,36 @@ def preset_label(name: str, preset: Any) -> str:
     return f"{name} {fmt.pct(acc)}" if acc else name
 
 
-def main_rows(base: RunConfig, presets: dict[str, Any], runs_dir: str) -> Iterator[Vertical]:
-    """The main form, in the order a run is usually thought through."""
-    if presets:
+def main_row_names() -> list[str]:
+    """The main form's fields, in the order a run is usually thought through."""
+    numbers = [f.name for f in NUMBER_FIELDS]
+    return ["preset", "dataset", "data_dir", "model", "strategy", "from_run", *numbers[:4], "optimizer", "schedule",
+            *numbers[4:], *(name for name, _, _ in SWITCHES), "device"]
+
+
+def main_row(name: str, base: RunConfig, presets: dict[str, Any], runs_dir: str) -> Vertical:
+    """One row of the main form (the preset row only when there are presets)."""
+    if name == "preset":
         options = [(NO_PRESET, NO_PRESET)] + [(preset_label(n, p), n) for n, p in presets.items()]
-        yield field_row("preset", Select(options, value=NO_PRESET, allow_blank=False, compact=True, id="preset"),
-                        "preset")
-    yield _row(base, "dataset")
-    yield _row(base, "data_dir")
-    yield field_row("model", Select([(f"{base.model} (loading models...)", base.model)], value=base.model,
-                                    allow_blank=False, compact=True, id="model"), "model")
-    yield _row(base, "strategy")
-    yield field_row("from run", ProbePicker(runs_dir, base.from_run), "from_run")
-    names = [f.name for f in NUMBER_FIELDS]
-    for name in [*names[:4], "optimizer", "schedule", *names[4:]]:
-        yield _row(base, name)
-    for name, label, what in SWITCHES:
-        yield field_row(label, Switch(what, value=bool(getattr(base, name)), compact=True, id=name), name)
-    yield _row(base, "device")
+        return field_row("preset", Select(options, value=NO_PRESET, allow_blank=False, compact=True, id="preset"),
+                         "preset")
+    if name == "model":
+        return field_row("model", Select([(f"{base.model} (loading models...)", base.model)], value=base.model,
+                                         allow_blank=False, compact=True, id="model"), "model")
+    if name == "from_run":
+        return field_row("from run", ProbePicker(runs_dir, base.from_run), "from_run")
+    switch = next((s for s in SWITCHES if s[0] == name), None)
+    if switch is not None:
+        return field_row(switch[1], Switch(switch[2], value=bool(getattr(base, name)), compact=True, id=name), name)
+    return _row(base, name)
+
+
+def main_rows(base: RunConfig, presets: dict[str, Any], runs_dir: str, names: list[str] | None = None
+              ) -> Iterator[Vertical]:
+    """The main form's rows (those of ``names`` only, when given), built one at a time."""
+    for name in main_row_names() if names is None else names:
+        if name != "preset" or presets:
+            yield main_row(name, base, presets, runs_dir)
 
 
 class DatasetBanner(Vertical):

@@ -105,14 +105,21 @@ class RunHeader(Widget):
         super().__init__(**kwargs)
         self.state = state
         self._rows = 0
+        self._built: tuple[int, Table] | None = None
+        """(width, table) made by update() for the render that follows: the header redraws twice a second
+        while training, and building the table is most of its cost."""
 
     def update(self) -> None:
         """Redraw; a relayout of the screen only when the header's height changes (it is costly)."""
-        rows = header_text(self.state, max(20, self.size.width)).row_count
-        self.refresh(layout=rows != self._rows)
-        self._rows = rows
+        width = max(20, self.size.width)
+        table = header_text(self.state, width)
+        self._built = (width, table)
+        self.refresh(layout=table.row_count != self._rows)
+        self._rows = table.row_count
 
     def render(self) -> Table:
-        table = header_text(self.state, max(20, self.size.width))
+        width = max(20, self.size.width)
+        built, self._built = self._built, None
+        table = built[1] if built is not None and built[0] == width else header_text(self.state, width)
         self._rows = table.row_count
         return table
