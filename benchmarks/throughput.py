@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from benchmarks.throughput_parts import (  # noqa: E402
-    JPEG_CIFAR, extract_subset, peak_rss, profile_engine, profile_reference, write_json, write_synthetic_jpegs,
+    JPEG_CIFAR, cpu_choices, extract_subset, peak_rss, profile_engine, profile_reference, write_json, write_synthetic_jpegs,
 )
 from engine.config import RunConfig  # noqa: E402
 from engine.runs import read_metrics  # noqa: E402
@@ -165,6 +165,9 @@ def main() -> None:
         for model in args.models:
             profile_engine(engine_config(model, folder, tmp, args, False), steps=5 if args.quick else 20)
             profile_reference(model, folder, args.batch_size, steps=5 if args.quick else 20)
+        print("\nthe CPU's choices in engine.accel (random inputs, forward + backward + SGD step):")
+        for model in args.models:
+            cpu_choices(model, args.batch_size, repeats=1 if args.quick else 3, steps=2 if args.quick else 6)
     if args.rss:  # a memory figure, not a timing: it does not need the machine to itself
         rows += peak_rss(quick=args.quick)
     print("\nload average at the end " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
