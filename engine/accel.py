@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -64,7 +65,7 @@ def prepare_model(model: nn.Module, config: RunConfig, device: torch.device) -> 
     # dynamic=False: every distinct batch shape (the full batch, the last partial one, the evaluation's two)
     # compiles once, in the first epoch, into kernels specialised to it; the same shapes recur every epoch, so
     # later epochs hit the cache and never recompile (tests/test_accel.py counts it).
-    return model, torch.compile(model, dynamic=False)
+    return model, cast(nn.Module, torch.compile(model, dynamic=False))  # an OptimizedModule: same calls
 
 
 def _check_cpu_compiler() -> None:

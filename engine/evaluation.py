@@ -97,8 +97,8 @@ def kept_top(ctx: "Context", kept: list[tuple[torch.Tensor, torch.Tensor]]) -> t
         mine = (torch.cat([ids for ids, _ in kept]).cpu().numpy(), torch.cat([p for _, p in kept]).cpu().numpy())
     else:
         mine = None
-    parts = distributed.gather_objects(mine) if ctx.dist.active else [mine]
-    parts = [p for p in parts if p is not None]
+    gathered: list[Any] = distributed.gather_objects(mine) if ctx.dist.active else [mine]
+    parts = [p for p in gathered if p is not None]
     if not parts:
         return None
     return np.concatenate([ids for ids, _ in parts]), np.concatenate([p for _, p in parts])

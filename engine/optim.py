@@ -7,6 +7,7 @@ switch to its phase-2 rate without rebuilding anything.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -26,7 +27,7 @@ def build_optimizer(config: RunConfig, params, device: torch.device | None = Non
     return Lookahead(inner, config.lookahead) if config.lookahead else inner  # type: ignore[return-value]
 
 
-def _base_optimizer(config: RunConfig, params: list, impl: dict[str, bool]) -> torch.optim.Optimizer:
+def _base_optimizer(config: RunConfig, params: list, impl: dict[str, Any]) -> torch.optim.Optimizer:
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             params, lr=config.lr, momentum=config.momentum,

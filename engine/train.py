@@ -84,7 +84,7 @@ class Context:
     feature_cache_decided: bool = False
     dist: Dist = SINGLE
     """This process's rank in a torchrun job (SINGLE for one process)."""
-    aug_gen: torch.Generator | None = None
+    aug_gen: torch.Generator = None  # type: ignore[assignment]  # set by _prepare
     """Augmentation draws: ``gen`` itself in one process; per rank under torchrun, while ``gen`` (the
     permutation) stays identical on every rank."""
     eval_model: nn.Module | None = None

@@ -49,6 +49,8 @@ WHITEN_EPS = 5e-4
 class PatchWhitening(nn.Module):
     """A 2x2 (no padding) conv whose filters whiten the image's patches; ``init_from_data`` sets them."""
 
+    weight: torch.Tensor  # a buffer: set from the data, never trained
+
     def __init__(self, in_channels: int = 3, patch: int = 2, stride: int = 1, eps: float = WHITEN_EPS):
         super().__init__()
         self.patch, self.stride, self.eps = patch, stride, eps
