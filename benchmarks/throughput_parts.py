@@ -59,8 +59,9 @@ def profile_engine(config, steps: int) -> None:
     """One engine step split into data / forward / backward / optimizer, with the real pipeline and model."""
     import engine.train as loop
     from engine.control import Control
+    from engine.environment import resolve_device
 
-    ctx = loop._prepare(config, lambda e: None, Control())
+    ctx = loop._prepare(config, lambda e: None, Control(), resolve_device(config.device))
     ctx.plan.train_mode(ctx.model)
     times: dict[str, list[float]] = defaultdict(list)
     n, b = len(ctx.data.train), config.batch_size

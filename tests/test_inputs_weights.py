@@ -47,7 +47,7 @@ def no_run_written(runs: Path) -> bool:
 def with_nan(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     key = next(k for k, v in state.items() if v.is_floating_point())
     bad = {**state, key: state[key].clone()}
-    bad[key].view(-1)[0] = float("nan")
+    bad[key][(0,) * bad[key].dim()] = float("nan")  # indexing, not view(-1): conv weights may be channels_last
     return bad
 
 

@@ -106,4 +106,6 @@ def test_tui_overhead_quick_writes_its_json(tmp_path: Path) -> None:
     assert {r["target"] for r in rows} >= {"throughput with the dashboard", "terminal output at 80x24"}
     for row in rows:
         assert set(row) == {"benchmark", "target", "measured", "goal", "unit", "higher_is_better", "met", "note"}
-        assert row["measured"] > 0 and isinstance(row["met"], bool)
+        assert row["measured"] >= 0 and isinstance(row["met"], bool)
+    # --quick's epoch can end before a steady window opens (0 KiB/s then); the throughput is always measured.
+    assert next(r for r in rows if r["target"] == "throughput with the dashboard")["measured"] > 0
