@@ -182,7 +182,7 @@ _FAST = dict(dataset="cifar10", strategy="scratch", batch_size=512, optimizer="s
 _FAST_GPU = "the GPU design target (not checked on our CPU machines): 94% on CIFAR-10 in <= 3 s on one H100"
 _ALL += [
     Preset("fast", "ours", "time to accuracy on a CPU: whitened 2x2-patch stem, conv groups 32-64-128, Lookahead, "
-           "alternating flip, flip TTA", None, dict(_FAST, model="fast", epochs=10),
+           "alternating flip, flip TTA", None, dict(_FAST, model="fast", epochs=8),
            notes=("sized for a few CPU cores; the GPU-sized net and recipe is the preset fast-gpu",)),
     Preset("fast-gpu", "ours", "the fast recipe at airbench94's widths (64-256-256), bf16 and compiled: "
            + _FAST_GPU, None, dict(_FAST, model="fast-wide", epochs=10, batch_size=1024, lr=0.4, tta=2,
