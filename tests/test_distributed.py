@@ -173,22 +173,14 @@ def test_divergence_on_the_job_stops_every_rank_at_one_step(tmp_path) -> None:
 @pytest.mark.slow
 def test_the_app_follows_a_job_like_any_headless_run(tmp_path) -> None:
     """RunFollower (what the dashboard and `watch` read) sees a torchrun job's steps and its end."""
-    from engine.runs.follow import RunFollower
+    from test_tui_follow import follow_to_end
 
     runs = tmp_path / "runs"
     agent = subprocess.Popen(torchrun(runs, *LONGER, "--epochs", "1", "--name", "live"), env=env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: bool(list(runs.glob("*-live/summary.json"))), agent, 180)
-        follower, steps, deadline = RunFollower(next(runs.glob("*-live"))), [], time.monotonic() + 180
-        while True:
-            update = follower.poll()
-            if update.step is not None:
-                steps.append(update.step)
-            if update.finished:
-                break
-            assert time.monotonic() < deadline, steps
-            time.sleep(0.2)
+        steps = follow_to_end(next(runs.glob("*-live")), time.monotonic() + 180)
         assert agent.wait(60) == 0
         assert [s.step for s in steps if s.step < s.steps_per_epoch], steps  # live, mid-epoch
         assert read(next(runs.glob("*-live")), "summary.json")["status"] == "completed"

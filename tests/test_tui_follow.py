@@ -197,6 +197,19 @@ def _train_cmd(runs: Path, *extra: str) -> list[str]:
             "--runs-dir", str(runs), *extra]
 
 
+def follow_to_end(run: Path, deadline: float) -> list:
+    """Poll a RunFollower (what the dashboard and `watch` read) until the run ends; the step events it saw."""
+    follower, steps = RunFollower(run), []
+    while True:
+        update = follower.poll()
+        if update.step is not None:
+            steps.append(update.step)
+        if update.finished:
+            return steps
+        assert time.monotonic() < deadline, steps
+        time.sleep(0.2)
+
+
 @pytest.mark.slow
 def test_following_a_real_training_process_shows_steps_mid_epoch(tmp_path: Path) -> None:
     """RunFollower and `watch --no-ui` on a `--no-ui` process: steps advance and the clock ticks mid-epoch."""
@@ -213,15 +226,7 @@ def test_following_a_real_training_process_shows_steps_mid_epoch(tmp_path: Path)
         run = next(runs.glob("*-live"))
         watcher = subprocess.Popen([sys.executable, "-m", "tui", "watch", str(run), "--no-ui", "--interval", "0.2"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        follower, steps = RunFollower(run), []
-        while True:
-            update = follower.poll()
-            if update.step is not None:
-                steps.append(update.step)
-            if update.finished:
-                break
-            assert time.monotonic() < deadline, steps
-            time.sleep(0.2)
+        steps = follow_to_end(run, deadline)
         mid = [s for s in steps if s.step < s.steps_per_epoch]
         assert len(mid) >= 2, steps  # more than one step count seen inside the (only) epoch
         assert [s.step for s in mid] == sorted({s.step for s in mid})  # advancing, each write once
