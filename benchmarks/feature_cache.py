@@ -8,7 +8,7 @@ Usage: python benchmarks/feature_cache.py [--repeats 3] [--epochs 10] [--models 
 Three ways to train one feature-extraction run, side by side in one process,
 interleaved (the order rotates every repeat), medians of the repeats:
 
-- cached:    the engine (engine.train) with the feature cache (the default):
+- cached:    the engine (engine.training.loop) with the feature cache (the default):
              the frozen part runs once per image and view, the head trains on it;
 - uncached:  the same run with --no-feature-cache;
 - reference: the usual loop: a dataset of in-memory uint8 images with
@@ -54,18 +54,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from engine.config import RunConfig  # noqa: E402
-from engine.data import load_config_dataset  # noqa: E402
+from engine.data.load import load_config_dataset  # noqa: E402
 from engine.events import Log  # noqa: E402
-import engine.feature_cache  # noqa: E402
-from engine.feature_cache import FeatureCache  # noqa: E402
-from engine.feature_cut import find_cut, input_of  # noqa: E402
-from engine.models import get_spec  # noqa: E402
-from engine.optim import build_optimizer  # noqa: E402
-from engine.pipeline import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
+import engine.training.feature_cache  # noqa: E402
+from engine.training.feature_cache import FeatureCache  # noqa: E402
+from engine.training.feature_cut import find_cut, input_of  # noqa: E402
+from engine.models.registry import get_spec  # noqa: E402
+from engine.training.optim import build_optimizer  # noqa: E402
+from engine.data.pipeline import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 from engine.presets import preset_run_config  # noqa: E402
 from engine.runs import read_metrics  # noqa: E402
-from engine.strategies import build_model  # noqa: E402
-from engine.train import train  # noqa: E402
+from engine.models.strategies import build_model  # noqa: E402
+from engine.training.loop import train  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 PRESETS = {"alexnet": "000-alexnet-feature-extract", "mobilenet_v2": "004-mobilenet-v2-frozen"}
@@ -250,13 +250,13 @@ def noise(models: list[str], weights: dict[str, str], runs: str, args: argparse.
         cases = [("cached fp16", base, None), ("cached fp32", base, 0.0),
                  *((f"uncached seed {s}", base.replace(feature_cache=False, seed=s), None) for s in (0, 1, 2))]
         for tag, config, tolerance in cases:
-            old = engine.feature_cache.FP16_TOLERANCE
+            old = engine.training.feature_cache.FP16_TOLERANCE
             if tolerance is not None:
-                engine.feature_cache.FP16_TOLERANCE = tolerance  # 0: any rounding at all means fp32
+                engine.training.feature_cache.FP16_TOLERANCE = tolerance  # 0: any rounding at all means fp32
             try:
                 result = train(config)
             finally:
-                engine.feature_cache.FP16_TOLERANCE = old
+                engine.training.feature_cache.FP16_TOLERANCE = old
             last = read_metrics(result.run_dir)[-1]
             print(f"  {m:<13}{tag:<16}{last['train_loss']:.5f}  {last['val_acc']:.3f}  {last['test_acc']:.3f}",
                   flush=True)

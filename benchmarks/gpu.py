@@ -1,6 +1,6 @@
 """Training images/s and the fraction of the GPU's peak FLOP/s, per model (run it through benchmarks/gpu.sh).
 
-Each model trains through engine.train on synthetic CIFAR-sized data (5,000
+Each model trains through engine.training.loop on synthetic CIFAR-sized data (5,000
 32-px images, batches of --batch-size) with --compile, bf16 autocast,
 channels_last and fused SGD: the engine's CUDA recipe. The rate is the median
 of the epochs after the first two (compile and warm-up). FLOPs per image come
@@ -41,7 +41,7 @@ def flops_per_image(model: str, batch: int) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from engine.models import get_spec
+    from engine.models.registry import get_spec
 
     net = get_spec(model).build(10, 3, 32).cuda().train()
     x = torch.randn(batch, 3, 32, 32, device="cuda")
@@ -53,7 +53,7 @@ def flops_per_image(model: str, batch: int) -> float:
 def images_per_s(model: str, args: argparse.Namespace, runs: str) -> float:
     from engine.config import RunConfig
     from engine.runs import read_metrics
-    from engine.train import train
+    from engine.training.loop import train
 
     cfg = RunConfig(dataset="synthetic", model=model, epochs=args.epochs, batch_size=args.batch_size, device="cuda",
                     compile=True, amp=True, channels_last=True, val_split=0, test_limit=1000, checkpoints=False,
@@ -78,7 +78,7 @@ def main() -> int:
         print("gpu.sh: no CUDA GPU is visible to torch (torch.cuda.is_available() is False); run it on a GPU machine",
               file=sys.stderr)
         return 2
-    from engine.models import MODELS
+    from engine.models.registry import MODELS
 
     name = torch.cuda.get_device_name()
     peak = peak_tflops(name)

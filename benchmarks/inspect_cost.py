@@ -43,7 +43,7 @@ def base_config(runs: str, train_limit: int, epochs: int, test_limit: int | None
 def run_records(config) -> list[dict]:
     import json
 
-    from engine.train import train
+    from engine.training.loop import train
 
     result = train(config)
     if result.status != "completed":
@@ -55,7 +55,7 @@ def write_cost(n: int, runs: str, repeats: int = 20) -> float:
     """Median seconds to store n images' predictions (encode + temp file + fsync + rename + link)."""
     import numpy as np
 
-    from engine import predictions
+    from engine.runs import predictions
 
     rng = np.random.default_rng(0)
     preds = predictions.Predictions(1, rng.integers(0, 10, n), rng.integers(0, 10, (n, 5)),
@@ -150,7 +150,7 @@ async def open_cells(run_dir: str, runs: str, size: tuple[int, int], opens: int)
 
 
 def part2(args: argparse.Namespace, runs: str) -> dict[str, float]:
-    from engine.train import train
+    from engine.training.loop import train
     from tui.screens.inspect_data import run_images
 
     config = base_config(runs, args.train_limit, 2, args.test_limit).replace(checkpoints=True, name="drill")

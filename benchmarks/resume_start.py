@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/resume_start.py [--dataset fashion-mnist] [--model cnn] [--train-limit 10000] [--repeats 3]
 
-Both are timed in one process from the call of engine.train to the first
+Both are timed in one process from the call of engine.training.loop to the first
 training step finished (the first StepDone event): data loading and model
 building are common to both; a resume adds reading and verifying the
 checkpoint (sha256), restoring every state and rewriting metrics.jsonl. The
@@ -26,8 +26,8 @@ import torch  # noqa: E402
 from engine.config import RunConfig  # noqa: E402
 from engine.control import Control  # noqa: E402
 from engine.events import StepDone  # noqa: E402
-from engine.runs.resume import prepare_resume  # noqa: E402
-from engine.train import train  # noqa: E402
+from engine.training.resume import prepare_resume  # noqa: E402
+from engine.training.loop import train  # noqa: E402
 
 
 class StopAfterSteps(Control):

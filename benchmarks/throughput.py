@@ -11,7 +11,7 @@ side in one process, interleaved (the order rotates every repeat), medians:
   RandomCrop(32, padding=4), RandomHorizontalFlip, ToTensor, Normalize, a
   DataLoader (2 workers, shuffle), a plain step. Timed over its last epoch
   from the arrival of its first batch (the workers' start-up left out).
-- engine: engine.train with its defaults (decoded once to uint8; batches
+- engine: engine.training.loop with its defaults (decoded once to uint8; batches
   indexed, cropped and flipped in one batched pass; channels_last, foreach SGD).
 - engine --compile: the same with torch.compile (inductor on the CPU).
 
@@ -42,7 +42,7 @@ from benchmarks.throughput_parts import (  # noqa: E402
 )
 from engine.config import RunConfig  # noqa: E402
 from engine.runs import read_metrics  # noqa: E402
-from engine.train import train  # noqa: E402
+from engine.training.loop import train  # noqa: E402
 
 GOAL = 1.5
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
@@ -69,7 +69,7 @@ def run_reference(model: str, folder: Path, args: argparse.Namespace) -> float:
     import torchvision
     import torchvision.transforms as T
 
-    from engine.models import get_spec
+    from engine.models.registry import get_spec
 
     tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(MEAN, STD)])
     data = torchvision.datasets.ImageFolder(str(folder / "train"), transform=tf)
@@ -165,7 +165,7 @@ def main() -> None:
         for model in args.models:
             profile_engine(engine_config(model, folder, tmp, args, False), steps=5 if args.quick else 20)
             profile_reference(model, folder, args.batch_size, steps=5 if args.quick else 20)
-        print("\nthe CPU's choices in engine.accel (random inputs, forward + backward + SGD step):")
+        print("\nthe CPU's choices in engine.device.accel (random inputs, forward + backward + SGD step):")
         for model in args.models:
             cpu_choices(model, args.batch_size, repeats=1 if args.quick else 3, steps=2 if args.quick else 6)
     if args.rss:  # a memory figure, not a timing: it does not need the machine to itself

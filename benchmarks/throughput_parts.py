@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -36,10 +35,10 @@ def extract_subset(tarball: Path, dest: Path, n_train: int, n_test: int = 200) -
 
 
 def write_synthetic_jpegs(dest: Path, n_train: int, n_test: int = 100) -> Path:
-    """Synthetic CIFAR-sized images (engine.synthetic) as JPEG files in the image-folder layout."""
+    """Synthetic CIFAR-sized images (engine.data.synthetic) as JPEG files in the image-folder layout."""
     from PIL import Image
 
-    from engine.synthetic import make_synthetic
+    from engine.data.synthetic import make_synthetic
 
     root = dest / "synthetic-jpg"
     for split, n, seed in (("train", n_train, 0), ("test", n_test, 1)):
@@ -57,9 +56,9 @@ def _median_ms(times: dict[str, list[float]]) -> dict[str, float]:
 
 def profile_engine(config, steps: int) -> None:
     """One engine step split into data / forward / backward / optimizer, with the real pipeline and model."""
-    import engine.train as loop
+    import engine.training.loop as loop
     from engine.control import Control
-    from engine.environment import resolve_device
+    from engine.device.environment import resolve_device
 
     ctx = loop._prepare(config, lambda e: None, Control(), resolve_device(config.device))
     ctx.plan.train_mode(ctx.model)
@@ -98,7 +97,7 @@ def profile_reference(model: str, folder: Path, batch: int, steps: int) -> None:
     import torchvision
     import torchvision.transforms as T
 
-    from engine.models import get_spec
+    from engine.models.registry import get_spec
 
     tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
                     T.Normalize((0.49, 0.48, 0.45), (0.25, 0.24, 0.26))])
@@ -149,7 +148,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 def peak_rss(quick: bool) -> list[dict]:
     """Peak RSS of `python -m tui --no-ui` on CIFAR-10 (JPEG q75), and the dataset's resident uint8 bytes."""
     from engine.config import RunConfig
-    from engine.data import load_config_dataset
+    from engine.data.load import load_config_dataset
 
     if not JPEG_CIFAR.is_file():
         print(f"peak RSS: skipped, {JPEG_CIFAR} is absent")
@@ -186,7 +185,7 @@ def write_json(path: Path, rows: list[dict]) -> None:
     path.write_text(json.dumps(rows, indent=1) + "\n")
 
 
-CHOICES = {  # name -> (memory format, optimizer kwargs): what engine.accel could pick on the CPU
+CHOICES = {  # name -> (memory format, optimizer kwargs): what engine.device.accel could pick on the CPU
     "contiguous, for-loop SGD": (torch.contiguous_format, {"foreach": False}),
     "channels_last, for-loop SGD": (torch.channels_last, {"foreach": False}),
     "channels_last, foreach SGD": (torch.channels_last, {"foreach": True}),
@@ -195,8 +194,8 @@ CHOICES = {  # name -> (memory format, optimizer kwargs): what engine.accel coul
 
 
 def cpu_choices(model: str, batch: int, repeats: int, steps: int) -> None:
-    """Step time of each memory format / optimizer choice, interleaved, medians: why engine.accel picks what it does."""
-    from engine.models import get_spec
+    """Step time of each memory format / optimizer choice, interleaved, medians: why engine.device.accel picks what it does."""
+    from engine.models.registry import get_spec
 
     times: dict[str, list[float]] = defaultdict(list)
     y = torch.randint(0, 10, (batch,))

@@ -18,7 +18,7 @@ cached; skipped when absent):
   ``--ref-budget`` seconds (the whole benchmark must fit in ~25 minutes on 2
   cores), so a threshold it has not reached by then is reported as "not
   within the budget" and the ratio as "> budget / fast's time".
-- fast: ``engine.train`` with the ``fast`` preset, every setting its own (all
+- fast: ``engine.training.loop`` with the ``fast`` preset, every setting its own (all
   50,000 training images: it holds none out), checkpoints and predictions off
   (the reference writes none). Test accuracy is the one each epoch's
   evaluation records (with the preset's TTA); its clock runs from the call to
@@ -58,12 +58,12 @@ import torch  # noqa: E402
 from benchmarks.feature_cache import DATA  # noqa: E402  (one place says where the JPEG CIFAR-10 is)
 from engine.config import RunConfig  # noqa: E402
 from engine.control import Control  # noqa: E402
-from engine.data import load_config_dataset  # noqa: E402
+from engine.data.load import load_config_dataset  # noqa: E402
 from engine.events import EpochDone  # noqa: E402
-from engine.models import get_spec  # noqa: E402
+from engine.models.registry import get_spec  # noqa: E402
 from engine.presets import preset_run_config  # noqa: E402
-from engine.strategies import build_model  # noqa: E402
-from engine.train import train  # noqa: E402
+from engine.models.strategies import build_model  # noqa: E402
+from engine.training.loop import train  # noqa: E402
 
 THRESHOLDS = (0.70, 0.80)
 GOAL_RATIO = 5.0

@@ -14,7 +14,7 @@ run training until the run's last epoch is logged; target <= 10 KiB/s at 80x24).
 runs on a shared machine. ``--size 160x48`` measures the wide layout too (bytes and UI CPU, one run).
 
 Headless mode (``--headless``): the app in this process under App.run_test (no terminal writes) against
-plain engine.train and engine.train in a thread: isolates the UI's cost from training off the main thread.
+plain engine.training.loop and engine.training.loop in a thread: isolates the UI's cost from training off the main thread.
 
     python benchmarks/tui_overhead.py                       # real terminal, CPU-sized defaults
     python benchmarks/tui_overhead.py --quick --json out.json
@@ -115,13 +115,13 @@ def _wait_for_epochs(runs: str, before: set[str], epochs: int, timeout: float = 
 
 # ----------------------------------------------------------------------------- headless mode (in this process)
 def plain_run(config: Any) -> float:
-    from engine.train import train
+    from engine.training.loop import train
 
     return float(train(config).summary["img_per_s"])
 
 
 def thread_run(config: Any) -> float:
-    """engine.train in a plain thread, no UI: the control that isolates the UI's cost
+    """engine.training.loop in a plain thread, no UI: the control that isolates the UI's cost
     from any effect of training off the main thread (the dashboard trains in a worker)."""
     import threading
 

@@ -1,5 +1,5 @@
 """The training engine: data, models, loop, metrics and run store. Knows no UI."""
-from .config import ConfigError, RunConfig, UserError
+from engine.config import ConfigError, RunConfig, UserError
 
 __all__ = ["RunConfig", "UserError", "ConfigError", "train"]
 
@@ -7,7 +7,7 @@ __all__ = ["RunConfig", "UserError", "ConfigError", "train"]
 def __getattr__(name: str):
     # torch is heavy: `from engine import train` imports it only when asked.
     if name == "train":
-        from .train import train
+        from engine.training.loop import train
 
         return train
     raise AttributeError(name)

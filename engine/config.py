@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from . import datasets as dataset_registry
+from engine.data import registry as dataset_registry
 
 
 class UserError(Exception):
@@ -29,6 +29,8 @@ class ConfigError(UserError):
 
 DATASETS = dataset_registry.NAMES
 STRATEGIES = ("scratch", "feature-extract", "finetune", "two-phase", "linear-probe")
+PRETRAINED_STRATEGIES = ("feature-extract", "finetune", "two-phase")
+"""The strategies that start from ImageNet weights (and so feed the ImageNet normalisation)."""
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -179,12 +181,6 @@ class RunConfig:
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("schedule", self.schedule, SCHEDULES)
         _check_choice("device", self.device, DEVICES)
-        from .models import MODELS  # late: the registry imports torch
-
-        if self.model not in MODELS:
-            raise ConfigError(
-                f"unknown model {self.model!r}; choose one of: {', '.join(sorted(MODELS))}"
-            )
         _positive("epochs", self.epochs)
         _positive("batch_size", self.batch_size)
         _positive("eval_batch_size", self.eval_batch_size)

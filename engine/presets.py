@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import model_facts
-from .config import RunConfig, UserError
-from .datasets import DATASETS, native_size
+from engine.models import facts as model_facts
+from engine.config import RunConfig, UserError
 
 STUDIES: dict[str, str] = {
     "000": "CIFAR-10 AlexNet: feature extraction vs fine-tuning vs from scratch",
@@ -219,65 +218,11 @@ def preset_run_config(name: str, **changes: Any) -> RunConfig:
     return RunConfig.from_dict({**preset_config(name), **changes})
 
 
-def count_params(config: RunConfig) -> tuple[int, int]:
-    """(total, trainable) parameters of the model a config trains, at its start.
-
-    Read from engine.model_facts's data when it covers the config (no torch: `cifar-tui presets` and the
-    launcher stay instant); otherwise built on the meta device (build_counts).
-    """
-    return _counts_from_data(config) or build_counts(config)
-
-
-def _counts_from_data(config: RunConfig) -> tuple[int, int] | None:
-    data = DATASETS.get(config.dataset)
-    if data is None or data.classes is None or config.image_size:  # a folder's classes, a chosen size: build
-        return None
-    if config.strategy == "two-phase" and not 0 < config.phase2_epoch <= config.epochs:
-        return None  # build_model refuses a switch after the last epoch: let it say so
-    return model_facts.param_counts(config.model, config.strategy, data.classes, data.channels,
-                                    input_size(config))
-
-
-def build_counts(config: RunConfig) -> tuple[int, int]:
-    """count_params by building the model on the meta device, without weights (the data's generator).
-
-    Needs neither the dataset, the ImageNet weights nor the probed run; imports torch.
-    """
-    import torch
-
-    from .models import get_spec
-    from .strategies import build_model
-
-    spec = get_spec(config.model)
-    data = DATASETS[config.dataset]
-    # A folder's class count is known only once it is read: count as if 10 (only the head depends on it).
-    classes, channels = data.classes or 10, data.channels
-    size = config.image_size or spec.input_size or native_size(config.dataset, config.folder_size)
-    with torch.device("meta"):
-        model, _ = build_model(config, spec, classes, channels, size, load_weights=False)
-    params = list(model.parameters())
-    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
-
-
-def input_size(config: RunConfig) -> int:
-    """The side in pixels the model sees: --image-size, else the model's own, else the dataset's."""
-    return config.image_size or _model_input_size(config.model) or native_size(config.dataset, config.folder_size)
-
-
-def _model_input_size(model: str) -> int | None:
-    facts = model_facts.model_facts(model)
-    if facts is not None:
-        return facts["input_size"]
-    from .models import get_spec  # a model the data does not know (registered at run time): ask it
-
-    return get_spec(model).input_size
-
-
 def describe(name: str) -> dict[str, Any]:
     """Everything `cifar-tui presets --json` shows for one preset."""
     p = get_preset(name)
     config = preset_run_config(name)
-    total, trainable = count_params(config)
+    total, trainable = model_facts.count_params(config)
     return {
         "name": p.name, "model": config.model, "strategy": config.strategy, "study": p.study,
         "study_title": p.study_title, "description": p.description, "reported_test_acc": p.reported_test_acc,

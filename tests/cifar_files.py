@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.datasets_files import CIFAR10_LABELS
+from engine.data.readers import CIFAR10_LABELS
 
 
 def _images(n: int, rng: np.random.Generator, labels: np.ndarray, n_classes: int) -> np.ndarray:

@@ -29,7 +29,7 @@ EPOCHS = 3
 def build_runs(root: Path) -> Path:
     """Train every run of RUNS into root/runs."""
     from engine.config import RunConfig
-    from engine.train import train
+    from engine.training.loop import train
 
     runs_dir = root / "runs"
     base = RunConfig(dataset="synthetic", model="mlp", epochs=EPOCHS, train_limit=100, test_limit=50,

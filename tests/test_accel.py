@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 
-import engine.accel as accel
-import engine.train as loop
+import engine.device.accel as accel
+import engine.training.loop as loop
 from engine.config import RunConfig
-from engine.data import load_config_dataset
+from engine.data.load import load_config_dataset
 from engine.events import EpochDone, StepDone
-from engine.optim import build_optimizer
-from engine.train import train
+from engine.training.optim import build_optimizer
+from engine.training.loop import train
 
 JPEG_CIFAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg.tar.gz"
 

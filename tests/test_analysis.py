@@ -1,4 +1,4 @@
-"""engine.analysis on real tiny runs: predictions agree with training, rows map to images, PCA, probe, samples."""
+"""engine.analysis.analyze on real tiny runs: predictions agree with training, rows map to images, PCA, probe, samples."""
 from __future__ import annotations
 
 import json
@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from engine import analysis as A
-from engine import predictions as store
+from engine.analysis import analyze as A
+from engine.runs import predictions as store
 from engine.config import RunConfig, UserError
-from engine.data import load_config_dataset
-from engine.features import pca, pca_basis
+from engine.data.load import load_config_dataset
+from engine.analysis.pca import pca, pca_basis
 from engine.runs.files import atomic_write_json
 from engine.runs.liveness import lock_record
-from engine.train import train
+from engine.training.loop import train
 
 # Trains for real: the fast tier (-m 'not slow') skips it.
 pytestmark = pytest.mark.slow

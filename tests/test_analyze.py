@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from cli_process import cli
 
-from engine import predictions as store
-from engine.analysis import load_feature_space, read_probe, read_summary
+from engine.runs import predictions as store
+from engine.analysis.analyze import load_feature_space, read_probe, read_summary
 from engine.config import RunConfig
-from engine.train import train
+from engine.training.loop import train
 
 # Trains for real: the fast tier (-m 'not slow') skips it.
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from engine.runs.resume import prepare_resume
-from engine.train import train
+from engine.training.resume import prepare_resume
+from engine.training.loop import train
 from test_tui_pilot import wait_for
 from tui.app import CifarApp
 from tui.screens.dashboard import DashboardScreen
@@ -123,7 +123,7 @@ async def test_resume_refused_is_a_notification(tmp_path: Path) -> None:
 
 
 async def test_train_resume_draws_earlier_epochs_and_continues(tmp_path: Path) -> None:
-    """What `cifar-tui train --resume RUN --epochs 4` hands the app (tui.cli passes these to run_app)."""
+    """What `cifar-tui train --resume RUN --epochs 4` hands the app (tui.cli.main passes these to run_app)."""
     run = interrupted_run(tmp_path / "runs")
     config, change = prepare_resume(run, {"epochs": 4})
     app = CifarApp(config, resume=str(run), change=change)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.runs.resume import prepare_resume
+from engine.training.resume import prepare_resume
 from test_tui_tmux import Tmux
 
 # Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.

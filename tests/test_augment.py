@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine import augment
+from engine.data import augment
 from engine.config import RunConfig
-from engine.pipeline import Pipeline
-from engine.randaugment import OPS, RandAugment, equalize
+from engine.data.pipeline import Pipeline
+from engine.data.randaugment import OPS, RandAugment, equalize
 
 
 def gen(seed: int = 0) -> torch.Generator:

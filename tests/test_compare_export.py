@@ -1,4 +1,4 @@
-"""engine.compare, engine.export and engine.runs over runs made by real training."""
+"""engine.analysis.compare, engine.analysis.export and engine.runs over runs made by real training."""
 from __future__ import annotations
 
 import csv
@@ -8,11 +8,11 @@ import os
 
 import pytest
 
-from engine.compare import (
+from engine.analysis.compare import (
     config_rows, confusion_diff, curves, load_compare_runs, metric_rows, per_class_rows, seed_groups,
 )
 from engine.config import UserError
-from engine.export import export_runs, to_csv
+from engine.analysis.export import export_runs, to_csv
 from engine.runs import delete_run, read_meta, resolve_run, set_name, set_note, set_tags, writer_alive
 from engine.runs.index import RunIndex
 from engine.runs.meta import parse_tags
@@ -145,13 +145,13 @@ def test_engine_modules_import_no_ui_and_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys, engine.compare, engine.export, engine.runs; "
+    code = ("import sys, engine.analysis.compare, engine.analysis.export, engine.runs; "
             "bad = [m for m in ('textual', 'rich', 'torch') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_to_csv_of_no_epochs_is_just_a_header(runs):
-    from engine.compare import load_compare_run
+    from engine.analysis.compare import load_compare_run
 
     d = run_named(runs, "seed3")
     (d / "metrics.jsonl").write_text("")

@@ -27,7 +27,7 @@ from tui.widgets.confusion import ConfusionMatrix
 from tui.format import memory
 from tui.widgets.header import header_text
 from tui.widgets.per_class import PerClassTable
-from tui.widgets.run_state import PauseClock, Phase, RunState
+from tui.state.run_state import PauseClock, Phase, RunState
 from tui_fixtures import CLASSES, dashboard_events, metrics_records, tiny_config
 
 SIZES = [(20, 6), (24, 8), (40, 12), (300, 100), (33, 17), (80, 24), (139, 35), (160, 48), (21, 7), (100, 11)]

@@ -9,7 +9,7 @@ import pytest
 
 from cifar_files import write_batch, write_cifar10, write_tarball
 from engine.config import UserError
-from engine.data import load_dataset, stratified_indices
+from engine.data.load import load_dataset, stratified_indices
 
 
 def test_cifar10_fixture_loads_as_uint8_nhwc(cifar10_dir):

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine import distributed
-from engine.analysis import compute_predictions
-from engine.analysis_model import load_run_model
+from engine.device import distributed
+from engine.analysis.analyze import compute_predictions
+from engine.analysis.loaded_run import load_run_model
 from engine.config import ConfigError, RunConfig
-from engine.predictions import load as load_predictions
+from engine.runs.predictions import load as load_predictions
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = ["--dataset", "synthetic", "--model", "cnn-bn-dropout", "--val-split", "0", "--test-limit", "155",
@@ -192,7 +192,7 @@ def test_the_app_follows_a_job_like_any_headless_run(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_a_frozen_backbone_trains_without_the_feature_cache_and_says_why(tmp_path) -> None:
-    from engine.models import get_spec
+    from engine.models.registry import get_spec
 
     torch.manual_seed(0)
     weights = tmp_path / "cnn.pt"

@@ -12,7 +12,7 @@ from engine.config import RunConfig
 from engine.control import Control
 from engine.events import EpochDone, Log, RunEnded, RunStarted, StepDone
 from engine.runs import read_metrics
-from engine.train import train
+from engine.training.loop import train
 
 SUMMARY_KEYS = {"status", "epochs_done", "test_acc", "per_class_acc", "confusion", "class_names",
                 "wall_time_s", "params_total", "params_trainable"}

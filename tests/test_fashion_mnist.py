@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from engine.config import RunConfig
-from engine.train import train
+from engine.training.loop import train
 
 # Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
 pytestmark = pytest.mark.slow

@@ -8,15 +8,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.augment import alternating_flip, flip_first_epoch
+from engine.data.augment import alternating_flip, flip_first_epoch
 from engine.config import ConfigError, RunConfig
-from engine.data import load_config_dataset
+from engine.data.load import load_config_dataset
 from engine.models.fast import ConvGroup, FastNet, PatchWhitening
-from engine.optim import Lookahead, build_optimizer
+from engine.training.optim import Lookahead, build_optimizer
 from engine.presets import PRESETS, preset_run_config
-from engine.runs.resume import prepare_resume
-from engine.train import train
-from engine.tta import TTAForward, views
+from engine.training.resume import prepare_resume
+from engine.training.loop import train
+from engine.training.tta import TTAForward, views
 from stopping import StopAt
 from test_resume import assert_same_run
 
@@ -76,7 +76,7 @@ def test_alternating_flip_flips_each_image_on_exactly_alternate_epochs():
 
 def test_alternating_flip_in_the_pipeline_follows_the_dataset_index():
     """The same image gets the same decision whatever batch or position it lands in."""
-    from engine.pipeline import Pipeline
+    from engine.data.pipeline import Pipeline
 
     cfg = RunConfig(dataset="synthetic", crop=False, flip=True, alternating_flip=True, seed=3)
     pipe = Pipeline(cfg, mean=[0.0] * 3, std=[1.0] * 3, channels=3, native_size=4, input_size=4, num_classes=10,
@@ -186,7 +186,7 @@ def test_fast_preset_beats_chance_on_synthetic_data(tmp_path):
 
 
 def test_whitening_init_sees_the_runs_training_images(tmp_path):
-    """engine.train calls init_from_data once: the saved filters whiten the run's own (normalised) images."""
+    """engine.training.loop calls init_from_data once: the saved filters whiten the run's own (normalised) images."""
     config = tiny_fast(tmp_path, epochs=1, lr=1e-9, lookahead=0)  # ~no training: the filters are what init set
     result = train(config)
     weights = torch.load(Path(result.run_dir) / "checkpoints" / "last.pt", weights_only=True)["model"]

@@ -23,8 +23,8 @@ import torch
 
 from engine.runs import list_runs, read_metrics
 from engine.runs.checkpoint import load_checkpoint
-from engine.runs.resume import prepare_resume
-from engine.train import train
+from engine.training.resume import prepare_resume
+from engine.training.loop import train
 
 pytestmark = pytest.mark.slow
 

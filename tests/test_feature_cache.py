@@ -1,4 +1,4 @@
-"""Frozen features computed once (engine.feature_cache): same results as without, used, refused with a reason,
+"""Frozen features computed once (engine.training.feature_cache): same results as without, used, refused with a reason,
 resumed exactly, and dropped at the two-phase switch."""
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 import torch
 
-import engine.feature_cache as feature_cache
-from engine.feature_cut import find_cut
-import engine.train
+import engine.training.feature_cache as feature_cache
+from engine.training.feature_cut import find_cut
+import engine.training.loop
 from engine.config import RunConfig
 from engine.events import EpochDone, Log
-from engine.models import get_spec
-from engine.pipeline import IMAGENET_MEAN, IMAGENET_STD
+from engine.models.registry import get_spec
+from engine.data.pipeline import IMAGENET_MEAN, IMAGENET_STD
 from engine.runs import read_metrics
-from engine.runs.resume import prepare_resume
-from engine.strategies import Plan, build_model, complement_prefixes
-from engine.synthetic import make_synthetic
-from engine.train import train
+from engine.training.resume import prepare_resume
+from engine.models.strategies import Plan, build_model, complement_prefixes
+from engine.data.synthetic import make_synthetic
+from engine.training.loop import train
 from stopping import StopAt
 
 TRAIN, VAL, TEST, BATCH = 160, 40, 60, 32
@@ -53,18 +53,18 @@ def tiny(runs_dir: Path, weights: str, **kw) -> RunConfig:
 
 
 class Counted:
-    """Patches engine.train.build_model so every model counts the images its `features` module sees."""
+    """Patches engine.training.loop.build_model so every model counts the images its `features` module sees."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch):
         self.images = 0
-        original = engine.train.build_model
+        original = engine.training.loop.build_model
 
         def build(*args, **kw):
             model, plan = original(*args, **kw)
             model.features.register_forward_hook(lambda m, a, out: self._add(a[0]))
             return model, plan
 
-        monkeypatch.setattr(engine.train, "build_model", build)
+        monkeypatch.setattr(engine.training.loop, "build_model", build)
 
     def _add(self, x: torch.Tensor) -> None:
         self.images += x.shape[0]

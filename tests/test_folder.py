@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from engine.config import UserError
-from engine.datasets_folder import read_folder
+from engine.data.folder import read_folder
 
 CLASSES = ("cat", "dog", "frog")
 

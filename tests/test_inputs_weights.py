@@ -16,10 +16,10 @@ import pytest
 import torch
 
 from engine.config import RunConfig, UserError
-from engine.models import get_spec
+from engine.models.registry import get_spec
 from engine.runs.checkpoint import load_checkpoint, serialize
-from engine.strategies import load_weights_file
-from engine.train import train
+from engine.models.strategies import load_weights_file
+from engine.training.loop import train
 
 CLI = [sys.executable, "-m", "tui"]
 TINY = ["--dataset", "synthetic", "--train-limit", "100", "--test-limit", "50", "--batch-size", "50", "--epochs", "1"]

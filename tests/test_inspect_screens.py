@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from textual.widgets import OptionList
 
-from engine import predictions
+from engine.runs import predictions
 from engine.config import RunConfig
-from engine.data import load_config_dataset
-from engine.train import train
+from engine.data.load import load_config_dataset
+from engine.training.loop import train
 from tui.app import CifarApp
 from tui.screens.compare import CompareScreen
 from tui.screens.dashboard import DashboardScreen
@@ -193,7 +193,7 @@ async def test_feature_space_is_computed_once_then_stored_and_compared(trained) 
 
 
 async def test_a_probe_started_from_the_runs_page_shows_beside_its_accuracy(trained) -> None:
-    from engine.compare import load_compare_runs, metric_rows
+    from engine.analysis.compare import load_compare_runs, metric_rows
     from tui.widgets.header import header_text
 
     runs, (run, other) = trained

@@ -220,7 +220,7 @@ def test_model_descriptions_lose_their_own_parameter_counts() -> None:
 
 
 async def test_info_panel_counts_through_format(tmp_path: Path) -> None:
-    from engine.presets import count_params
+    from engine.models.facts import count_params
 
     app = _app(tmp_path, dataset="synthetic", model="cnn")
     async with app.run_test(size=WIDE) as pilot:

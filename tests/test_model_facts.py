@@ -1,4 +1,4 @@
-"""The models' facts kept as data (engine/model_facts_data.py) stay true to the real models, and the
+"""The models' facts kept as data (engine/models/facts_data.py) stay true to the real models, and the
 commands that read them (--help, models, presets) start without importing torch, printing what the
 real models would have them print."""
 from __future__ import annotations
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import model_facts
+from engine.models import facts as model_facts
 from engine.config import RunConfig, UserError
-from engine.models import MODELS
-from engine.presets import PRESETS, build_counts, count_params, preset_run_config
+from engine.models.registry import MODELS
+from engine.models.facts import build_counts, count_params
+from engine.presets import PRESETS, preset_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_COMMANDS = [["--help"], ["models"], ["presets"], ["presets", "--json"]]
@@ -24,14 +25,14 @@ def test_data_file_is_what_the_real_models_generate() -> None:
     facts, params = model_facts.collect()
     assert set(facts) == set(MODELS)
     assert model_facts.render(facts, params) == model_facts.DATA_FILE.read_text(), \
-        "stale: run python -m engine.model_facts --write"
+        "stale: run python -m engine.models.facts --write"
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_is_counted_from_the_data(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     config = preset_run_config(name)
     built = build_counts(config)
-    monkeypatch.setattr("engine.presets.build_counts", _no_build)
+    monkeypatch.setattr("engine.models.facts.build_counts", _no_build)
     assert count_params(config) == built
 
 
@@ -39,7 +40,7 @@ def test_the_launchers_default_is_counted_from_the_data(monkeypatch: pytest.Monk
     expected = {(d, s): build_counts(RunConfig(dataset=d, strategy=s, from_run="x"))
                 for d in ("cifar10", "cifar100", "fashion-mnist", "synthetic")
                 for s in ("scratch", "feature-extract", "linear-probe")}
-    monkeypatch.setattr("engine.presets.build_counts", _no_build)
+    monkeypatch.setattr("engine.models.facts.build_counts", _no_build)
     for (dataset, strategy), counts in expected.items():
         assert count_params(RunConfig(dataset=dataset, strategy=strategy, from_run="x")) == counts
 
@@ -76,7 +77,7 @@ def test_fast_commands_never_import_torch(args: list[str]) -> None:
     out = _run(args)
     assert out.returncode == 0, out.stderr[-2000:]
     imported = _imported(out.stderr)
-    assert "tui.cli" in imported  # the report was read
+    assert "tui.cli.main" in imported  # the report was read
     assert not {m for m in imported if m.split(".")[0] in ("torch", "torchvision")}
 
 
@@ -95,9 +96,9 @@ def test_models_lists_the_real_registry() -> None:
 def test_presets_print_what_building_the_models_gives(args: list[str], monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """The same command in this process with every count built on the meta device (the old way)."""
-    from tui.cmd_presets import cmd_presets
+    from tui.cli.presets import cmd_presets
 
-    monkeypatch.setattr("engine.presets.count_params", build_counts)
+    monkeypatch.setattr("engine.models.facts.count_params", build_counts)
     assert cmd_presets(args[1:]) == 0
     expected = capsys.readouterr().out
     got = _run(args).stdout

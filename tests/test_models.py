@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from engine.config import RunConfig
-from engine.models import MODELS, get_spec
-from engine.pipeline import Pipeline
-from engine.presets import count_params
-from engine.strategies import build_model
+from engine.models.registry import MODELS, get_spec
+from engine.data.pipeline import Pipeline
+from engine.models.facts import count_params
+from engine.models.strategies import build_model
 
 # (dataset, classes, channels, native size): CIFAR-10, Fashion-MNIST's gray 28 px, CIFAR-100.
 SHAPES = [("cifar10", 10, 3, 32), ("fashion-mnist", 10, 1, 28), ("cifar100", 100, 3, 32)]
@@ -103,7 +103,7 @@ def test_cifar_stem_keeps_resolution_imagenet_stem_does_not():
 
 
 def test_feature_hook_and_pca():
-    from engine.features import extract_features, pca
+    from engine.analysis.pca import extract_features, pca
 
     spec = get_spec("alexnet-skip")
     model = spec.build(10, 3, 16)

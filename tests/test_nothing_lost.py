@@ -18,8 +18,8 @@ import torch
 from engine.config import UserError
 from engine.runs import list_runs, read_metrics
 from engine.runs.checkpoint import load_checkpoint, verify
-from engine.runs.resume import prepare_resume
-from engine.train import train
+from engine.training.resume import prepare_resume
+from engine.training.loop import train
 from stopping import StopAt
 from test_resume import assert_same_run
 
@@ -233,7 +233,7 @@ def test_divergence_stops_within_a_step_keeps_the_good_checkpoint_and_needs_a_lo
 
 
 def test_a_nan_eval_loss_is_divergence_not_a_crash(tmp_path, monkeypatch):
-    import engine.evaluation as loop
+    import engine.training.evaluation as loop
     from test_resume import tiny
 
     real = loop.evaluate

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from engine.config import RunConfig, UserError
-from engine.features import run_feature_pca
-from engine.train import train
+from engine.analysis.pca import run_feature_pca
+from engine.training.loop import train
 
 # Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
 pytestmark = pytest.mark.slow

@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from rich.color import Color
 from textual.app import App, ComposeResult
 
 from tui.widgets.image_grid import GridItem, ImageGrid, tile_box

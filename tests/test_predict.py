@@ -9,10 +9,10 @@ import pytest
 from cli_process import cli
 from PIL import Image
 
-from engine.analysis import predict_images
-from engine.analysis_images import load_image
+from engine.analysis.analyze import predict_images
+from engine.analysis.images import load_image
 from engine.config import RunConfig, UserError
-from engine.train import train
+from engine.training.loop import train
 
 # Trains for real: the fast tier (-m 'not slow') skips it.
 pytestmark = pytest.mark.slow

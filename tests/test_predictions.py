@@ -1,4 +1,4 @@
-"""Test-set predictions stored by training (engine.predictions): what the drill-down reads."""
+"""Test-set predictions stored by training (engine.runs.predictions): what the drill-down reads."""
 from __future__ import annotations
 
 import json
@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import predictions
+from engine.runs import predictions
 from engine.config import RunConfig, UserError
-from engine.data import load_config_dataset
-from engine.train import train
+from engine.data.load import load_config_dataset
+from engine.training.loop import train
 
 # Trains for real (tiny runs): the fast tier (-m 'not slow') skips it.
 pytestmark = pytest.mark.slow
@@ -90,7 +90,7 @@ def test_a_damaged_or_stale_training_file_gives_way_to_analyzes(run, tmp_path) -
     """The advice every error gives (cifar-tui analyze RUN --errors) must work even while last.npz exists."""
     import shutil
 
-    from engine.analysis import run_predictions, save_predictions
+    from engine.analysis.analyze import run_predictions, save_predictions
 
     _, run_dir, _ = run
     copy = Path(shutil.copytree(run_dir, tmp_path / run_dir.name))

@@ -11,8 +11,8 @@ import torch
 from engine.config import RunConfig, UserError
 from engine.presets import PRESETS, STUDIES, get_preset, preset_config, preset_run_config
 from engine.runs import read_metrics
-from engine.train import train
-from tui.cli import build_train_parser, config_from_args
+from engine.training.loop import train
+from tui.cli.main import build_train_parser, config_from_args
 
 SUMMARY_KEYS = {"status", "epochs_done", "test_acc", "test_top3", "per_class_acc", "confusion", "class_names",
                 "wall_time_s", "params_total", "params_trainable", "reported_test_acc", "preset"}

@@ -17,7 +17,7 @@ from engine.config import RunConfig
 from engine.control import Control
 from engine.events import RunStarted, StepDone
 from engine.runs.progress import PROGRESS_FILE, PROGRESS_INTERVAL_S, ProgressWriter, read_progress
-from engine.train import train
+from engine.training.loop import train
 
 
 def _event(epoch: int = 1, step: int = 1, spe: int = 100, loss: float = 2.0, elapsed: float = 1.0) -> StepDone:
@@ -156,7 +156,7 @@ def _started(steps: int = 100, epochs: int = 10) -> RunStarted:
 
 
 def test_piped_output_has_a_progress_line_per_tenth_of_an_epoch() -> None:
-    from tui.headless import Reporter
+    from tui.cli.headless import Reporter
 
     out, clock = io.StringIO(), Clock()
     reporter = Reporter(out, tty=False, clock=clock)
@@ -171,7 +171,7 @@ def test_piped_output_has_a_progress_line_per_tenth_of_an_epoch() -> None:
 
 
 def test_piped_output_shows_life_every_30_seconds_in_a_long_epoch() -> None:
-    from tui.headless import PROGRESS_LINE_S, Reporter
+    from tui.cli.headless import PROGRESS_LINE_S, Reporter
 
     out, clock = io.StringIO(), Clock()
     reporter = Reporter(out, tty=False, clock=clock)
@@ -188,7 +188,7 @@ def test_piped_output_shows_life_every_30_seconds_in_a_long_epoch() -> None:
 
 
 def test_term_dumb_on_a_real_terminal_gets_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.headless import Reporter
+    from tui.cli.headless import Reporter
 
     master, slave = os.openpty()
     with os.fdopen(slave, "w") as terminal:
@@ -209,7 +209,7 @@ def test_term_dumb_on_a_real_terminal_gets_plain_lines(monkeypatch: pytest.Monke
 def test_the_terminal_bar_labels_epoch_time_and_run_eta_on_one_line(width: int) -> None:
     from rich.console import Console
 
-    from tui.headless import progress_bar
+    from tui.cli.headless import progress_bar
 
     console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
     bar = progress_bar(console)

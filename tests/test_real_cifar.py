@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import RunConfig
-from engine.train import train
+from engine.training.loop import train
 
 JPEG_CIFAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg.tar.gz"
 

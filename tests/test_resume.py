@@ -9,8 +9,8 @@ import torch
 
 from engine.config import RunConfig, UserError
 from engine.runs import read_metrics
-from engine.runs.resume import prepare_resume
-from engine.train import train
+from engine.training.resume import prepare_resume
+from engine.training.loop import train
 from stopping import StopAt
 
 # Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.

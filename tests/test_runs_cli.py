@@ -141,7 +141,7 @@ def test_help_lists_the_commands():
 def test_compare_of_100_classes_lists_the_largest_changes(cifar100_dir, tmp_path):
     """A 100×100 confusion difference does not fit a terminal: the biggest changes are listed."""
     from engine.config import RunConfig
-    from engine.train import train
+    from engine.training.loop import train
 
     runs_dir = tmp_path / "runs100"
     base = RunConfig(dataset="cifar100", data_dir=str(cifar100_dir), download=False, model="mlp", epochs=1,
@@ -155,6 +155,6 @@ def test_compare_of_100_classes_lists_the_largest_changes(cifar100_dir, tmp_path
 
 
 def test_headless_run_commands_import_neither_textual_nor_torch():
-    code = ("import sys, tui.cmd_runs; "
+    code = ("import sys, tui.cli.runs; "
             "bad = [m for m in ('textual', 'torch') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

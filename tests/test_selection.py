@@ -10,7 +10,7 @@ from PIL import Image
 from engine.config import ConfigError, RunConfig
 from engine.runs import read_metrics
 from engine.runs.checkpoint import load_checkpoint
-from engine.train import train
+from engine.training.loop import train
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +78,7 @@ def test_no_code_path_reads_test_metrics_to_select():
     """The selection code names val_acc only: a guard against a 'test_acc' creeping back in."""
     import inspect
 
-    from engine import bookkeeping, optim, train as loop
+    from engine.training import run_book as bookkeeping, optim, loop
 
     assert "test" not in inspect.getsource(bookkeeping.RunBook._select).split('"""')[-1].replace(
         'self.test_at_best = record["test_acc"]', "")

@@ -10,7 +10,7 @@ import pytest
 
 from engine.config import RunConfig
 from tui import app as app_module
-from tui import cli
+from tui.cli import main as cli
 from tui.app import CifarApp
 from tui.screens.launcher import LauncherScreen
 

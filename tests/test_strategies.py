@@ -7,11 +7,11 @@ import torch
 
 from engine.config import RunConfig
 from engine.events import EpochDone, RunStarted
-from engine.models import get_spec
-from engine.presets import count_params
+from engine.models.registry import get_spec
+from engine.models.facts import count_params
 from engine.runs import read_metrics
-from engine.strategies import build_model
-from engine.train import train
+from engine.models.strategies import build_model
+from engine.training.loop import train
 
 
 def tiny(runs_dir, **kw) -> RunConfig:

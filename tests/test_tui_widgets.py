@@ -13,7 +13,7 @@ from tui.format import abbreviations
 from tui.widgets.confusion import pick_classes, render_confusion, shade_char
 from tui.widgets.header import header_text
 from tui.widgets.per_class import bar, fit_columns, sort_order
-from tui.widgets.run_state import Phase, RunState, Series
+from tui.state.run_state import Phase, RunState, Series
 from tui_fixtures import CLASSES, dashboard_events
 
 MATRIX = [[90, 5, 5], [3, 80, 17], [0, 10, 90]]

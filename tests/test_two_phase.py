@@ -7,8 +7,8 @@ import torch
 import torch.nn as nn
 
 from engine.config import RunConfig
-from engine.models import get_spec
-from engine.strategies import build_model
+from engine.models.registry import get_spec
+from engine.models.strategies import build_model
 
 # Trains for real (subprocesses, tmux or full datasets): the fast tier (-m 'not slow') skips it.
 pytestmark = pytest.mark.slow

@@ -100,7 +100,7 @@ def stopped_run(runs_dir: Any, checks: int = 7, **kw: Any) -> Any:
     """
     from pathlib import Path
 
-    from engine.train import train
+    from engine.training.loop import train
     from stopping import StopAt
 
     return Path(train(tiny_config(runs_dir, **kw), control=StopAt(checks)).run_dir)
@@ -125,8 +125,8 @@ def drill_run(root: Any) -> Any:
 
     import numpy as np
 
-    from engine import predictions
-    from engine.data import load_config_dataset
+    from engine.runs import predictions
+    from engine.data.load import load_config_dataset
 
     config = tiny_config(Path(root) / "runs", val_split=0, name="drill")
     run = Path(config.runs_dir) / "20260101-000000-mlp-scratch-drill"

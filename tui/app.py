@@ -36,13 +36,14 @@ from textual.binding import Binding
 from textual.message import Message
 
 from engine.config import RunConfig, UserError, default_runs_dir
+from engine.runs.layout import metrics_path
 from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
-from .screens.confirm import ConfirmQuit
-from .screens.help import HelpScreen
+from tui.screens.confirm import ConfirmQuit
+from tui.screens.help import HelpScreen
 
 if TYPE_CHECKING:  # imported when a dashboard opens: it brings numpy and plotext (~0.2 s before the first frame)
-    from .screens.dashboard import DashboardScreen, RunFinished
+    from tui.screens.dashboard import DashboardScreen, RunFinished
 
 # What ends a session from outside: kill/systemd, a dropped SSH connection, Ctrl-\, Ctrl-C from a shell's kill.
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGINT") if hasattr(signal, n))
@@ -156,19 +157,19 @@ class CifarApp(App[int]):
         if self.start_screen is not None:
             self.push_screen(self.start_screen)
         elif self.config is not None:
-            from .screens.dashboard import DashboardScreen
+            from tui.screens.dashboard import DashboardScreen
 
             screen = DashboardScreen.for_config(self.config, resume=self.resume_dir, change=self.resume_change)
             screen.sets_exit_code = True  # `cifar-tui train`: a script reads how the run ended
             self.push_screen(screen)
         elif self.watch_dir is not None:
-            from .screens.dashboard import DashboardScreen
+            from tui.screens.dashboard import DashboardScreen
 
             self.push_screen(DashboardScreen.follow(self.watch_dir))
         elif self.compare_dirs:
             self._open_compare(self.compare_dirs)
         else:
-            from .screens.launcher import LauncherScreen
+            from tui.screens.launcher import LauncherScreen
 
             self.push_screen(LauncherScreen(runs_dir=self.runs_dir, base=self.base, models=self.registry))
         self.call_after_refresh(self._first_frame)
@@ -185,17 +186,17 @@ class CifarApp(App[int]):
     def _load_registry(self) -> None:
         """Import torch and the model registry off the UI thread (seconds on a cold disk)."""
         try:
-            from .engine_import import import_engine
+            from tui.engine_import import import_engine
 
             import_engine()
-            from engine.models import MODELS
+            from engine.models.registry import MODELS
         except Exception as exc:  # noqa: BLE001 - a broken torch install must not kill the app
             self.post_message(ModelsImported({}, f"cannot load the models: {type(exc).__name__}: {exc}"))
             return
         self.post_message(ModelsImported(dict(MODELS)))
 
     def on_models_imported(self, message: ModelsImported) -> None:
-        from .screens.launcher import LauncherScreen, RegistryLoaded
+        from tui.screens.launcher import LauncherScreen, RegistryLoaded
 
         self.call_later(freeze_long_lived)  # torch and the registry are in: the app's long-lived objects are
         if message.error:
@@ -267,13 +268,13 @@ class CifarApp(App[int]):
             self.push_screen(HelpScreen(type(self.screen).__name__))
 
     def action_runs(self) -> None:
-        from .screens.runs import RunsScreen
+        from tui.screens.runs import RunsScreen
 
         if not isinstance(self.screen, RunsScreen):
             self.push_screen(RunsScreen(self.runs_dir))
 
     def _open_compare(self, dirs: list[str]) -> None:
-        from .screens.compare import CompareScreen
+        from tui.screens.compare import CompareScreen
 
         self.push_screen(CompareScreen(dirs, runs_dir=self.runs_dir))
 
@@ -346,7 +347,7 @@ def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, wat
     check_terminal()
     if runs_dir is not None and Path(runs_dir).exists() and not Path(runs_dir).is_dir():
         raise UserError(f"runs directory {runs_dir} is not a directory; pass --runs-dir DIR")
-    if watch is not None and not (Path(watch) / "metrics.jsonl").exists() and not Path(watch).is_dir():
+    if watch is not None and not metrics_path(watch).exists() and not Path(watch).is_dir():
         raise UserError(f"{watch} is not a run directory")
     # No cyclic garbage collection until the first frame: building the first screen makes a burst of objects
     # (widgets, styles, CSS rules) that sets off collections walking every live object, ~0.06 s of CPU on a

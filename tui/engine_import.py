@@ -19,5 +19,5 @@ def import_engine() -> None:
     """Block until torch, the model registry and the training loop are imported."""
     with _lock:
         import engine.models  # noqa: F401
-        import engine.strategies  # noqa: F401
-        import engine.train  # noqa: F401
+        import engine.models.strategies  # noqa: F401
+        import engine.training.loop  # noqa: F401

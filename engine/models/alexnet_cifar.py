@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from . import ModelSpec, register
+from engine.models.spec import ModelSpec, register
 
 WIDTHS = (96, 256, 384, 384, 256)
 POOL_AFTER = (0, 1, 4)  # conv indices followed by a 2x2 max-pool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from . import ModelSpec, register
+from engine.models.spec import ModelSpec, register
 
 
 def conv_bn(cin: int, cout: int) -> nn.Sequential:

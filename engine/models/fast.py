@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import ModelSpec, register
+from engine.models.spec import ModelSpec, register
 
 CPU_WIDTHS = (32, 64, 128)
 GPU_WIDTHS = (64, 256, 256)
@@ -128,7 +128,7 @@ class FastNet(nn.Module):
         return self.head(torch.amax(x, dim=(2, 3))) * HEAD_SCALE
 
     def init_from_data(self, x: torch.Tensor) -> None:
-        """Called once by engine.train for a scratch run with normalised training images (N, C, H, W)."""
+        """Called once by engine.training.loop for a scratch run with normalised training images (N, C, H, W)."""
         self.whiten.init_from_data(x)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch.nn as nn
 
-from . import ModelSpec, register
+from engine.models.spec import ModelSpec, register
 
 
 class MLP(nn.Module):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch.nn as nn
 
-from . import ModelSpec, register
-from .cnn import ConvDense, conv_bn
+from engine.models.spec import ModelSpec, register
+from engine.models.cnn import ConvDense, conv_bn
 
 
 class CnnBnDropout(ConvDense):

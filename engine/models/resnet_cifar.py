@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import ModelSpec, register
+from engine.models.spec import ModelSpec, register
 
 
 class BasicBlock(nn.Module):

@@ -7,8 +7,8 @@ CIFAR-10, small enough (~1.1M params) to be fast.
 """
 from __future__ import annotations
 
-from . import ModelSpec, register
-from .cnn import SmallCNN
+from engine.models.spec import ModelSpec, register
+from engine.models.cnn import SmallCNN
 
 
 def small_cnn_003(in_channels: int, num_classes: int) -> SmallCNN:

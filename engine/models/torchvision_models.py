@@ -9,7 +9,7 @@ import torch.nn as nn
 
 from typing import Callable
 
-from . import ModelSpec, register
+from engine.models.spec import ModelSpec, register
 
 
 def _plain(arch: str) -> Callable[[int, int, int], nn.Module]:

@@ -25,12 +25,12 @@ Layout (DESIGN.md)::
 """
 from __future__ import annotations
 
-from .files import StoreWriteError, atomic_write, atomic_write_json, read_json, utc_now
-from .liveness import live_status, pid_alive, writer_alive
-from .meta import RunMeta, delete_run, read_meta, set_name, set_note, set_tags
-from .reader import RunInfo, complete_records, list_runs, load_run, read_metrics
-from .resolve import find_run, new_run_id, resolve_run
-from .status import RunStatus, exit_code
+from engine.runs.files import StoreWriteError, atomic_write, atomic_write_json, read_json, utc_now
+from engine.runs.liveness import live_status, pid_alive, writer_alive
+from engine.runs.meta import RunMeta, delete_run, read_meta, set_name, set_note, set_tags
+from engine.runs.reader import RunInfo, complete_records, list_runs, load_run, read_metrics
+from engine.runs.resolve import find_run, new_run_id, resolve_run
+from engine.runs.status import RunStatus, exit_code
 
 __all__ = [
     "StoreWriteError", "atomic_write", "atomic_write_json", "read_json", "utc_now", "live_status", "pid_alive",

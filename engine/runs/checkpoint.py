@@ -18,18 +18,30 @@ import hashlib
 import io
 import os
 import shutil
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-from ..config import UserError
-from .files import (
-    StoreWriteError, atomic_write_json, critical, describe_write_error, fault_point, read_json, utc_now, write_temp,
+from engine.config import UserError
+from engine.runs.layout import CHECKPOINT_DIR, CONFIG_FILE
+from engine.runs.files import (
+    StoreWriteError,
+    atomic_write_json,
+    critical,
+    describe_write_error,
+    fault_point,
+    read_json,
+    utc_now,
+    write_temp,
 )
 
 MANIFEST = "manifest.json"
 FORMAT = 2  # checkpoints that carry everything a resume needs (format 1 had no "resume" block)
 NAMES = ("last.pt", "prev.pt", "best.pt")
+CHECKPOINTS = ("best", "last")
+"""What a reader may ask for: the run's best model, or its newest."""
+_READ_TRIES = 4
 
 
 def sha256_file(path: Path) -> str:
@@ -122,23 +134,43 @@ def _read_entries(path: Path) -> dict[str, dict[str, Any]] | None:
     return {k: v for k, v in entries.items() if isinstance(v, dict)} if isinstance(entries, dict) else {}
 
 
-def verify(path: Path) -> dict[str, Any]:
-    """The manifest's entry for this file (epoch, step, size); UserError when it does not verify."""
+def read_verified(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """The file's bytes and their manifest entry (epoch, step, size): the sha256 of exactly the bytes
+    that will be unpickled, so no writer can swap the file between the check and the load.
+
+    A miss is read again a few times (a writer may have replaced the file and pruned the
+    manifest between our two reads) before it is refused with one line naming the file.
+    """
     path = Path(path)
-    entries = _read_entries(path.parent / MANIFEST)
-    if entries is None:
-        raise UserError(f"checkpoint {path} has no recorded checksum (written before checksums were kept); "
-                        "it cannot be verified")
-    try:
-        size = path.stat().st_size
-    except OSError:
-        raise UserError(f"checkpoint {path} is missing") from None
-    if size == 0:
-        raise UserError(f"checkpoint {path} is empty (a write was cut off)")
-    entry = entries.get(sha256_file(path))
+    entry: dict[str, Any] | None = None
+    data, seen = b"", None
+    for attempt in range(_READ_TRIES):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise UserError(f"checkpoint {path} is missing") from None
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc.strerror}") from None
+        entries = _read_entries(path.parent / MANIFEST)
+        if entries is None:
+            raise UserError(f"checkpoint {path} has no recorded checksum (written before checksums were kept); "
+                            "it cannot be verified")
+        if not data:
+            raise UserError(f"checkpoint {path} is empty (a write was cut off)")
+        sha = hashlib.sha256(data).hexdigest()
+        entry = entries.get(sha)
+        if entry is not None or (sha, sorted(entries)) == seen:
+            break  # verified, or the same bytes and manifest twice: damaged, not a writer mid-rotation
+        seen = (sha, sorted(entries))
+        time.sleep(0.05 * (attempt + 1))
     if entry is None:
         raise UserError(f"checkpoint {path} does not match its recorded sha256: truncated, corrupted or replaced")
-    return entry
+    return data, entry
+
+
+def verify(path: Path) -> dict[str, Any]:
+    """The manifest's entry for this file (epoch, step, size); UserError when it does not verify."""
+    return read_verified(path)[1]
 
 
 # torch.save writes a zip (PK..); the legacy format is a raw pickle (protocol byte 0x80).
@@ -157,15 +189,10 @@ def check_torch_format(path: Path, head: bytes) -> None:
                     "torch.save(model.state_dict(), FILE)")
 
 
-def torch_load(path: Path) -> Any:
-    """torch.load(weights_only=True), quiet, with every failure one line naming the file."""
+def unpickle(path: Path, data: bytes) -> Any:
+    """torch.load(weights_only=True) of bytes already read, quiet, with every failure one line naming the file."""
     import torch
 
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
     check_torch_format(path, data[:8])
     try:
         with warnings.catch_warnings():  # torch warns before refusing unsafe pickles; the error says it all
@@ -174,6 +201,16 @@ def torch_load(path: Path) -> Any:
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is "not a usable checkpoint"
         reason = "it holds objects other than tensors" if "weights_only" in str(exc) else type(exc).__name__
         raise UserError(f"{path} is not a PyTorch checkpoint or state dict ({reason})") from None
+
+
+def torch_load(path: Path) -> Any:
+    """A file that is not ours to verify (--weights): read once, then unpickled safely."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    return unpickle(path, data)
 
 
 def check_finite(state: dict[str, Any], path: Path) -> None:
@@ -186,10 +223,12 @@ def check_finite(state: dict[str, Any], path: Path) -> None:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint we wrote: sha256 checked against the manifest, then loaded safely."""
-    path = Path(path)
-    verify(path)
-    obj = torch_load(path)
+    """A checkpoint we wrote: the bytes checked against the manifest are the bytes loaded."""
+    return _ours(path, read_verified(path)[0])
+
+
+def _ours(path: Path, data: bytes) -> dict[str, Any]:
+    obj = unpickle(Path(path), data)
     if not isinstance(obj, dict) or not isinstance(obj.get("model"), dict):
         raise UserError(f"{path} is not a cifar-tui checkpoint")
     return obj
@@ -198,16 +237,57 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def load_weights(path: Path) -> dict[str, Any]:
     """Model weights from a run's checkpoint (always verified) or a plain state dict file."""
     path = Path(path)
-    in_a_run = path.parent.name == "checkpoints" and (path.parent.parent / "config.json").exists()
-    if in_a_run or (path.parent / MANIFEST).exists():
-        verify(path)  # deleting a run's manifest must not turn verification off
-    obj = torch_load(path)
+    in_a_run = path.parent.name == CHECKPOINT_DIR and (path.parent.parent / CONFIG_FILE).exists()
+    if in_a_run or (path.parent / MANIFEST).exists():  # deleting a run's manifest must not turn verification off
+        obj = unpickle(path, read_verified(path)[0])
+    else:
+        obj = torch_load(path)
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]
     if not isinstance(obj, dict):
         raise UserError(f"{path} holds no state dict")
     check_finite(obj, path)
     return obj
+
+
+def checkpoint_candidates(folder: Path, checkpoint: str) -> list[Path]:
+    """The files to try, in order: best -> best.pt if present, else the last chain; last -> last.pt, prev.pt.
+
+    A best.pt that exists but does not verify is refused, not swapped for last.pt
+    (the caller asked for the run's best model and must not analyse another silently).
+    """
+    if checkpoint not in CHECKPOINTS:
+        raise UserError(f"unknown checkpoint {checkpoint!r}; choose best or last")
+    if checkpoint == "best" and (folder / "best.pt").is_file():
+        return [folder / "best.pt"]
+    return [p for p in (folder / "last.pt", folder / "prev.pt") if p.is_file()]
+
+
+def read_model_state(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(model state dict, checkpoint info: epoch, step) of a run's checkpoint, verified on the bytes loaded."""
+    data, entry = read_verified(path)
+    obj = _ours(path, data)
+    state = {k.removeprefix("_orig_mod."): v for k, v in obj["model"].items()}
+    check_finite(state, path)
+    epoch, step = obj.get("epoch", entry.get("epoch", 0)), entry.get("step", 0)
+    return state, {"epoch": int(epoch) if isinstance(epoch, int) else 0, "step": int(step) if isinstance(step, int) else 0}
+
+
+def newest_checkpoint(run_dir: Path, run_id: str, checkpoint: str = "best") -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """(path, state dict, info) of the run's best (else newest) checkpoint that verifies."""
+    candidates = checkpoint_candidates(Path(run_dir) / CHECKPOINT_DIR, checkpoint)
+    if not candidates:
+        raise UserError(f"run {run_id} has no checkpoint yet; train it with checkpoints on "
+                        "(a running run has one after its first epoch)")
+    reasons = []
+    for path in candidates:
+        try:
+            state, info = read_model_state(path)
+        except UserError as exc:
+            reasons.append(str(exc))
+            continue
+        return path, state, info
+    raise UserError("; ".join(reasons) if len(reasons) == 1 else "no usable checkpoint: " + "; ".join(reasons))
 
 
 def has_checkpoint(folder: Path) -> bool:

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..config import UserError
+from engine.config import UserError
 
 TEMP_SUFFIX = ".tmp"
 # Errors that mean "the disk (or the user's quota, or a file-size limit) is full".

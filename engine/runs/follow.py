@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..events import StepDone
-from .liveness import live_status, writer_alive
-from .progress import progress_event, read_progress
-from .reader import load_run
-from .status import RunStatus
+from engine.events import StepDone
+from engine.runs.liveness import live_status, writer_alive
+from engine.runs.progress import progress_event, read_progress
+from engine.runs.reader import load_run
+from engine.runs.status import RunStatus
 
 
 class MetricsTail:

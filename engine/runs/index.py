@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .liveness import writer_alive
-from .meta import META_FILE, RunMeta, read_meta
-from .reader import RunInfo, clean_if_dead, load_run
-from .status import RunStatus
+from engine.runs.liveness import writer_alive
+from engine.runs.meta import META_FILE, RunMeta, read_meta
+from engine.runs.reader import RunInfo, clean_if_dead, load_run
+from engine.runs.status import RunStatus
 
 
 @dataclass

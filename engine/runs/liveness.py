@@ -9,15 +9,18 @@ epoch, so a long silence means the writer is gone.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
-from .files import read_json
-from .status import RunStatus
+from engine.runs.files import read_json
+from engine.runs.status import RunStatus
 
 LOCK_FILE = "lock"
+CREATING_PREFIX = ".creating-"
+"""A run being created lives in <runs>/.creating-<id>-<pid> until its files are complete."""
 STALE_AFTER_S = 15 * 60  # a writer on another host that has not written for this long
 
 
@@ -45,7 +48,7 @@ def _zombie(pid: int) -> bool:
 
 def lock_record() -> dict[str, Any]:
     """What a writer puts in its lock file."""
-    from .files import utc_now
+    from engine.runs.files import utc_now
 
     return {"pid": os.getpid(), "host": socket.gethostname(), "started": utc_now()}
 
@@ -81,3 +84,15 @@ def live_status(run_dir: str | Path, summary: dict[str, Any]) -> RunStatus:
     if status is RunStatus.RUNNING and not writer_alive(run_dir):
         return RunStatus.STALE
     return status
+
+
+def clean_abandoned(root: Path) -> None:
+    """Remove hidden .creating-* folders whose creator is dead (killed during start-up)."""
+    try:
+        folders = [p for p in root.iterdir() if p.name.startswith(CREATING_PREFIX) and p.is_dir()]
+    except OSError:
+        return
+    for p in folders:
+        pid = p.name.rpartition("-")[2]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import UserError
-from .files import atomic_write_json, read_json, utc_now
-from .liveness import writer_alive
-from .reader import RunInfo, looks_like_run
+from engine.config import UserError
+from engine.runs.files import atomic_write_json, read_json, utc_now
+from engine.runs.liveness import writer_alive
+from engine.runs.reader import RunInfo, looks_like_run
 
 META_FILE = "meta.json"
 MAX_NAME = 80

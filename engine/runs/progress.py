@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..events import StepDone
-from .files import StoreWriteError, atomic_write, dumps, read_json
+from engine.events import StepDone
+from engine.runs.files import StoreWriteError, atomic_write, dumps, read_json
 
 PROGRESS_FILE = "progress.json"
 PROGRESS_INTERVAL_S = 1.0

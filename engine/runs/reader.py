@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import read_json
-from .liveness import live_status, writer_alive
-from .status import RunStatus
+from engine.runs.files import read_json
+from engine.runs.liveness import clean_abandoned, live_status, writer_alive
+from engine.runs.status import RunStatus
 
 # Files whose presence says "this directory is a run" (resolving a path, and delete's safety check).
 RUN_MARKERS = ("config.json", "summary.json", "metrics.jsonl", "lock")
@@ -97,7 +97,6 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
     Leftovers of killed writers (temp files, half-created hidden folders) are
     removed on the way, from runs no live process writes.
     """
-    from .writer import clean_abandoned
 
     root = Path(runs_dir)
     if not root.is_dir():
@@ -111,7 +110,7 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
 
 def clean_if_dead(run_dir: Path) -> None:
     """Temp files of a killed write, removed once no process writes the run."""
-    from .files import clean_temp_files
+    from engine.runs.files import clean_temp_files
 
     if not writer_alive(run_dir):
         clean_temp_files(run_dir)

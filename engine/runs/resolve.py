@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..config import UserError
-from .meta import META_FILE, read_meta
-from .reader import looks_like_run
+from engine.config import UserError
+from engine.runs.meta import META_FILE, read_meta
+from engine.runs.reader import looks_like_run
 
 MAX_ID = 120  # file systems allow 255 bytes; ids stay well under, with room for '-2' suffixes
 

@@ -19,17 +19,24 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..config import UserError
-from .checkpoint import CheckpointWriter
-from .files import (
-    StoreWriteError, atomic_write, atomic_write_json, clean_temp_files, critical, describe_write_error,
-    dumps, fault_point, faults_enabled, utc_now,
+from engine.config import UserError
+from engine.runs.checkpoint import CheckpointWriter
+from engine.runs.files import (
+    StoreWriteError,
+    atomic_write,
+    atomic_write_json,
+    clean_temp_files,
+    critical,
+    describe_write_error,
+    dumps,
+    fault_point,
+    faults_enabled,
+    utc_now,
 )
-from .liveness import LOCK_FILE, lock_record, pid_alive, writer_alive
-from .progress import ProgressWriter
-from .reader import read_metrics
+from engine.runs.liveness import CREATING_PREFIX, LOCK_FILE, lock_record, writer_alive
+from engine.runs.progress import ProgressWriter
+from engine.runs.reader import read_metrics
 
-CREATING_PREFIX = ".creating-"
 
 
 class RunWriter:
@@ -172,15 +179,3 @@ def _claim(root: Path, run_id: str, tmp: Path) -> Path:
             continue
     shutil.rmtree(tmp, ignore_errors=True)
     raise UserError(f"cannot find a free run id for {run_id} in {root}")
-
-
-def clean_abandoned(root: Path) -> None:
-    """Remove hidden .creating-* folders whose creator is dead (killed during start-up)."""
-    try:
-        folders = [p for p in root.iterdir() if p.name.startswith(CREATING_PREFIX) and p.is_dir()]
-    except OSError:
-        return
-    for p in folders:
-        pid = p.name.rpartition("-")[2]
-        if pid.isdigit() and not pid_alive(int(pid)):
-            shutil.rmtree(p, ignore_errors=True)

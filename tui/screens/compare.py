@@ -2,7 +2,7 @@
 
 Tabs keep it usable at 80×24 (1-6 switch them); from 140 columns the curves
 tab also shows a per-run summary beside the chart. Every number comes from
-engine.compare, the same functions ``cifar-tui compare --no-ui`` prints.
+engine.analysis.compare, the same functions ``cifar-tui compare --no-ui`` prints.
 Keys: v/t/l/m pick the curve metric, w toggles epoch / wall-time x, a shows
 every config field, x exports, ctrl+r reloads (automatic while a run is running).
 """
@@ -25,18 +25,25 @@ from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from engine.runs import RunStatus
-from engine.compare import (
+from engine.analysis.compare import (
     CURVE_METRICS, ConfusionDiff, RunData, attach_probes, config_rows, confusion_diff, curves, load_compare_run, metric_rows,
     per_class_rows, seed_groups,
 )
 from engine.config import UserError
 
-from .. import format as fmt
-from ..format import letter, truncate
-from .compare_render import (
-    MARKERS, PALETTE, apart_labels, changes_table, matrix_table, run_style, run_tag, short_label,
+from tui import format as fmt
+from tui.format import letter, truncate
+from tui.screens.compare_render import (
+    MARKERS,
+    PALETTE,
+    apart_labels,
+    changes_table,
+    matrix_table,
+    run_style,
+    run_tag,
+    short_label,
 )
-from .run_dialogs import prompt_export
+from tui.screens.run_dialogs import prompt_export
 
 METRIC_CYCLE = tuple(CURVE_METRICS)
 LOSS_CYCLE = ("test_loss", "train_loss", "val_loss")
@@ -131,7 +138,7 @@ class CompareScreen(Screen):
 
     def action_features(self) -> None:
         """f: the compared runs' feature spaces (PCA) side by side (study 001 compares its two models so)."""
-        from .features import FeaturesScreen
+        from tui.screens.features import FeaturesScreen
 
         self.app.push_screen(FeaturesScreen([str(r.path) for r in self.runs]))
 
@@ -399,7 +406,7 @@ class CompareScreen(Screen):
         if len(self.app.screen_stack) > 2:  # [default, this screen]: nothing of the app beneath
             self.app.pop_screen()
             return
-        from .runs import RunsScreen  # here: the runs screen imports this one
+        from tui.screens.runs import RunsScreen  # here: the runs screen imports this one
 
         self.app.switch_screen(RunsScreen(self.runs_dir))
 

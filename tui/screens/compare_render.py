@@ -11,11 +11,11 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from engine.compare import ConfusionDiff, RunData, largest_changes
+from engine.analysis.compare import ConfusionDiff, RunData, largest_changes
 from engine.runs.index import strip_stamp
 
-from ..format import abbreviations, letter, truncate
-from .runs_table import apart_texts
+from tui.format import abbreviations, letter, truncate
+from tui.screens.runs_table import apart_texts
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; exact RGB so
 # the plot (plotext) and the legend (rich) show the same colour.

@@ -9,13 +9,13 @@ Constructors (what other screens call)::
     DashboardScreen.follow(run_dir: str)            # follow a run another process writes
     DashboardScreen.for_events(events: list)        # replay fixed engine events (tests, docs)
 
-Threading: ``engine.train`` runs in ``@work(thread=True)`` and only posts
+Threading: ``engine.training.loop`` runs in ``@work(thread=True)`` and only posts
 Messages. Step events are coalesced (one pending tick, newest step wins);
 epoch, log and end events are posted one by one and never dropped. Widgets are
 redrawn by a 2 Hz timer from what changed, never per event, so the UI costs
 the training loop the same whether it emits 10 or 1000 events a second.
 
-The run's state is one ``Phase`` (tui/widgets/run_phase.py), changed only by
+The run's state is one ``Phase`` (tui/state/run_phase.py), changed only by
 ``RunState``'s transition methods. The screen talks to the app through one
 typed message, ``RunFinished``, posted when a run it shows ends.
 """
@@ -38,13 +38,13 @@ from engine.control import Control
 from engine.events import Log, RunEnded, StepDone
 from engine.runs.status import RunStatus
 
-from ..widgets.charts import MetricChart
-from ..widgets.confusion import ConfusionMatrix
-from ..widgets.header import RunHeader
-from ..widgets.log_panel import LogPanel
-from ..widgets.per_class import PerClassTable
-from ..widgets.run_state import Phase, RunState
-from .dashboard_keys import DashboardKeys
+from tui.widgets.charts import MetricChart
+from tui.widgets.confusion import ConfusionMatrix
+from tui.widgets.header import RunHeader
+from tui.widgets.log_panel import LogPanel
+from tui.widgets.per_class import PerClassTable
+from tui.state.run_state import Phase, RunState
+from tui.screens.dashboard_keys import DashboardKeys
 
 REDRAW_S = 0.5  # 2 redraws a second (DESIGN.md: at most 4); keys redraw at once. Each redraw costs training CPU
 STEP_CHART_S = 5.0  # new steps alone redraw the loss chart every 5 s: a plotext redraw costs ~40 ms of CPU, the
@@ -140,7 +140,7 @@ class DashboardScreen(DashboardKeys):
                    change: dict[str, Any] | None = None) -> "DashboardScreen":
         """Train ``config`` now; the run is saved under ``config.runs_dir``.
 
-        ``resume``: continue that run directory in place (config from engine.runs.resume.prepare_resume).
+        ``resume``: continue that run directory in place (config from engine.training.resume.prepare_resume).
         """
         screen = cls(config=config)
         screen.resume_dir, screen.resume_change = resume, change or {}
@@ -228,13 +228,13 @@ class DashboardScreen(DashboardKeys):
     # ------------------------------------------------------------ worker side (threads)
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _train(self) -> None:
-        """Run engine.train here: torch is imported in this thread, never on the UI's."""
+        """Run engine.training.loop here: torch is imported in this thread, never on the UI's."""
         assert self.config is not None
         try:
-            from ..engine_import import import_engine
+            from tui.engine_import import import_engine
 
             import_engine()  # the registry worker may be importing torch right now
-            from engine.train import train
+            from engine.training.loop import train
 
             train(self.config, self._on_event, self.control, resume=self.resume_dir, change=self.resume_change)
         except UserError as exc:  # bad input found before the run directory exists

@@ -17,12 +17,12 @@ from textual.screen import Screen
 
 from engine.config import RunConfig, UserError
 
-from ..widgets.confusion import ConfusionMatrix
-from ..widgets.run_state import RunState
-from .features import FeaturesScreen
-from .images import MistakesScreen, open_cell
-from .predict import PredictScreen
-from .samples import SamplesScreen
+from tui.widgets.confusion import ConfusionMatrix
+from tui.state.run_state import RunState
+from tui.screens.features import FeaturesScreen
+from tui.screens.images import MistakesScreen, open_cell
+from tui.screens.predict import PredictScreen
+from tui.screens.samples import SamplesScreen
 
 
 class ProbeFound(Message):
@@ -56,7 +56,7 @@ class InspectActions(Screen):
         run_dir = self.shown_run_dir()
         if run_dir is None:
             return
-        from engine.analysis import probe_runs
+        from engine.analysis.analyze import probe_runs
 
         probes = [p for p in probe_runs(Path(run_dir).parent, Path(run_dir).name) if p["test_acc"] is not None]
         if probes:
@@ -68,7 +68,7 @@ class InspectActions(Screen):
         run_dir = self.shown_run_dir()
         if run_dir is None:
             return
-        from .inspect_data import run_images
+        from tui.screens.inspect_data import run_images
 
         try:
             run_images(run_dir)
@@ -131,7 +131,7 @@ class InspectActions(Screen):
         if self.state.phase.live:
             self.notify("a probe starts from a run that has ended: wait for this one", timeout=4)
             return
-        from ..app import CifarApp  # here, not at the top: the app module imports the screens it opens
+        from tui.app import CifarApp  # here, not at the top: the app module imports the screens it opens
 
         if isinstance(self.app, CifarApp) and self.app.training_screen() is not None:
             self.notify("a run is training in this app; stop it (x) before starting a probe", severity="warning")
@@ -141,7 +141,7 @@ class InspectActions(Screen):
     @work(thread=True, exclusive=True, group="probe-config", exit_on_error=False)
     def _probe_config(self, run_dir: str) -> None:
         """Build the probe's config off the UI thread (it reads the run's files); the UI thread starts it."""
-        from engine.analysis import probe_config
+        from engine.analysis.analyze import probe_config
 
         try:
             config = probe_config(run_dir)
@@ -151,7 +151,7 @@ class InspectActions(Screen):
         self.app.call_from_thread(self._start_probe, config)
 
     def _start_probe(self, config: RunConfig) -> None:
-        from .dashboard import DashboardScreen
+        from tui.screens.dashboard import DashboardScreen
 
         self._probe_started = True
         self.app.push_screen(DashboardScreen.for_config(config))

@@ -15,11 +15,11 @@ from textual.widgets import Tabs
 
 from engine.control import Control
 
-from ..widgets.confusion import ConfusionMatrix
-from ..widgets.per_class import PerClassTable
-from ..widgets.run_state import Phase, RunState
-from .confirm import ConfirmStop
-from .dashboard_inspect import InspectActions
+from tui.widgets.confusion import ConfusionMatrix
+from tui.widgets.per_class import PerClassTable
+from tui.state.run_state import Phase, RunState
+from tui.screens.confirm import ConfirmStop
+from tui.screens.dashboard_inspect import InspectActions
 
 
 class DashboardKeys(InspectActions):
@@ -155,7 +155,7 @@ class DashboardKeys(InspectActions):
         elif len(self.app.screen_stack) > 2:
             self.app.pop_screen()
         else:  # `cifar-tui train` ended here: the launcher, with this run's settings, to start another
-            from .launcher import LauncherScreen
+            from tui.screens.launcher import LauncherScreen
 
             runs_dir = self.config.runs_dir if self.config is not None else None
             self.app.switch_screen(LauncherScreen(runs_dir=runs_dir, base=self.config))

@@ -19,9 +19,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from .. import format as fmt
-from ..widgets.scatter import ScatterPlot
-from .images import failure
+from tui import format as fmt
+from tui.widgets.scatter import ScatterPlot
+from tui.screens.images import failure
 
 PANEL_MIN = 60  # columns each run's scatter needs to share the width; fewer: one at a time (left/right)
 PCA_LIMIT = 2000  # test images projected: enough for the class clouds, a few seconds on a CPU
@@ -97,10 +97,10 @@ class FeaturesScreen(Screen):
 def load_or_compute(run_dir: str, say: Any) -> tuple[Any, str]:
     """The run's stored projection if it is of the run's best checkpoint now, else computed from that
     checkpoint and stored (worker thread); with a note on what happened ("" for a stored one)."""
-    from ..engine_import import import_engine
+    from tui.engine_import import import_engine
 
     import_engine()
-    from engine.analysis import best_epoch_now, feature_space, load_feature_space, load_run_model, save_feature_space
+    from engine.analysis.analyze import best_epoch_now, feature_space, load_feature_space, load_run_model, save_feature_space
     from engine.runs.files import StoreWriteError
 
     stored = load_feature_space(run_dir)

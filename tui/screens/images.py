@@ -20,10 +20,10 @@ from textual.widgets.option_list import Option
 
 from engine.config import UserError
 
-from .. import format as fmt
-from ..widgets.image_grid import GridItem, ImageGrid
-from ..widgets.pixels import render_pixels
-from . import inspect_data as data
+from tui import format as fmt
+from tui.widgets.image_grid import GridItem, ImageGrid
+from tui.widgets.pixels import render_pixels
+from tui.screens import inspect_data as data
 
 Loader = Callable[[], tuple[str, list[GridItem]]]
 Detail = Callable[[GridItem], list[tuple[str, float]]]

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.predictions import Predictions
+from engine.runs.predictions import Predictions
 
-from .. import format as fmt
-from ..widgets.image_grid import GridItem
+from tui import format as fmt
+from tui.widgets.image_grid import GridItem
 
 MISTAKES_SHOWN = 500  # the most confident mistakes a grid lists; past these, confidence is low anyway
 _CACHE_SIZE = 3  # runs kept: CIFAR-10's test images are 30 MB each
@@ -47,7 +47,7 @@ _preds: dict[str, tuple[Any, Predictions, str]] = {}
 
 def _identity(run_dir: str) -> Any:
     """What changes when a run's predictions are rewritten (a new epoch, or analyze)."""
-    from engine.analysis import prediction_sources
+    from engine.analysis.analyze import prediction_sources
 
     out: list[tuple[int, int, int] | None] = []
     for path, _ in prediction_sources(run_dir):
@@ -65,10 +65,10 @@ def run_images(run_dir: str) -> RunImages:
     The test images are read once per run (the slow part: the dataset); the predictions (150 KB
     for 10,000 images) again only when their file changed, e.g. a live run's next epoch.
     """
-    from ..engine_import import import_engine
+    from tui.engine_import import import_engine
 
     import_engine()  # one thread imports torch at a time (the dataset readers may need it)
-    from engine.analysis import run_predictions, test_images
+    from engine.analysis.analyze import run_predictions, test_images
 
     key, identity = str(Path(run_dir).resolve()), _identity(run_dir)
     with _lock:

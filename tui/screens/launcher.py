@@ -26,18 +26,32 @@ from textual.widgets import Button, Checkbox, Footer, Input, Select, Static
 
 from engine.config import ConfigError, RunConfig, default_runs_dir
 
-from .launcher_advanced import AdvancedSection
-from .launcher_fields import blamed_field, check_value, field_specs, format_value, in_words, parse_text
-from .launcher_form import (
-    MAIN_FIELDS, NUMBER_BY_NAME, DatasetStatus, count_info, data_dir_placeholder, dataset_status, load_presets,
-    parse_number, preset_fields,
+from tui.screens.launcher_advanced import AdvancedSection
+from tui.screens.launcher_fields import (
+    blamed_field,
+    check_value,
+    field_specs,
+    format_value,
+    in_words,
+    parse_text,
 )
-from .launcher_info import InfoState, abs_dir, field_help, info_panel
-from .launcher_rows import NO_PRESET, DatasetBanner, main_row_names, main_rows, show_error
-from .launcher_runs import ProbePicker
+from tui.screens.launcher_form import (
+    MAIN_FIELDS,
+    NUMBER_BY_NAME,
+    DatasetStatus,
+    count_info,
+    data_dir_placeholder,
+    dataset_status,
+    load_presets,
+    parse_number,
+    preset_fields,
+)
+from tui.screens.launcher_info import InfoState, abs_dir, field_help, info_panel
+from tui.screens.launcher_rows import NO_PRESET, DatasetBanner, main_row_names, main_rows, show_error
+from tui.screens.launcher_runs import ProbePicker
 
 if TYPE_CHECKING:
-    from engine.models import ModelSpec
+    from engine.models.registry import ModelSpec
 
 PROBE = "linear-probe"
 # Not edited here: the app's runs directory (shown in the info panel, where runs are saved and probed
@@ -413,7 +427,7 @@ class LauncherScreen(Screen):
         if problems:
             self.notify(problems[0], title="cannot start yet", severity="error", timeout=6)
             return
-        from .dashboard import DashboardScreen
+        from tui.screens.dashboard import DashboardScreen
 
         self.app.push_screen(DashboardScreen.for_config(config))  # type: ignore[arg-type]
 

@@ -13,8 +13,8 @@ from textual.widgets import Collapsible, Static
 
 from engine.config import RunConfig
 
-from .launcher_fields import field_groups, field_specs
-from .launcher_rows import control, field_row
+from tui.screens.launcher_fields import field_groups, field_specs
+from tui.screens.launcher_rows import control, field_row
 
 TITLE = "advanced: every other setting"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine.config import RunConfig
-from engine.datasets import is_native
+from engine.data.registry import is_native
 
-from .launcher_fields import FieldSpec, field_specs, parse_text
+from tui.screens.launcher_fields import FieldSpec, field_specs, parse_text
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def data_dir_placeholder(dataset: str) -> str:
         return "not needed (generated in memory)"
     if dataset == "folder":
         return "a folder (or .tar.gz) of your images: required"
-    from engine.datasets import default_data_dir
+    from engine.data.registry import default_data_dir
 
     return f"{Path(default_data_dir(dataset)).expanduser().absolute()}/"
 
@@ -116,8 +116,8 @@ def dataset_status(dataset: str, data_dir: str | None) -> DatasetStatus:
         return DatasetStatus(True, "synthetic: generated in memory (5,000 train / 1,000 test, 10 classes)")
     if dataset == "folder":
         return folder_status(data_dir)
-    from engine.datasets import default_data_dir
-    from engine.datasets_files import CIFAR_SPECS
+    from engine.data.registry import default_data_dir
+    from engine.data.readers import CIFAR_SPECS
 
     root = Path(data_dir or default_data_dir(dataset)).expanduser().absolute()
     if dataset in CIFAR_SPECS:
@@ -148,7 +148,7 @@ def _cifar_status(dataset: str, root: Path, spec: dict[str, Any]) -> DatasetStat
 def folder_status(data_dir: str | None) -> DatasetStatus:
     """Your own images: what the folder (or tarball) at 'data path' holds, or why it cannot be used."""
     from engine.config import UserError
-    from engine.datasets_folder import describe_folder
+    from engine.data.folder import describe_folder
 
     if not data_dir:
         return DatasetStatus(False, "folder: set 'data path' to a folder with train/<class>/* and test/<class>/* "
@@ -165,7 +165,7 @@ def count_params(config: RunConfig) -> tuple[int, int, int]:
 
     Imports torch (engine.presets builds on the meta device), so call it from a worker thread.
     """
-    from engine.presets import count_params as params, input_size
+    from engine.models.facts import count_params as params, input_size
 
     total, trainable = params(config)
     return total, trainable, input_size(config)
@@ -173,8 +173,8 @@ def count_params(config: RunConfig) -> tuple[int, int, int]:
 
 def count_info(config: RunConfig) -> dict[str, str]:
     """The info panel's params, input and device lines for a config. Imports torch: call it from a worker."""
-    from .. import format as fmt
-    from ..engine_import import import_engine
+    from tui import format as fmt
+    from tui.engine_import import import_engine
 
     try:
         import_engine()  # never import torch beside another worker doing the same

@@ -15,10 +15,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from .. import format as fmt
-from .launcher_advanced import AdvancedSection
-from .launcher_fields import field_specs, in_words
-from .launcher_form import DatasetStatus
+from tui import format as fmt
+from tui.screens.launcher_advanced import AdvancedSection
+from tui.screens.launcher_fields import field_specs, in_words
+from tui.screens.launcher_form import DatasetStatus
 
 # A parameter count written into a model's description ('(~0.29M params)', ', 11.2M params', '(36.9M)'):
 # the panel's params line shows the exact count, formatted by tui/format, so the description drops its own.

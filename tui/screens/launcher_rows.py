@@ -13,10 +13,10 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from engine.config import RunConfig
 
-from .. import format as fmt
-from .launcher_fields import FieldSpec, field_specs, format_value
-from .launcher_form import NUMBER_FIELDS, SWITCHES, DatasetStatus
-from .launcher_runs import ProbePicker
+from tui import format as fmt
+from tui.screens.launcher_fields import FieldSpec, field_specs, format_value
+from tui.screens.launcher_form import NUMBER_FIELDS, SWITCHES, DatasetStatus
+from tui.screens.launcher_runs import ProbePicker
 
 LABEL_WIDTH = 19  # launcher.tcss: .field-label
 NO_PRESET = "(none)"

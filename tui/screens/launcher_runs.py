@@ -10,7 +10,7 @@ from engine.config import UserError
 from engine.runs.index import RunEntry, RunIndex
 from engine.runs.status import RunStatus
 
-from .. import format as fmt
+from tui import format as fmt
 
 
 @dataclass(frozen=True)

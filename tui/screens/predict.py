@@ -17,9 +17,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from .. import format as fmt
-from ..widgets.image_grid import GridItem, ImageGrid
-from .images import ImageDetail, failure
+from tui import format as fmt
+from tui.widgets.image_grid import GridItem, ImageGrid
+from tui.screens.images import ImageDetail, failure
 
 MAX_ERROR_LINES = 3  # unreadable files listed by name; the title has room for few lines
 
@@ -60,10 +60,10 @@ class PredictScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _predict(self, number: int, path: str) -> None:
         try:
-            from ..engine_import import import_engine
+            from tui.engine_import import import_engine
 
             import_engine()
-            from engine.analysis import load_run_model, predict_images
+            from engine.analysis.analyze import load_run_model, predict_images
 
             if self._loaded is None:
                 self._loaded = load_run_model(self.run_dir)

@@ -82,7 +82,7 @@ def prompt_export(screen: Screen, run_dirs: Sequence[Path], stem: str = "runs-ex
     def done(path: str | None) -> None:
         if not path:
             return
-        from engine.export import export_runs, format_for
+        from engine.analysis.export import export_runs, format_for
 
         target = Path(path).expanduser()
         try:

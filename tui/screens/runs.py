@@ -27,9 +27,9 @@ from textual.worker import get_current_worker
 from engine.runs.index import RunEntry, RunIndex
 from engine.runs.status import RunStatus
 
-from .. import format as fmt
-from . import runs_actions
-from .runs_table import COLUMNS, SORT_KEYS, info_text, matches, row_cells, sort_entries, tell_apart
+from tui import format as fmt
+from tui.screens import runs_actions
+from tui.screens.runs_table import COLUMNS, SORT_KEYS, info_text, matches, row_cells, sort_entries, tell_apart
 
 class RunsScanned(Message):
     """A background scan of the runs directory finished (error: it could not read the directory)."""

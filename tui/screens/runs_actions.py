@@ -14,11 +14,11 @@ from engine.runs.index import RunEntry
 from engine.runs.meta import parse_tags
 from engine.runs.status import RunStatus
 
-from .compare import CompareScreen
-from .run_dialogs import ConfirmDialog, TextPrompt, prompt_export
+from tui.screens.compare import CompareScreen
+from tui.screens.run_dialogs import ConfirmDialog, TextPrompt, prompt_export
 
 if TYPE_CHECKING:
-    from .runs import RunsScreen
+    from tui.screens.runs import RunsScreen
 
 
 def runs_word(n: int) -> str:
@@ -55,20 +55,20 @@ def resume(screen: RunsScreen) -> None:
     e = screen.current_entry()
     if e is None or not e.status.resumable:
         return
-    from ..app import CifarApp  # here, not at the top: the app module imports the screens it opens
+    from tui.app import CifarApp  # here, not at the top: the app module imports the screens it opens
 
     app = screen.app
     if isinstance(app, CifarApp) and app.training_screen() is not None:
         screen.notify("a run is training in this app; stop it (x) before resuming another", severity="warning")
         return
-    from engine.runs.resume import prepare_resume
+    from engine.training.resume import prepare_resume
 
     try:
         config, change = prepare_resume(e.info.path, {})
     except UserError as exc:
         screen.notify(str(exc), severity="error", timeout=10)
         return
-    from .dashboard import DashboardScreen
+    from tui.screens.dashboard import DashboardScreen
 
     app.push_screen(DashboardScreen.for_config(config, resume=str(e.info.path), change=change))
 
@@ -83,8 +83,8 @@ def open_run(screen: RunsScreen) -> None:
     if e.info.error:
         screen.notify(f"{e.info.run_id} is unreadable: {e.info.error}", severity="error")
         return
-    from ..app import CifarApp  # here, not at the top: the app module imports the screens it opens
-    from .dashboard import DashboardScreen
+    from tui.app import CifarApp  # here, not at the top: the app module imports the screens it opens
+    from tui.screens.dashboard import DashboardScreen
 
     app = screen.app
     live = app.live_dashboard(e.info.path) if isinstance(app, CifarApp) else None

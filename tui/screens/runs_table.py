@@ -11,12 +11,12 @@ from typing import Any, Callable
 
 from rich.text import Text
 
-from engine.compare import NOT_EXPERIMENT, flatten, fmt_value
+from engine.analysis.compare import NOT_EXPERIMENT, flatten, fmt_value
 from engine.runs import RunStatus
 from engine.runs.index import RunEntry
-from engine.selection import chose_by_validation
+from engine.training.selection import chose_by_validation
 
-from .. import format as fmt
+from tui import format as fmt
 
 STATUS_STYLE = {RunStatus.RUNNING: "bold green", RunStatus.STARTING: "green", RunStatus.STALE: "yellow",
                 RunStatus.FAILED: "red", RunStatus.DIVERGED: "red", RunStatus.UNREADABLE: "bold red",

@@ -16,9 +16,9 @@ from textual.widgets import Footer, Static
 
 from engine.config import RunConfig
 
-from .. import format as fmt
-from ..widgets.image_grid import GridItem, ImageGrid
-from .images import failure
+from tui import format as fmt
+from tui.widgets.image_grid import GridItem, ImageGrid
+from tui.screens.images import failure
 
 PER_CLASS = 6
 
@@ -53,10 +53,10 @@ class SamplesScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _load(self, number: int, augmented: bool, seed: int) -> None:
         try:
-            from ..engine_import import import_engine
+            from tui.engine_import import import_engine
 
             import_engine()  # torch: the pipeline runs the real augmentation
-            from engine.analysis import sample_grid
+            from engine.analysis.analyze import sample_grid
 
             config = self.source if isinstance(self.source, RunConfig) else _saved_config(self.source)
             grid = sample_grid(config.replace(download=False), per_class=PER_CLASS, augmented=augmented,
@@ -113,6 +113,6 @@ class SamplesScreen(Screen):
 
 def _saved_config(run_dir: str) -> RunConfig:
     """A saved run's RunConfig (worker thread: it reads config.json)."""
-    from engine.analysis import read_run_config
+    from engine.analysis.analyze import read_run_config
 
     return read_run_config(run_dir)[1]

@@ -15,8 +15,8 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from .. import format as fmt
-from .run_state import RunState
+from tui import format as fmt
+from tui.state.run_state import RunState
 
 # plotext colour names; distinct in 16-colour terminals too.
 COLOURS = {"train": "cyan", "val": "magenta", "test": "green", "step": "gray"}

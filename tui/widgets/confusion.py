@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
-from .. import format as fmt
+from tui import format as fmt
 
 SHADES = " ░▒▓█"
 CELL = 5  # 4 digits (1000 test images per CIFAR class) + the shade character

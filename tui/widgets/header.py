@@ -5,8 +5,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from .. import format as fmt
-from .run_state import Phase, RunState
+from tui import format as fmt
+from tui.state.run_state import Phase, RunState
 
 PHASE_STYLES = {
     Phase.TRAINING: "bold green", Phase.PAUSED: "bold yellow", Phase.STOPPING: "bold yellow", Phase.STARTING: "cyan",

@@ -30,8 +30,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from .. import format as fmt
-from .pixels import cells_to_segments, fit_size, pixel_cells
+from tui import format as fmt
+from tui.widgets.pixels import cells_to_segments, fit_size, pixel_cells
 
 FULL_COLS, FULL_ROWS = 32, 16  # the largest "full size" tile image: a 224px photo is shrunk to this
 MIN_ACROSS = 4  # full-size tiles only when at least this many fit across (or every item fits one row)

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from .. import format as fmt
+from tui import format as fmt
 
 SORTS = ("class", "latest ↓", "latest ↑", "change ↓", "best ↓")
 BAR = 12

@@ -23,7 +23,7 @@ import numpy as np
 from rich.text import Text
 from textual.widget import Widget
 
-from .. import format as fmt
+from tui import format as fmt
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
            "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",

@@ -1,0 +1,76 @@
+"""Context: what one run's epochs share, built once before the first step (engine.training.loop._prepare).
+
+The loop's helpers (evaluation, snapshot, the run book, the torchrun side, the feature cache) take it
+as their one argument about the run; they import it from here, never from the loop.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import torch
+import torch.nn as nn
+
+from engine.config import RunConfig
+from engine.control import Control
+from engine.data.load import Dataset
+from engine.data.pipeline import Pipeline
+from engine.device.distributed import SINGLE, Dist
+from engine.events import Event
+from engine.models.strategies import Plan
+from engine.training.optim import LRSchedule
+
+if TYPE_CHECKING:
+    from engine.training.feature_cache import FeatureCache
+    from engine.training.snapshot import Partial
+
+
+@dataclass
+class Context:
+    """Everything one run's epochs share (built once by _prepare)."""
+
+    config: RunConfig
+    device: torch.device
+    data: Dataset
+    model: nn.Module
+    forward: Any
+    """The model, or its torch.compile wrapper (same calls, same .train()/.eval())."""
+    plan: Plan
+    pipeline: Pipeline
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    criterion: nn.Module
+    gen: torch.Generator
+    steps_per_epoch: int
+    emit: Callable[[Event], None]
+    control: Control
+    global_step: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    epoch_times: list[float] = field(default_factory=list)
+    start_epoch: int = 1
+    partial: Partial | None = None
+    """A resumed run's unfinished epoch: its permutation, step and running sums."""
+    feature_cache: FeatureCache | None = None
+    """A frozen backbone's features, computed once: the steps and evaluation run only the rest."""
+    feature_cache_decided: bool = False
+    dist: Dist = SINGLE
+    """This process's rank in a torchrun job (SINGLE for one process)."""
+    aug_gen: torch.Generator = None  # type: ignore[assignment]  # set by _prepare
+    """Augmentation draws: ``gen`` itself in one process; per rank under torchrun, while ``gen`` (the
+    permutation) stays identical on every rank."""
+    eval_model: nn.Module | None = None
+    """What evaluation runs: ``forward`` without the DistributedDataParallel wrapper (whose forward is a
+    collective every rank would have to call the same number of times)."""
+
+    def elapsed(self) -> float:
+        """Training wall time so far, across every session of a resumed run."""
+        return time.perf_counter() - self.started
+
+    def set_elapsed(self, seconds: float) -> None:
+        self.started = time.perf_counter() - seconds
+
+    def eta_after(self, epoch: int) -> float | None:
+        if not self.epoch_times:
+            return None
+        return (self.config.epochs - epoch) * sum(self.epoch_times) / len(self.epoch_times)

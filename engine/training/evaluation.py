@@ -1,0 +1,99 @@
+"""Evaluation: loss, accuracy, top-k and the confusion matrix of a split (``evaluate``), and the
+epoch's validation + test pass with its generalisation gap (``evaluate_splits``).
+
+Under torchrun each rank scores a contiguous shard and the counts are summed
+(engine.device.distributed): every image is scored once and the numbers equal one
+process's on the same weights.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from engine.device import accel, distributed
+from engine.training.metrics import confusion_update, generalization_gap, top_probs, topk_correct
+
+if TYPE_CHECKING:
+    from engine.training.context import Context
+
+
+def evaluate_splits(ctx: "Context", record: dict[str, Any]) -> tuple[list[list[int]], tuple[Any, Any] | None]:
+    """Validation then test metrics into ``record`` (and the gap); the test confusion and top-5 predictions."""
+    conf: list[list[int]] = []
+    top = None
+    if ctx.dist.active:  # each rank's BatchNorm statistics saw only its share: evaluate (and save) rank 0's
+        distributed.broadcast_buffers(ctx.model)
+    for name, split in (("val", ctx.data.val), ("test", ctx.data.test)):
+        if split is None:
+            continue
+        cached = ctx.feature_cache.eval_outputs(name) if ctx.feature_cache is not None else None
+        result = evaluate(ctx, split.x, split.y, keep_top=name == "test" and ctx.config.predictions, outputs=cached)
+        if name == "test":
+            conf, top = result["confusion"], result.get("top")
+        record.update({f"{name}_{k}": v for k, v in result.items() if k not in ("confusion", "top")})
+    record.update(generalization_gap(record))
+    return conf, top
+
+
+@torch.no_grad()
+def evaluate(ctx: "Context", x_all: torch.Tensor, y_all: torch.Tensor, *, keep_top: bool = False,
+             outputs: Callable[[int, int], torch.Tensor] | None = None) -> dict[str, Any]:
+    """Loss, accuracy, top-3, top-5 and confusion matrix over one split.
+
+    ``outputs``: the model's outputs for rows i:j computed another way (the feature cache's
+    stored features); None: the images go through the pipeline and the model.
+
+    ``keep_top``: also return ``top`` = (ids, probs), numpy (N, 5), the five most probable
+    classes of every image: what the drill-down stores (engine.runs.predictions). They stay on
+    the device until the one copy at the end, so the cost is a softmax and a topk per batch.
+
+    Under torchrun each rank scores its contiguous shard and the sums are added up: every
+    image is counted once, and the result is what one process would compute.
+    """
+    model = ctx.eval_model if ctx.eval_model is not None else ctx.forward
+    model.eval()
+    k = ctx.data.num_classes
+    loss_sum = torch.zeros((), device=ctx.device)
+    counts = torch.zeros(3, device=ctx.device, dtype=torch.long)  # top-1, top-3 (study 001 reports it), top-5
+    conf = torch.zeros((k, k), device=ctx.device, dtype=torch.long)
+    kept: list[tuple[torch.Tensor, torch.Tensor]] = []
+    lo, hi = distributed.shard(len(y_all), ctx.dist)
+    for i in range(lo, hi, ctx.config.eval_batch_size):
+        j = min(i + ctx.config.eval_batch_size, hi)
+        y = y_all[i:j]
+        x = ctx.pipeline.eval_batch(x_all[i:j]) if outputs is None else None
+        with accel.autocast(ctx.config, ctx.device):
+            out = model(x) if outputs is None else outputs(i, j)
+        out = out.float()
+        loss_sum += F.cross_entropy(out, y, reduction="sum")
+        pred = out.argmax(1)
+        counts += torch.stack([(pred == y).sum(), topk_correct(out, y, 3), topk_correct(out, y, 5)])
+        confusion_update(conf, pred, y)
+        if keep_top:
+            kept.append(top_probs(out))
+    if ctx.dist.active:
+        loss_sum = distributed.all_sum(loss_sum)[0]
+        counts, conf = distributed.all_sum_long(counts), distributed.all_sum_long(conf)
+    n = max(1, len(y_all))
+    correct, top3, top5 = (v / n for v in counts.tolist())
+    result = {"loss": loss_sum.item() / n, "acc": correct, "top5": top5, "top3": top3, "confusion": conf.cpu().tolist()}
+    if keep_top:
+        result["top"] = kept_top(ctx, kept)
+    return result
+
+
+def kept_top(ctx: "Context", kept: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[Any, Any] | None:
+    """The split's top-5 (ids, probs) as numpy, in row order (under torchrun: the shards, in rank order)."""
+    import numpy as np
+
+    if kept:
+        mine = (torch.cat([ids for ids, _ in kept]).cpu().numpy(), torch.cat([p for _, p in kept]).cpu().numpy())
+    else:
+        mine = None
+    gathered: list[Any] = distributed.gather_objects(mine) if ctx.dist.active else [mine]
+    parts = [p for p in gathered if p is not None]
+    if not parts:
+        return None
+    return np.concatenate([ids for ids, _ in parts]), np.concatenate([p for _, p in parts])

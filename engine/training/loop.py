@@ -1,0 +1,349 @@
+"""The training loop: ``train(config, on_event, control) -> RunResult``.
+
+Data sits on the device as uint8; each step indexes a batch there, augments
+it in one batched pass, and runs the model. Host syncs (``.item()``) happen
+only when a progress event is due (~10/s) and once per evaluation.
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+
+from engine.config import RunConfig, UserError
+from engine.training import data_parallel
+from engine.device import distributed
+from engine.control import Control
+from engine.data.load import Dataset, load_config_dataset
+from engine.device.distributed import SINGLE, Dist
+from engine.device.environment import resolve_device
+from engine.training.evaluation import evaluate, evaluate_splits
+from engine.events import Event, Log, RunEnded, StepDone
+from engine.training.feature_cache import at_epoch_start as feature_cache_at_epoch_start
+from engine.training.metrics import per_class_accuracy
+from engine.models.facts import pick_input_size
+from engine.models.registry import check_model, get_spec
+from engine.training.optim import LRSchedule, build_optimizer
+from engine.data.pipeline import run_pipeline
+from engine.device import accel
+from engine.training.run_book import Diverged, RunBook
+from engine.runs import RunStatus
+from engine.runs.checkpoint import has_checkpoint, resumable_checkpoint
+from engine.runs.layout import checkpoint_dir
+from engine.runs.writer import RunWriter, check_runs_dir
+from engine.training.snapshot import Partial, restore
+from engine.models.strategies import build_model
+from engine.training.tta import with_tta
+from engine.training.context import Context
+
+STEP_EVENT_INTERVAL_S = 0.1
+INIT_IMAGES = 5000
+"""Training images a model's ``init_from_data`` sees: plenty for a 12x12 patch covariance, ~60 MB as float."""
+
+
+@dataclass
+class RunResult:
+    """What train() returns: the final status and where the run was saved."""
+
+    status: str
+    run_id: str
+    run_dir: str
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def train(
+    config: RunConfig,
+    on_event: Callable[[Event], None] | None = None,
+    control: Control | None = None,
+    *,
+    resume: str | Path | None = None,
+    change: dict[str, Any] | None = None,
+) -> RunResult:
+    """Train one run to the end (or stop/divergence/failure) and save it.
+
+    ``resume``: a run directory to continue in place from its newest good
+    checkpoint (``config`` comes from engine.training.resume.prepare_resume, and
+    ``change`` records what the user changed). Raises UserError for bad input
+    found before anything is written; after that every outcome is saved and
+    returned as a RunResult.
+    """
+    emit = on_event or (lambda event: None)
+    control = control or Control()
+    config.validate()
+    check_model(config.model)
+    device = distributed.device_for(resolve_device(config.device))
+    dist = distributed.setup(config, device)
+    writer, snap = _claim_run(config, resume, emit, dist)
+    try:
+        ctx = _prepare(config, emit, control, device, dist)
+        book = RunBook(ctx)
+        if snap is not None:
+            restore(ctx, book, snap)
+            data_parallel.resumed_job(ctx, snap)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        raise
+    if not dist.is_main:
+        book.join_job()
+    else:
+        if writer is None:
+            book.open_new()
+        else:
+            book.open_resumed(writer, change or {})
+        if dist.active:
+            book.tell_job()
+    return _run(ctx, book)
+
+
+def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Event], None], dist: Dist = SINGLE):
+    """Before the slow part: a writable runs directory, or the resumed run's lock and checkpoint.
+
+    Under torchrun only rank 0 takes the run (its lock, its files); the others read the same
+    checkpoint to start from the same state.
+    """
+    if resume is None:
+        if dist.is_main:
+            check_runs_dir(Path(config.runs_dir))
+        return None, None
+    if not dist.is_main:
+        return None, data_parallel.read_only_snapshot(checkpoint_dir(resume))
+    writer = RunWriter.reopen(resume)
+    folder = checkpoint_dir(writer.path)
+    if not has_checkpoint(folder) and not writer.records():
+        # Stopped or killed before its first checkpoint: nothing was learnt yet, so the
+        # seeded run simply starts over in its own directory (and ends as it would have).
+        emit(Log("info", "no checkpoint yet: the run starts over from its first step"))
+        return writer, None
+    try:
+        path, snap = resumable_checkpoint(folder, log=lambda m: emit(Log("warning", m)))
+    except BaseException:
+        writer.close()
+        raise
+    emit(Log("info", f"resuming from {path.name}: epoch {snap['epoch']} done"
+                     + (f", step {snap['resume']['partial']['step']} of the next" if snap["resume"]["partial"] else "")))
+    return writer, snap
+
+
+def _run(ctx: Context, book: RunBook) -> RunResult:
+    """The epochs, and every way they can end, each saved with its status."""
+    writer = book.writer or data_parallel.NO_WRITER  # ranks other than 0 write nothing
+    try:
+        ctx.emit(book.started_event())
+        _run_epochs(ctx, book)
+        finished = book.epochs_done >= ctx.config.epochs or book.early_stopped
+        return _result(book.finish(RunStatus.COMPLETED if finished else RunStatus.INTERRUPTED))
+    except KeyboardInterrupt:  # a second Ctrl-C: no clean stop, but the run is still marked
+        book.finish(RunStatus.INTERRUPTED, "aborted before the stop was saved; resume continues from the last checkpoint")
+        raise
+    except Diverged as exc:
+        writer.write_error_log(f"diverged: {exc}\n")
+        return _result(book.finish(RunStatus.DIVERGED, str(exc)))
+    except UserError as exc:  # e.g. the disk filled up: one line, no traceback
+        writer.write_error_log(f"{exc}\n")
+        return _result(book.finish(RunStatus.FAILED, str(exc)))
+    except Exception as exc:  # saved as failed; the traceback goes to the run's error.log
+        writer.write_error_log(traceback.format_exc())
+        return _result(book.finish(RunStatus.FAILED, distributed.peer_failure(exc, ctx.dist)
+                                   or f"{type(exc).__name__}: {exc}"))
+    finally:
+        writer.close()
+        distributed.teardown()
+
+
+def _result(ended: RunEnded) -> RunResult:
+    return RunResult(ended.status, ended.run_id, ended.run_dir, ended.summary, ended.error)
+
+
+def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
+             device: torch.device, dist: Dist = SINGLE) -> Context:
+    torch.manual_seed(config.seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
+        torch.cuda.reset_peak_memory_stats(device)  # StepDone.gpu_peak: this run's peak, not the process's
+    data = load_config_dataset(config)
+    spec = get_spec(config.model)
+    input_size = pick_input_size(config.image_size, spec.input_size, data.image_size)
+    model, plan = build_model(config, spec, data.num_classes, data.channels, input_size)
+    pipeline = run_pipeline(config, data, rgb_only=spec.rgb_only, input_size=input_size, device=device)
+    if dist.active and config.sync_bn:  # same Parameter objects: the optimizer built below is unaffected
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model, forward = accel.prepare_model(model, config, device)
+    forward = with_tta(forward, config.tta)  # eval mode only: every evaluation sees it, no training step does
+    _to_device(data, device)
+    gen = torch.Generator(device=device).manual_seed(config.seed)
+    steps = max(1, math.ceil(len(data.train) / config.batch_size))
+    if 0 < len(data.train) % config.batch_size < 2 * dist.world and steps > 1:
+        steps -= 1  # a last batch that leaves a rank 1 image (or none) breaks BatchNorm; drop it
+    ctx = Context(
+        config=config, device=device, data=data, model=model, forward=forward, plan=plan,
+        pipeline=pipeline,
+        optimizer=build_optimizer(config, model.parameters(), device),
+        schedule=LRSchedule(config, steps, plan.phase2_epoch),
+        criterion=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
+        gen=gen, steps_per_epoch=steps, emit=emit, control=control, dist=dist, aug_gen=gen, eval_model=forward,
+    )
+    _init_from_data(ctx)
+    if dist.active:
+        data_parallel.wrap(ctx)
+    return ctx
+
+
+def _init_from_data(ctx: Context) -> None:
+    """A scratch model that sets layers from the data (``fast``'s patch whitening) sees the training images once.
+
+    Before any step and without touching a random generator, so the run's future is
+    unchanged; a resumed run then loads its checkpoint over it.
+    """
+    init = getattr(ctx.model, "init_from_data", None)
+    if init is not None and ctx.config.strategy == "scratch" and not ctx.config.weights:
+        x = ctx.data.train.x
+        init(ctx.pipeline.eval_batch(x[:: max(1, len(x) // INIT_IMAGES)]))  # strided: folders come sorted by class
+
+
+def _to_device(data: Dataset, device: torch.device) -> None:
+    """Move every split to the device once, as uint8 (4x smaller than float)."""
+    for split in (data.train, data.val, data.test):
+        if split is not None:
+            split.x = torch.as_tensor(split.x).to(device)
+            split.y = torch.as_tensor(split.y).to(device)
+
+
+def _run_epochs(ctx: Context, book: RunBook) -> None:
+    for epoch in range(ctx.start_epoch, ctx.config.epochs + 1):
+        partial, ctx.partial = ctx.partial, None
+        if ctx.plan.phase2_epoch == epoch and not ctx.plan.unfrozen:
+            ctx.plan.unfreeze(ctx.model)
+            if ctx.dist.active:
+                data_parallel.wrap(ctx)
+            ctx.emit(Log("info", f"epoch {epoch}: backbone unfrozen, lr {ctx.config.phase2_lr:g}"))
+        t0 = time.perf_counter()
+        built_s = feature_cache_at_epoch_start(ctx, epoch)  # builds (in this epoch's time), drops or refuses it
+        stats = train_one_epoch(ctx, book, epoch, partial)
+        if isinstance(stats, Partial):
+            book.save_partial(stats)
+            return  # stopped mid-epoch: the caller saves the run as interrupted
+        record = {"epoch": epoch, **stats}
+        conf, top = evaluate_splits(ctx, record)
+        record["epoch_time_s"] = round(time.perf_counter() - t0, 3)
+        record["wall_time_s"] = round(ctx.elapsed(), 3)
+        ctx.epoch_times.append(record["epoch_time_s"] - built_s)  # the ETA's epochs: the build happens once
+        if ctx.config.schedule == "plateau" and math.isfinite(record["val_acc"]):
+            ctx.schedule.epoch_end(record["val_acc"], ctx.config.plateau_patience)  # validation only, never test
+        book.epoch_done(epoch, record, per_class_accuracy(conf), conf, top)
+        if book.early_stopped or ctx.control.stop_requested:
+            return
+
+
+def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | None = None) -> dict[str, float] | Partial:
+    """One pass over the shuffled training set (continuing ``partial``); a Partial if a stop was requested."""
+    c, data, model, cache, d = ctx.config, ctx.data, ctx.forward, ctx.feature_cache, ctx.dist
+    model.train()  # the wrappers too (TTA acts in eval mode only): evaluate() left them in eval
+    ctx.plan.train_mode(ctx.model)
+    partial = partial or _new_partial(ctx)
+    perm, loss_sum, correct = partial.perm, partial.loss_sum, partial.correct
+    seen, paused_s, lr, pending = partial.seen, 0.0, ctx.schedule.lr(ctx.global_step), None
+    # No per-step .item(): on a GPU it would stall the pipeline. The loss is read (and checked for
+    # divergence) at the first step, at each ~10 Hz event and at the epoch's last step, always before
+    # any checkpoint, so a diverged step can never be saved; the CPU runs the same path as CUDA.
+    t0 = last_emit = time.perf_counter()
+    for step in range(partial.step, ctx.steps_per_epoch):
+        paused_s += _wait_while_paused(ctx)
+        stop, agreed = data_parallel.stop_and_loss(ctx, book, epoch, step, pending)
+        if stop:
+            return data_parallel.stopped(ctx, Partial(perm, step, loss_sum, correct, seen,
+                                         partial.train_time + time.perf_counter() - t0 - paused_s))
+        batch = perm[step * c.batch_size : (step + 1) * c.batch_size]
+        idx = distributed.local_slice(batch, d) if d.active else batch
+        y = data.train.y[idx]
+        if cache is not None:  # the frozen part's stored features, the flip drawn as the pipeline draws it
+            x, target = cache.train_batch(idx, ctx.aug_gen), y
+        else:
+            x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.aug_gen, idx=idx, epoch=epoch)
+        lr = ctx.schedule.apply(ctx.optimizer, ctx.global_step)
+        with accel.autocast(ctx.config, ctx.device):
+            out = cache.forward(x) if cache is not None else model(x)
+            loss = ctx.criterion(out, target)
+        now = time.perf_counter()
+        emit_now = now - last_emit >= STEP_EVENT_INTERVAL_S or step == ctx.steps_per_epoch - 1
+        if d.active:
+            value = agreed  # the ranks' mean loss of the step before, agreed at this step's top
+        else:
+            value = loss.item() if (emit_now or book.loss_ref is None) else None
+            if value is not None:
+                book.check_loss(value, f"train loss at epoch {epoch}, step {step + 1}")
+        ctx.optimizer.zero_grad(set_to_none=True)
+        # DDP averages gradients over ranks; weighting each rank's mean by its share of the global
+        # batch keeps that the global batch's mean when a short last batch splits unevenly.
+        (loss * (len(idx) * d.world / len(batch)) if d.active else loss).backward()
+        ctx.optimizer.step()
+        ctx.global_step += 1
+        loss_sum += loss.detach() * len(idx)
+        correct += (out.argmax(1) == y).sum()
+        seen += len(idx)
+        pending = loss.detach()
+        if emit_now and value is not None:
+            last_emit = now
+            rate = d.world * (seen - partial.seen) / max(1e-9, now - t0 - paused_s)
+            book.step_done(StepDone(epoch, step + 1, ctx.steps_per_epoch, value, lr, rate, ctx.elapsed(),
+                                    _eta(ctx, epoch, step + 1, now - t0 - paused_s, partial.step), *_gpu_memory(ctx)))
+    train_time = partial.train_time + time.perf_counter() - t0 - paused_s
+    return _epoch_stats(ctx, loss_sum, correct, seen, lr, train_time)
+
+
+def _new_partial(ctx: Context) -> Partial:
+    """An epoch's start: its permutation (the same on every rank: one seed, one generator) and zero sums."""
+    zero = torch.zeros((), device=ctx.device)
+    perm = torch.randperm(len(ctx.data.train), device=ctx.device, generator=ctx.gen)
+    return Partial(perm, 0, zero, torch.zeros((), device=ctx.device, dtype=torch.long), 0, 0.0)
+
+
+def _wait_while_paused(ctx: Context) -> float:
+    """Seconds spent paused (the app's pause key; never under torchrun, which has no app)."""
+    if not ctx.control.paused:
+        return 0.0
+    p0 = time.perf_counter()
+    ctx.control.wait_while_paused()
+    return time.perf_counter() - p0
+
+
+def _epoch_stats(ctx: Context, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int, lr: float,
+                 train_time: float) -> dict[str, float]:
+    """The epoch's training record; under torchrun over every rank's images."""
+    if ctx.dist.active:
+        loss_sum, correct_f, seen_t = distributed.all_sum(loss_sum, correct.double(),
+                                                          torch.tensor(float(seen), device=ctx.device))
+        correct, seen = correct_f.round().long(), int(seen_t.item())
+    return {
+        "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
+        "lr": lr, "img_per_s": round(seen / max(train_time, 1e-9), 1), "train_time_s": round(train_time, 3),
+    }
+
+
+def _eta(ctx: Context, epoch: int, step: int, epoch_elapsed: float, first_step: int = 0) -> float | None:
+    """Seconds left: step rate for this epoch, plus whole epochs at their measured length."""
+    spe = ctx.steps_per_epoch
+    per_step = epoch_elapsed / max(1, step - first_step)
+    this_epoch = per_step * (spe - step)
+    per_epoch = (sum(ctx.epoch_times) / len(ctx.epoch_times)) if ctx.epoch_times else per_step * spe
+    return this_epoch + per_epoch * (ctx.config.epochs - epoch)
+
+
+def _gpu_memory(ctx: Context) -> tuple[int | None, int | None]:
+    """CUDA bytes allocated now and at peak since the run started; (None, None) elsewhere.
+
+    Both read the caching allocator's counters on the host: no device sync.
+    """
+    if ctx.device.type != "cuda":
+        return None, None
+    return torch.cuda.memory_allocated(ctx.device), torch.cuda.max_memory_allocated(ctx.device)
+
+
+__all__ = ["train", "train_one_epoch", "evaluate", "RunResult", "UserError", "Diverged"]

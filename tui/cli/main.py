@@ -1,0 +1,305 @@
+"""Command line: argparse parsers (built by functions tests can call) and commands.
+
+``cifar-tui [OPTIONS]``       opens the app: the launcher, with OPTIONS filled in
+``cifar-tui train OPTIONS``   trains at once in the live dashboard
+``cifar-tui --no-ui OPTIONS`` trains headless (``train`` optional)
+``cifar-tui runs``            lists saved runs (--json for scripts)
+
+Nothing here imports textual unless the app is opened, and torch is imported
+only by the commands that train or read models (`models` and `presets` read engine.models.facts' data).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+from typing import Any, Callable, Sequence
+
+from engine.config import FIELD_CHOICES, FIELD_GROUPS, RUNS_DIR_ENV, RunConfig, UserError, field_docs
+from engine.device.launch import is_main_process, under_torchrun
+from engine.runs.status import RunStatus
+
+from tui.cli.base import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    RUNS_DIR_HELP,
+    STOP_SIGNALS,
+    Parser,
+    add_runs_dir,
+    exit_code,
+    runs_dir_of,
+)
+
+# Flags whose name differs from the RunConfig field, or that need special parsing.
+_FLAG_NAMES = {"from_run": "--from"}
+_SKIP_FIELDS = {"extra"}
+_METAVARS = {"data_dir": "DIR", "weights": "FILE", "from_run": "RUN", "runs_dir": "DIR", "name": "NAME",
+             "model": "MODEL", "preset": "NAME"}
+# Help that differs from the field's docstring (the flag's meaning on the command line).
+_HELP = {"runs_dir": RUNS_DIR_HELP,
+         "data_dir": "where the dataset lives (default: $CIFAR_TUI_DATA, else ./data; Fashion-MNIST: its Debian "
+                     "package's folder when installed); for folder: DIR with train/<class>/* and test/<class>/*, "
+                     "or a .tar/.tar.gz of it"}
+
+
+def _field_type(f: dataclasses.Field) -> Callable[[str], Any]:
+    default = f.default
+    text = str(f.type)
+    if isinstance(default, bool) or "bool" in text:
+        return bool
+    if isinstance(default, float) or text.startswith("float"):
+        return float
+    if isinstance(default, int) or text.startswith("int"):
+        return int
+    return str
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per RunConfig field; defaults are None so presets can fill the gaps."""
+    docs = field_docs()
+    fields = {f.name: f for f in dataclasses.fields(RunConfig) if f.name not in _SKIP_FIELDS}
+    parser.add_argument("--no-ui", action="store_true", help="train headless: progress on the terminal, no app")
+    parser.add_argument("--resume", metavar="RUN", default=None,
+                        help="continue an interrupted, stale, failed or diverged run in its own directory (id, "
+                             "unique prefix, name or path); only --epochs (to extend, also a completed run) and "
+                             "--lr (e.g. after a divergence) may change")
+    for title, names in FIELD_GROUPS.items():
+        group = parser.add_argument_group(title)
+        for name in names:
+            f = fields[name]
+            flag = _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+            kind = _field_type(f)
+            help_text = _HELP.get(name) or f"{docs.get(name, '')} (default: {f.default})"
+            help_text = help_text.replace("``", "'").replace("%", "%%")
+            if kind is bool:
+                group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            else:
+                group.add_argument(flag, dest=name, type=kind, default=None, choices=FIELD_CHOICES.get(name),
+                                   metavar=_METAVARS.get(name, name.upper() if name not in FIELD_CHOICES else None),
+                                   help=help_text)
+
+
+def build_train_parser(prog: str = PROG) -> Parser:
+    """The parser for `cifar-tui [train] ...`."""
+    parser = Parser(
+        prog=prog,
+        description="Train and compare image classifiers from the terminal. Without --no-ui or 'train', "
+                    "opens the app's launcher with the options given filled in.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "commands:\n"
+            "  cifar-tui [OPTIONS]            open the app: the launcher, OPTIONS filled in\n"
+            "  cifar-tui train OPTIONS        train at once, in the live dashboard\n"
+            "  cifar-tui [train] --no-ui OPTIONS   train headless (scripts, CI, batch jobs)\n"
+            "  cifar-tui runs [--json]        list saved runs\n"
+            "  cifar-tui models               list the models\n"
+            "  cifar-tui presets [--json]     the studies' experiments; run one with --preset NAME\n"
+            "  cifar-tui compare RUN RUN...   compare runs side by side (--no-ui: a plain table)\n"
+            "  cifar-tui export RUN...        per-epoch metrics in one file (--format csv|json, -o FILE)\n"
+            "  cifar-tui watch [RUN]          follow a run started elsewhere, live (--no-ui: epoch lines)\n"
+            "  cifar-tui pca RUN...           PCA of a trained run's features (explained variance)\n"
+            "  cifar-tui analyze RUN          store a run's test errors, feature PCA, linear probe (RUN/analysis/)\n"
+            "  cifar-tui predict RUN IMAGE... classify your own image files with a trained run\n"
+            "\nexamples:\n"
+            "  cifar-tui --no-ui --dataset synthetic --model cnn --epochs 2\n"
+            "  cifar-tui --no-ui --dataset fashion-mnist --model cnn --epochs 1 --train-limit 10000\n"
+            "  cifar-tui --no-ui --dataset cifar10 --data-dir ~/data --model resnet18-cifar --epochs 30\n"
+            "  cifar-tui --no-ui --resume RUN [--epochs N]   continue a stopped run where it stopped\n"
+            "\nexit codes: 0 done, 1 training failed or diverged, 2 bad input, 130 interrupted by Ctrl-C\n"
+            "(143 SIGTERM, 129 SIGHUP, 131 SIGQUIT): an interrupted run is saved and can be resumed\n"
+            f"\nenvironment: {RUNS_DIR_ENV} sets the default runs directory of every command;\n"
+            "CIFAR_TUI_DATA the default data directory"
+        ),
+    )
+    add_train_arguments(parser)
+    return parser
+
+
+def build_runs_parser() -> Parser:
+    parser = Parser(prog=f"{PROG} runs", description="List saved runs, newest first.")
+    add_runs_dir(parser)
+    parser.add_argument("--json", action="store_true", help="print a JSON list (config and summary of each run)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, validate: bool = True) -> RunConfig:
+    """A RunConfig (validated unless told not to): defaults, then the preset (if any), then explicit flags."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)
+             if getattr(args, f.name, None) is not None}
+    base: dict[str, Any] = {}
+    if given.get("preset"):
+        from engine.presets import preset_config
+
+        base = preset_config(given["preset"])
+    config = RunConfig.from_dict({**base, **given})
+    if not validate:
+        return config
+    from engine.models.registry import check_model  # imports torch: only on the way to training
+
+    check_model(config.validate().model)
+    return config
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_train(argv: Sequence[str], *, start: bool = True) -> int:
+    """Train (start=True: `cifar-tui train`), or open the launcher with the options filled in."""
+    args = build_train_parser().parse_args(argv)
+    if args.resume:
+        config, resume, change = resume_from_args(args)
+    else:  # the launcher flags a bad value in place (and refuses to start); training refuses it now
+        config, resume, change = config_from_args(args, validate=start or args.no_ui), None, {}
+    if args.no_ui:
+        return train_headless(config, resume=resume, change=change)
+    if under_torchrun():
+        raise UserError("the app trains in one process; under torchrun add --no-ui (and follow the run from "
+                        "another terminal with: cifar-tui runs)")
+    from tui.app import run_app
+
+    if start or resume:
+        return run_app(config=config, resume=resume, change=change)
+    return run_app(base=config, runs_dir=config.runs_dir)
+
+
+def resume_from_args(args: argparse.Namespace) -> tuple[RunConfig, str, dict[str, Any]]:
+    """The run named by --resume, and the config it continues with (engine.training.resume decides)."""
+    from engine.runs import resolve_run
+    from engine.training.resume import prepare_resume
+
+    run_dir = resolve_run(runs_dir_of(args), args.resume)
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig) if hasattr(args, f.name)}
+    config, change = prepare_resume(run_dir, given)
+    return config, str(run_dir), change
+
+
+def train_headless(config: RunConfig, *, resume: str | None = None, change: dict[str, Any] | None = None) -> int:
+    """Run the engine in this thread with a terminal reporter; stop signals end the run cleanly."""
+    from engine.control import Control
+    from engine.runs.files import abort_now_or_after_write
+    from engine.training.loop import train
+
+    from tui.cli.headless import RankErrors, Reporter
+
+    control = Control()
+    main = is_main_process()  # under torchrun rank 0 reports; the others only say why they failed
+    reporter = Reporter(sys.stdout) if main else RankErrors(sys.stderr)
+    got: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        got.append(signum)
+        if len(got) > 1:
+            abort_now_or_after_write()  # a second signal: give up on the clean stop, but never mid-write
+            return
+        if main:
+            reporter.note(f"{signal.Signals(signum).name}: stopping after this step and saving the run "
+                          "(resumable; Ctrl-C again to abort)")
+        control.stop()
+
+    previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
+    try:
+        result = train(config, reporter, control, resume=resume, change=change)
+    finally:
+        for s, handler in previous.items():
+            # Stopping on a signal, the process is about to exit 128 + N: a second Ctrl-C arriving
+            # now (the run already saved) must not kill it mid-exit with a KeyboardInterrupt.
+            signal.signal(s, signal.SIG_IGN if got else handler)
+    reporter.close()
+    if got and result.status == RunStatus.INTERRUPTED:
+        return 128 + got[0]
+    return exit_code(result.status)
+
+
+def cmd_runs(argv: Sequence[str]) -> int:
+    args = build_runs_parser().parse_args(argv)
+    from engine.runs import list_runs
+
+    runs_dir = runs_dir_of(args)
+    runs = list_runs(runs_dir)
+    if args.json:
+        from engine.runs import read_meta
+
+        out = [{"run_id": r.run_id, "path": str(r.path), "status": r.status, "error": r.error,
+                "meta": _meta_json(read_meta(r.path)), "config": r.config, "summary": r.summary} for r in runs]
+        from engine.runs.files import dumps
+
+        print(dumps(out, indent=1))  # never a bare NaN: scripts pipe this into jq
+        return EXIT_OK
+    from tui.cli.headless import runs_table
+
+    print(runs_table(runs) if runs else f"no runs in {runs_dir}/ yet; start one with 'cifar-tui --no-ui ...'")
+    return EXIT_OK
+
+
+def _meta_json(meta: Any) -> dict[str, Any]:
+    """What a person set on a run (display name, note, tags) for `runs --json`."""
+    return {"name": meta.name, "note": meta.note, "tags": list(meta.tags)}
+
+
+def cmd_models(argv: Sequence[str]) -> int:
+    Parser(prog=f"{PROG} models", description="List the registered models.").parse_args(argv)
+    # The registry's facts kept as data: the listing needs no torch (a test keeps the data true to the models).
+    from engine.models.facts import model_facts, model_names
+
+    names = model_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        facts = model_facts(name) or {}
+        size = f"{facts['input_size']}px" if facts["input_size"] else "native"
+        pre = "pretrained" if facts["pretrained"] else ""
+        print(f"{name:<{width}}  {size:>6}  {pre:<10}  {facts['description']}")
+    return EXIT_OK
+
+
+def _lazy(module: str, name: str) -> Callable[[Sequence[str]], int]:
+    """A command whose module is imported only when it runs (keeps `cifar-tui --help` instant)."""
+
+    def command(argv: Sequence[str]) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(argv)
+
+    return command
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "train": cmd_train,
+    "runs": cmd_runs,
+    "models": cmd_models,
+    "presets": _lazy("tui.cli.presets", "cmd_presets"),
+    "compare": _lazy("tui.cli.runs", "cmd_compare"),
+    "export": _lazy("tui.cli.runs", "cmd_export"),
+    "watch": _lazy("tui.cli.runs", "cmd_watch"),
+    "pca": _lazy("tui.cli.pca", "cmd_pca"),
+    "analyze": _lazy("tui.cli.analyze", "cmd_analyze"),
+    "predict": _lazy("tui.cli.predict", "cmd_predict"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: dispatch, and turn bad input into one line and exit 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not argv:
+            from tui.app import run_app
+
+            return run_app()
+        if argv[0] in COMMANDS:
+            return COMMANDS[argv[0]](argv[1:])
+        return cmd_train(argv, start=False)
+    except UserError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as exc:  # e.g. a full disk while writing an export: one line, never a traceback
+        print(f"{PROG}: error: {exc.strerror or exc}{' (' + exc.filename + ')' if exc.filename else ''}",
+              file=sys.stderr)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        return EXIT_OK  # `cifar-tui runs | head` closed the pipe: not an error

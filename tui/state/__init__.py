@@ -1,0 +1,5 @@
+"""Pure state the screens draw: no widgets, no textual.
+
+    run_state.py   RunState: a run's metrics and progress, folded from engine events
+    run_phase.py   Phase: what a run is doing now, in words
+"""
