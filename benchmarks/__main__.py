@@ -2,7 +2,7 @@
 
 Each script runs in its own interpreter with ``--json TMP`` (and ``--quick``
 when asked), its own output streaming through; the rows it writes (one per
-target of issue 13 it checks) become the table at the end. A script that is
+Performance target (README) it checks) become the table at the end. A script that is
 absent, does not take --json yet, or fails gets a line saying so, not a row.
 Timed runs share the machine: wrap the whole suite in the bench lock, e.g.
 ``flock /tmp/cifar-bench.lock python -m benchmarks``.

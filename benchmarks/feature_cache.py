@@ -322,7 +322,7 @@ def main() -> None:
 
 
 def json_rows(results: Results, args: argparse.Namespace) -> str:
-    """Each model's end-to-end speed-ups (no goal in issue 13: reported)."""
+    """Each model's end-to-end speed-ups (no target: reported)."""
     import json
 
     rows = []

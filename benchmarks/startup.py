@@ -10,7 +10,7 @@ launcher defers past its first frame.) Beside the wall time, the CPU time the
 process used up to that point: on a shared machine the wall time grows with
 the load, the CPU time much less. Whether torch was imported by the first
 frame is checked once, in-process. Repeats are interleaved (every case once per round) so drift hits
-all alike; medians are compared with the 0.5 s target of issue 13. For scale, a
+all alike; medians are compared with the 0.5 s target (README, Performance). For scale, a
 bare Textual app (a Static and a Footer) is timed the same way.
 
     python benchmarks/startup.py                     # this checkout, 7 rounds

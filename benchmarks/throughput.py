@@ -20,7 +20,7 @@ The engine's rate is its last epoch's training img/s (evaluation excluded), so
 stratified subset of CIFAR-10 (JPEG q75) from ../shared/data, extracted to a
 temporary folder both sides read; without it (and with --quick), synthetic
 images written as JPEG files. --rss: peak RSS of a headless run through the
-real CLI. Every target of issue 13 this checks becomes a --json row.
+real CLI. Every Performance target (README) this checks becomes a --json row.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What the dashboard costs training: throughput with the app open vs. `--no-ui`, and the bytes it writes.
 
-Real-terminal mode (the default; issue 13's targets): the same config is trained by two fresh processes,
+Real-terminal mode (the default; the README's Performance targets): the same config is trained by two fresh processes,
 interleaved (no-ui, app, no-ui, app, ...) so drift of a shared machine hits both alike:
 
 - ``python -m tui --no-ui ...`` with its output to a pipe, and
@@ -229,7 +229,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3, help="interleaved rounds (each: --no-ui, then the app)")
     p.add_argument("--headless", action="store_true", help="the in-process comparison (App.run_test, no terminal)")
     p.add_argument("--quick", action="store_true", help="tiny sizes, one round: a smoke run (numbers not meaningful)")
-    p.add_argument("--json", type=Path, help="write issue 13's rows here (a JSON list)")
+    p.add_argument("--json", type=Path, help="write the target rows here (a JSON list)")
     args = p.parse_args()
     if args.quick:
         args.train_limit, args.test_limit, args.epochs, args.repeats = 512, 64, 1, 1

@@ -28,14 +28,6 @@ class Control:
     def resume(self) -> None:
         self._running.set()
 
-    def toggle_pause(self) -> bool:
-        """Pause if running, resume if paused; returns True when now paused."""
-        if self.paused:
-            self.resume()
-        else:
-            self.pause()
-        return self.paused
-
     @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()

@@ -24,7 +24,7 @@ STUDIES: dict[str, str] = {
     "002": "The 2012 ImageNet winner on CIFAR-10: a 32 px AlexNet",
     "003": "CIFAR-10 project: SmallCNN to CIFAR-stem ResNet18 (92.72%)",
     "004": "CIFAR-10 accuracy evolution: MLP 46.19% to ResNet50 94.38%",
-    "ours": "our own recipes, not from a study: time to accuracy (issue 13)",
+    "ours": "our own recipes, not from a study: time to accuracy",
 }
 
 
@@ -170,7 +170,7 @@ _ALL = [
        schedule="plateau", mixup=0.2, label_smoothing=0.1, **_AUG004),
 ]
 
-# ---- ours: time to accuracy (issue 13), from the published ideas of the fastest CIFAR-10 trainers
+# ---- ours: time to accuracy (benchmarks/time_to_accuracy.py), from the published ideas of the fastest CIFAR-10 trainers
 # (engine/models/fast.py says which). Short runs want little regularisation beyond label smoothing: 2 px
 # crops, flips that alternate per image, a large batch at a high rate with warm-up, Lookahead to damp it,
 # and flip test-time augmentation (+ 1-px shifts on the GPU, where 6 views cost little). No validation split: every image trains, and nothing in a

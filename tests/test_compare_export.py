@@ -172,7 +172,7 @@ def test_a_run_being_created_is_starting_not_unreadable(runs):
 
 
 def test_strip_stamp_drops_only_a_run_id_timestamp():
-    from engine.runs.index import strip_stamp
+    from engine.runs.meta import strip_stamp
 
     assert strip_stamp("20261123-115406-cnn-scratch") == "cnn-scratch"
     assert strip_stamp("20261123-115406-cnn-scratch-live-2") == "cnn-scratch-live-2"

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from engine.config import UserError
 from engine.runs import RunMeta, RunStatus, complete_records, load_run, read_meta
+from engine.runs.meta import display_name
 from engine.training.selection import chose_by_validation
 
 # Identity and bookkeeping: they differ between any two runs and say nothing
@@ -40,7 +41,7 @@ class RunData:
     @property
     def label(self) -> str:
         """The display name, else the run id."""
-        return self.meta.name or self.run_id
+        return display_name(self.run_id, self.meta)
 
     @property
     def class_names(self) -> list[str]:

@@ -13,7 +13,7 @@
     follow.py      follow a run another process writes
     resume.py      check and prepare a run to continue where it stopped
 
-Layout (DESIGN.md)::
+Layout::
 
     <run-id>/config.json      full RunConfig + environment (+ resumes: when, from where, what changed)
              metrics.jsonl    one JSON object per epoch, appended and flushed

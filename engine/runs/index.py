@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.runs.liveness import writer_alive
-from engine.runs.meta import META_FILE, RunMeta, read_meta
+from engine.runs.meta import META_FILE, RunMeta, display_name, read_meta, short_name
 from engine.runs.reader import RunInfo, clean_if_dead, load_run
 from engine.runs.status import RunStatus
 
@@ -26,23 +26,12 @@ class RunEntry:
 
     @property
     def name(self) -> str:
-        return self.meta.name or self.info.run_id
+        return display_name(self.info.run_id, self.meta)
 
     @property
     def short_name(self) -> str:
         """The name for narrow places: the display name, else the run id without its timestamp."""
-        return self.meta.name or strip_stamp(self.info.run_id)
-
-
-def strip_stamp(run_id: str) -> str:
-    """'20261123-115406-cnn-scratch' -> 'cnn-scratch' (the start time is shown in its own column).
-
-    Two runs of one config then read the same; the start time and the full id tell them apart.
-    """
-    parts = run_id.split("-", 2)
-    if len(parts) == 3 and len(parts[0]) == 8 and len(parts[1]) == 6 and parts[0].isdigit() and parts[1].isdigit():
-        return parts[2]
-    return run_id
+        return short_name(self.info.run_id, self.meta)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

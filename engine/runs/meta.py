@@ -98,10 +98,25 @@ def set_tags(run_dir: str | Path, tags: list[str] | str) -> RunMeta:
     return meta
 
 
-def display_name(info: RunInfo, meta: RunMeta | None = None) -> str:
-    """The name a person gave the run, else its id."""
-    meta = meta if meta is not None else read_meta(info.path)
-    return meta.name or info.run_id
+def display_name(run_id: str, meta: RunMeta | None) -> str:
+    """The one naming rule: the name a person gave the run, else its id."""
+    return (meta.name if meta is not None else "") or run_id
+
+
+def short_name(run_id: str, meta: RunMeta | None) -> str:
+    """The name for narrow places: the display name, else the run id without its timestamp."""
+    return (meta.name if meta is not None else "") or strip_stamp(run_id)
+
+
+def strip_stamp(run_id: str) -> str:
+    """'20261123-115406-cnn-scratch' -> 'cnn-scratch' (the start time is shown in its own column).
+
+    Two runs of one config then read the same; the start time and the full id tell them apart.
+    """
+    parts = run_id.split("-", 2)
+    if len(parts) == 3 and len(parts[0]) == 8 and len(parts[1]) == 6 and parts[0].isdigit() and parts[1].isdigit():
+        return parts[2]
+    return run_id
 
 
 # ----------------------------------------------------------------------------- delete

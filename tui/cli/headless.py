@@ -208,10 +208,10 @@ RUN_COLUMNS = ("run", "status", "dataset", "model", "strategy", "epochs", "best 
 
 def run_row(r: RunInfo) -> tuple[str, ...]:
     """The table cells of one run (shared by `runs` and the app's runs screen)."""
-    from engine.runs import read_meta
+    from engine.runs.meta import display_name, read_meta
 
     meta = read_meta(r.path)
-    name = (meta.name or r.run_id) + "".join(f" #{t}" for t in meta.tags)
+    name = display_name(r.run_id, meta) + "".join(f" #{t}" for t in meta.tags)
     if r.error:
         return (name, RunStatus.UNREADABLE.value, r.error, "", "", "", "", "", "", "")
     s, c = r.summary, r.config

@@ -297,9 +297,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # before OSError, its base: `cifar-tui runs | head` closed the pipe, not an error
+        _silence_stdout()
+        return EXIT_OK
     except OSError as exc:  # e.g. a full disk while writing an export: one line, never a traceback
         print(f"{PROG}: error: {exc.strerror or exc}{' (' + exc.filename + ')' if exc.filename else ''}",
               file=sys.stderr)
         return EXIT_FAILED
-    except BrokenPipeError:
-        return EXIT_OK  # `cifar-tui runs | head` closed the pipe: not an error
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the interpreter flushes it once more at exit, and a closed pipe would
+    make that flush print "Exception ignored ... BrokenPipeError" after we already returned."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (a test's StringIO): nothing will flush into a pipe
+        pass

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.analysis.compare import ConfusionDiff, RunData, largest_changes
-from engine.runs.index import strip_stamp
+from engine.runs.meta import short_name
 
 from tui.format import abbreviations, letter, truncate
 from tui.screens.runs_table import apart_texts
@@ -39,7 +39,7 @@ def short_label(run: RunData, width: int = 18) -> str:
 
     Two runs may then read the same (seeds of one config); their letters still tell them apart.
     """
-    text = run.meta.name or strip_stamp(run.run_id)
+    text = short_name(run.run_id, run.meta)
     return truncate(text, width)
 
 
