@@ -61,7 +61,7 @@ class RunConfig:
     dataset: str = "cifar10"
     """Dataset name: cifar10, cifar100, fashion-mnist, synthetic, or folder (your own images: --data-dir)."""
     data_dir: str | None = None
-    """Where the dataset lives (None: the dataset's default location); for folder: DIR with train/<class>/* and test/<class>/*, or a .tar/.tar.gz of it."""
+    """Where the dataset lives (unset: the dataset's default location); for folder: DIR with train/<class>/* and test/<class>/*, or a .tar/.tar.gz of it."""
     folder_size: int = 32
     """folder: side in pixels the images are stored at (others are resized once, then cached)."""
     download: bool = True
@@ -71,11 +71,11 @@ class RunConfig:
     strategy: str = "scratch"
     """scratch, feature-extract, finetune, two-phase or linear-probe."""
     weights: str | None = None
-    """Pretrained weights file (state dict); None: torchvision's cache."""
+    """Pretrained weights file (state dict); unset: torchvision's cache."""
     from_run: str | None = None
     """A saved run whose trained weights start this one (linear-probe)."""
     image_size: int | None = None
-    """Input size fed to the model; None: the model's own (e.g. 224 for AlexNet)."""
+    """Input size fed to the model; unset: the model's own (e.g. 224 for AlexNet)."""
 
     epochs: int = 10
     """Number of passes over the training set."""
@@ -138,7 +138,7 @@ class RunConfig:
     test_limit: int | None = None
     """Use a stratified subset of this many test images."""
     val_split: int | None = None
-    """Training images held out for validation, which alone picks the best epoch, early-stops and drives plateau; None: 5000 (CIFAR, Fashion-MNIST) or 10% (smaller sets); 0: none, then best.pt is the last epoch."""
+    """Training images held out for validation, which alone picks the best epoch, early-stops and drives plateau; unset: 5000 (CIFAR, Fashion-MNIST) or 10% (smaller sets); 0: none, then best.pt is the last epoch."""
 
     seed: int = 0
     """Seed for weights, shuffling, splits and augmentation."""

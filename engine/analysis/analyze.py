@@ -37,7 +37,7 @@ from engine.analysis.loaded_run import LoadedRun, load_run_data, load_run_model,
 from engine.analysis.probe import PROBE_FILE, probe_config, probe_runs, read_probe, train_probe
 from engine.config import UserError
 from engine.runs.predictions import Predictions
-from engine.runs.layout import ANALYSIS_DIR, analysis_dir, summary_path
+from engine.runs.layout import ANALYSIS_DIR, analysis_dir, check_writable, summary_path
 from engine.runs.files import (
     atomic_write_bytes,
     atomic_write_json,
@@ -267,6 +267,7 @@ def analyze(run_dir: str | Path, *, errors: bool = False, pca: bool = False, pro
     if not (errors or pca or probe):
         errors = pca = True
     run_id, _ = read_run_config(run_dir)  # an unreadable run fails here, before anything is written
+    check_writable(analysis_dir(run_dir))  # and a read-only run here, before minutes of work
     summary = {**read_summary(run_dir), "format": 1, "run_id": run_id}
     if errors or pca:
         loaded = load_run_model(run_dir, device, checkpoint)

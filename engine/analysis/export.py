@@ -104,13 +104,23 @@ def export_runs(run_dirs: Iterable[str | Path], fmt: str, out: str | Path | None
         raise UserError("no runs to export")
     text = render(runs, fmt)
     if out is not None:
-        path = Path(out)
-        if path.is_dir():
-            raise UserError(f"{path} is a directory; give a file name")
-        if not path.parent.exists():
-            raise UserError(f"directory {path.parent} does not exist")
-        try:
-            atomic_write(path, lambda f: f.write(text))
-        except OSError as exc:
-            raise UserError(f"cannot write {path}: {exc.strerror}") from None
+        write_output(Path(out), text)
     return text
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write where the user pointed, as cp does: through a symlink to its target (the link stays), into a
+    FIFO or device as it is; a regular file is replaced atomically (a reader never sees half of it)."""
+    target = path.resolve() if path.is_symlink() else path
+    if target.is_dir():
+        raise UserError(f"{path} is a directory; give a file name")
+    if not target.parent.exists():
+        raise UserError(f"directory {target.parent} does not exist")
+    try:
+        if target.exists() and not target.is_file():
+            with open(target, "w", encoding="utf-8") as f:
+                f.write(text)
+        else:
+            atomic_write(target, lambda f: f.write(text))
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None

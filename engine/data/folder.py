@@ -120,7 +120,23 @@ def _tar_items(tarball: Path) -> Iterator[Item]:
                     f = tar.extractfile(member)
                     yield Item(parts[-3], parts[-2], f"{tarball}:{member.name}", f.read() if f else b"")
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise UserError(f"cannot read {tarball} as a tar archive ({exc}); give a folder or a .tar/.tar.gz") from None
+        raise UserError(f"cannot read {tarball} as a tar archive ({_why_not_tar(tarball, exc)}); "
+                        "give a folder or a .tar/.tar.gz") from None
+
+
+def _why_not_tar(tarball: Path, exc: BaseException) -> str:
+    """One short reason: tarfile's own message lists every compression it tried, one per line."""
+    try:
+        head = tarball.open("rb").read(512)
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    if not head:
+        return "the file is empty"
+    if head[:2] == b"\x1f\x8b":
+        return "a gzip file that is truncated or holds no tar archive"
+    if isinstance(exc, tarfile.ReadError):
+        return "not a tar, tar.gz, tar.bz2 or tar.xz file"
+    return str(exc).splitlines()[0]
 
 
 def _classes(items: list[Item], source: Path) -> list[str]:

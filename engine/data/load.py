@@ -130,6 +130,19 @@ def load_config_dataset(config: RunConfig, *, test_limit: int | None = None) -> 
     )
 
 
+def limit_notes(config: RunConfig, data: Dataset) -> list[str]:
+    """What --train-limit did that a user would not guess: a limit above what there is, full val/test."""
+    notes = []
+    if config.train_limit and config.train_limit > len(data.train):
+        notes.append(f"--train-limit {config.train_limit:,} exceeds the {len(data.train):,} training images "
+                     f"{config.dataset} has (after the validation split): training on all of them")
+    if config.train_limit and not config.test_limit:
+        held = f"{len(data.val):,} validation and " if data.val is not None else ""
+        notes.append(f"--train-limit shortens training only: {held}{len(data.test):,} test images are still "
+                     "evaluated every epoch (add --test-limit N to shorten that too)")
+    return notes
+
+
 def default_val_split(n_train: int) -> int:
     """5,000 validation images for CIFAR-sized sets (50k+), 10% of the training images for smaller ones."""
     if n_train >= 10 * DEFAULT_VAL_IMAGES:

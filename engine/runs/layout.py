@@ -38,6 +38,19 @@ def has_weights(run_dir: str | Path) -> bool:
     return any((checkpoint_dir(run_dir) / n).is_file() for n in ("best.pt", "last.pt"))
 
 
+def check_writable(folder: Path) -> None:
+    """StoreWriteError unless files can be created in ``folder`` (made if missing) — asked before work
+    whose result would land there, not after it."""
+    import tempfile
+
+    try:
+        folder.mkdir(exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise StoreWriteError(describe_write_error(exc, folder)) from exc
+
+
 def analysis_dir(run_dir: str | Path, *, create: bool = False) -> Path:
     """``<run>/analysis/``: what analyses of the run stored (made when ``create``; StoreWriteError when it cannot be)."""
     folder = Path(run_dir) / ANALYSIS_DIR

@@ -57,25 +57,35 @@ def writer_alive(run_dir: str | Path) -> bool:
     """True while some process may still be writing the run (its lock says so).
 
     Decided from the lock alone, not summary.json, so a run whose summary is
-    corrupted but whose writer lives is still protected. A lock we cannot read
-    errs on the side of "alive": deleting or resuming a live run is the worse mistake.
+    corrupted but whose writer lives is still protected. A lock we may not read errs
+    on the side of "alive": deleting or resuming a live run is the worse mistake. A lock
+    that reads but names no writer (garbage: our writers replace it atomically, so
+    another tool or a torn copy wrote it) names no live process: stale, once it is a
+    few seconds old (a foreign writer may still be mid-write).
     """
     path = Path(run_dir)
     try:
         owner = read_json(path / LOCK_FILE)
     except FileNotFoundError:
         return False
+    except PermissionError:
+        return True
     except (OSError, ValueError):
-        return True
-    if not isinstance(owner, dict):
-        return True
+        return _just_written(path / LOCK_FILE)
+    pid = owner.get("pid") if isinstance(owner, dict) else None
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        return _just_written(path / LOCK_FILE)
     if owner.get("host") == socket.gethostname():
-        try:
-            return pid_alive(int(owner.get("pid", -1)))
-        except (TypeError, ValueError):
-            return True
+        return pid_alive(pid)
     newest = max((p.stat().st_mtime for p in (path / "summary.json", path / LOCK_FILE) if p.exists()), default=0.0)
     return time.time() - newest < STALE_AFTER_S
+
+
+def _just_written(path: Path, grace_s: float = 5.0) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < grace_s
+    except OSError:
+        return False
 
 
 def live_status(run_dir: str | Path, summary: dict[str, Any]) -> RunStatus:

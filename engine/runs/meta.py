@@ -16,7 +16,7 @@ from typing import Any
 from engine.config import UserError
 from engine.runs.files import atomic_write_json, read_json, utc_now
 from engine.runs.liveness import writer_alive
-from engine.runs.reader import RunInfo, looks_like_run
+from engine.runs.reader import looks_like_run
 
 META_FILE = "meta.json"
 MAX_NAME = 80

@@ -1,6 +1,7 @@
 """Run ids, and turning what a user typed (id, prefix, name, path, 'latest') into a run directory."""
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,6 +26,9 @@ def _run_names(root: Path) -> list[str]:
 
 def find_run(runs_dir: str | Path, ref: str) -> Path:
     """A run by path, exact id, unique id prefix/substring, or 'latest'."""
+    if not ref.strip():
+        raise UserError("an empty run name: give its id, a unique prefix, its name, a path or 'latest' "
+                        "(is a shell variable unset?)")
     as_path = Path(ref)
     if looks_like_run(as_path):
         return as_path
@@ -38,6 +42,8 @@ def find_run(runs_dir: str | Path, ref: str) -> Path:
     if len(matches) == 1:
         return root / matches[0]
     if not matches:
+        if as_path.is_dir() and (os.sep in ref or ref.startswith(".")):
+            raise UserError(f"{ref} is not a run directory (no config.json); 'cifar-tui runs' lists the runs")
         raise UserError(f"no run matches {ref!r} in {root}; 'cifar-tui runs' lists them")
     raise UserError(f"{ref!r} matches {len(matches)} runs in {root}; give more of the run id")
 

@@ -20,7 +20,7 @@ from engine.config import RunConfig, UserError
 from engine.training import data_parallel
 from engine.device import distributed
 from engine.control import Control
-from engine.data.load import Dataset, load_config_dataset
+from engine.data.load import Dataset, limit_notes, load_config_dataset
 from engine.device.distributed import SINGLE, Dist
 from engine.device.environment import resolve_device
 from engine.training.evaluation import evaluate, evaluate_splits
@@ -28,6 +28,7 @@ from engine.events import Event, Log, RunEnded, StepDone
 from engine.training.feature_cache import at_epoch_start as feature_cache_at_epoch_start
 from engine.training.metrics import per_class_accuracy
 from engine.models.facts import pick_input_size
+from engine.models.fit import check_input_size
 from engine.models.registry import check_model, get_spec
 from engine.training.optim import LRSchedule, build_optimizer
 from engine.data.pipeline import run_pipeline
@@ -78,6 +79,7 @@ def train(
     control = control or Control()
     config.validate()
     check_model(config.model)
+    check_input_size(config)
     device = distributed.device_for(resolve_device(config.device))
     dist = distributed.setup(config, device)
     writer, snap = _claim_run(config, resume, emit, dist)
@@ -169,6 +171,8 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
         torch.cuda.reset_peak_memory_stats(device)  # StepDone.gpu_peak: this run's peak, not the process's
     data = load_config_dataset(config)
+    for note in limit_notes(config, data):
+        emit(Log("warning" if "exceeds" in note else "info", note))
     spec = get_spec(config.model)
     input_size = pick_input_size(config.image_size, spec.input_size, data.image_size)
     model, plan = build_model(config, spec, data.num_classes, data.channels, input_size)

@@ -18,11 +18,26 @@ from engine.runs.status import RunStatus
 
 CHANGEABLE = ("epochs", "lr")
 # Fields that say where or how a run is stored or shown, not what it computes.
-_NOT_A_CHANGE = {"runs_dir", "name", "preset", "download", "data_dir", "extra"}
+_NOT_A_CHANGE = {"runs_dir", "name", "download", "data_dir", "extra"}
 
 
 def _flag(name: str) -> str:
     return "--from" if name == "from_run" else "--" + name.replace("_", "-")
+
+
+def resume_command(run_id: str, runs_dir: str | Path, *, no_ui: bool = True) -> str:
+    """The command that continues a run, ready to paste: --runs-dir only when it is not the default."""
+    import shlex
+
+    from engine.config import default_runs_dir
+
+    where = "" if Path(runs_dir).resolve() == Path(default_runs_dir()).resolve() else \
+        f" --runs-dir {shlex.quote(str(runs_dir))}"
+    return f"cifar-tui{' --no-ui' if no_ui else ''} --resume {run_id}{where}"
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else str(value)
 
 
 def prepare_resume(run_dir: str | Path, given: dict[str, Any]) -> tuple[RunConfig, dict[str, Any]]:
@@ -40,7 +55,7 @@ def prepare_resume(run_dir: str | Path, given: dict[str, Any]) -> tuple[RunConfi
                if v is not None and k not in _NOT_A_CHANGE and hasattr(saved, k) and v != getattr(saved, k)}
     refused = [k for k in changes if k not in CHANGEABLE]
     if refused:
-        listed = ", ".join(f"{_flag(k)} {changes[k][1]} (the run has {changes[k][0]})" for k in refused)
+        listed = ", ".join(f"{_flag(k)} {changes[k][1]} (the run has {_shown(changes[k][0])})" for k in refused)
         raise UserError(f"a resumed run keeps its settings; only --epochs and --lr may change, not: {listed}")
     _check_status(path.name, status, info.summary, saved, changes)
     updates: dict[str, Any] = {k: new for k, (_, new) in changes.items()}

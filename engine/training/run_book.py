@@ -18,6 +18,7 @@ from engine.runs import RunStatus, read_json, utc_now
 from engine.runs.resolve import new_run_id
 from engine.runs.writer import RunWriter
 from engine.runs.layout import config_path
+from engine.training.resume import resume_command
 from engine.training.selection import SELECTION_METRIC, improves
 from engine.training.snapshot import Partial, capture
 
@@ -158,7 +159,7 @@ class RunBook:
         kept = (f"the checkpoint of epoch {self.epochs_done} is kept" if self.epochs_done and self.ctx.config.checkpoints
                 else "no checkpoint was saved yet, so a resume starts over")
         return (f"stopped as diverged ({kept}). Resume with a lower --lr: "
-                f"cifar-tui --no-ui --resume {self.run_id} --lr {self.ctx.config.lr / 10:g}")
+                f"{resume_command(self.run_id, self.ctx.config.runs_dir)} --lr {self.ctx.config.lr / 10:g}")
 
     def epoch_done(self, epoch: int, record: dict[str, Any], per_class: list[float], conf: list[list[int]],
                    top: tuple[Any, Any] | None = None) -> None:
@@ -225,7 +226,7 @@ class RunBook:
         if partial.step > 0:
             self.save_checkpoint(partial)
             self.ctx.emit(Log("info", f"saved at epoch {self.epochs_done + 1}, step {partial.step}; "
-                                      f"resume with: cifar-tui --no-ui --resume {self.run_id}"))
+                                      f"resume with: {resume_command(self.run_id, self.ctx.config.runs_dir)}"))
 
     # ------------------------------------------------------------------ summary / end
     def summary(self, status: RunStatus, error: str | None = None) -> dict[str, Any]:

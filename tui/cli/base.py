@@ -55,3 +55,13 @@ def add_checkpoint_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", choices=("best", "last"), default="best",
                         help="best (default: the best-validation epoch, else the newest) or last (the newest)")
     parser.add_argument("--device", default="cpu", help="auto|cpu|cuda|mps (default cpu)")
+
+
+def package_version() -> str:
+    """The installed cifar-tui's version (pyproject.toml's), for --version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cifar-tui")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"

@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import signal
 import sys
+import textwrap
 from typing import Any, Callable, Sequence
 
 from engine.config import FIELD_CHOICES, FIELD_GROUPS, RUNS_DIR_ENV, RunConfig, UserError, field_docs
@@ -31,6 +32,7 @@ from tui.cli.base import (
     Parser,
     add_runs_dir,
     exit_code,
+    package_version,
     runs_dir_of,
 )
 
@@ -58,10 +60,20 @@ def _field_type(f: dataclasses.Field) -> Callable[[str], Any]:
     return str
 
 
+def _default_text(default: Any) -> str:
+    """' (default: on)': how --help states a default, in the words a user types (nothing when unset)."""
+    if default is None or default == "":
+        return ""
+    if isinstance(default, bool):
+        return f" (default: {'on' if default else 'off'})"
+    return f" (default: {default})"
+
+
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per RunConfig field; defaults are None so presets can fill the gaps."""
     docs = field_docs()
     fields = {f.name: f for f in dataclasses.fields(RunConfig) if f.name not in _SKIP_FIELDS}
+    parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
     parser.add_argument("--no-ui", action="store_true", help="train headless: progress on the terminal, no app")
     parser.add_argument("--resume", metavar="RUN", default=None,
                         help="continue an interrupted, stale, failed or diverged run in its own directory (id, "
@@ -73,7 +85,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
             f = fields[name]
             flag = _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
             kind = _field_type(f)
-            help_text = _HELP.get(name) or f"{docs.get(name, '')} (default: {f.default})"
+            help_text = (_HELP.get(name) or docs.get(name, "") + _default_text(f.default))
             help_text = help_text.replace("``", "'").replace("%", "%%")
             if kind is bool:
                 group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
@@ -87,8 +99,8 @@ def build_train_parser(prog: str = PROG) -> Parser:
     """The parser for `cifar-tui [train] ...`."""
     parser = Parser(
         prog=prog,
-        description="Train and compare image classifiers from the terminal. Without --no-ui or 'train', "
-                    "opens the app's launcher with the options given filled in.",
+        description=textwrap.fill("Train and compare image classifiers from the terminal. Without --no-ui or "
+                                  "'train', opens the app's launcher with the options given filled in.", 79),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
             "commands:\n"
@@ -97,21 +109,21 @@ def build_train_parser(prog: str = PROG) -> Parser:
             "  cifar-tui [train] --no-ui OPTIONS   train headless (scripts, CI, batch jobs)\n"
             "  cifar-tui runs [--json]        list saved runs\n"
             "  cifar-tui models               list the models\n"
-            "  cifar-tui presets [--json]     the studies' experiments; run one with --preset NAME\n"
-            "  cifar-tui compare RUN RUN...   compare runs side by side (--no-ui: a plain table)\n"
-            "  cifar-tui export RUN...        per-epoch metrics in one file (--format csv|json, -o FILE)\n"
-            "  cifar-tui watch [RUN]          follow a run started elsewhere, live (--no-ui: epoch lines)\n"
-            "  cifar-tui pca RUN...           PCA of a trained run's features (explained variance)\n"
-            "  cifar-tui analyze RUN          store a run's test errors, feature PCA, linear probe (RUN/analysis/)\n"
-            "  cifar-tui predict RUN IMAGE... classify your own image files with a trained run\n"
+            "  cifar-tui presets [--json]     the studies' experiments (use: --preset NAME)\n"
+            "  cifar-tui compare RUN RUN...   runs side by side (--no-ui: a plain table)\n"
+            "  cifar-tui export RUN...        per-epoch metrics as one CSV or JSON file\n"
+            "  cifar-tui watch [RUN]          follow a run started elsewhere (--no-ui: lines)\n"
+            "  cifar-tui pca RUN...           PCA of a run's features (explained variance)\n"
+            "  cifar-tui analyze RUN          store test errors, feature PCA, a linear probe\n"
+            "  cifar-tui predict RUN IMAGE... classify your own image files with a run\n"
             "\nexamples:\n"
             "  cifar-tui --no-ui --dataset synthetic --model cnn --epochs 2\n"
-            "  cifar-tui --no-ui --dataset fashion-mnist --model cnn --epochs 1 --train-limit 10000\n"
-            "  cifar-tui --no-ui --dataset cifar10 --data-dir ~/data --model resnet18-cifar --epochs 30\n"
-            "  cifar-tui --no-ui --resume RUN [--epochs N]   continue a stopped run where it stopped\n"
-            "\nexit codes: 0 done, 1 training failed or diverged, 2 bad input, 130 interrupted by Ctrl-C\n"
-            "(143 SIGTERM, 129 SIGHUP, 131 SIGQUIT): an interrupted run is saved and can be resumed\n"
-            f"\nenvironment: {RUNS_DIR_ENV} sets the default runs directory of every command;\n"
+            "  cifar-tui --no-ui --dataset fashion-mnist --model cnn --train-limit 10000\n"
+            "  cifar-tui --no-ui --dataset cifar10 --data-dir ~/data --model resnet18-cifar\n"
+            "  cifar-tui --no-ui --resume RUN [--epochs N]   continue a run where it stopped\n"
+            "\nexit codes: 0 done, 1 training failed or diverged, 2 bad input, 130 Ctrl-C\n"
+            "(143 SIGTERM, 129 SIGHUP, 131 SIGQUIT): an interrupted run is saved, resumable\n"
+            f"\nenvironment: {RUNS_DIR_ENV}: the default runs directory of every command;\n"
             "CIFAR_TUI_DATA the default data directory"
         ),
     )
@@ -150,7 +162,7 @@ def config_from_args(args: argparse.Namespace, validate: bool = True) -> RunConf
 def cmd_train(argv: Sequence[str], *, start: bool = True) -> int:
     """Train (start=True: `cifar-tui train`), or open the launcher with the options filled in."""
     args = build_train_parser().parse_args(argv)
-    if args.resume:
+    if args.resume is not None:
         config, resume, change = resume_from_args(args)
     else:  # the launcher flags a bad value in place (and refuses to start); training refuses it now
         config, resume, change = config_from_args(args, validate=start or args.no_ui), None, {}
