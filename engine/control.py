@@ -7,6 +7,10 @@ saved consistently.
 from __future__ import annotations
 
 import threading
+import time
+from typing import Callable
+
+WATCH_S = 0.5
 
 
 class Control:
@@ -16,6 +20,12 @@ class Control:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._watch: Callable[[], None] | None = None
+
+    def watch(self, poll: Callable[[], None]) -> None:
+        """Call ``poll`` about every WATCH_S while paused: another process may resume or stop the run
+        (engine.runs.remote), and a paused loop sends no events that would otherwise look."""
+        self._watch = poll
 
     def stop(self) -> None:
         """Ask the loop to finish the current step, save and return."""
@@ -38,4 +48,11 @@ class Control:
 
     def wait_while_paused(self, timeout: float | None = None) -> None:
         """Block while paused (returns at once when running or stopping)."""
-        self._running.wait(timeout)
+        if self._watch is None:
+            self._running.wait(timeout)
+            return
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self._running.wait(WATCH_S):
+            self._watch()
+            if end is not None and time.monotonic() >= end:
+                return

@@ -5,8 +5,9 @@ turns these into Textual messages; the headless reporter prints them.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -85,4 +86,68 @@ class RunEnded:
     error: str | None = None
 
 
-Event = RunStarted | StepDone | EpochDone | Log | RunEnded
+@dataclass(frozen=True)
+class PhaseProgress:
+    """Work outside the training steps that is long enough to watch: extracting and decoding the data,
+    the feature cache's pass, evaluation. Throttled (~5/s) like StepDone; a consumer may drop all but the
+    newest. ``done == total`` ends the phase (always sent)."""
+
+    phase: str
+    """What is being done, in words: 'decoding images', 'evaluating val'."""
+    done: int
+    total: int | None
+    """None: not known ahead (a tarball read as a stream counts its bytes instead)."""
+    unit: str = "images"
+    rate: float = 0.0
+    """``unit`` per second so far."""
+    eta_s: float | None = None
+    """Seconds left in this phase."""
+    run_eta_s: float | None = None
+    """Seconds left in the whole run, where the phase is part of one (evaluation)."""
+
+
+Event = RunStarted | StepDone | EpochDone | Log | RunEnded | PhaseProgress
+
+
+class PhaseTicker:
+    """Reports one phase's progress to ``emit``, at most every ``interval`` seconds, and always its end.
+
+    ``run_eta(phase_eta, rate)``: the whole run's ETA, where the phase is part of one.
+    """
+
+    def __init__(self, emit: Callable[[Any], None], phase: str, total: int | None, unit: str = "images",
+                 interval: float = 0.2, run_eta: Callable[[float | None, float], float | None] | None = None):
+        self.emit, self.phase, self.total, self.unit = emit, phase, total, unit
+        self.interval, self.run_eta = interval, run_eta
+        self.started = self.last = time.perf_counter()
+        self.done = 0
+        self.sent = -1
+        self._send(0)
+
+    def advance(self, n: int) -> None:
+        self.update(self.done + n)
+
+    def update(self, done: int) -> None:
+        self.done = done
+        now = time.perf_counter()
+        if now - self.last >= self.interval:
+            self.last = now
+            self._send(done)
+
+    def finish(self) -> None:
+        if self.total is not None:
+            self.done = self.total
+        if self.sent != self.done:
+            self._send(self.done)
+
+    def _send(self, done: int) -> None:
+        self.sent = done
+        spent = time.perf_counter() - self.started
+        rate = done / spent if spent > 0 else 0.0
+        eta = (self.total - done) / rate if self.total is not None and rate > 0 else None
+        self.emit(PhaseProgress(self.phase, done, self.total, self.unit, round(rate, 1), eta,
+                                self.run_eta(eta, rate) if self.run_eta is not None else None))
+
+
+def no_progress(event: Any) -> None:
+    """The ``emit`` of a caller that watches no progress."""

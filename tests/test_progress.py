@@ -213,7 +213,7 @@ def test_the_terminal_bar_labels_epoch_time_and_run_eta_on_one_line(width: int) 
 
     console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
     bar = progress_bar(console)
-    bar.add_task("train", total=391, completed=140, epoch=10, epochs=10, loss="1.2346", rate="1234", eta="1h02m")
+    bar.add_task("train", total=391, completed=140, what="epoch 10/10", loss="1.2346", rate="1234", eta="1h02m")
     console.print(bar.get_renderable())
     [line] = console.file.getvalue().splitlines()  # the widest values still fit an 80-column terminal
     assert line.startswith("epoch 10/10 ━") and "140/391 loss 1.2346 1234 img/s" in line

@@ -119,6 +119,15 @@ def metric(value: object, kind: str) -> str:
     return kinds.get(kind, duration)(value)
 
 
+def progress(done: int, total: int | None, unit: str) -> str:
+    """How far a phase is: '12,000/60,000 images (20%)', '41/160 MB (26%)', or '3,000 images' with no total."""
+    if unit == "bytes":
+        mb = f"{done / 1e6:.0f}" + (f"/{total / 1e6:.0f}" if total else "") + " MB"
+        return mb + (f" ({share(done / total)})" if total else "")
+    text = f"{done:,}" + (f"/{total:,}" if total is not None else "") + f" {unit}"
+    return text + (f" ({share(done / total)})" if total else "")
+
+
 def count(n: int, noun: str) -> str:
     """'1 run', '3 runs' (nouns taking an s)."""
     return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -19,10 +19,13 @@ from engine.config import (
     RunConfig,
     UserError,
 )
+from engine.events import no_progress
 from engine.data.readers import find_cifar, read_cifar, read_idx_dataset
 from engine.data.registry import DatasetSpec, default_data_dir, spec as dataset_spec
 from engine.data.synthetic import SYNTHETIC_LABELS, make_synthetic
 
+Emit = Callable[[Any], None]
+"""Hears PhaseProgress while a reader works (engine.events)."""
 Arrays = tuple[Any, Any]
 Read = tuple[Arrays, Arrays, list[str]]
 
@@ -78,46 +81,47 @@ def load_dataset(
     val_split: int | None = 0,
     seed: int = 0,
     folder_size: int = 32,
+    emit: Emit = no_progress,
 ) -> Dataset:
     """Read a dataset, then take stratified subsets and the validation split (None: the default size)."""
     spec = dataset_spec(name)
     if spec is None:
         raise UserError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
     root = Path(data_dir or default_data_dir(name)).expanduser()
-    train, test, labels = READERS[spec.format](spec, root, download, folder_size)
+    train, test, labels = READERS[spec.format](spec, root, download, folder_size, emit)
     ds = Dataset(name, labels, Split(*train), Split(*test))
     if val_split is None:
         val_split = default_val_split(len(ds.train))
     return _subset_and_split(ds, train_limit, test_limit, val_split, seed)
 
 
-def _read_cifar(spec: DatasetSpec, root: Path, download: bool, folder_size: int) -> Read:
+def _read_cifar(spec: DatasetSpec, root: Path, download: bool, folder_size: int, emit: Emit) -> Read:
     folder = find_cifar(root, spec.name, download=download)
     return read_cifar(folder, spec.name)
 
 
-def _read_idx(spec: DatasetSpec, root: Path, download: bool, folder_size: int) -> Read:
+def _read_idx(spec: DatasetSpec, root: Path, download: bool, folder_size: int, emit: Emit) -> Read:
     train, test = read_idx_dataset(root, spec.name, spec.install_hint)
     return train, test, list(spec.class_names)
 
 
-def _read_folder(spec: DatasetSpec, root: Path, download: bool, folder_size: int) -> Read:
+def _read_folder(spec: DatasetSpec, root: Path, download: bool, folder_size: int, emit: Emit) -> Read:
     from engine.data.folder import read_folder  # PIL and a thread pool: only for folder datasets
 
-    return read_folder(root, folder_size)
+    return read_folder(root, folder_size, emit)
 
 
-def _generate(spec: DatasetSpec, root: Path, download: bool, folder_size: int) -> Read:
+def _generate(spec: DatasetSpec, root: Path, download: bool, folder_size: int, emit: Emit) -> Read:
     return make_synthetic(spec.train_images or 5_000, seed=1234), make_synthetic(1000, seed=4321), list(SYNTHETIC_LABELS)
 
 
-READERS: dict[str, Callable[[DatasetSpec, Path, bool, int], Read]] = {
+READERS: dict[str, Callable[[DatasetSpec, Path, bool, int, Emit], Read]] = {
     "cifar-python": _read_cifar, "idx": _read_idx, "folder": _read_folder, "generated": _generate,
 }
-"""DatasetSpec.format -> reader(spec, root, download, folder_size) -> (train, test, class names)."""
+"""DatasetSpec.format -> reader(spec, root, download, folder_size, emit) -> (train, test, class names)."""
 
 
-def load_config_dataset(config: RunConfig, *, test_limit: int | None = None) -> Dataset:
+def load_config_dataset(config: RunConfig, *, test_limit: int | None = None, emit: Emit = no_progress) -> Dataset:
     """The dataset exactly as a run sees it: its limits, validation split, seed and folder size.
 
     ``test_limit`` may take fewer test images than the run did (never more).
@@ -126,7 +130,7 @@ def load_config_dataset(config: RunConfig, *, test_limit: int | None = None) -> 
     return load_dataset(
         config.dataset, config.data_dir, download=config.download, train_limit=config.train_limit,
         test_limit=min(limits) if limits else None, val_split=config.val_split, seed=config.seed,
-        folder_size=config.folder_size,
+        folder_size=config.folder_size, emit=emit,
     )
 
 

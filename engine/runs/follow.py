@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.events import StepDone
+from engine.events import PhaseProgress, StepDone
 from engine.runs.liveness import live_status, writer_alive
-from engine.runs.progress import progress_event, read_progress
+from engine.runs.progress import phase_event, progress_event, read_progress
 from engine.runs.reader import load_run
 from engine.runs.status import RunStatus
 
@@ -79,6 +79,10 @@ class FollowUpdate:
     step: StepDone | None = None
     """The run's newest progress (progress.json) when it changed since the last poll, as the StepDone
     an in-process run would have sent; apply it after ``records``. None when unchanged or not running."""
+    phase: PhaseProgress | None = None
+    """With ``step``: the phase outside the steps the run is in (evaluation, the feature cache), if any."""
+    paused: bool | None = None
+    """With ``step``: whether the run is paused now (by its own app or from another process)."""
 
     @property
     def finished(self) -> bool:
@@ -106,16 +110,19 @@ class RunFollower:
             status = live_status(self.run_dir, info.summary)
         records = self.tail.read_new()
         self._count_epochs(info.summary, records)
-        step = self._new_step() if status == RunStatus.RUNNING else None
-        return FollowUpdate(status, records, info.summary, info.config, info.error, step)
+        record = self._new_progress() if status == RunStatus.RUNNING else None
+        if record is None:
+            return FollowUpdate(status, records, info.summary, info.config, info.error)
+        return FollowUpdate(status, records, info.summary, info.config, info.error, progress_event(record),
+                            phase_event(record), bool(record.get("paused")))
 
     def _count_epochs(self, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
         epochs = [summary.get("epochs_done")] + [r.get("epoch") for r in records]
         ints = [e for e in epochs if isinstance(e, int) and not isinstance(e, bool)]
         self.epochs_seen = max([self.epochs_seen, *ints])
 
-    def _new_step(self) -> StepDone | None:
-        """progress.json as a StepDone, once per write; never one of an epoch whose record is in.
+    def _new_progress(self) -> dict[str, Any] | None:
+        """progress.json, once per write; never one of an epoch whose record is in.
 
         Between an epoch's record and the next epoch's first progress write the file still
         holds the old epoch's last step: shown after the record it would move the display back.
@@ -127,7 +134,7 @@ class RunFollower:
         if key == self._progress_key:
             return None
         self._progress_key = key
-        return progress_event(record)
+        return record
 
 
 __all__ = ["MetricsTail", "RunFollower", "FollowUpdate"]

@@ -1,5 +1,9 @@
 """progress.json: where a running run is inside its epoch, for processes that follow it.
 
+Outside the steps (the epoch's evaluation, the feature cache's pass) the newest PhaseProgress
+rides along under ``phase``: {name, done, total, unit, run_eta_s}, so a follower shows
+"evaluating val 3,000/5,000" instead of a bar stuck at its last step.
+
 metrics.jsonl only grows once an epoch ends, so a follower (``cifar-tui watch``, the
 app's dashboard on a run started elsewhere) would sit at "epoch 0/3 · 0%" for a whole
 epoch. The training loop therefore replaces progress.json at most once every
@@ -22,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.events import StepDone
+from engine.events import PhaseProgress, StepDone
 from engine.runs.files import StoreWriteError, atomic_write, dumps, read_json
 
 PROGRESS_FILE = "progress.json"
@@ -45,6 +49,11 @@ def progress_record(event: StepDone, now: float | None = None) -> dict[str, Any]
     }
 
 
+def phase_record(event: PhaseProgress) -> dict[str, Any]:
+    return {"name": event.phase, "done": event.done, "total": event.total, "unit": event.unit,
+            "run_eta_s": None if event.run_eta_s is None else round(event.run_eta_s, 3)}
+
+
 class ProgressWriter:
     """Replaces one run's progress.json, at most once every ``interval`` seconds of ``clock``."""
 
@@ -56,17 +65,36 @@ class ProgressWriter:
         self.writes = 0
         self.failed = False
         self._last = -math.inf
+        self._step: dict[str, Any] | None = None
 
-    def tick(self, event: StepDone) -> str | None:
+    def tick(self, event: StepDone | PhaseProgress) -> str | None:
         """Write ``event`` if the interval has passed. Returns why a write failed, the first time only.
 
-        Best effort: a full disk must not stop training here (the epoch's own writes will say so).
+        A phase is written with the newest step (it happens inside that step's epoch); one before any
+        step (nothing to attach it to) is not written. Best effort: a full disk must not stop training
+        here (the epoch's own writes will say so).
         """
+        if isinstance(event, StepDone):
+            self._step = progress_record(event)
+            record = self._step
+        elif self._step is None:
+            return None
+        else:
+            record = {**self._step, "phase": phase_record(event)}
         now = self.clock()
         if now - self._last < self.interval:
             return None
         self._last = now
-        text = dumps(progress_record(event))
+        return self._write(record)
+
+    def set_paused(self, paused: bool) -> None:
+        """Say at once that the run paused (or goes on): a paused loop sends no ticks that would."""
+        if self._step is not None:
+            self._step = {**self._step, "paused": paused}
+            self._write(self._step)
+
+    def _write(self, record: dict[str, Any]) -> str | None:
+        text = dumps({**record, "time": round(time.time(), 3)})
         try:
             atomic_write(self.path, lambda f: f.write(text), durable=False)
         except (OSError, StoreWriteError) as exc:
@@ -105,7 +133,20 @@ def valid_progress(data: Any) -> dict[str, Any] | None:
         return None
     if not (data["epoch"] >= 1 and data["steps_per_epoch"] >= 1 and 0 <= data["step"] <= data["steps_per_epoch"]):
         return None
+    if not isinstance(data.get("paused", False), bool):
+        return None
+    if "phase" in data and not _valid_phase(data["phase"]):
+        data = {k: v for k, v in data.items() if k != "phase"}  # a damaged phase costs the phase only
     return data
+
+
+def _valid_phase(p: Any) -> bool:
+    def count(x: Any) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+    return (isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("unit"), str)
+            and count(p.get("done")) and (p.get("total") is None or count(p.get("total")))
+            and (p.get("run_eta_s") is None or _real(p.get("run_eta_s"))))
 
 
 def read_progress(run_dir: str | Path) -> dict[str, Any] | None:
@@ -127,5 +168,14 @@ def progress_event(record: dict[str, Any]) -> StepDone:
     )
 
 
-__all__ = ["PROGRESS_FILE", "PROGRESS_INTERVAL_S", "ProgressWriter", "progress_record", "read_progress",
+def phase_event(record: dict[str, Any]) -> PhaseProgress | None:
+    """The phase a valid progress record carries (None when it is inside its steps)."""
+    p = record.get("phase")
+    if p is None:
+        return None
+    eta = None if p.get("run_eta_s") is None else float(p["run_eta_s"])
+    return PhaseProgress(p["name"], p["done"], p["total"], p["unit"], run_eta_s=eta)
+
+
+__all__ = ["phase_event", "PROGRESS_FILE", "PROGRESS_INTERVAL_S", "ProgressWriter", "progress_record", "read_progress",
            "progress_event", "valid_progress"]

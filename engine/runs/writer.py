@@ -35,6 +35,7 @@ from engine.runs.files import (
 )
 from engine.runs.liveness import CREATING_PREFIX, LOCK_FILE, lock_record, writer_alive
 from engine.runs.progress import ProgressWriter
+from engine.runs.remote import RemoteControl
 from engine.runs.reader import read_metrics
 
 
@@ -48,6 +49,8 @@ class RunWriter:
         self.checkpoints = CheckpointWriter(path / "checkpoints")
         self.progress = ProgressWriter(path)
         """progress.json, replaced at most every PROGRESS_INTERVAL_S while training; removed by close()."""
+        self.remote = RemoteControl(path)
+        """control.json: stop / pause / resume asked by another process (engine.runs.remote)."""
         self._metrics = open(path / "metrics.jsonl", "a", encoding="utf-8")
 
     @classmethod
@@ -141,6 +144,7 @@ class RunWriter:
         finds a final status, and goes by the summary.
         """
         self.progress.remove()
+        self.remote.remove()
         if not self._metrics.closed:
             try:
                 self._metrics.close()

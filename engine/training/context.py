@@ -48,6 +48,10 @@ class Context:
     global_step: int = 0
     started: float = field(default_factory=time.perf_counter)
     epoch_times: list[float] = field(default_factory=list)
+    epoch: int = 0
+    """The epoch being trained or evaluated now."""
+    eval_time_s: float = 0.0
+    """The last evaluation's seconds: the ETA counts it for the epoch in progress too."""
     start_epoch: int = 1
     partial: Partial | None = None
     """A resumed run's unfinished epoch: its permutation, step and running sums."""

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.device import accel, distributed
+from engine.events import PhaseTicker
 from engine.training.metrics import confusion_update, generalization_gap, top_probs, topk_correct
 
 if TYPE_CHECKING:
@@ -25,11 +26,14 @@ def evaluate_splits(ctx: "Context", record: dict[str, Any]) -> tuple[list[list[i
     top = None
     if ctx.dist.active:  # each rank's BatchNorm statistics saw only its share: evaluate (and save) rank 0's
         distributed.broadcast_buffers(ctx.model)
-    for name, split in (("val", ctx.data.val), ("test", ctx.data.test)):
-        if split is None:
-            continue
+    splits = [(name, split) for name, split in (("val", ctx.data.val), ("test", ctx.data.test)) if split is not None]
+    for n, (name, split) in enumerate(splits):
         cached = ctx.feature_cache.eval_outputs(name) if ctx.feature_cache is not None else None
-        result = evaluate(ctx, split.x, split.y, keep_top=name == "test" and ctx.config.predictions, outputs=cached)
+        later = sum(len(s) for _, s in splits[n + 1:])
+        ticker = PhaseTicker(ctx.emit, f"evaluating {name}", len(split), run_eta=_run_eta_after(ctx, later))
+        result = evaluate(ctx, split.x, split.y, keep_top=name == "test" and ctx.config.predictions, outputs=cached,
+                          ticker=ticker)
+        ticker.finish()
         if name == "test":
             conf, top = result["confusion"], result.get("top")
         record.update({f"{name}_{k}": v for k, v in result.items() if k not in ("confusion", "top")})
@@ -37,9 +41,22 @@ def evaluate_splits(ctx: "Context", record: dict[str, Any]) -> tuple[list[list[i
     return conf, top
 
 
+def _run_eta_after(ctx: "Context", later_images: int) -> Callable[[float | None, float], float | None]:
+    """During an evaluation, the run's ETA: what is left of it, the epoch's later splits at its rate, then
+    the epochs to come at their measured length."""
+
+    def run_eta(phase_eta: float | None, rate: float) -> float | None:
+        if phase_eta is None or rate <= 0:
+            return None
+        return phase_eta + later_images / rate + (ctx.eta_after(ctx.epoch) or 0.0)
+
+    return run_eta
+
+
 @torch.no_grad()
 def evaluate(ctx: "Context", x_all: torch.Tensor, y_all: torch.Tensor, *, keep_top: bool = False,
-             outputs: Callable[[int, int], torch.Tensor] | None = None) -> dict[str, Any]:
+             outputs: Callable[[int, int], torch.Tensor] | None = None, ticker: PhaseTicker | None = None,
+             ) -> dict[str, Any]:
     """Loss, accuracy, top-3, top-5 and confusion matrix over one split.
 
     ``outputs``: the model's outputs for rows i:j computed another way (the feature cache's
@@ -73,6 +90,8 @@ def evaluate(ctx: "Context", x_all: torch.Tensor, y_all: torch.Tensor, *, keep_t
         confusion_update(conf, pred, y)
         if keep_top:
             kept.append(top_probs(out))
+        if ticker is not None:  # counts this rank's share as the whole's: the shards move in step
+            ticker.update(round((j - lo) * len(y_all) / max(1, hi - lo)))
     if ctx.dist.active:
         loss_sum = distributed.all_sum(loss_sum)[0]
         counts, conf = distributed.all_sum_long(counts), distributed.all_sum_long(conf)

@@ -39,7 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from engine.device import accel
-from engine.events import Log
+from engine.events import Log, PhaseTicker
 from engine.training.feature_cut import Cut, find_cut, input_of, replaced, side_effect_free
 
 if TYPE_CHECKING:
@@ -203,8 +203,10 @@ class _Store:
     def fill(self, name: str, x: torch.Tensor, y: torch.Tensor, views: int) -> None:
         """Features of every image of one split, a build batch at a time: (views, N, *shape)."""
         ctx, bs = self.ctx, build_batch(self.ctx)
+        ticker = PhaseTicker(ctx.emit, f"caching {name} features", views * len(x))
         for view in range(views):
             for i in range(0, len(x), bs):
+                ticker.update(view * len(x) + i)
                 if ctx.control.paused:
                     ctx.control.wait_while_paused()
                 if ctx.control.stop_requested:
@@ -216,6 +218,7 @@ class _Store:
                     self.tensors[name] = torch.empty((views, len(x), *self.cut.shape), device=ctx.device,
                                                      dtype=self.dtype)
                 self.tensors[name][view, i : i + bs] = f
+        ticker.finish()
 
     @torch.no_grad()
     def _features(self, images: torch.Tensor) -> torch.Tensor:

@@ -24,7 +24,7 @@ from engine.data.load import Dataset, limit_notes, load_config_dataset
 from engine.device.distributed import SINGLE, Dist
 from engine.device.environment import resolve_device
 from engine.training.evaluation import evaluate, evaluate_splits
-from engine.events import Event, Log, RunEnded, StepDone
+from engine.events import Event, Log, PhaseTicker, RunEnded, StepDone
 from engine.training.feature_cache import at_epoch_start as feature_cache_at_epoch_start
 from engine.training.metrics import per_class_accuracy
 from engine.models.facts import pick_input_size
@@ -170,7 +170,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
         torch.cuda.reset_peak_memory_stats(device)  # StepDone.gpu_peak: this run's peak, not the process's
-    data = load_config_dataset(config)
+    data = load_config_dataset(config, emit=emit)
     for note in limit_notes(config, data):
         emit(Log("warning" if "exceeds" in note else "info", note))
     spec = get_spec(config.model)
@@ -209,7 +209,10 @@ def _init_from_data(ctx: Context) -> None:
     init = getattr(ctx.model, "init_from_data", None)
     if init is not None and ctx.config.strategy == "scratch" and not ctx.config.weights:
         x = ctx.data.train.x
-        init(ctx.pipeline.eval_batch(x[:: max(1, len(x) // INIT_IMAGES)]))  # strided: folders come sorted by class
+        sample = x[:: max(1, len(x) // INIT_IMAGES)]  # strided: folders come sorted by class
+        ticker = PhaseTicker(ctx.emit, "setting layers from the data (patch whitening)", len(sample))
+        init(ctx.pipeline.eval_batch(sample))
+        ticker.finish()
 
 
 def _to_device(data: Dataset, device: torch.device) -> None:
@@ -228,14 +231,16 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
             if ctx.dist.active:
                 data_parallel.wrap(ctx)
             ctx.emit(Log("info", f"epoch {epoch}: backbone unfrozen, lr {ctx.config.phase2_lr:g}"))
-        t0 = time.perf_counter()
+        t0, ctx.epoch = time.perf_counter(), epoch
         built_s = feature_cache_at_epoch_start(ctx, epoch)  # builds (in this epoch's time), drops or refuses it
         stats = train_one_epoch(ctx, book, epoch, partial)
         if isinstance(stats, Partial):
             book.save_partial(stats)
             return  # stopped mid-epoch: the caller saves the run as interrupted
         record = {"epoch": epoch, **stats}
+        t_eval = time.perf_counter()
         conf, top = evaluate_splits(ctx, record)
+        ctx.eval_time_s = time.perf_counter() - t_eval
         record["epoch_time_s"] = round(time.perf_counter() - t0, 3)
         record["wall_time_s"] = round(ctx.elapsed(), 3)
         ctx.epoch_times.append(record["epoch_time_s"] - built_s)  # the ETA's epochs: the build happens once
@@ -332,10 +337,10 @@ def _epoch_stats(ctx: Context, loss_sum: torch.Tensor, correct: torch.Tensor, se
 
 
 def _eta(ctx: Context, epoch: int, step: int, epoch_elapsed: float, first_step: int = 0) -> float | None:
-    """Seconds left: step rate for this epoch, plus whole epochs at their measured length."""
+    """Seconds left: step rate for this epoch and its evaluation, plus whole epochs at their measured length."""
     spe = ctx.steps_per_epoch
     per_step = epoch_elapsed / max(1, step - first_step)
-    this_epoch = per_step * (spe - step)
+    this_epoch = per_step * (spe - step) + ctx.eval_time_s
     per_epoch = (sum(ctx.epoch_times) / len(ctx.epoch_times)) if ctx.epoch_times else per_step * spe
     return this_epoch + per_epoch * (ctx.config.epochs - epoch)
 

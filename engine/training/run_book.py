@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.runs import predictions
 from engine.device.environment import describe_environment
-from engine.events import EpochDone, Log, RunEnded, RunStarted, StepDone
+from engine.events import EpochDone, Event, Log, PhaseProgress, RunEnded, RunStarted, StepDone
 from engine.runs import RunStatus, read_json, utc_now
 from engine.runs.resolve import new_run_id
 from engine.runs.writer import RunWriter
@@ -37,6 +37,7 @@ class RunBook:
 
     def __init__(self, ctx: "Context"):
         self.ctx = ctx
+        self._emit, ctx.emit = ctx.emit, self._emit_and_record  # phases (evaluation, ...) reach progress.json
         self.writer: RunWriter | None = None
         self.epochs_done = 0
         self.best: float = -1.0
@@ -75,6 +76,7 @@ class RunBook:
         c = self.ctx.config
         self.writer = RunWriter.create(c.runs_dir, new_run_id(c.model, c.strategy, c.name),
                                        self._config_json(), self.summary(RunStatus.RUNNING))
+        self.ctx.control.watch(self.obey_remote)
 
     def open_resumed(self, writer: RunWriter, change: dict[str, Any]) -> None:
         """Continue in the run's own directory: metrics cut back to the checkpoint, config notes the resume."""
@@ -95,6 +97,7 @@ class RunBook:
         resumes.append({"at": utc_now(), "from_epoch": done, "from_step": step, "changed": change})
         writer.write_config({**config, "run_id": writer.run_id, "resumes": resumes})
         writer.write_summary(self.summary(RunStatus.RUNNING))
+        self.ctx.control.watch(self.obey_remote)
 
     def join_job(self) -> None:
         """A rank other than 0 of a torchrun job: no files; learn the run's id and place from rank 0
@@ -140,10 +143,29 @@ class RunBook:
     def step_done(self, event: StepDone) -> None:
         """A progress tick: to the caller, and (throttled by time, not steps) to progress.json."""
         self.ctx.emit(event)
-        if self.writer is not None:
+
+    def _emit_and_record(self, event: Event) -> None:
+        self._emit(event)
+        if self.writer is not None and isinstance(event, (StepDone, PhaseProgress)):
             failed = self.writer.progress.tick(event)
             if failed:
-                self.ctx.emit(Log("warning", failed))
+                self._emit(Log("warning", failed))
+            self.obey_remote()
+
+    def obey_remote(self) -> None:
+        """Act on a stop / pause / resume another process asked for (engine.runs.remote), as on our own keys."""
+        action = self.writer.remote.poll() if self.writer is not None else None
+        if action is None:
+            return
+        control = self.ctx.control
+        if action == "pause" and self.ctx.dist.active:  # the other ranks would wait on us until they time out
+            self._emit(Log("warning", "a pause was asked, but a torchrun job cannot pause: stop it instead"))
+            return
+        {"stop": control.stop, "pause": control.pause, "resume": control.resume}[action]()
+        self.writer.progress.set_paused(control.paused and not control.stop_requested)  # type: ignore[union-attr]
+        self._emit(Log("info", {"stop": "stop asked from another process: stopping after this step",
+                                "pause": "paused from another process", "resume": "resumed from another process"}
+                       [action]))
 
     def check_loss(self, value: float, where: str) -> None:
         """Raise Diverged for a non-finite loss, or one EXPLODED times the reference."""

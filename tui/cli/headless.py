@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-from engine.events import EpochDone, Event, Log, RunEnded, RunStarted, StepDone
+from engine.events import EpochDone, Event, Log, PhaseProgress, RunEnded, RunStarted, StepDone
 from engine.runs import RunInfo, RunStatus
 
 from tui import format as fmt
@@ -48,6 +48,42 @@ def progress_line(e: StepDone, epochs: object) -> str:
     total = epochs if isinstance(epochs, int) else "?"
     return (f"  epoch {e.epoch}/{total}  step {e.step}/{e.steps_per_epoch} ({fmt.share(e.step / e.steps_per_epoch)})  "
             f"loss {fmt.loss(e.loss)}  {fmt.rate(e.img_per_s)} img/s  ETA {fmt.duration(e.eta_s)}")
+
+
+def phase_line(e: PhaseProgress) -> str:
+    """One plain line of a phase outside the steps: '  evaluating val 3,000/5,000 images (60%)  ETA 2.1s'."""
+    rate = f"  {fmt.rate(e.rate)} {'MB' if e.unit == 'bytes' else e.unit}/s" if e.rate else ""
+    if e.unit == "bytes" and e.rate:
+        rate = f"  {e.rate / 1e6:.1f} MB/s"
+    eta = f"  ETA {fmt.duration(e.eta_s)}" if e.eta_s is not None and e.done < (e.total or 0) else ""
+    run = f"  run ETA {fmt.duration(e.run_eta_s)}" if e.run_eta_s is not None else ""
+    return f"  {e.phase} {fmt.progress(e.done, e.total, e.unit)}{rate}{eta}{run}"
+
+
+PHASE_QUIET_S = 2.0
+"""A phase shorter than this prints nothing on a plain stream (evaluating a small split every epoch)."""
+
+
+class PhaseLines:
+    """When a plain line of a phase is due: once it has run PHASE_QUIET_S, then each quarter, then its end."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self.phase = ""
+        self.started = 0.0
+        self.mark = -1
+
+    def due(self, e: PhaseProgress) -> bool:
+        now = self.clock()
+        if e.phase != self.phase or e.done == 0:
+            self.phase, self.started, self.mark = e.phase, now, -1
+        if now - self.started < PHASE_QUIET_S and self.mark < 0:
+            return False
+        quarter = 4 if e.total and e.done >= e.total else (4 * e.done // e.total if e.total else -1)
+        if quarter > self.mark or (self.mark < 0 and not e.total):
+            self.mark = max(quarter, 0)
+            return True
+        return False
 
 
 class ProgressLines:
@@ -95,6 +131,7 @@ class Reporter:
         self.task_total = 0
         self.epochs: object = None
         self.lines = ProgressLines(clock)
+        self.phases = PhaseLines(clock)
 
     def _print(self, text: str) -> None:
         if self.progress is not None:
@@ -118,9 +155,21 @@ class Reporter:
                 self.progress.reset(self.task, total=self.task_total, completed=0)
         elif isinstance(event, Log):
             self._print(f"[{event.level}] {event.message}")
+        elif isinstance(event, PhaseProgress):
+            self._phase(event)
         elif isinstance(event, RunEnded):
             self.close()
             self._ended(event)
+
+    def _phase(self, e: PhaseProgress) -> None:
+        """On the bar while it shows (evaluation, the feature cache); as lines before it starts or when piped."""
+        if self.progress is None:
+            if self.phases.due(e):
+                self._print(phase_line(e))
+            return
+        rate = f"{e.rate / 1e6:.1f} MB" if e.unit == "bytes" else fmt.rate(e.rate)
+        self.progress.update(self.task, completed=e.done, total=e.total or max(e.done, 1), what=e.phase,
+                             loss="-", rate=rate, eta=fmt.duration(e.run_eta_s))
 
     def _started(self, e: RunStarted) -> None:
         c = e.config
@@ -140,7 +189,7 @@ class Reporter:
             self.progress.start()
             self.task_total = e.steps_per_epoch
             self.task = self.progress.add_task(
-                "train", total=e.steps_per_epoch, completed=e.start_step, epoch=e.start_epoch, epochs=c["epochs"],
+                "train", total=e.steps_per_epoch, completed=e.start_step, what=f"epoch {e.start_epoch}/{c['epochs']}",
                 loss="-", rate="-", eta="-",
             )
 
@@ -150,7 +199,7 @@ class Reporter:
                 self._print(progress_line(e, self.epochs))
             return
         self.task_total = e.steps_per_epoch
-        self.progress.update(self.task, completed=e.step, total=e.steps_per_epoch, epoch=e.epoch,
+        self.progress.update(self.task, completed=e.step, total=e.steps_per_epoch, what=f"epoch {e.epoch}/{self.epochs}",
                              loss=fmt.loss(e.loss), rate=fmt.rate(e.img_per_s), eta=fmt.duration(e.eta_s))
 
     def _ended(self, e: RunEnded) -> None:
@@ -196,7 +245,7 @@ def progress_bar(console: Any = None) -> Any:
         return TextColumn(template, table_column=Column(no_wrap=True))
 
     return Progress(
-        text("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(bar_width=None),
+        text("{task.fields[what]}"), BarColumn(bar_width=None),
         text("{task.completed}/{task.total}"), text("loss {task.fields[loss]}"), text("{task.fields[rate]} img/s"),
         EpochTime(table_column=Column(no_wrap=True)), text("run ETA {task.fields[eta]}"),
         console=console, transient=True,
