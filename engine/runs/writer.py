@@ -36,6 +36,7 @@ from engine.runs.files import (
 from engine.runs.liveness import CREATING_PREFIX, LOCK_FILE, lock_record, writer_alive
 from engine.runs.progress import ProgressWriter
 from engine.runs.remote import RemoteControl
+from engine.runs.steps import StepLog
 from engine.runs.reader import read_metrics
 
 
@@ -49,6 +50,8 @@ class RunWriter:
         self.checkpoints = CheckpointWriter(path / "checkpoints")
         self.progress = ProgressWriter(path)
         """progress.json, replaced at most every PROGRESS_INTERVAL_S while training; removed by close()."""
+        self.steps = StepLog(path)
+        """steps.jsonl: the loss and lr at about ten points an epoch (engine.runs.steps)."""
         self.remote = RemoteControl(path)
         """control.json: stop / pause / resume asked by another process (engine.runs.remote)."""
         self._metrics = open(path / "metrics.jsonl", "a", encoding="utf-8")
@@ -145,6 +148,7 @@ class RunWriter:
         """
         self.progress.remove()
         self.remote.remove()
+        self.steps.close()
         if not self._metrics.closed:
             try:
                 self._metrics.close()

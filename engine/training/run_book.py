@@ -86,6 +86,7 @@ class RunBook:
         if done and self.last:
             kept.append({**self.last, "epoch": done})  # the checkpoint carries its epoch's record
         writer.rewrite_metrics(kept)
+        writer.steps.cut_to(done, self.ctx.partial.step if self.ctx.partial else 0)
         self.history = kept
         config = self._config_json()
         try:
@@ -147,6 +148,8 @@ class RunBook:
     def _emit_and_record(self, event: Event) -> None:
         self._emit(event)
         if self.writer is not None and isinstance(event, (StepDone, PhaseProgress)):
+            if isinstance(event, StepDone):
+                self.writer.steps.add(event)
             failed = self.writer.progress.tick(event)
             if failed:
                 self._emit(Log("warning", failed))
