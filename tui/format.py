@@ -140,6 +140,16 @@ def truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + ELLIPSIS
 
 
+def shorten_middle(text: str, width: int) -> str:
+    """text cut to width in its middle: run names differ at both ends ('mlp-scratch-…-seed-3')."""
+    if len(text) <= width:
+        return text
+    if width <= 2:
+        return truncate(text, width)
+    head = (width - 1) // 2
+    return text[:head] + ELLIPSIS + text[len(text) - (width - 1 - head):]
+
+
 def letter(i: int) -> str:
     """Run labels A, B, ..., Z, AA, AB, ... (B − A reads naturally)."""
     s = ""

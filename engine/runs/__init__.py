@@ -7,11 +7,15 @@
     checkpoint.py  last/prev/best.pt with sha256 manifest; verified loads
     reader.py      RunInfo, load_run, list_runs, read_metrics, complete_records
     resolve.py     run ids; id / prefix / name / path / 'latest' -> directory
-    meta.py        names, notes, tags (meta.json); delete
+    meta.py        names, notes, tags (meta.json); the one display-name rule
+    trash.py       delete into <runs>/.trash/, restore, empty
+    layout.py      where each file of a run lives, for code outside the store
+    remote.py      stop / pause / resume a run from another process (control.json)
+    steps.py       steps.jsonl: the loss and lr at ~10 points an epoch
+    predictions.py test-set predictions of each evaluated checkpoint
     index.py       RunIndex: a cached listing for screens that poll
     progress.py    progress.json: the newest step of a running run, for followers
     follow.py      follow a run another process writes
-    resume.py      check and prepare a run to continue where it stopped
 
 Layout::
 
@@ -21,13 +25,16 @@ Layout::
              summary.json     status, best/final metrics, per-class, confusion (the commit point)
              checkpoints/     last.pt, prev.pt, best.pt, manifest.json (sha256 of each)
              meta.json        what a person set: name, note, tags
+             steps.jsonl      the loss and lr at ~10 points an epoch
+             control.json     a stop / pause / resume another process asked for
              lock             held (pid, host) while a process writes the run
 """
 from __future__ import annotations
 
 from engine.runs.files import StoreWriteError, atomic_write, atomic_write_json, read_json, utc_now
 from engine.runs.liveness import live_status, pid_alive, writer_alive
-from engine.runs.meta import RunMeta, delete_run, read_meta, set_name, set_note, set_tags
+from engine.runs.meta import RunMeta, read_meta, set_name, set_note, set_tags
+from engine.runs.trash import delete_run, empty_trash, restore_run, trashed
 from engine.runs.reader import RunInfo, complete_records, list_runs, load_run, read_metrics
 from engine.runs.resolve import find_run, new_run_id, resolve_run
 from engine.runs.status import RunStatus, exit_code
@@ -36,5 +43,5 @@ __all__ = [
     "StoreWriteError", "atomic_write", "atomic_write_json", "read_json", "utc_now", "live_status", "pid_alive",
     "writer_alive", "RunMeta", "delete_run", "read_meta", "set_name", "set_note", "set_tags", "RunInfo",
     "complete_records", "list_runs", "load_run", "read_metrics", "find_run", "new_run_id", "resolve_run",
-    "RunStatus", "exit_code",
+    "RunStatus", "exit_code", "empty_trash", "restore_run", "trashed",
 ]

@@ -7,16 +7,12 @@ refused while a process still writes the run.
 """
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.config import UserError
 from engine.runs.files import atomic_write_json, read_json, utc_now
-from engine.runs.liveness import writer_alive
-from engine.runs.reader import looks_like_run
 
 META_FILE = "meta.json"
 MAX_NAME = 80
@@ -117,29 +113,3 @@ def strip_stamp(run_id: str) -> str:
     if len(parts) == 3 and len(parts[0]) == 8 and len(parts[1]) == 6 and parts[0].isdigit() and parts[1].isdigit():
         return parts[2]
     return run_id
-
-
-# ----------------------------------------------------------------------------- delete
-
-
-def delete_run(run_dir: str | Path, runs_dir: str | Path | None = None) -> None:
-    """Delete a run directory; refuses a run being written and anything not a run.
-
-    The directory is first renamed to a hidden name (atomic: listings drop it at
-    once and a crash halfway leaves no half-deleted run in the table), then removed.
-    """
-    path = Path(run_dir)
-    if path.is_symlink() or not path.is_dir():
-        raise UserError(f"{path} is not a run directory")
-    if runs_dir is not None and path.resolve().parent != Path(runs_dir).resolve():
-        raise UserError(f"{path} is not inside the runs directory {runs_dir}")
-    if not looks_like_run(path):
-        raise UserError(f"{path} does not look like a run (no config.json, summary.json or metrics.jsonl)")
-    if writer_alive(path):
-        raise UserError(f"run {path.name} is still running; stop it before deleting it")
-    trash = path.with_name(f".deleting-{path.name}-{os.getpid()}")
-    os.replace(path, trash)
-    if writer_alive(trash):  # a writer (e.g. a resume) took the lock between the check and the rename
-        os.replace(trash, path)
-        raise UserError(f"run {path.name} started running again; not deleted")
-    shutil.rmtree(trash, ignore_errors=True)

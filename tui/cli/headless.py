@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable, TextIO
 
 from engine.events import EpochDone, Event, Log, PhaseProgress, RunEnded, RunStarted, StepDone
-from engine.runs import RunInfo, RunStatus
+from engine.runs import RunStatus
 
 from tui import format as fmt
 
@@ -250,32 +250,6 @@ def progress_bar(console: Any = None) -> Any:
         EpochTime(table_column=Column(no_wrap=True)), text("run ETA {task.fields[eta]}"),
         console=console, transient=True,
     )
-
-
-RUN_COLUMNS = ("run", "status", "dataset", "model", "strategy", "epochs", "best val", "test (last)", "wall", "img/s")
-
-
-def run_row(r: RunInfo) -> tuple[str, ...]:
-    """The table cells of one run (shared by `runs` and the app's runs screen)."""
-    from engine.runs.meta import display_name, read_meta
-
-    meta = read_meta(r.path)
-    name = display_name(r.run_id, meta) + "".join(f" #{t}" for t in meta.tags)
-    if r.error:
-        return (name, RunStatus.UNREADABLE.value, r.error, "", "", "", "", "", "", "")
-    s, c = r.summary, r.config
-    return (
-        name, r.status, c.get("dataset", "?"), c.get("model", "?"), c.get("strategy", "?"),
-        f"{s.get('epochs_done', 0)}/{c.get('epochs', '?')}", fmt.pct(s.get("best_acc")), fmt.pct(s.get("test_acc")),
-        fmt.duration(s.get("wall_time_s")), fmt.rate(s.get("img_per_s")),
-    )
-
-
-def runs_table(runs: list[RunInfo]) -> str:
-    """A plain, aligned text table of runs."""
-    rows = [RUN_COLUMNS] + [run_row(r) for r in runs]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(RUN_COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
 class RankErrors:

@@ -135,6 +135,12 @@ def build_runs_parser() -> Parser:
     parser = Parser(prog=f"{PROG} runs", description="List saved runs, newest first.")
     add_runs_dir(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON list (config and summary of each run)")
+    parser.add_argument("--columns", metavar="FIELDS",
+                        help="add settings as columns, comma-separated (e.g. lr,batch-size,weight-decay,seed)")
+    trash = parser.add_mutually_exclusive_group()
+    trash.add_argument("--trash", action="store_true", help="list the deleted runs (in RUNS_DIR/.trash/)")
+    trash.add_argument("--restore", metavar="RUN", help="bring a deleted run back ('last': the newest deletion)")
+    trash.add_argument("--empty-trash", action="store_true", help="remove the deleted runs for good")
     return parser
 
 
@@ -228,10 +234,15 @@ def train_headless(config: RunConfig, *, resume: str | None = None, change: dict
 
 def cmd_runs(argv: Sequence[str]) -> int:
     args = build_runs_parser().parse_args(argv)
-    from engine.runs import list_runs
+    from engine.runs import list_runs, load_run, trashed
+
+    from tui.cli.listing import config_columns, runs_table, terminal_width
 
     runs_dir = runs_dir_of(args)
-    runs = list_runs(runs_dir)
+    if args.restore is not None or args.empty_trash:
+        return _trash_action(runs_dir, args.restore)
+    extra = config_columns(args.columns)
+    runs = [load_run(p) for p in trashed(runs_dir)] if args.trash else list_runs(runs_dir)
     if args.json:
         from engine.runs import read_meta
 
@@ -241,9 +252,24 @@ def cmd_runs(argv: Sequence[str]) -> int:
 
         print(dumps(out, indent=1))  # never a bare NaN: scripts pipe this into jq
         return EXIT_OK
-    from tui.cli.headless import runs_table
+    if not runs:
+        print(f"the trash of {runs_dir}/ is empty" if args.trash
+              else f"no runs in {runs_dir}/ yet; start one with 'cifar-tui --no-ui ...'")
+        return EXIT_OK
+    print(runs_table(runs, extra, terminal_width()))
+    return EXIT_OK
 
-    print(runs_table(runs) if runs else f"no runs in {runs_dir}/ yet; start one with 'cifar-tui --no-ui ...'")
+
+def _trash_action(runs_dir: str, restore: str | None) -> int:
+    from engine.runs import empty_trash, restore_run
+
+    from tui.format import count
+
+    if restore is not None:
+        home = restore_run(runs_dir, restore)
+        print(f"restored {home.name} into {runs_dir}/")
+    else:
+        print(f"removed {count(empty_trash(runs_dir), 'deleted run')} for good")
     return EXIT_OK
 
 

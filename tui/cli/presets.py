@@ -12,6 +12,7 @@ from typing import Sequence
 
 from tui import format as fmt
 from tui.cli.base import EXIT_OK, PROG, Parser
+from tui.cli.listing import terminal_width
 
 
 def build_presets_parser() -> Parser:
@@ -23,6 +24,24 @@ def build_presets_parser() -> Parser:
                              "params_total, params_trainable, config")
     parser.add_argument("--study", metavar="ID", help="only this study's presets (000..004)")
     return parser
+
+
+MIN_WHAT = 24
+"""Characters of the description worth keeping before a narrow terminal drops whole columns instead."""
+
+
+def _fit(table: list[tuple[str, ...]], width: int) -> list[tuple[str, ...]]:
+    """Drop parameter counts, then strategy, while the description would get under MIN_WHAT; cut the rest."""
+    def fixed(t: list[tuple[str, ...]]) -> int:
+        return sum(max(len(row[i]) for row in t) + 2 for i in range(len(t[0]) - 1))
+
+    for drop in ("trainable/total", "strategy"):
+        if width - fixed(table) >= MIN_WHAT:
+            break
+        i = table[0].index(drop)
+        table = [row[:i] + row[i + 1:] for row in table]
+    room = max(1, width - fixed(table))
+    return [row[:-1] + (fmt.truncate(row[-1], room),) for row in table]
 
 
 def cmd_presets(argv: Sequence[str]) -> int:
@@ -45,12 +64,15 @@ def cmd_presets(argv: Sequence[str]) -> int:
         what = r["description"] + (f"  [needs {r['needs']}]" if r["needs"] else "")
         table.append((r["name"], r["model"], r["strategy"], str(r["config"]["epochs"]),
                       f"{fmt.params(r['params_trainable'])}/{fmt.params(r['params_total'])}", reported, what))
-    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    width = terminal_width()
+    table = _fit(table, width) if width else table
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
     study = None
     for i, row in enumerate(table):
         if i and rows[i - 1]["study"] != study:
             study = rows[i - 1]["study"]
-            print(f"\nstudy {study}: {STUDIES[study]}")
+            title = f"\nstudy {study}: {STUDIES[study]}"
+            print(fmt.truncate(title, width + 1) if width else title)
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
     print(f"\nrun one: {PROG} --no-ui --preset NAME --data-dir DIR   (explicit flags override the preset)")
     return EXIT_OK
