@@ -58,7 +58,7 @@ def cmd_presets(argv: Sequence[str]) -> int:
         print(json.dumps(rows, indent=1))
         return EXIT_OK
     header = ("preset", "model", "strategy", "epochs", "trainable/total", "reported", "what it reproduces")
-    table = [header]
+    table: list[tuple[str, ...]] = [header]
     for r in rows:
         reported = fmt.pct(r["reported_test_acc"])
         what = r["description"] + (f"  [needs {r['needs']}]" if r["needs"] else "")
