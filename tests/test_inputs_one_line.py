@@ -163,3 +163,34 @@ def test_no_field_doc_shows_python_none() -> None:
 
     assert not [k for k, v in field_docs().items() if "None" in v]
     assert RunConfig().validate()
+
+
+def test_compare_reads_seed_groups_in_their_own_units_and_names(runs: Path) -> None:
+    ids = sorted(p.name for p in runs.iterdir() if p.is_dir() and "lowlr" not in p.name and "cnn" not in p.name
+                 and "noval" not in p.name)
+    out = cli("compare", "--no-ui", "--runs-dir", runs, *ids)
+    assert out.returncode == 0, out.stderr
+    group = out.stdout.split("seed groups")[1]
+    assert "img/s" in group and "img_per_s" not in group and "best val" in group
+    rate = group.split("img/s ")[1].split()[0]
+    assert rate.isdigit(), group  # images a second, not a duration
+
+
+def test_compare_shows_resumes_on_their_own_line_not_as_a_setting(runs: Path) -> None:
+    run = sorted(p for p in runs.iterdir() if p.is_dir())[0]
+    config = json.loads((run / "config.json").read_text())
+    config["resumes"] = [{"at": "x", "from_epoch": 2, "from_step": 0, "changed": {"epochs": [3, 5]}}]
+    (run / "config.json").write_text(json.dumps(config))
+    other = sorted(p for p in runs.iterdir() if p.is_dir())[1]
+    out = cli("compare", "--no-ui", "--runs-dir", runs, run.name, other.name)
+    assert "resumed once: at epoch 2 (epochs 3 -> 5)" in out.stdout
+    config_part = out.stdout.split("config (")[1].split("metrics:")[0]
+    assert "resumes" not in config_part and "{" not in config_part
+
+
+def test_a_corrupt_summary_names_the_file_and_the_run(runs: Path) -> None:
+    run = sorted(p for p in runs.iterdir() if p.is_dir())[0]
+    (run / "summary.json").write_text('{"status": ')
+    line = one_line(cli("--no-ui", "--resume", run.name, "--runs-dir", runs, "--epochs", "9"), run.name,
+                    "summary.json is corrupted: not valid JSON (line 1, column 12)")
+    assert "Expecting value" not in line

@@ -18,7 +18,8 @@ from engine.training.selection import chose_by_validation
 
 # Identity and bookkeeping: they differ between any two runs and say nothing
 # about the experiment, so the "differing fields" view hides them.
-HIDDEN_FIELDS = frozenset({"run_id", "runs_dir", "environment.pid"})
+HIDDEN_FIELDS = frozenset({"run_id", "runs_dir", "environment.pid", "resumes"})
+"""Not settings: a resume's history is shown on its own line (resume_note), not as a config difference."""
 # Ignored when deciding that runs are the same experiment repeated with other
 # seeds: where the run was stored, named, or which machine/data path it used.
 NOT_EXPERIMENT = ("seed", "run_id", "runs_dir", "name", "data_dir", "download", "environment", "extra")
@@ -114,9 +115,26 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
+def resume_note(run: RunData) -> str:
+    """'resumed twice: at epoch 3 (lr 0.1 -> 0.01), at epoch 5' ('' for a run never resumed)."""
+    resumes = run.config.get("resumes")
+    if not isinstance(resumes, list) or not resumes:
+        return ""
+    parts = []
+    for r in resumes:
+        if not isinstance(r, dict):
+            continue
+        changed = r.get("changed")
+        changed = changed if isinstance(changed, dict) else {}
+        what = ", ".join(f"{k} {v[0]} -> {v[1]}" for k, v in changed.items() if isinstance(v, list) and len(v) == 2)
+        parts.append(f"at epoch {r.get('from_epoch', '?')}" + (f" ({what})" if what else ""))
+    times = {1: "once", 2: "twice"}.get(len(parts), f"{len(parts)} times")
+    return f"resumed {times}: " + ", ".join(parts)
+
+
 def config_rows(runs: list[RunData], show_all: bool = False) -> list[tuple[str, list[str]]]:
-    """(field, value per run): only fields whose values differ, unless show_all."""
-    flat = [flatten(r.config) for r in runs]
+    """(field, value per run): only fields whose values differ, unless show_all; resumes never (resume_note)."""
+    flat = [{k: v for k, v in flatten(r.config).items() if not k.startswith("resumes")} for r in runs]
     keys: list[str] = []
     for f in flat:
         keys.extend(k for k in f if k not in keys)
@@ -358,7 +376,11 @@ class SeedGroup:
         return [r.config.get("seed") for r in self.runs]
 
 
-GROUP_METRICS = ("best_acc", "test_acc", "wall_time_s", "img_per_s")
+GROUP_METRICS: dict[str, tuple[str, str]] = {
+    "best_acc": ("best val", "pct"), "test_acc": ("test (last)", "pct"), "wall_time_s": ("wall", "time"),
+    "img_per_s": ("img/s", "rate"),
+}
+"""Summary field -> (label, kind as tui.format.metric reads it): what a seed group's mean ± std shows."""
 
 
 def experiment_key(run: RunData) -> tuple[tuple[str, str], ...]:

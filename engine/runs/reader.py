@@ -73,22 +73,30 @@ def load_run(run_dir: str | Path) -> RunInfo:
     """Read config.json and summary.json; never raises for a broken run."""
     path = Path(run_dir)
     info = RunInfo(run_id=path.name, path=path)
-    try:
-        config, summary = read_json(path / "config.json"), read_json(path / "summary.json")
-    except FileNotFoundError as exc:
-        info.error = f"missing {Path(exc.filename).name}"
-        return info
-    except UnicodeDecodeError:
-        info.error = "corrupted: not UTF-8 text"
-        return info
-    except (OSError, ValueError) as exc:
-        info.error = f"corrupted: {exc}"
+    config, info.error = _read_part(path, "config.json")
+    if info.error is None:
+        summary, info.error = _read_part(path, "summary.json")
+    if info.error is not None:
         return info
     info.error = schema_error(config, _CONFIG_TYPES, "config.json") or schema_error(summary, _SUMMARY_TYPES,
                                                                                      "summary.json")
     if info.error is None:
         info.config, info.summary = config, summary
     return info
+
+
+def _read_part(path: Path, name: str) -> tuple[Any, str | None]:
+    """(parsed JSON, None) or (None, what is wrong with the file, naming it: 'summary.json is not valid JSON ...')."""
+    try:
+        return read_json(path / name), None
+    except FileNotFoundError:
+        return None, f"missing {name}"
+    except UnicodeDecodeError:
+        return None, f"{name} is corrupted: not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return None, f"{name} is corrupted: not valid JSON (line {exc.lineno}, column {exc.colno})"
+    except (OSError, ValueError) as exc:
+        return None, f"{name} cannot be read: {getattr(exc, 'strerror', None) or exc}"
 
 
 def list_runs(runs_dir: str | Path) -> list[RunInfo]:

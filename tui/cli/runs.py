@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Sequence
 
 from engine.analysis.compare import (
-    RunData, config_rows, confusion_diff, largest_changes, load_compare_runs, metric_rows, per_class_rows,
-    seed_groups,
+    GROUP_METRICS, RunData, config_rows, confusion_diff, largest_changes, load_compare_runs, metric_rows, per_class_rows,
+    resume_note, seed_groups,
 )
 from engine.config import UserError
 from engine.events import EpochDone
@@ -45,6 +45,7 @@ def compare_text(runs: list[RunData], show_all: bool = False) -> str:
         (letter(i), r.label, r.status, f"{r.summary.get('epochs_done', len(r.metrics))}/{r.config.get('epochs', '?')} epochs",
          str(r.path)) for i, r in enumerate(runs)
     ]))
+    out.extend(f"  {letter(i)}  {note}" for i, r in enumerate(runs) if (note := resume_note(r)))
     header = ["field"] + [letter(i) for i in range(len(runs))]
     rows = config_rows(runs, show_all)
     out.append("\nconfig (every field)" if show_all else "\nconfig (fields that differ; --all shows every field)")
@@ -67,15 +68,11 @@ def compare_text(runs: list[RunData], show_all: bool = False) -> str:
         out.append("\nseed groups (runs that differ only by seed): mean ± std")
         for g in groups:
             what = " ".join(f"{k}={v}" for k, v in g.differing.items()) or "same config"
-            stats = "  ".join(f"{k} {fmt.mean_std(*g.stats[k][:2], _kind(k))}" for k in g.stats)
+            stats = "  ".join(f"{GROUP_METRICS[k][0]} {fmt.mean_std(*g.stats[k][:2], GROUP_METRICS[k][1])}"
+                              for k in g.stats)
             seeds = ",".join(str(s) for s in g.seeds)
             out.append(f"  {what}  n={len(g.runs)} seeds {seeds}\n    {stats}")
     return "\n".join(out)
-
-
-def _kind(metric: str) -> str:
-    """How a seed-group statistic reads (its key is a summary field)."""
-    return "pct" if metric.endswith("acc") else "time" if metric.endswith("_s") else "rate"
 
 
 def _per_class_text(runs: list[RunData]) -> list[str]:
