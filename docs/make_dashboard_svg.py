@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
+from tests.helpers.tui_fixtures import dashboard_events  # noqa: E402
 from tui.app import CifarApp  # noqa: E402
 from tui.screens.dashboard import DashboardScreen  # noqa: E402
-from tui_fixtures import dashboard_events  # noqa: E402
 
 
 async def main() -> None:

@@ -4,15 +4,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from cifar_files import write_cifar10, write_cifar100  # noqa: E402
-from runs_fixture import build_runs, copy_runs  # noqa: E402
+from tests.helpers.cifar_files import write_cifar10, write_cifar100
+from tests.helpers.runs_fixture import build_runs, copy_runs
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 

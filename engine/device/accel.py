@@ -64,7 +64,7 @@ def prepare_model(model: nn.Module, config: RunConfig, device: torch.device) -> 
         _check_cpu_compiler()
     # dynamic=False: every distinct batch shape (the full batch, the last partial one, the evaluation's two)
     # compiles once, in the first epoch, into kernels specialised to it; the same shapes recur every epoch, so
-    # later epochs hit the cache and never recompile (tests/test_accel.py counts it).
+    # later epochs hit the cache and never recompile (tests/engine/test_accel.py counts it).
     return model, cast(nn.Module, torch.compile(model, dynamic=False))  # an OptimizedModule: same calls
 
 

@@ -1,7 +1,7 @@
 """The help overlay (``?`` or F1): the keys of the screen it was opened on, then the app's own.
 
 Each entry names the real key names it documents, so a test can check that every key listed
-is bound on that screen (tests/test_help_keys.py): the help cannot promise a key that does nothing.
+is bound on that screen (tests/tui/test_help_keys.py): the help cannot promise a key that does nothing.
 """
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The test suite, laid out like the source: engine/, tui/, system/ (real processes); helpers/ is shared."""

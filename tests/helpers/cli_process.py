@@ -1,0 +1,26 @@
+"""The real `cifar-tui` command line in a child process, from the repository root."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import ROOT
+
+
+def cli(*args: object, timeout: float = 300, env: Mapping[str, str] | None = None, cwd: Path | str = ROOT,
+        umask: int = -1, input: str | None = None, python_flags: Sequence[str] = (),
+        **run_kw: Any) -> subprocess.CompletedProcess:
+    """Run ``python [python_flags] -m tui ARGS`` and wait; stdout and stderr captured as text.
+
+    Every arg is str()-ed (paths may be given as they are). ``env`` holds variables set on top of this
+    process's environment (PYTHONUNBUFFERED=1 always, so a child's prints arrive in order). ``umask``
+    is the child's (-1: this process's); ``input`` is sent to its stdin. ``python_flags``: e.g.
+    ``("-X", "importtime")``. Anything else (``stdin``, ``check``, ``preexec_fn``) goes to subprocess.run.
+    """
+    return subprocess.run([sys.executable, *python_flags, "-m", "tui", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd, umask=umask, input=input,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, **run_kw)

@@ -1,0 +1,72 @@
+"""The benchmark suite's plumbing: gpu.sh refuses without a GPU, python -m benchmarks prints one table."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from benchmarks.__main__ import run_one, table
+from benchmarks.gpu import peak_tflops
+from tests.helpers import ROOT
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here: gpu.sh would run")
+def test_gpu_sh_refuses_without_a_gpu_in_one_line():
+    out = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh")], capture_output=True, text=True, env=ENV)
+    assert out.returncode == 2
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    assert len(lines) == 1 and "no CUDA GPU" in lines[0]
+
+
+def test_gpu_peak_table_reads_real_device_names(monkeypatch):
+    monkeypatch.delenv("GPU_PEAK_TFLOPS", raising=False)
+    assert peak_tflops("NVIDIA H100 80GB HBM3") == 989.0  # the SXM part's name
+    assert peak_tflops("NVIDIA H100 PCIe") == 756.0
+    assert peak_tflops("NVIDIA A100-SXM4-80GB") == 312.0
+    assert peak_tflops("Some Future GPU") is None
+    monkeypatch.setenv("GPU_PEAK_TFLOPS", "400")
+    assert peak_tflops("NVIDIA H100 80GB HBM3") == 400.0
+
+
+def test_table_shows_rows_and_why_scripts_gave_none(tmp_path):
+    rows = [dict(benchmark="throughput", target="cnn 32 px engine/reference", measured=1.62, goal=1.5, unit="x",
+                 higher_is_better=True, met=True, note=""),
+            dict(benchmark="rss", target="peak RSS", measured=812.0, goal=0.0, unit="MB", higher_is_better=False,
+                 met=True, note="reported (no goal)")]
+    rows_missing, why = run_one("no_such_benchmark", quick=True, tmp=tmp_path)
+    assert rows_missing == [] and why == "not in this checkout"
+    text = table(rows, {"no_such_benchmark": why}).splitlines()
+    assert "cnn 32 px engine/reference" in text[2] and "1.62" in text[2] and "yes" in text[2]
+    assert text[3].split()[-1] == "-"  # a reported figure has no goal and no verdict
+    assert "not in this checkout" in text[4]
+
+
+@pytest.mark.slow
+def test_python_m_benchmarks_quick_throughput_prints_one_table(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "throughput",
+                          "--json", str(tmp_path / "rows.json")],
+                         cwd=ROOT, capture_output=True, text=True, env=ENV, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [r["target"] for r in rows] == ["cnn 32 px engine/reference"]
+    assert rows[0]["measured"] > 0 and set(rows[0]) == {"benchmark", "target", "measured", "goal", "unit",
+                                                         "higher_is_better", "met", "note"}
+    tail = out.stdout[out.stdout.rindex("benchmark"):]
+    assert "cnn 32 px engine/reference" in tail and "not meaningful" in tail
+    assert "engine cnn:" in out.stdout and "forward" in out.stdout  # the step profile
+
+
+@pytest.mark.slow
+def test_startup_quick_writes_its_targets(tmp_path):
+    out = subprocess.run([sys.executable, "benchmarks/startup.py", "--quick", "--json", str(tmp_path / "s.json")],
+                         cwd=ROOT, capture_output=True, text=True, env=ENV, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = json.loads((tmp_path / "s.json").read_text())
+    assert {r["target"] for r in rows} >= {"--help wall", "first frame wall"}
+    assert all(r["goal"] == 0.5 and r["unit"] == "s" for r in rows)
