@@ -1,8 +1,9 @@
 """RunsScreen and CompareScreen driven by Pilot over runs made by real training.
 
 A minimal App of our own pushes the screens, so these tests do not depend on
-the main app; a follow test trains in a separate `cifar-tui --no-ui` process
-while the screen (and `watch --no-ui`) shows the run live.
+the main app (only on its navigation, which opens the screens they ask for);
+a follow test trains in a separate `cifar-tui --no-ui` process while the
+screen (and `watch --no-ui`) shows the run live.
 """
 from __future__ import annotations
 
@@ -17,19 +18,19 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from textual.app import App
 from textual.widgets import DataTable, Static, TabbedContent
 
 from engine.runs import read_meta
 from runs_fixture import dead_pid, mark_running, run_named
 from tui.format import abbreviations, truncate
+from tui.navigation import Navigator
 from tui.screens.compare import CompareScreen
 from tui.screens.run_dialogs import ConfirmDialog, TextPrompt
 from tui.screens.runs import RunsScreen
 
 
-class ScreenApp(App):
-    """Just enough App to host one of our screens."""
+class ScreenApp(Navigator):
+    """Just enough App to host one of our screens (and open the screens it asks for: compare, a run)."""
 
     def __init__(self, screen_factory):
         super().__init__()
