@@ -8,6 +8,9 @@
     run_app(watch=RUN_DIR)           # follow a run another process writes
     run_app(compare=[DIR, DIR])      # the comparison screen (when it exists)
 
+Screens open one another through typed messages (tui.messages) that the app
+handles (tui.navigation, which CifarApp is).
+
 The first frame must come fast, so nothing here imports torch: the engine's
 model registry (which does) is imported by a thread worker after mount, while
 the launcher is already on screen and usable.
@@ -28,10 +31,9 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import work
-from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 
@@ -39,11 +41,10 @@ from engine.config import RunConfig, UserError, default_runs_dir
 from engine.runs.layout import metrics_path
 from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
+from tui.messages import RunFinished
+from tui.navigation import Navigator
 from tui.screens.confirm import ConfirmQuit
 from tui.screens.help import HelpScreen
-
-if TYPE_CHECKING:  # imported when a dashboard opens: it brings numpy and plotext (~0.2 s before the first frame)
-    from tui.screens.dashboard import DashboardScreen, RunFinished
 
 # What ends a session from outside: kill/systemd, a dropped SSH connection, Ctrl-\, Ctrl-C from a shell's kill.
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGINT") if hasattr(signal, n))
@@ -104,7 +105,7 @@ class ModelsImported(Message):
         self.error = error
 
 
-class CifarApp(App[int]):
+class CifarApp(Navigator[int]):
     """cifar-tui: pick a model, train it, watch it."""
 
     CSS_PATH = "app.tcss"
@@ -240,28 +241,6 @@ class CifarApp(App[int]):
         self.notify(f"{signal.Signals(signum).name}: stopping, saving the run (resumable), then quitting",
                     severity="warning", timeout=10)
 
-    def training_screen(self) -> DashboardScreen | None:
-        """The dashboard whose run is still training, if any."""
-        dashboard = _dashboard_class()
-        if dashboard is None:
-            return None
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, dashboard) and screen.is_training:
-                return screen
-        return None
-
-    def live_dashboard(self, run_dir: str | Path) -> DashboardScreen | None:
-        """The dashboard in this app that trains run_dir, if any (opening that run returns to it)."""
-        training = self.training_screen()
-        if training is None or not training.state.run_dir:
-            return None
-        return training if Path(training.state.run_dir).resolve() == Path(run_dir).resolve() else None
-
-    def return_to(self, screen: Any) -> None:
-        """Close the screens above screen (the runs browser, compare...) so it is on top again."""
-        while self.screen is not screen and len(self.screen_stack) > 1:
-            self.pop_screen()
-
     # ------------------------------------------------------------ keys
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -295,13 +274,6 @@ class CifarApp(App[int]):
                 self.notify("stopping: saving the run, then quitting", timeout=10)
 
         self.push_screen(ConfirmQuit("A run is training. Stop it (saved as interrupted) and quit?"), answer)
-
-
-def _dashboard_class() -> type[DashboardScreen] | None:
-    """DashboardScreen once its module is imported; before that no dashboard can exist (and quitting from the
-    launcher must not pay the dashboard's import to learn that)."""
-    module = sys.modules.get(f"{__package__}.screens.dashboard")
-    return getattr(module, "DashboardScreen", None)
 
 
 def check_terminal() -> None:

@@ -24,3 +24,14 @@ def cli(*args: object, timeout: float = 300, env: Mapping[str, str] | None = Non
     return subprocess.run([sys.executable, *python_flags, "-m", "tui", *map(str, args)], capture_output=True,
                           text=True, timeout=timeout, cwd=cwd, umask=umask, input=input,
                           env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, **run_kw)
+
+
+def one_line_error(out: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Bad input's contract: exit 2 and one line on stderr, 'cifar-tui: error: ...' holding every fragment
+    (no warning above it, no traceback). Returns the line."""
+    assert out.returncode == 2, out.stdout + out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cifar-tui: error:"), out.stderr
+    for f in fragments:
+        assert f in lines[0], lines[0]
+    return lines[0]

@@ -5,14 +5,15 @@ import io
 from pathlib import Path
 
 from rich.console import Console
-from textual.app import App
 from textual.widgets import DataTable, Static
 
 from tests.helpers.waiting import pilot_wait_until
+from tui.navigation import Navigator
 
 
-class ScreenApp(App):
-    """Just enough App to host one of our screens."""
+class ScreenApp(Navigator):
+    """Just enough App to host one of our screens, and its navigation (which opens the screens it asks for:
+    compare, a run's dashboard)."""
 
     def __init__(self, screen_factory):
         super().__init__()

@@ -18,18 +18,9 @@ from engine.models.registry import get_spec
 from engine.runs.checkpoint import load_checkpoint, serialize
 from engine.models.strategies import load_weights_file
 from engine.training.loop import train
-from tests.helpers.cli_process import cli
+from tests.helpers.cli_process import cli, one_line_error as one_line
 
 TINY = ["--dataset", "synthetic", "--train-limit", "100", "--test-limit", "50", "--batch-size", "50", "--epochs", "1"]
-
-
-def one_line(out: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert out.returncode == 2, out.stdout + out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cifar-tui: error:"), out.stderr  # no warning, no traceback
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
 
 
 def no_run_written(runs: Path) -> bool:

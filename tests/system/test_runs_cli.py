@@ -8,16 +8,8 @@ import os
 import subprocess
 import sys
 
-from tests.helpers.cli_process import cli
+from tests.helpers.cli_process import cli, one_line_error
 from tests.helpers.runs_fixture import EPOCHS, run_named
-
-
-def one_line_error(out: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert out.returncode == 2, (out.stdout, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cifar-tui"), out.stderr
-    for f in fragments:
-        assert f in lines[0]
 
 
 def test_runs_lists_and_json(runs):

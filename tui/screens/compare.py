@@ -33,6 +33,7 @@ from engine.config import UserError
 
 from tui import format as fmt
 from tui.format import letter, truncate
+from tui.messages import OpenFeatures, OpenRuns
 from tui.screens.compare_render import (
     MARKERS,
     PALETTE,
@@ -138,9 +139,7 @@ class CompareScreen(Screen):
 
     def action_features(self) -> None:
         """f: the compared runs' feature spaces (PCA) side by side (study 001 compares its two models so)."""
-        from tui.screens.features import FeaturesScreen
-
-        self.app.push_screen(FeaturesScreen([str(r.path) for r in self.runs]))
+        self.post_message(OpenFeatures([str(r.path) for r in self.runs]))
 
     def on_mount(self) -> None:
         self.load()
@@ -406,9 +405,7 @@ class CompareScreen(Screen):
         if len(self.app.screen_stack) > 2:  # [default, this screen]: nothing of the app beneath
             self.app.pop_screen()
             return
-        from tui.screens.runs import RunsScreen  # here: the runs screen imports this one
-
-        self.app.switch_screen(RunsScreen(self.runs_dir))
+        self.post_message(OpenRuns(self.runs_dir))
 
     def action_export(self) -> None:
         prompt_export(self, [r.path for r in self.runs], "compare-export")

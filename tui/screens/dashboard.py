@@ -12,44 +12,52 @@ Constructors (what other screens call)::
 Threading: ``engine.training.loop`` runs in ``@work(thread=True)`` and only posts
 Messages. Step events are coalesced (one pending tick, newest step wins);
 epoch, log and end events are posted one by one and never dropped. Widgets are
-redrawn by a 2 Hz timer from what changed, never per event, so the UI costs
-the training loop the same whether it emits 10 or 1000 events a second.
+redrawn by a 2 Hz timer from what changed, never per event (dashboard_redraw),
+so the UI costs the training loop the same whether it emits 10 or 1000 events
+a second.
 
 The run's state is one ``Phase`` (tui/state/run_phase.py), changed only by
-``RunState``'s transition methods. The screen talks to the app through one
-typed message, ``RunFinished``, posted when a run it shows ends.
+``RunState``'s transition methods. The screen talks to the app through typed
+messages (tui.messages): ``RunFinished`` when a run it shows ends, and the
+keys that open other screens post what to open. What the keys do is in
+dashboard_keys (pause, stop, panels) and dashboard_inspect (the images).
 """
 from __future__ import annotations
 
 import threading
 import time
-from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from engine.config import RunConfig, UserError
 from engine.control import Control
-from engine.events import Log, RunEnded, StepDone
+from engine.events import Event, Log, RunEnded, StepDone
 from engine.runs.status import RunStatus
 
+from tui.messages import RunFinished, StartRun
 from tui.widgets.charts import MetricChart
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.header import RunHeader
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.per_class import PerClassTable
 from tui.state.run_state import Phase, RunState
-from tui.screens.dashboard_keys import DashboardKeys
+from tui.screens import dashboard_inspect, dashboard_keys
+from tui.screens.dashboard_inspect import ProbeFound
+from tui.screens.dashboard_redraw import REDRAW_S, STEP_CHART_S, Redraw
 
-REDRAW_S = 0.5  # 2 redraws a second (DESIGN.md: at most 4); keys redraw at once. Each redraw costs training CPU
-STEP_CHART_S = 5.0  # new steps alone redraw the loss chart every 5 s: a plotext redraw costs ~40 ms of CPU, the
-# largest share of a steady dashboard's (issue 13: throughput with the app >= 97% of --no-ui); the header shows
-# the newest loss twice a second
+if TYPE_CHECKING:
+    from engine.runs.follow import FollowUpdate
+
+__all__ = ["REDRAW_S", "STEP_CHART_S", "DashboardScreen", "EngineEvent", "FollowUpdateMessage", "RunFinished",
+           "StartError", "StepTick"]
+
 FOLLOW_POLL_S = 1.0
 PANELS = (("loss", "Loss"), ("acc", "Accuracy"), ("classes", "Classes"), ("matrix", "Confusion"), ("log", "Log"))
 WIDE_MIN = (140, 36)  # columns, rows from which every panel is shown at once
@@ -60,7 +68,7 @@ TINY_ROWS = 10  # still switch panels): the panel keeps the rows
 class EngineEvent(Message):
     """An engine event that must not be dropped (RunStarted, EpochDone, Log, RunEnded)."""
 
-    def __init__(self, event: Any) -> None:
+    def __init__(self, event: Event) -> None:
         super().__init__()
         self.event = event
 
@@ -72,7 +80,7 @@ class StepTick(Message):
 class FollowUpdateMessage(Message):
     """One poll of a followed run."""
 
-    def __init__(self, update: Any) -> None:
+    def __init__(self, update: FollowUpdate) -> None:
         super().__init__()
         self.update = update
 
@@ -85,29 +93,14 @@ class StartError(Message):
         self.error = error
 
 
-class RunFinished(Message):
-    """A run this dashboard trains (or replays) ended. Posted once; bubbles to the app (``on_run_finished``).
-
-    ``phase``: how it ended (a final Phase, a str enum: completed, interrupted, failed, diverged, or
-    error for bad input). ``sets_exit_code``: this run's end decides the app's exit code (started from
-    the command line, or resumed). ``exit_app``: a quit or a stop signal asked for this stop; the app
-    should exit now, with the exit code for ``phase``.
-    """
-
-    def __init__(self, phase: Phase, *, sets_exit_code: bool, exit_app: bool) -> None:
-        super().__init__()
-        self.phase = phase
-        self.sets_exit_code = sets_exit_code
-        self.exit_app = exit_app
-
-
-class DashboardScreen(DashboardKeys):
+class DashboardScreen(Screen):
     """Live view of one run. Build it with the classmethods, not directly."""
 
     CSS_PATH = ["dashboard.tcss", "../widgets/widgets.tcss"]
+    BINDINGS = [*dashboard_inspect.KEYS, *dashboard_keys.KEYS]
 
     def __init__(self, *, config: RunConfig | None = None, run_dir: str | None = None, follow: bool = False,
-                 events: list[Any] | None = None, **kwargs: Any) -> None:
+                 events: list[Event] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.config = config
         self.run_dir = run_dir
@@ -125,10 +118,10 @@ class DashboardScreen(DashboardKeys):
         self._slot_lock = threading.Lock()
         self._latest_step: StepDone | None = None
         self._step_pending = False
-        self._dirty: set[str] = set()
-        self._charts_drawn_at = 0.0
-        self._stale_charts: set[str] = set()
+        self.redraw = Redraw(self)
         self._preloaded = False
+        self._shown_phase: Phase | None = None
+        self._probe_started = False
         if config is not None:
             self.state.model, self.state.strategy, self.state.dataset = config.model, config.strategy, config.dataset
             self.state.epochs, self.state.preset = config.epochs, config.preset
@@ -158,7 +151,7 @@ class DashboardScreen(DashboardKeys):
         return cls(run_dir=str(run_dir), follow=True)
 
     @classmethod
-    def for_events(cls, events: list[Any]) -> "DashboardScreen":
+    def for_events(cls, events: list[Event]) -> "DashboardScreen":
         """Replay fixed events (deterministic: snapshot tests and the README screenshot)."""
         return cls(events=events)
 
@@ -180,12 +173,12 @@ class DashboardScreen(DashboardKeys):
     def on_mount(self) -> None:
         self.query_one("#matrix").border_title = "confusion matrix"
         self.query_one("#log").border_title = "log"
-        self._apply_layout()
+        self.apply_layout()
         for event in self.replay:
             self.state.apply(event)
-        self._dirty.update({"header", "charts", "epoch", "log"})
-        self._flush(force_charts=True)
-        self.set_interval(REDRAW_S, self._flush)
+        self.redraw.mark("header", "charts", "epoch", "log")
+        self.redraw.flush(force_charts=True)
+        self.set_interval(REDRAW_S, self.redraw.flush)
         if self.config is not None:
             self._train()
         elif self.run_dir is not None:
@@ -194,19 +187,10 @@ class DashboardScreen(DashboardKeys):
             self.find_probe()
         self._sync_phase()
 
-    # Looked up once: _flush runs twice a second and a query walks the whole screen.
-    @cached_property
-    def _header(self) -> RunHeader:
-        return self.query_one(RunHeader)
-
-    @cached_property
-    def _charts(self) -> list[MetricChart]:
-        return list(self.query(MetricChart))
-
     def on_resize(self) -> None:
-        self._apply_layout()
+        self.apply_layout()
 
-    def _apply_layout(self) -> None:
+    def apply_layout(self) -> None:
         """Wide terminals show every panel; smaller ones one panel at a time, picked with tabs."""
         narrow = self.size.width < WIDE_MIN[0] or self.size.height < WIDE_MIN[1]
         self.set_class(narrow, "narrow")
@@ -218,12 +202,12 @@ class DashboardScreen(DashboardKeys):
         self.query_one("#tabs").display = narrow and self.size.height >= TINY_ROWS
         if not narrow and (self.focused is None or isinstance(self.focused, Tabs)):
             self.query_one(ConfusionMatrix).focus()  # hidden tabs take no keys: enter opens the cursor's cell
-        self.call_after_refresh(self._flush)  # a chart shown now may be stale
+        self.call_after_refresh(self.redraw.flush)  # a chart shown now may be stale
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tab is not None and event.tab.id:
             self.active = event.tab.id.removeprefix("tab-")
-            self._apply_layout()
+            self.apply_layout()
 
     # ------------------------------------------------------------ worker side (threads)
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
@@ -244,7 +228,7 @@ class DashboardScreen(DashboardKeys):
             self.post_message(EngineEvent(Log("error", error)))
             self.post_message(EngineEvent(RunEnded(RunStatus.FAILED.value, "", "", {}, error)))
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, event: Event) -> None:
         """Called in the training thread: post, never touch widgets, never wait for the UI."""
         if isinstance(event, StepDone):
             with self._slot_lock:
@@ -271,13 +255,51 @@ class DashboardScreen(DashboardKeys):
                 return
             time.sleep(FOLLOW_POLL_S)
 
+    @work(thread=True, exclusive=True, group="probe", exit_on_error=False)
+    def find_probe(self) -> None:
+        """Look for linear probes of this run beside it (a scan of the runs directory: a worker's job)."""
+        test_acc = dashboard_inspect.probe_accuracy(self.shown_run_dir())
+        if test_acc is not None:
+            self.post_message(ProbeFound(test_acc))
+
+    @work(thread=True, exclusive=True, group="preload", exit_on_error=False)
+    def preload_images(self) -> None:
+        """Read the run's test images and predictions now, so the first drill-down opens at once."""
+        dashboard_inspect.preload(self.shown_run_dir())
+
+    @work(thread=True, exclusive=True, group="probe-config", exit_on_error=False)
+    def probe_config(self, run_dir: str) -> None:
+        """Build a probe's config off the UI thread (it reads the run's files); the UI thread starts it."""
+        from engine.analysis.analyze import probe_config
+
+        try:
+            config = probe_config(run_dir)
+        except UserError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self._start_probe, config)
+
+    def _start_probe(self, config: RunConfig) -> None:
+        self._probe_started = True
+        self.post_message(StartRun(config))
+
     # ------------------------------------------------------------ UI side (messages)
+    def on_screen_resume(self) -> None:
+        """Back from a probe this app started from here: its accuracy is new."""
+        if self._probe_started:
+            self._probe_started = False
+            self.find_probe()
+
+    def on_probe_found(self, message: ProbeFound) -> None:
+        self.state.probe_acc = message.test_acc
+        self.redraw.mark("header")
+
     def on_step_tick(self, _: StepTick) -> None:
         with self._slot_lock:
             step, self._latest_step, self._step_pending = self._latest_step, None, False
         if step is not None:
             self.state.apply(step)
-            self._dirty.update({"header", "step"})
+            self.redraw.mark("header", "step")
             self._sync_phase()
 
     def on_engine_event(self, message: EngineEvent) -> None:
@@ -285,7 +307,7 @@ class DashboardScreen(DashboardKeys):
         self.state.apply(event)
         if isinstance(event, Log) and event.level in ("warning", "error"):
             self.notify(event.message, severity="error" if event.level == "error" else "warning", timeout=8)
-        self._dirty.update({"header", "log", "epoch", "charts"})
+        self.redraw.mark("header", "log", "epoch", "charts")
         self._sync_phase()
         if isinstance(event, RunEnded):
             self._finish()
@@ -293,72 +315,88 @@ class DashboardScreen(DashboardKeys):
     def on_start_error(self, message: StartError) -> None:
         self.state.fail(message.error)
         self.notify(message.error, severity="error", timeout=10)
-        self._dirty.update({"header", "log"})
+        self.redraw.mark("header", "log")
         self._sync_phase()
         self._finish()
 
     def _finish(self) -> None:
         """The run ended: draw everything now and tell the app (exit code, quit after a stop)."""
-        self._flush(force_charts=True)
+        self.redraw.flush(force_charts=True)
         message = RunFinished(self.state.phase, sets_exit_code=self.sets_exit_code, exit_app=self.exit_after_stop)
         self.post_message(message)
 
     def on_follow_update_message(self, message: FollowUpdateMessage) -> None:
-        update = message.update
-        if update.config or update.summary:
-            self.state.load_files(update.config, update.summary)
-        for record in update.records:
-            self.state.apply_record(record)
-        if update.records and not self._preloaded:  # not training here: read the images for the drill-down now
+        self.state.apply_update(message.update)
+        if message.update.records and not self._preloaded:  # not trained here: read the drill-down's images now
             self._preloaded = True
             self.preload_images()
-        if update.step is not None:  # progress.json: where the writer is inside the epoch
-            self.state.apply(update.step)
-        previous = self.state.follow(update.status)
-        phase = self.state.phase
-        if phase is Phase.STALE and previous is not Phase.STALE:
-            self.state.add_log("warning", "the process writing this run is gone (killed or crashed): "
-                                          "the run will not finish")
-        elif update.finished and previous in (Phase.FOLLOWING, Phase.STARTING) and phase is not previous:
-            self.state.add_log("info", f"run {phase}")
-        if update.error and update.status == RunStatus.UNREADABLE:
-            self.state.add_log("error", f"cannot read the run: {update.error}")
-        self._dirty.update({"header", "log", "epoch", "charts"})
+        self.redraw.mark("header", "log", "epoch", "charts")
         self._sync_phase()
 
-    # ------------------------------------------------------------ redraw
-    def _flush(self, force_charts: bool = False) -> None:
-        """Apply what changed to the widgets; called by a 2 Hz timer and after keys."""
-        dirty, self._dirty = self._dirty, set()
-        if not dirty and not force_charts and not self._stale_charts:
-            return
-        s = self.state
-        if "header" in dirty:
-            self._header.update()
-        self._flush_charts(dirty, force_charts)
-        if "epoch" in dirty:
-            if s.per_class:
-                self.query_one(PerClassTable).set_data(s.class_names, s.per_class, s.per_class_prev,
-                                                       s.per_class_best)
-            self.query_one(ConfusionMatrix).set_matrix(s.confusion, s.class_names)
-        if "log" in dirty:
-            self.query_one(LogPanel).sync(s.log, s.log_count)
+    # ------------------------------------------------------------ phase and keys (dashboard_keys, dashboard_inspect)
+    def _sync_phase(self) -> None:
+        """After a transition: the header shows the new phase, the footer offers only the keys it allows."""
+        if self.state.phase is not self._shown_phase:
+            self._shown_phase = self.state.phase
+            self.redraw.mark("header")
+            self.refresh_bindings()
 
-    def _flush_charts(self, dirty: set[str], force: bool) -> None:
-        """Epoch-level changes redraw both charts; steps only feed the loss chart, every STEP_CHART_S."""
-        now = time.monotonic()
-        if force or "charts" in dirty:
-            self._stale_charts.update({"loss", "acc"})
-        if "step" in dirty:
-            if now - self._charts_drawn_at >= STEP_CHART_S:
-                self._stale_charts.add("loss")
-            else:
-                self._dirty.add("step")  # keep it for the next chart slot
-        for chart in self._charts:
-            if chart.id in self._stale_charts and chart.display:  # hidden (a tab away): drawn when shown
-                self._stale_charts.discard(chart.id)
-                self._charts_drawn_at = now
-                chart.update_from(self.state)
+    @property
+    def is_training(self) -> bool:
+        """True while this screen's own worker is training (quitting must ask first)."""
+        phase = self.state.phase
+        return self.config is not None and (phase.controllable or phase is Phase.STOPPING)
+
+    @property
+    def can_control(self) -> bool:
+        """p and x apply: this app trains the run, it has not ended and no stop was asked."""
+        return self.config is not None and self.state.phase.controllable
+
+    def app_trains(self) -> bool:
+        """A dashboard of this app trains a run (one training at a time)."""
+        return any(isinstance(s, DashboardScreen) and s.is_training for s in self.app.screen_stack)
+
+    def shown_run_dir(self) -> str | None:
+        """The folder of the run on screen (None while a started run has no folder yet)."""
+        return self.run_dir or self.state.run_dir or None
+
+    def check_action(self, action: str, parameters: tuple[Any, ...]) -> bool | None:
+        """p and x only for a run this app trains and can still pause or stop (hidden otherwise)."""
+        if action in ("pause", "stop"):
+            return self.can_control
+        return True
+
+    def show_phase_change(self, level: str, message: str) -> None:
+        """A key changed the run's phase: log it and redraw the header now (not at the next 2 Hz tick)."""
+        self.state.add_log(level, message)
+        self.redraw.mark("header", "log")
+        self._sync_phase()
+        self.redraw.flush()
+
+    def request_stop(self, then_exit: bool = False) -> None:
+        """Stop at the next step; the engine saves the run as interrupted. ``then_exit``: the app exits
+        once the run has ended (RunFinished.exit_app)."""
+        self.exit_after_stop = self.exit_after_stop or then_exit
+        if self.config is not None and self.state.stop():
+            self.control.stop()
+            self.show_phase_change("warning", "stopping after this step; the run is saved as interrupted")
+
+    # The keys' actions are functions of this screen: its own keys in dashboard_keys, the images in
+    # dashboard_inspect.
+    action_pause = dashboard_keys.pause
+    action_stop = dashboard_keys.stop
+    action_normalise = dashboard_keys.normalise
+    action_sort = dashboard_keys.sort
+    action_tab = dashboard_keys.tab
+    action_back = dashboard_keys.back
+    action_mistakes = dashboard_inspect.mistakes
+    action_samples = dashboard_inspect.samples
+    action_predict = dashboard_inspect.predict
+    action_features = dashboard_inspect.features
+    action_probe = dashboard_inspect.probe
+
+    def on_confusion_matrix_cell_chosen(self, message: ConfusionMatrix.CellChosen) -> None:
+        dashboard_inspect.cell(self, message.true, message.pred)
 
     def on_unmount(self) -> None:
         # The app is shutting down (or the screen was dropped): never leave a training

@@ -3,26 +3,30 @@
 Enter on a confusion-matrix cell opens that cell's test images; ``e`` the most confident
 mistakes and most confused pairs; ``g`` training images per class as the model sees them;
 ``o`` classifies images from outside the dataset; ``f`` the feature space (PCA); ``l``
-starts a linear probe on this run's features. Each screen reads the run's stored files in
-its own worker; nothing here re-runs the model on the test set.
+starts a linear probe on this run's features. Each opens by a message the app answers
+(tui.messages); each screen reads the run's stored files in its own worker, and nothing
+here re-runs the model on the test set.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import work
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 
-from engine.config import RunConfig, UserError
+from tui.messages import OpenCell, OpenFeatures, OpenMistakes, OpenPredict, OpenSamples
 
-from tui.widgets.confusion import ConfusionMatrix
-from tui.state.run_state import RunState
-from tui.screens.features import FeaturesScreen
-from tui.screens.images import MistakesScreen, open_cell
-from tui.screens.predict import PredictScreen
-from tui.screens.samples import SamplesScreen
+if TYPE_CHECKING:
+    from tui.screens.dashboard import DashboardScreen
+
+KEYS = [
+    Binding("e", "mistakes", "Mistakes"),
+    Binding("g", "samples", "Samples"),
+    Binding("o", "predict", "Predict"),
+    Binding("f", "features", "Features", show=False),
+    Binding("l", "probe", "Probe", show=False),
+]
 
 
 class ProbeFound(Message):
@@ -33,125 +37,78 @@ class ProbeFound(Message):
         self.test_acc = test_acc
 
 
-class InspectActions(Screen):
-    """Keys that open image screens for the run the dashboard shows."""
+def probe_accuracy(run_dir: str | None) -> float | None:
+    """The test accuracy of a linear probe of the run, found beside it (a scan: worker threads only)."""
+    if run_dir is None:
+        return None
+    from engine.analysis.analyze import probe_runs
 
-    BINDINGS = [
-        Binding("e", "mistakes", "Mistakes"),
-        Binding("g", "samples", "Samples"),
-        Binding("o", "predict", "Predict"),
-        Binding("f", "features", "Features", show=False),
-        Binding("l", "probe", "Probe", show=False),
-    ]
+    probes = [p for p in probe_runs(Path(run_dir).parent, Path(run_dir).name) if p["test_acc"] is not None]
+    return probes[0]["test_acc"] if probes else None
 
-    config: RunConfig | None
-    run_dir: str | None
-    state: RunState
-    _dirty: set[str]
-    _probe_started = False
 
-    @work(thread=True, exclusive=True, group="probe", exit_on_error=False)
-    def find_probe(self) -> None:
-        """Look for linear probes of this run beside it (a scan of the runs directory: a worker's job)."""
-        run_dir = self.shown_run_dir()
-        if run_dir is None:
-            return
-        from engine.analysis.analyze import probe_runs
+def preload(run_dir: str | None) -> None:
+    """Read the run's test images and predictions (worker threads only), so the first drill-down opens at once."""
+    if run_dir is None:
+        return
+    from tui.screens.inspect_data import run_images
 
-        probes = [p for p in probe_runs(Path(run_dir).parent, Path(run_dir).name) if p["test_acc"] is not None]
-        if probes:
-            self.post_message(ProbeFound(probes[0]["test_acc"]))
+    try:
+        run_images(run_dir)
+    except Exception:  # noqa: BLE001 - no predictions, no data: the drill-down says why when asked
+        pass
 
-    @work(thread=True, exclusive=True, group="preload", exit_on_error=False)
-    def preload_images(self) -> None:
-        """Read the run's test images and predictions now, so the first drill-down opens at once."""
-        run_dir = self.shown_run_dir()
-        if run_dir is None:
-            return
-        from tui.screens.inspect_data import run_images
 
-        try:
-            run_images(run_dir)
-        except Exception:  # noqa: BLE001 - no predictions, no data: the drill-down says why when asked
-            pass
+def run_with_epochs(screen: DashboardScreen) -> str | None:
+    """The run's folder if it has evaluated at least one epoch; else say why not and None."""
+    run_dir = screen.shown_run_dir()
+    if run_dir is None or not screen.state.epoch_x:
+        screen.notify("no epoch evaluated yet: the images appear after the first epoch", timeout=4)
+        return None
+    return run_dir
 
-    def on_screen_resume(self) -> None:
-        """Back from a probe this app started from here: its accuracy is new."""
-        if self._probe_started:
-            self._probe_started = False
-            self.find_probe()
 
-    def on_probe_found(self, message: ProbeFound) -> None:
-        self.state.probe_acc = message.test_acc
-        self._dirty.add("header")
+def cell(screen: DashboardScreen, true: int, pred: int) -> None:
+    run_dir = run_with_epochs(screen)
+    if run_dir is not None:
+        screen.post_message(OpenCell(run_dir, true, pred))
 
-    def shown_run_dir(self) -> str | None:
-        """The folder of the run on screen (None while a started run has no folder yet)."""
-        return self.run_dir or self.state.run_dir or None
 
-    def _run_with_epochs(self) -> str | None:
-        """The run's folder if it has evaluated at least one epoch; else say why not and None."""
-        run_dir = self.shown_run_dir()
-        if run_dir is None or not self.state.epoch_x:
-            self.notify("no epoch evaluated yet: the images appear after the first epoch", timeout=4)
-            return None
-        return run_dir
+def mistakes(screen: DashboardScreen) -> None:
+    run_dir = run_with_epochs(screen)
+    if run_dir is not None:
+        screen.post_message(OpenMistakes(run_dir))
 
-    def on_confusion_matrix_cell_chosen(self, message: ConfusionMatrix.CellChosen) -> None:
-        run_dir = self._run_with_epochs()
-        if run_dir is not None:
-            open_cell(self.app, run_dir, message.true, message.pred)
 
-    def action_mistakes(self) -> None:
-        run_dir = self._run_with_epochs()
-        if run_dir is not None:
-            self.app.push_screen(MistakesScreen(run_dir))
+def samples(screen: DashboardScreen) -> None:
+    source = screen.config if screen.config is not None else screen.shown_run_dir()
+    if source is None:
+        screen.notify("no run to take the training images from yet", timeout=3)
+        return
+    screen.post_message(OpenSamples(source))
 
-    def action_samples(self) -> None:
-        source = self.config if self.config is not None else self.shown_run_dir()
-        if source is None:
-            self.notify("no run to take the training images from yet", timeout=3)
-            return
-        self.app.push_screen(SamplesScreen(source))
 
-    def action_predict(self) -> None:
-        run_dir = self._run_with_epochs()
-        if run_dir is not None:
-            self.app.push_screen(PredictScreen(run_dir))
+def predict(screen: DashboardScreen) -> None:
+    run_dir = run_with_epochs(screen)
+    if run_dir is not None:
+        screen.post_message(OpenPredict(run_dir))
 
-    def action_features(self) -> None:
-        run_dir = self._run_with_epochs()
-        if run_dir is not None:
-            self.app.push_screen(FeaturesScreen([run_dir]))
 
-    def action_probe(self) -> None:
-        run_dir = self._run_with_epochs()
-        if run_dir is None:
-            return
-        if self.state.phase.live:
-            self.notify("a probe starts from a run that has ended: wait for this one", timeout=4)
-            return
-        from tui.app import CifarApp  # here, not at the top: the app module imports the screens it opens
+def features(screen: DashboardScreen) -> None:
+    run_dir = run_with_epochs(screen)
+    if run_dir is not None:
+        screen.post_message(OpenFeatures([run_dir]))
 
-        if isinstance(self.app, CifarApp) and self.app.training_screen() is not None:
-            self.notify("a run is training in this app; stop it (x) before starting a probe", severity="warning")
-            return
-        self._probe_config(run_dir)
 
-    @work(thread=True, exclusive=True, group="probe-config", exit_on_error=False)
-    def _probe_config(self, run_dir: str) -> None:
-        """Build the probe's config off the UI thread (it reads the run's files); the UI thread starts it."""
-        from engine.analysis.analyze import probe_config
-
-        try:
-            config = probe_config(run_dir)
-        except UserError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
-            return
-        self.app.call_from_thread(self._start_probe, config)
-
-    def _start_probe(self, config: RunConfig) -> None:
-        from tui.screens.dashboard import DashboardScreen
-
-        self._probe_started = True
-        self.app.push_screen(DashboardScreen.for_config(config))
+def probe(screen: DashboardScreen) -> None:
+    """l: a linear probe of this run, once it has ended and nothing else trains in this app."""
+    run_dir = run_with_epochs(screen)
+    if run_dir is None:
+        return
+    if screen.state.phase.live:
+        screen.notify("a probe starts from a run that has ended: wait for this one", timeout=4)
+        return
+    if screen.app_trains():
+        screen.notify("a run is training in this app; stop it (x) before starting a probe", severity="warning")
+        return
+    screen.probe_config(run_dir)

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 
 from tui import format as fmt
 from tui.widgets.scatter import ScatterPlot
-from tui.screens.images import failure
+from tui.screens.image_base import failure
 
 PANEL_MIN = 60  # columns each run's scatter needs to share the width; fewer: one at a time (left/right)
 PCA_LIMIT = 2000  # test images projected: enough for the class clouds, a few seconds on a CPU

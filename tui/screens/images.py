@@ -1,5 +1,5 @@
-"""Screens of images: one confusion cell, the most confident mistakes and confused pairs,
-and an image's detail with its top-5 classes.
+"""Screens of images: one confusion cell, and the most confident mistakes and confused pairs
+(enter on an image shows its detail with its top-5 classes: image_base.ImageDetail).
 
 Every screen gets its images from a loader run in a thread worker (test images and
 predictions are read from the run's files there, never on the UI thread) and shows
@@ -13,25 +13,17 @@ from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from engine.config import UserError
-
 from tui import format as fmt
 from tui.widgets.image_grid import GridItem, ImageGrid
-from tui.widgets.pixels import render_pixels
 from tui.screens import inspect_data as data
+from tui.screens.image_base import ImageDetail, failure
 
 Loader = Callable[[], tuple[str, list[GridItem]]]
 Detail = Callable[[GridItem], list[tuple[str, float]]]
-
-
-def failure(exc: BaseException) -> str:
-    """One line for a failed load: a UserError's own words, else the exception's type and message."""
-    return str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
 
 
 class ImagesScreen(Screen):
@@ -82,47 +74,6 @@ class ImagesScreen(Screen):
     def on_image_grid_selected(self, message: ImageGrid.Selected) -> None:
         if self.detail is not None:
             self.app.push_screen(ImageDetail(message.item, self.detail(message.item)))
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-
-class ImageDetail(ModalScreen):
-    """One image as large as fits, its captions, and its top classes with probability bars."""
-
-    CSS_PATH = "images.tcss"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("enter", "back", "Back", show=False)]
-
-    def __init__(self, item: GridItem, top: list[tuple[str, float]]) -> None:
-        super().__init__()
-        self.item, self.top = item, top
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="detail-box"):
-            yield Static(id="detail-image")
-            yield Static(self._text(), id="detail-text")
-
-    def on_mount(self) -> None:
-        self.call_after_refresh(self._draw)
-
-    def on_resize(self) -> None:
-        self._draw()
-
-    def _draw(self) -> None:
-        rows = max(4, self.size.height - len(self.top) - len(self.item.caption) - 6)
-        image = render_pixels(self.item.image, max(8, self.size.width - 8), rows,
-                              monochrome=self.app.no_color, upscale=True)
-        self.query_one("#detail-image", Static).update(image)
-
-    def _text(self) -> Text:
-        out = Text()
-        for text, style in self.item.caption:
-            out.append(text + "\n", style=style)
-        for name, p in self.top:
-            bar = "█" * round(20 * p)
-            out.append(f"{fmt.truncate(name, 14):<14} {fmt.pct(p):>7} ", style="bold")
-            out.append(bar + "\n", style="cyan" if not self.app.no_color else "")
-        return out
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -26,6 +26,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Select, Static
 
 from engine.config import ConfigError, RunConfig, default_runs_dir
 
+from tui.messages import StartRun
 from tui.screens.launcher_advanced import AdvancedSection
 from tui.screens.launcher_fields import (
     blamed_field,
@@ -427,7 +428,5 @@ class LauncherScreen(Screen):
         if problems:
             self.notify(problems[0], title="cannot start yet", severity="error", timeout=6)
             return
-        from tui.screens.dashboard import DashboardScreen
-
-        self.app.push_screen(DashboardScreen.for_config(config))  # type: ignore[arg-type]
+        self.post_message(StartRun(config))  # type: ignore[arg-type]
 

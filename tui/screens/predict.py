@@ -19,7 +19,7 @@ from textual.widgets import Footer, Input, Static
 
 from tui import format as fmt
 from tui.widgets.image_grid import GridItem, ImageGrid
-from tui.screens.images import ImageDetail, failure
+from tui.screens.image_base import ImageDetail, failure
 
 MAX_ERROR_LINES = 3  # unreadable files listed by name; the title has room for few lines
 

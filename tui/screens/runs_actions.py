@@ -1,5 +1,8 @@
 """What the runs screen's keys do to runs: open, resume, compare, rename, note, tags, delete, export.
 
+Open, resume and compare post a message the app answers (tui.messages): it holds the dashboards
+and knows whether a run already trains here.
+
 A key that can take several runs acts on the selected runs the filter shows (else on the run
 under the cursor), never on a selected run the filter hides; it says how many it left out.
 Rename names one run: the one under the cursor.
@@ -14,7 +17,7 @@ from engine.runs.index import RunEntry
 from engine.runs.meta import parse_tags
 from engine.runs.status import RunStatus
 
-from tui.screens.compare import CompareScreen
+from tui.messages import OpenCompare, OpenRun, ResumeRun
 from tui.screens.run_dialogs import ConfirmDialog, TextPrompt, prompt_export
 
 if TYPE_CHECKING:
@@ -55,22 +58,7 @@ def resume(screen: RunsScreen) -> None:
     e = screen.current_entry()
     if e is None or not e.status.resumable:
         return
-    from tui.app import CifarApp  # here, not at the top: the app module imports the screens it opens
-
-    app = screen.app
-    if isinstance(app, CifarApp) and app.training_screen() is not None:
-        screen.notify("a run is training in this app; stop it (x) before resuming another", severity="warning")
-        return
-    from engine.training.resume import prepare_resume
-
-    try:
-        config, change = prepare_resume(e.info.path, {})
-    except UserError as exc:
-        screen.notify(str(exc), severity="error", timeout=10)
-        return
-    from tui.screens.dashboard import DashboardScreen
-
-    app.push_screen(DashboardScreen.for_config(config, resume=str(e.info.path), change=change))
+    screen.post_message(ResumeRun(str(e.info.path)))
 
 
 def open_run(screen: RunsScreen) -> None:
@@ -83,16 +71,7 @@ def open_run(screen: RunsScreen) -> None:
     if e.info.error:
         screen.notify(f"{e.info.run_id} is unreadable: {e.info.error}", severity="error")
         return
-    from tui.app import CifarApp  # here, not at the top: the app module imports the screens it opens
-    from tui.screens.dashboard import DashboardScreen
-
-    app = screen.app
-    live = app.live_dashboard(e.info.path) if isinstance(app, CifarApp) else None
-    if isinstance(app, CifarApp) and live is not None:  # the run this app trains: its own live dashboard
-        app.return_to(live)
-        return
-    # A run another process writes is followed live (progress.json, metrics.jsonl); a finished one shown as saved.
-    app.push_screen(DashboardScreen.for_saved_run(str(e.info.path)))
+    screen.post_message(OpenRun(str(e.info.path)))
 
 
 def compare(screen: RunsScreen) -> None:
@@ -102,7 +81,7 @@ def compare(screen: RunsScreen) -> None:
         screen.notify(f"select two or more runs with space to compare ({len(runs)} selected and shown)",
                       severity="warning")
         return
-    screen.app.push_screen(CompareScreen([str(e.info.path) for e in runs], runs_dir=screen.runs_dir))
+    screen.post_message(OpenCompare([str(e.info.path) for e in runs], runs_dir=screen.runs_dir))
 
 
 def export(screen: RunsScreen) -> None:

@@ -18,7 +18,7 @@ from engine.config import RunConfig
 
 from tui import format as fmt
 from tui.widgets.image_grid import GridItem, ImageGrid
-from tui.screens.images import failure
+from tui.screens.image_base import failure
 
 PER_CLASS = 6
 

@@ -8,13 +8,17 @@ a live run, a followed run and a finished run look the same on screen.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.events import EpochDone, Log, RunEnded, RunStarted, StepDone
+from engine.events import EpochDone, Event, Log, RunEnded, RunStarted, StepDone
+from engine.runs.status import RunStatus
 from engine.training.selection import improves, selection_value
 
 from tui import format as fmt
 from tui.state.run_phase import PauseClock, Phase
+
+if TYPE_CHECKING:
+    from engine.runs.follow import FollowUpdate
 
 __all__ = ["EPOCH_KEYS", "PauseClock", "Phase", "RunState", "Series", "epoch_summary"]
 
@@ -177,7 +181,7 @@ class RunState:
         return previous
 
     # ------------------------------------------------------------------ events
-    def apply(self, event: Any) -> None:
+    def apply(self, event: Event) -> None:
         """Fold one engine event into the state."""
         if isinstance(event, RunStarted):
             self._started(event)
@@ -275,6 +279,23 @@ class RunState:
             self.eta_s = remaining * sum(self._epoch_times) / len(self._epoch_times)
         else:
             self.eta_s = None
+
+    def apply_update(self, update: FollowUpdate) -> None:
+        """One poll of a followed run: its files, new epochs, newest step and status, and what changed, logged."""
+        if update.config or update.summary:
+            self.load_files(update.config, update.summary)
+        for record in update.records:
+            self.apply_record(record)
+        if update.step is not None:  # progress.json: where the writer is inside the epoch
+            self.apply(update.step)
+        previous = self.follow(update.status)
+        if self.phase is Phase.STALE and previous is not Phase.STALE:
+            self.add_log("warning", "the process writing this run is gone (killed or crashed): "
+                                    "the run will not finish")
+        elif update.finished and previous in (Phase.FOLLOWING, Phase.STARTING) and self.phase is not previous:
+            self.add_log("info", f"run {self.phase}")
+        if update.error and update.status == RunStatus.UNREADABLE:
+            self.add_log("error", f"cannot read the run: {update.error}")
 
     def add_log(self, level: str, message: str) -> None:
         self.log.append((level, message))

@@ -15,23 +15,10 @@ from engine.config import RunConfig, UserError
 from engine.runs.layout import check_writable
 from engine.runs.liveness import writer_alive
 from engine.training.resume import resume_command
+from tests.helpers import ROOT
+from tests.helpers.cli_process import cli, one_line_error as one_line
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--dataset", "synthetic", "--model", "mlp", "--epochs", "1", "--train-limit", "200", "--test-limit", "100"]
-
-
-def cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
-
-
-def one_line(out: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert out.returncode == 2, (out.stdout, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cifar-tui: error: "), out.stderr
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
 
 
 def test_an_empty_resume_is_bad_input_not_a_new_run(tmp_path: Path) -> None:

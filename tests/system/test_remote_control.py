@@ -19,19 +19,9 @@ from engine.runs.liveness import LOCK_FILE
 from engine.runs.progress import read_progress
 from engine.runs.remote import controllable, request
 from engine.training.loop import train
+from tests.helpers import ROOT
+from tests.helpers.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_until(predicate, timeout: float, proc: subprocess.Popen | None = None, what: str = "") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the process ended ({proc.returncode}) while waiting for {what}")
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _only_run(runs: Path) -> Path:
