@@ -41,6 +41,7 @@ from engine.config import RunConfig, UserError, default_runs_dir
 from engine.runs.layout import metrics_path
 from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
+from tui.hangup import HangupWatch
 from tui.messages import RunFinished
 from tui.navigation import Navigator
 from tui.screens.confirm import ConfirmQuit
@@ -329,6 +330,7 @@ def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, wat
         app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare, resume=resume, change=change,
                        base=base)
         app.handle_signals = True
+        HangupWatch(app).start()  # daemon: it dies with the process, and outlives a run() stuck in shutdown
         code = app.run()
     finally:
         gc.enable()
