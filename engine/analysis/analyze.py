@@ -4,15 +4,15 @@ Everything here reads a run and writes only under ``<run>/analysis/`` (atomic
 writes), never taking the run's lock: it works on a finished run and on the
 newest checkpoint of one still training.
 
-    load_run_model     the run's model, data and evaluation pipeline (analysis_model)
+    load_run_model     the run's model, data and evaluation pipeline (engine.analysis.loaded_run)
     compute_predictions / run_predictions / test_images / check_rows
                        top-5 test predictions (engine.runs.predictions) and the images they refer to
     feature_space / save_feature_space / load_feature_space
                        the 2-D PCA picture of the penultimate features
     probe_runs / train_probe
-                       linear probes of the run (analysis_probe)
+                       linear probes of the run (engine.analysis.probe)
     predict_images / sample_grid
-                       new images through the model; training images as the model sees them (analysis_images)
+                       new images through the model; training images as the model sees them (engine.analysis.images)
     analyze            compute what was asked and store it (``cifar-tui analyze``)
 
 ``<run>/analysis/``: ``predictions.npz`` (engine.runs.predictions format),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -27,11 +28,11 @@ def cli(*args: object, timeout: float = 300, env: Mapping[str, str] | None = Non
 
 
 def one_line_error(out: subprocess.CompletedProcess, *fragments: str) -> str:
-    """Bad input's contract: exit 2 and one line on stderr, 'cifar-tui: error: ...' holding every fragment
-    (no warning above it, no traceback). Returns the line."""
+    """Bad input's contract: exit 2 and one line on stderr, 'cifar-tui[ COMMAND]: error: ...' holding every
+    fragment (no warning above it, no traceback). Returns the line."""
     assert out.returncode == 2, out.stdout + out.stderr
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cifar-tui: error:"), out.stderr
+    assert len(lines) == 1 and re.match(r"cifar-tui( [a-z]+)?: error: ", lines[0]), out.stderr
     for f in fragments:
         assert f in lines[0], lines[0]
     return lines[0]
