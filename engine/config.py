@@ -67,7 +67,9 @@ class RunConfig:
     download: bool = True
     """Download CIFAR when it is missing (needs internet)."""
     model: str = "cnn"
-    """Model name from the registry (``cifar-tui models`` lists them)."""
+    """A registry name (``cifar-tui models``), a torchvision model name (efficientnet_b0, ...), timm/NAME, or your own code: FILE.py:Name or package.module:Name."""
+    head: str | None = None
+    """Dotted path of the model's head, which feature-extract trains and a linear probe replaces (unset: the registry's, else the last Linear layer the forward pass calls)."""
     strategy: str = "scratch"
     """scratch, feature-extract, finetune, two-phase or linear-probe."""
     weights: str | None = None
@@ -266,8 +268,8 @@ class RunConfig:
 
 # The fields by theme (one order for --help and the launcher's advanced section).
 FIELD_GROUPS: dict[str, tuple[str, ...]] = {
-    "what": ("dataset", "data_dir", "folder_size", "download", "model", "strategy", "weights", "from_run", "image_size",
-             "preset"),
+    "what": ("dataset", "data_dir", "folder_size", "download", "model", "head", "strategy", "weights", "from_run",
+             "image_size", "preset"),
     "optimisation": ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
                      "warmup_epochs", "label_smoothing", "lookahead", "phase2_epoch", "phase2_lr", "early_stop_patience",
                      "plateau_patience"),

@@ -6,9 +6,11 @@ saved consistently.
 """
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 WATCH_S = 0.5
 
@@ -56,3 +58,27 @@ class Control:
             self._watch()
             if end is not None and time.monotonic() >= end:
                 return
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[Control]:
+    """A Control that Ctrl-C stops (the next step, then the run is saved), while the block runs.
+
+    Only in the main thread, where Python delivers signals; elsewhere the Control is plain. A second
+    Ctrl-C raises KeyboardInterrupt as usual. The previous handler comes back afterwards.
+    """
+    control = Control()
+    if threading.current_thread() is not threading.main_thread():
+        yield control
+        return
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        control.stop()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield control
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -165,10 +165,10 @@ def _augmented(config: RunConfig, data: Any, images: np.ndarray, labels: np.ndar
     """The images through the run's own training augmentation, back in uint8 for display; and the targets."""
     import torch
 
-    from engine.models.registry import MODELS
+    from engine.models.registry import get_spec
     from engine.data.pipeline import run_pipeline
 
-    spec = MODELS.get(config.model)
+    spec = get_spec(config.model, config.head)
     cpu = torch.device("cpu")
     pipe = run_pipeline(config.replace(channels_last=False), data, rgb_only=bool(spec and spec.rgb_only),
                         input_size=data.image_size, device=cpu)

@@ -23,6 +23,7 @@ from typing import Any
 from engine.config import RunConfig, UserError
 from engine.data.load import Dataset
 from engine.models.facts import pick_input_size
+from engine.models.source import check_model_source
 from engine.runs.checkpoint import newest_checkpoint
 
 
@@ -93,15 +94,17 @@ def load_run_model(run_dir: str | Path, device: str = "cpu", checkpoint: str = "
     or its dataset is not on this machine.
     """
     from engine.device.environment import resolve_device
-    from engine.models.registry import MODELS
+    from engine.models.registry import get_spec
     from engine.data.pipeline import run_pipeline
     from engine.models.strategies import build_model, load_matching
 
     run_dir = Path(run_dir)
     run_id, config = read_run_config(run_dir)
-    spec = MODELS.get(config.model)
-    if spec is None:
-        raise UserError(f"run {run_id} uses model {config.model!r}, which this version does not have")
+    check_model_source(run_dir)
+    try:
+        spec = get_spec(config.model, config.head)
+    except UserError as exc:
+        raise UserError(f"run {run_id}'s model {config.model!r} cannot be rebuilt: {exc}") from None
     path, weights, info = newest_checkpoint(run_dir, run_id, checkpoint)  # before the (slower) dataset read
     dev = resolve_device(device)
     data = load_run_data(run_id, config)

@@ -85,7 +85,7 @@ def build_counts(config: RunConfig) -> tuple[int, int]:
     from engine.models.registry import get_spec
     from engine.models.strategies import build_model
 
-    spec = get_spec(config.model)
+    spec = get_spec(config.model, config.head)
     data = DATASETS[config.dataset]
     # A folder's class count is known only once it is read: count as if 10 (only the head depends on it).
     classes, channels = data.classes or 10, data.channels

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,9 +14,10 @@ MAX_ID = 120  # file systems allow 255 bytes; ids stay well under, with room for
 
 
 def new_run_id(model: str, strategy: str, name: str | None) -> str:
-    """<UTC timestamp>-<model>-<strategy>[-name]."""
+    """<UTC timestamp>-<model>-<strategy>[-name]; a model given as FILE.py:Name or timm/NAME by its Name."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    return "-".join(p for p in (stamp, model, strategy, name) if p)[:MAX_ID]
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "-", model.rpartition(":")[2] or model).strip("-.") or "model"
+    return "-".join(p for p in (stamp, label, strategy, name) if p)[:MAX_ID]
 
 
 def _run_names(root: Path) -> list[str]:

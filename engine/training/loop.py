@@ -19,7 +19,7 @@ import torch.nn as nn
 from engine.config import RunConfig, UserError
 from engine.training import data_parallel
 from engine.device import distributed
-from engine.control import Control
+from engine.control import Control, stop_on_interrupt
 from engine.data.load import Dataset, limit_notes, load_config_dataset
 from engine.device.distributed import SINGLE, Dist
 from engine.device.environment import resolve_device
@@ -28,7 +28,9 @@ from engine.events import Event, Log, PhaseTicker, RunEnded, StepDone
 from engine.training.feature_cache import at_epoch_start as feature_cache_at_epoch_start
 from engine.training.metrics import per_class_accuracy
 from engine.models.facts import pick_input_size
+from engine.models.external import use_instance
 from engine.models.fit import check_input_size
+from engine.models.source import check_model_source
 from engine.models.registry import check_model, get_spec
 from engine.training.optim import LRSchedule, build_optimizer
 from engine.data.pipeline import run_pipeline
@@ -66,23 +68,37 @@ def train(
     *,
     resume: str | Path | None = None,
     change: dict[str, Any] | None = None,
+    model: nn.Module | None = None,
 ) -> RunResult:
-    """Train one run to the end (or stop/divergence/failure) and save it.
+    """Train one run to the end (or stop/divergence/failure) and save it in the run store, where
+    ``cifar-tui runs``, compare and the app find it.
 
-    ``resume``: a run directory to continue in place from its newest good
-    checkpoint (``config`` comes from engine.training.resume.prepare_resume, and
-    ``change`` records what the user changed). Raises UserError for bad input
-    found before anything is written; after that every outcome is saved and
-    returned as a RunResult.
+    ``on_event`` hears the typed events the dashboard draws (engine.events). ``control`` stops or pauses
+    the run from another thread; without one, Ctrl-C (SIGINT in the main thread: a terminal, a notebook's
+    interrupt) stops at the next step and saves the run as interrupted. ``model``: train this module
+    object instead of building ``config.model`` (the run records it as 'module:ClassName').
+    ``resume``: a run directory to continue in place from its newest good checkpoint (``config`` comes
+    from engine.training.resume.prepare_resume, and ``change`` records what the user changed).
+    Raises UserError for bad input found before anything is written; after that every outcome is
+    saved and returned as a RunResult.
     """
+    if model is not None:
+        config = config.replace(model=use_instance(model))
+    if control is not None:
+        return _train(config, on_event, control, resume, change)
+    with stop_on_interrupt() as own:
+        return _train(config, on_event, own, resume, change)
+
+
+def _train(config: RunConfig, on_event: Callable[[Event], None] | None, control: Control,
+           resume: str | Path | None, change: dict[str, Any] | None) -> RunResult:
     emit = on_event or (lambda event: None)
-    control = control or Control()
     config.validate()
-    check_model(config.model)
+    check_model(config.model, config.head)
     check_input_size(config)
     device = distributed.device_for(resolve_device(config.device))
     dist = distributed.setup(config, device)
-    writer, snap = _claim_run(config, resume, emit, dist)
+    writer, snap = _claim_run(config, resume, emit, dist, change)
     try:
         ctx = _prepare(config, emit, control, device, dist)
         book = RunBook(ctx)
@@ -105,7 +121,8 @@ def train(
     return _run(ctx, book)
 
 
-def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Event], None], dist: Dist = SINGLE):
+def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Event], None], dist: Dist = SINGLE,
+               change: dict[str, Any] | None = None):
     """Before the slow part: a writable runs directory, or the resumed run's lock and checkpoint.
 
     Under torchrun only rank 0 takes the run (its lock, its files); the others read the same
@@ -117,6 +134,7 @@ def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Eve
         return None, None
     if not dist.is_main:
         return None, data_parallel.read_only_snapshot(checkpoint_dir(resume))
+    check_model_source(resume, force="model_file" in (change or {}))  # the API's resume checks it too
     writer = RunWriter.reopen(resume)
     folder = checkpoint_dir(writer.path)
     if not has_checkpoint(folder) and not writer.records():
@@ -173,7 +191,7 @@ def _prepare(config: RunConfig, emit: Callable[[Event], None], control: Control,
     data = load_config_dataset(config, emit=emit)
     for note in limit_notes(config, data):
         emit(Log("warning" if "exceeds" in note else "info", note))
-    spec = get_spec(config.model)
+    spec = get_spec(config.model, config.head)
     input_size = pick_input_size(config.image_size, spec.input_size, data.image_size)
     model, plan = build_model(config, spec, data.num_classes, data.channels, input_size)
     pipeline = run_pipeline(config, data, rgb_only=spec.rgb_only, input_size=input_size, device=device)

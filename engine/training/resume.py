@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import RunConfig, UserError
+from engine.models.source import check_model_source
 from engine.runs.reader import load_run
 from engine.runs.status import RunStatus
 
@@ -40,12 +41,15 @@ def _shown(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
-def prepare_resume(run_dir: str | Path, given: dict[str, Any]) -> tuple[RunConfig, dict[str, Any]]:
+def prepare_resume(run_dir: str | Path, given: dict[str, Any], *, force: bool = False,
+                   ) -> tuple[RunConfig, dict[str, Any]]:
     """(config to continue with, {field: [old, new]} of what changes); UserError when it cannot resume.
 
-    ``given`` holds the settings the user typed (None values mean "not given").
+    ``given`` holds the settings the user typed (None values mean "not given"). ``force``: resume even
+    though the run's own model file changed (engine.models.source); the change says so as ``model_file``.
     """
     path = Path(run_dir)
+    forced = check_model_source(path, force=force)
     info = load_run(path)
     if info.error:
         raise UserError(f"run {path.name} cannot be resumed: {info.error}")
@@ -65,7 +69,7 @@ def prepare_resume(run_dir: str | Path, given: dict[str, Any]) -> tuple[RunConfi
         updates["phase2_epoch"] = phase2_switch(saved)  # extending must not move the switch already made
     # The run stays where it is, whatever runs_dir it was started with.
     config = saved.replace(**updates, runs_dir=str(path.parent)).validate()
-    return config, {k: v for k, v in changes.items()}
+    return config, {**changes, **({"model_file": forced} if forced else {})}
 
 
 def _check_status(name: str, status: RunStatus, summary: dict[str, Any], saved: RunConfig,

@@ -18,6 +18,7 @@ from engine.runs import RunStatus, read_json, utc_now
 from engine.runs.resolve import new_run_id
 from engine.runs.writer import RunWriter
 from engine.runs.layout import config_path
+from engine.models.source import model_source
 from engine.training.resume import resume_command
 from engine.training.selection import SELECTION_METRIC, improves
 from engine.training.snapshot import Partial, capture
@@ -113,7 +114,9 @@ class RunBook:
             config["data_dir"] = os.path.abspath(os.path.expanduser(config["data_dir"]))
         dist = self.ctx.dist
         job = {"distributed": dist.describe(self.ctx.config.batch_size)} if dist.active else {}
-        return {**config, "environment": describe_environment(self.ctx.device), **job}
+        source = model_source(self.ctx.config.model)
+        return {**config, "environment": describe_environment(self.ctx.device), **job,
+                **({"model_source": source} if source else {})}
 
     @property
     def run_id(self) -> str:

@@ -79,6 +79,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="continue an interrupted, stale, failed or diverged run in its own directory (id, "
                              "unique prefix, name or path); only --epochs (to extend, also a completed run) and "
                              "--lr (e.g. after a divergence) may change")
+    parser.add_argument("--config", metavar="FILE",
+                        help="read settings from a TOML or JSON file (RunConfig's names; a run's config.json "
+                             "works); flags given as well override it")
+    parser.add_argument("--force", action="store_true",
+                        help="with --resume: continue although the run's own model file (FILE.py:Name) changed "
+                             "since it started (recorded in config.json)")
     for title, names in FIELD_GROUPS.items():
         group = parser.add_argument_group(title)
         for name in names:
@@ -108,7 +114,8 @@ def build_train_parser(prog: str = PROG) -> Parser:
             "  cifar-tui train OPTIONS        train at once, in the live dashboard\n"
             "  cifar-tui [train] --no-ui OPTIONS   train headless (scripts, CI, batch jobs)\n"
             "  cifar-tui runs [--json]        list saved runs\n"
-            "  cifar-tui models               list the models\n"
+            "  cifar-tui models               list the models (--torchvision: every torchvision name)\n"
+            "  cifar-tui config RUN           a run's settings as TOML (edit, then --config FILE)\n"
             "  cifar-tui presets [--json]     the studies' experiments (use: --preset NAME)\n"
             "  cifar-tui compare RUN RUN...   runs side by side (--no-ui: a plain table)\n"
             "  cifar-tui export RUN...        per-epoch metrics as one CSV or JSON file\n"
@@ -148,17 +155,23 @@ def config_from_args(args: argparse.Namespace, validate: bool = True) -> RunConf
     """A RunConfig (validated unless told not to): defaults, then the preset (if any), then explicit flags."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)
              if getattr(args, f.name, None) is not None}
+    from_file: dict[str, Any] = {}
+    if args.config is not None:
+        from engine.config_file import read_config_file
+
+        from_file = read_config_file(args.config)
+    preset = given.get("preset") or from_file.get("preset")
     base: dict[str, Any] = {}
-    if given.get("preset"):
+    if preset:
         from engine.presets import preset_config
 
-        base = preset_config(given["preset"])
-    config = RunConfig.from_dict({**base, **given})
+        base = preset_config(preset)
+    config = RunConfig.from_dict({**base, **from_file, **given})
     if not validate:
         return config
     from engine.models.registry import check_model  # imports torch: only on the way to training
 
-    check_model(config.validate().model)
+    check_model(config.validate().model, config.head)
     return config
 
 
@@ -191,7 +204,7 @@ def resume_from_args(args: argparse.Namespace) -> tuple[RunConfig, str, dict[str
 
     run_dir = resolve_run(runs_dir_of(args), args.resume)
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig) if hasattr(args, f.name)}
-    config, change = prepare_resume(run_dir, given)
+    config, change = prepare_resume(run_dir, given, force=args.force)
     return config, str(run_dir), change
 
 
@@ -278,21 +291,6 @@ def _meta_json(meta: Any) -> dict[str, Any]:
     return {"name": meta.name, "note": meta.note, "tags": list(meta.tags)}
 
 
-def cmd_models(argv: Sequence[str]) -> int:
-    Parser(prog=f"{PROG} models", description="List the registered models.").parse_args(argv)
-    # The registry's facts kept as data: the listing needs no torch (a test keeps the data true to the models).
-    from engine.models.facts import model_facts, model_names
-
-    names = model_names()
-    width = max(len(n) for n in names)
-    for name in names:
-        facts = model_facts(name) or {}
-        size = f"{facts['input_size']}px" if facts["input_size"] else "native"
-        pre = "pretrained" if facts["pretrained"] else ""
-        print(f"{name:<{width}}  {size:>6}  {pre:<10}  {facts['description']}")
-    return EXIT_OK
-
-
 def _lazy(module: str, name: str) -> Callable[[Sequence[str]], int]:
     """A command whose module is imported only when it runs (keeps `cifar-tui --help` instant)."""
 
@@ -307,7 +305,8 @@ def _lazy(module: str, name: str) -> Callable[[Sequence[str]], int]:
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "train": cmd_train,
     "runs": cmd_runs,
-    "models": cmd_models,
+    "models": _lazy("tui.cli.models", "cmd_models"),
+    "config": _lazy("tui.cli.config", "cmd_config"),
     "presets": _lazy("tui.cli.presets", "cmd_presets"),
     "compare": _lazy("tui.cli.runs", "cmd_compare"),
     "export": _lazy("tui.cli.runs", "cmd_export"),
