@@ -193,6 +193,8 @@ def load_pretrained(spec: ModelSpec, weights_file: str | None) -> dict[str, torc
             f"model {spec.name} has no published pretrained weights; pass --weights FILE "
             "or use --strategy scratch"
         )
+    if spec.pretrained.startswith("timm:"):
+        return _timm_pretrained(spec)
     path, url = cached_weights_path(spec)
     if not path.is_file():
         old = socket.getdefaulttimeout()
@@ -210,6 +212,22 @@ def load_pretrained(spec: ModelSpec, weights_file: str | None) -> dict[str, torc
         finally:
             socket.setdefaulttimeout(old)
     return load_weights_file(str(path))
+
+
+def _timm_pretrained(spec: ModelSpec) -> dict[str, torch.Tensor]:
+    """timm's published weights, from its cache (Hugging Face's) or a download; one line when neither works."""
+    import timm
+
+    arch = spec.pretrained.removeprefix("timm:")  # type: ignore[union-attr]
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(30)  # offline: fail, don't hang
+    try:
+        return timm.create_model(arch, pretrained=True).state_dict()
+    except Exception as exc:  # noqa: BLE001 - hub, network and file errors alike
+        raise UserError(f"pretrained weights for {spec.name} are not in timm's cache and the download failed "
+                        f"({type(exc).__name__}); pass --weights FILE") from None
+    finally:
+        socket.setdefaulttimeout(old)
 
 
 def load_run_weights(config: RunConfig) -> dict[str, torch.Tensor]:
