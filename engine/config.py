@@ -171,6 +171,8 @@ class RunConfig:
     """Save last.pt / best.pt each epoch."""
     predictions: bool = True
     """Store each epoch's test-set predictions (top-5 classes and scores, ~17 bytes an image) for the drill-down."""
+    tensorboard: bool = True
+    """Write TensorBoard event files under RUN/tensorboard/ as it trains (tensorboard --logdir saved_runs; wandb sync --sync-tensorboard)."""
 
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form metadata (e.g. a preset's study and reported accuracy)."""
@@ -278,7 +280,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
                                               "tta"),
     "data size": ("train_limit", "test_limit", "val_split"),
     "hardware": ("seed", "device", "amp", "channels_last", "compile", "eval_batch_size", "feature_cache"),
-    "saving": ("runs_dir", "name", "checkpoints", "predictions"),
+    "saving": ("runs_dir", "name", "checkpoints", "predictions", "tensorboard"),
     "several processes (torchrun, --no-ui)": ("sync_bn", "dist_timeout"),
 }
 # The fields whose value is one of a fixed list.

@@ -25,7 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 ENGINE_ORDER = (
-    ("engine.config", "engine.events", "engine.control", "engine.data.registry"),
+    ("engine.config", "engine.config_file", "engine.events", "engine.control", "engine.data.registry"),
     ("engine.device",),
     ("engine.runs",),
     ("engine.data",),

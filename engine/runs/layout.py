@@ -14,6 +14,7 @@ SUMMARY_FILE = "summary.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
 ANALYSIS_DIR = "analysis"
+TENSORBOARD_DIR = "tensorboard"
 
 
 def config_path(run_dir: str | Path) -> Path:
@@ -31,6 +32,11 @@ def metrics_path(run_dir: str | Path) -> Path:
 def checkpoint_dir(run_dir: str | Path) -> Path:
     """``<run>/checkpoints/``: last.pt, prev.pt, best.pt and their manifest (engine.runs.checkpoint)."""
     return Path(run_dir) / CHECKPOINT_DIR
+
+
+def tensorboard_dir(run_dir: str | Path) -> Path:
+    """``<run>/tensorboard/``: the run's event files (engine.runs.tensorboard)."""
+    return Path(run_dir) / TENSORBOARD_DIR
 
 
 def has_weights(run_dir: str | Path) -> bool:

@@ -28,10 +28,11 @@ class StepLog:
         self._file: Any = None
         self._mark: tuple[int, int] = (0, -1)
 
-    def add(self, e: StepDone) -> None:
+    def add(self, e: StepDone) -> bool:
+        """Keep the point when it enters a new tenth of its epoch; whether it was kept."""
         mark = (e.epoch, e.step * POINTS_PER_EPOCH // max(1, e.steps_per_epoch))
         if mark <= self._mark or not (math.isfinite(e.loss) and math.isfinite(e.lr)):
-            return
+            return False
         self._mark = mark
         record = {"epoch": e.epoch, "step": e.step, "steps_per_epoch": e.steps_per_epoch,
                   "loss": round(e.loss, 5), "lr": e.lr, "elapsed_s": round(e.elapsed_s, 3)}
@@ -42,6 +43,7 @@ class StepLog:
             self._file.flush()
         except OSError:
             pass  # a chart's detail; the epoch's own writes report a full disk
+        return True
 
     def cut_to(self, epoch: int, step: int) -> None:
         """Keep the points up to a checkpoint (epoch, step into the next epoch): what a resume continues."""

@@ -176,6 +176,7 @@ def _run(ctx: Context, book: RunBook) -> RunResult:
     finally:
         writer.close()
         distributed.teardown()
+        book.outlets.wait()
 
 
 def _result(ended: RunEnded) -> RunResult:

@@ -19,6 +19,7 @@ from engine.runs.resolve import new_run_id
 from engine.runs.writer import RunWriter
 from engine.runs.layout import config_path
 from engine.models.source import model_source
+from engine.training.outlets import Outlets
 from engine.training.resume import resume_command
 from engine.training.selection import SELECTION_METRIC, improves
 from engine.training.snapshot import Partial, capture
@@ -39,6 +40,7 @@ class RunBook:
     def __init__(self, ctx: "Context"):
         self.ctx = ctx
         self._emit, ctx.emit = ctx.emit, self._emit_and_record  # phases (evaluation, ...) reach progress.json
+        self.outlets = Outlets(self._emit)
         self.writer: RunWriter | None = None
         self.epochs_done = 0
         self.best: float = -1.0
@@ -78,6 +80,7 @@ class RunBook:
         self.writer = RunWriter.create(c.runs_dir, new_run_id(c.model, c.strategy, c.name),
                                        self._config_json(), self.summary(RunStatus.RUNNING))
         self.ctx.control.watch(self.obey_remote)
+        self.outlets.open(self.writer.path, self.ctx.steps_per_epoch, None, c.tensorboard)
 
     def open_resumed(self, writer: RunWriter, change: dict[str, Any]) -> None:
         """Continue in the run's own directory: metrics cut back to the checkpoint, config notes the resume."""
@@ -100,6 +103,9 @@ class RunBook:
         writer.write_config({**config, "run_id": writer.run_id, "resumes": resumes})
         writer.write_summary(self.summary(RunStatus.RUNNING))
         self.ctx.control.watch(self.obey_remote)
+        # TensorBoard drops what the earlier session wrote past the checkpoint (steps.jsonl keeps the point at it)
+        resume_at = done * self.ctx.steps_per_epoch + step + 1
+        self.outlets.open(writer.path, self.ctx.steps_per_epoch, resume_at, self.ctx.config.tensorboard)
 
     def join_job(self) -> None:
         """A rank other than 0 of a torchrun job: no files; learn the run's id and place from rank 0
@@ -151,8 +157,8 @@ class RunBook:
     def _emit_and_record(self, event: Event) -> None:
         self._emit(event)
         if self.writer is not None and isinstance(event, (StepDone, PhaseProgress)):
-            if isinstance(event, StepDone):
-                self.writer.steps.add(event)
+            if isinstance(event, StepDone) and self.writer.steps.add(event):
+                self.outlets.step(event)
             failed = self.writer.progress.tick(event)
             if failed:
                 self._emit(Log("warning", failed))
@@ -213,6 +219,7 @@ class RunBook:
         if self.writer is not None:  # None on the ranks of a torchrun job other than 0
             self.writer.append_metrics(full)
             self.writer.write_summary(self.summary(RunStatus.RUNNING))
+            self.outlets.epoch(full, dict(zip(self.ctx.data.class_names, per_class)))
         self.ctx.emit(EpochDone(epoch, self.ctx.config.epochs, record, per_class, conf, is_best,
                                 self.ctx.elapsed(), self.ctx.eta_after(epoch)))
         if self.early_stopped:
@@ -297,6 +304,8 @@ class RunBook:
                 error = f"{error}; {exc}" if error else str(exc)
         if error:
             self.ctx.emit(Log("error", error))
+        if self.writer is not None:
+            self.outlets.finish(self._config_json(), summary, self.run_id)
         ended = RunEnded(status.value, self.run_id, self.run_dir, summary, error)
         self.ctx.emit(ended)
         return ended

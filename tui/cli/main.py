@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import signal
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from typing import Any, Callable, Sequence
 from engine.config import FIELD_CHOICES, FIELD_GROUPS, RUNS_DIR_ENV, RunConfig, UserError, field_docs
 from engine.device.launch import is_main_process, under_torchrun
 from engine.runs.status import RunStatus
+from engine.training.outlets import NOTIFY_ENV
 
 from tui.cli.base import (
     EXIT_FAILED,
@@ -82,6 +84,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE",
                         help="read settings from a TOML or JSON file (RunConfig's names; a run's config.json "
                              "works); flags given as well override it")
+    parser.add_argument("--notify", metavar="URL",
+                        help="POST a JSON message to this webhook (Slack, Discord, ...) when the run ends, fails, "
+                             "diverges or is interrupted (also: $CIFAR_TUI_NOTIFY)")
     parser.add_argument("--force", action="store_true",
                         help="with --resume: continue although the run's own model file (FILE.py:Name) changed "
                              "since it started (recorded in config.json)")
@@ -181,6 +186,8 @@ def config_from_args(args: argparse.Namespace, validate: bool = True) -> RunConf
 def cmd_train(argv: Sequence[str], *, start: bool = True) -> int:
     """Train (start=True: `cifar-tui train`), or open the launcher with the options filled in."""
     args = build_train_parser().parse_args(argv)
+    if args.notify:  # the engine reads it where the run ends, in this process or the app's worker
+        os.environ[NOTIFY_ENV] = args.notify
     if args.resume is not None:
         config, resume, change = resume_from_args(args)
     else:  # the launcher flags a bad value in place (and refuses to start); training refuses it now

@@ -131,8 +131,9 @@ def cmd_compare(argv: Sequence[str]) -> int:
 def cmd_export(argv: Sequence[str]) -> int:
     parser = Parser(prog=f"{PROG} export", description="Per-epoch metrics of runs in one CSV or JSON file.")
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run id, unique part of one, display name, path or 'latest'")
-    parser.add_argument("--format", choices=("csv", "json"), default=None,
-                        help="file format (default: from -o's extension, else csv)")
+    parser.add_argument("--format", choices=("csv", "json", "tensorboard"), default=None,
+                        help="file format (default: from -o's extension, else csv); tensorboard: event files "
+                             "of each run into the folder -o names")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout")
     add_runs_dir(parser)
     args = parser.parse_args(argv)
@@ -140,12 +141,30 @@ def cmd_export(argv: Sequence[str]) -> int:
 
     fmt = args.format or (format_for(args.output) if args.output else "csv")
     dirs = [resolve_run(runs_dir_of(args), ref) for ref in args.runs]
+    if fmt == "tensorboard":
+        return _export_tensorboard(dirs, args.output)
     text = export_runs(dirs, fmt, args.output)
     if args.output:
         print(f"exported {len(set(dirs))} run(s) to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     _warn_without_epochs(dirs)
+    return EXIT_OK
+
+
+def _export_tensorboard(dirs: Sequence[Path], output: str | None) -> int:
+    """Event files for runs trained before they were written as the run trained (or with --no-tensorboard)."""
+    from engine.runs.tensorboard import export_run
+
+    if not output:
+        raise UserError("--format tensorboard writes a folder of event files: give it with -o DIR")
+    out = Path(output).expanduser()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; -o names a folder for --format tensorboard")
+    for run in dict.fromkeys(dirs):
+        where = export_run(run, out)
+        print(f"{run.name} -> {where}", file=sys.stderr)
+    print(f"view them with: tensorboard --logdir {out}", file=sys.stderr)
     return EXIT_OK
 
 
