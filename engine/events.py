@@ -106,7 +106,32 @@ class PhaseProgress:
     """Seconds left in the whole run, where the phase is part of one (evaluation)."""
 
 
-Event = RunStarted | StepDone | EpochDone | Log | RunEnded | PhaseProgress
+@dataclass(frozen=True)
+class GpuSample:
+    index: int
+    name: str
+    util_pct: float
+    mem_used: int
+    mem_total: int
+    temp_c: float | None = None
+    power_w: float | None = None
+
+
+@dataclass(frozen=True)
+class SystemSample:
+    """One look at the machine, at most once a second (engine.device.system): the dashboard's system
+    line, the headless progress lines."""
+
+    cpu_pct: float
+    """This process's CPU time over the last interval, in % of one core (200 = two cores busy)."""
+    rss: int
+    """This process's resident memory, bytes."""
+    disk_free: int | None
+    """Free bytes on the file system the run writes to."""
+    gpus: tuple[GpuSample, ...] = field(default_factory=tuple)
+
+
+Event = RunStarted | StepDone | EpochDone | Log | RunEnded | PhaseProgress | SystemSample
 
 
 class PhaseTicker:

@@ -19,6 +19,7 @@ from engine.runs.resolve import new_run_id
 from engine.runs.writer import RunWriter
 from engine.runs.layout import config_path
 from engine.models.source import model_source
+from engine.device.system import SystemSampler
 from engine.training.outlets import Outlets
 from engine.training.resume import resume_command
 from engine.training.selection import SELECTION_METRIC, improves
@@ -41,6 +42,7 @@ class RunBook:
         self.ctx = ctx
         self._emit, ctx.emit = ctx.emit, self._emit_and_record  # phases (evaluation, ...) reach progress.json
         self.outlets = Outlets(self._emit)
+        self.system = SystemSampler(ctx.config.runs_dir)
         self.writer: RunWriter | None = None
         self.epochs_done = 0
         self.best: float = -1.0
@@ -159,6 +161,8 @@ class RunBook:
         if self.writer is not None and isinstance(event, (StepDone, PhaseProgress)):
             if isinstance(event, StepDone) and self.writer.steps.add(event):
                 self.outlets.step(event)
+            if isinstance(event, StepDone) and self.system.due():
+                self._emit(self.system.sample())
             failed = self.writer.progress.tick(event)
             if failed:
                 self._emit(Log("warning", failed))

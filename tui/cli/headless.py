@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-from engine.events import EpochDone, Event, Log, PhaseProgress, RunEnded, RunStarted, StepDone
+from engine.events import EpochDone, Event, Log, PhaseProgress, RunEnded, RunStarted, StepDone, SystemSample
 from engine.runs import RunStatus
 
 from tui import format as fmt
@@ -43,11 +43,12 @@ PROGRESS_LINE_PARTS = 10
 """A line per tenth of an epoch (at most; a short epoch's events may skip tenths)."""
 
 
-def progress_line(e: StepDone, epochs: object) -> str:
-    """One plain line of where a run is inside its epoch."""
+def progress_line(e: StepDone, epochs: object, system: SystemSample | None = None) -> str:
+    """One plain line of where a run is inside its epoch (and how busy its GPUs are, when it has any)."""
     total = epochs if isinstance(epochs, int) else "?"
+    gpus = "".join(f"  GPU{g.index} {g.util_pct:.0f}%" for g in (system.gpus if system else ()))
     return (f"  epoch {e.epoch}/{total}  step {e.step}/{e.steps_per_epoch} ({fmt.share(e.step / e.steps_per_epoch)})  "
-            f"loss {fmt.loss(e.loss)}  {fmt.rate(e.img_per_s)} img/s  ETA {fmt.duration(e.eta_s)}")
+            f"loss {fmt.loss(e.loss)}  {fmt.rate(e.img_per_s)} img/s  ETA {fmt.duration(e.eta_s)}{gpus}")
 
 
 def phase_line(e: PhaseProgress) -> str:
@@ -132,6 +133,7 @@ class Reporter:
         self.epochs: object = None
         self.lines = ProgressLines(clock)
         self.phases = PhaseLines(clock)
+        self.system: SystemSample | None = None
 
     def _print(self, text: str) -> None:
         if self.progress is not None:
@@ -157,6 +159,8 @@ class Reporter:
             self._print(f"[{event.level}] {event.message}")
         elif isinstance(event, PhaseProgress):
             self._phase(event)
+        elif isinstance(event, SystemSample):
+            self.system = event
         elif isinstance(event, RunEnded):
             self.close()
             self._ended(event)
@@ -196,7 +200,7 @@ class Reporter:
     def _step(self, e: StepDone) -> None:
         if self.progress is None:
             if self.lines.due(e):
-                self._print(progress_line(e, self.epochs))
+                self._print(progress_line(e, self.epochs, self.system))
             return
         self.task_total = e.steps_per_epoch
         self.progress.update(self.task, completed=e.step, total=e.steps_per_epoch, what=f"epoch {e.epoch}/{self.epochs}",
