@@ -58,7 +58,8 @@ __all__ = ["REDRAW_S", "STEP_CHART_S", "DashboardScreen", "EngineEvent", "Follow
            "StartError", "StepTick"]
 
 FOLLOW_POLL_S = 1.0
-PANELS = (("loss", "1 Loss"), ("acc", "2 Accuracy"), ("classes", "3 Classes"), ("matrix", "4 Confusion"), ("log", "5 Log"))
+PANELS = (("loss", "1 Loss"), ("acc", "2 Accuracy"), ("classes", "3 Classes"), ("matrix", "4 Confusion"),
+          ("log", "5 Log"))  # each tab carries the key that shows it
 FOLLOWED_LIVE = (Phase.STARTING, Phase.FOLLOWING, Phase.PAUSED)  # a followed run whose writer may be asked
 WIDE_MIN = (140, 36)  # columns, rows from which every panel is shown at once
 SHORT_ROWS = 16  # below this many rows the tabs lose their underline row; below TINY_ROWS they go (keys 1-5

@@ -267,20 +267,26 @@ class RunState:
             self.load_files(update.config, update.summary)
         for record in update.records:
             self.apply_record(record)
-        if update.step is not None:  # progress.json: where the writer is inside the epoch, or the phase it is in
-            self._step(update.step, chart=False)
-            if update.phase is not None:
-                self._activity(update.phase)
-        if update.paused is not None:
-            self.follow_paused = update.paused
+        self._progress(update)
         previous = self.follow(update.status)
         if self.phase is Phase.STALE and previous is not Phase.STALE:
             self.add_log("warning", "the process writing this run is gone (killed or crashed): "
                                     "the run will not finish")
-        elif update.finished and previous in (Phase.FOLLOWING, Phase.PAUSED, Phase.STARTING) and self.phase is not previous:
+        elif update.finished and previous.live and self.phase is not previous:
             self.add_log("info", f"run {self.phase}")
         if update.error and update.status == RunStatus.UNREADABLE:
             self.add_log("error", f"cannot read the run: {update.error}")
+
+    def _progress(self, update: FollowUpdate) -> None:
+        """progress.json, when it changed: where the writer is inside the epoch, the phase outside the steps it
+        is in, whether it is paused. Its loss is not charted: steps.jsonl gives the curve (add_step_points)."""
+        if update.step is None:
+            return
+        self._step(update.step, chart=False)
+        if update.phase is not None:
+            self._activity(update.phase)
+        if update.paused is not None:
+            self.follow_paused = update.paused
 
     def add_step_points(self, points: list[dict[str, Any]]) -> None:
         """steps.jsonl points of a finished or followed run: the loss curve inside each epoch, as a live run
