@@ -166,6 +166,7 @@ async def test_saved_run_offers_no_pause_or_stop(tmp_path: Path) -> None:
         await pilot_wait_until(pilot, lambda: dash.state.phase is Phase.COMPLETED)
         await pilot.pause(0.1)
         assert "p" not in dash.active_bindings and "x" not in dash.active_bindings
+        await pilot.press("4")  # n is offered where the confusion matrix shows
         assert "n" in dash.active_bindings
         await pilot_wait_until(pilot, lambda: "Counts/%" in footer_text(dash), timeout=5)  # the footer recomposes
         assert "Pause" not in footer_text(dash) and "Stop" not in footer_text(dash)

@@ -115,7 +115,8 @@ async def test_thousand_images_open_fast_rendering_only_visible_tiles() -> None:
         took = time.perf_counter() - start
         assert took < 0.2, took
         assert len(grid._cache) <= 12  # 4 across x 3 rows on screen: the other 988 never rendered
-        assert lines[8].text.startswith("airplane → ship… airplane → ship…")  # cut to 16 columns
+        # 16-column images in cells widened to 18 by the row's spare columns: the caption is whole
+        assert lines[8].text.startswith("airplane → ship #0 airplane → ship #1")
         assert lines[10].text.strip() == ""  # a blank line between tile rows
         await pilot.pause()
         assert grid.virtual_size.height == 250 * 11 - 1
@@ -150,12 +151,12 @@ async def test_click_moves_the_cursor_then_selects() -> None:
         grid = app.query_one(ImageGrid)
         grid.set_items(items(30))
         await pilot.pause()
-        await pilot.click(ImageGrid, offset=(17 + 3, 2))  # the second tile (16 columns + a gap)
+        await pilot.click(ImageGrid, offset=(19 + 3, 2))  # the second tile (an 18-column cell + a gap)
         assert grid.cursor_index == 1 and app.selected == []
-        await pilot.click(ImageGrid, offset=(17 + 3, 2))
+        await pilot.click(ImageGrid, offset=(19 + 3, 2))
         await pilot.pause()
         assert app.selected == [(1, 1001)]
-        await pilot.click(ImageGrid, offset=(16, 2))  # the gap between tiles: nothing
+        await pilot.click(ImageGrid, offset=(18, 2))  # the gap between tiles: nothing
         assert grid.cursor_index == 1
 
 
@@ -171,7 +172,7 @@ async def test_cursor_reads_without_colour_and_empty_grid_says_so() -> None:
         assert {seg.style for seg in image_line} == {grid.rich_style}  # the panel's own style, no pixel colour
         caption = grid.render_line(16)  # 2 items fit one row: full size, image rows 0-15
         reversed_ = [seg.text for seg in caption if seg.style and seg.style.reverse]
-        assert reversed_ == [f"{'airplane → ship #0':<32}"]  # only the cursor tile's caption
+        assert reversed_ == [f"{'airplane → ship #0':<38}"]  # only the cursor tile's caption, its cell's width
         grid.set_items([], empty="no images in this cell")
         await pilot.pause()
         assert grid.cursor_index is None and grid.render_line(0).text.startswith("no images in this cell")

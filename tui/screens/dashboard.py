@@ -20,25 +20,26 @@ The run's state is one ``Phase`` (tui/state/run_phase.py), changed only by
 ``RunState``'s transition methods. The screen talks to the app through typed
 messages (tui.messages): ``RunFinished`` when a run it shows ends, and the
 keys that open other screens post what to open. What the keys do is in
-dashboard_keys (pause, stop, panels) and dashboard_inspect (the images).
+dashboard_keys (pause, stop, panels), dashboard_remote (pause and stop of a run
+another process writes) and dashboard_inspect (the images). Phases outside the
+steps (reading the data, evaluation: engine PhaseProgress) redraw the header alone.
 """
 from __future__ import annotations
 
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from engine.config import RunConfig, UserError
 from engine.control import Control
-from engine.events import Event, Log, RunEnded, StepDone
+from engine.events import Event, Log, PhaseProgress, RunEnded, StepDone
 from engine.runs.status import RunStatus
 
 from tui.messages import RunFinished, StartRun
@@ -50,54 +51,26 @@ from tui.widgets.per_class import PerClassTable
 from tui.state.run_state import Phase, RunState
 from tui.screens import dashboard_inspect, dashboard_keys
 from tui.screens.dashboard_inspect import ProbeFound
+from tui.screens.dashboard_messages import EngineEvent, FollowUpdateMessage, StartError, StepTick
 from tui.screens.dashboard_redraw import REDRAW_S, STEP_CHART_S, Redraw
-
-if TYPE_CHECKING:
-    from engine.runs.follow import FollowUpdate
 
 __all__ = ["REDRAW_S", "STEP_CHART_S", "DashboardScreen", "EngineEvent", "FollowUpdateMessage", "RunFinished",
            "StartError", "StepTick"]
 
 FOLLOW_POLL_S = 1.0
-PANELS = (("loss", "Loss"), ("acc", "Accuracy"), ("classes", "Classes"), ("matrix", "Confusion"), ("log", "Log"))
+PANELS = (("loss", "1 Loss"), ("acc", "2 Accuracy"), ("classes", "3 Classes"), ("matrix", "4 Confusion"),
+          ("log", "5 Log"))  # each tab carries the key that shows it
+FOLLOWED_LIVE = (Phase.STARTING, Phase.FOLLOWING, Phase.PAUSED)  # a followed run whose writer may be asked
 WIDE_MIN = (140, 36)  # columns, rows from which every panel is shown at once
 SHORT_ROWS = 16  # below this many rows the tabs lose their underline row; below TINY_ROWS they go (keys 1-5
 TINY_ROWS = 10  # still switch panels): the panel keeps the rows
-
-
-class EngineEvent(Message):
-    """An engine event that must not be dropped (RunStarted, EpochDone, Log, RunEnded)."""
-
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
-
-
-class StepTick(Message):
-    """A newer StepDone waits in the screen's slot (coalesced: at most one in flight)."""
-
-
-class FollowUpdateMessage(Message):
-    """One poll of a followed run."""
-
-    def __init__(self, update: FollowUpdate) -> None:
-        super().__init__()
-        self.update = update
-
-
-class StartError(Message):
-    """The run could not start: bad input found before the run directory existed (nothing saved)."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
 
 
 class DashboardScreen(Screen):
     """Live view of one run. Build it with the classmethods, not directly."""
 
     CSS_PATH = ["dashboard.tcss", "../widgets/widgets.tcss"]
-    BINDINGS = [*dashboard_inspect.KEYS, *dashboard_keys.KEYS]
+    BINDINGS = [*dashboard_keys.KEYS]
 
     def __init__(self, *, config: RunConfig | None = None, run_dir: str | None = None, follow: bool = False,
                  events: list[Event] | None = None, **kwargs: Any) -> None:
@@ -168,7 +141,7 @@ class DashboardScreen(Screen):
                 with Vertical(id="matrix", classes="panel"):
                     yield ConfusionMatrix(id="confusion")
                 yield LogPanel(id="log", classes="panel")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # 80 columns must keep 1-5, ? and q (ctrl+p still works)
 
     def on_mount(self) -> None:
         self.query_one("#matrix").border_title = "confusion matrix"
@@ -244,13 +217,15 @@ class DashboardScreen(Screen):
         """Poll the run directory until nothing more will be written (or the screen goes)."""
         from textual.worker import get_current_worker
 
-        from engine.runs.follow import RunFollower
+        from engine.runs.follow import MetricsTail, RunFollower
+        from engine.runs.steps import STEPS_FILE
 
         follower = RunFollower(self.run_dir or ".")
+        steps = MetricsTail(Path(self.run_dir or ".") / STEPS_FILE)  # the loss inside each epoch, read as it grows
         worker = get_current_worker()
         while not worker.is_cancelled:
             update = follower.poll()
-            self.post_message(FollowUpdateMessage(update))
+            self.post_message(FollowUpdateMessage(update, steps.read_new()))
             if update.finished and update.status != RunStatus.STARTING:
                 return
             time.sleep(FOLLOW_POLL_S)
@@ -305,6 +280,9 @@ class DashboardScreen(Screen):
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
         self.state.apply(event)
+        if isinstance(event, PhaseProgress):  # ~5 a second: the header alone shows it
+            self.redraw.mark("header")
+            return
         if isinstance(event, Log) and event.level in ("warning", "error"):
             self.notify(event.message, severity="error" if event.level == "error" else "warning", timeout=8)
         self.redraw.mark("header", "log", "epoch", "charts")
@@ -327,6 +305,7 @@ class DashboardScreen(Screen):
 
     def on_follow_update_message(self, message: FollowUpdateMessage) -> None:
         self.state.apply_update(message.update)
+        self.state.add_step_points(message.steps)
         if message.update.records and not self._preloaded:  # not trained here: read the drill-down's images now
             self._preloaded = True
             self.preload_images()
@@ -352,6 +331,11 @@ class DashboardScreen(Screen):
         """p and x apply: this app trains the run, it has not ended and no stop was asked."""
         return self.config is not None and self.state.phase.controllable
 
+    @property
+    def follows_live(self) -> bool:
+        """The run on screen is written by another process that still runs: p and x ask it (dashboard_remote)."""
+        return self.config is None and self.following and self.state.phase in FOLLOWED_LIVE
+
     def app_trains(self) -> bool:
         """A dashboard of this app trains a run (one training at a time)."""
         return any(isinstance(s, DashboardScreen) and s.is_training for s in self.app.screen_stack)
@@ -361,10 +345,11 @@ class DashboardScreen(Screen):
         return self.run_dir or self.state.run_dir or None
 
     def check_action(self, action: str, parameters: tuple[Any, ...]) -> bool | None:
-        """p and x only for a run this app trains and can still pause or stop (hidden otherwise)."""
+        """p and x only for a run that can still be paused or stopped, here or by asking its writer (hidden
+        otherwise); n and s where their panel shows."""
         if action in ("pause", "stop"):
-            return self.can_control
-        return True
+            return self.can_control or self.follows_live
+        return dashboard_keys.shown(self, action)
 
     def show_phase_change(self, level: str, message: str) -> None:
         """A key changed the run's phase: log it and redraw the header now (not at the next 2 Hz tick)."""

@@ -1,8 +1,12 @@
 """The dashboard's own keys: pause, stop (asked first), counts/%, sort, panels, back.
 
-Functions of the ``DashboardScreen`` whose actions call them. p and x exist only while this app
-trains the run and no stop was asked: the screen's ``check_action`` hides them from the footer
-otherwise, and the screen refreshes the footer on every phase change.
+Functions of the ``DashboardScreen`` whose actions call them. p and x exist only while the run can
+still be paused or stopped: this app trains it and no stop was asked, or another process writes it
+and it runs (then they ask that process: dashboard_remote). The screen's ``check_action`` hides them
+from the footer otherwise, and the screen refreshes the footer on every phase change.
+
+The footer is ordered by what a glance needs, so 80 columns keep the panels (1-5), help and quit:
+p and x, the panels, the key of the panel shown (n, s), ? and q, then the images.
 """
 from __future__ import annotations
 
@@ -12,30 +16,45 @@ from typing import TYPE_CHECKING
 from textual.binding import Binding
 from textual.widgets import Tabs
 
-from tui.messages import OpenLauncher
+from tui.messages import OpenLauncher, OpenRuns
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.per_class import PerClassTable
+from tui.screens import dashboard_inspect, dashboard_remote
 from tui.screens.confirm import ConfirmStop
 
 if TYPE_CHECKING:
     from tui.screens.dashboard import DashboardScreen
 
+PANEL_KEYS = Binding.Group("Panels", compact=True)
 KEYS = [
-    Binding("p", "pause", "Pause/resume"),
+    Binding("p", "pause", "Pause"),
     Binding("x", "stop", "Stop"),
+    *[Binding(str(n), f"tab('{pid}')", label, group=PANEL_KEYS)
+      for n, (pid, label) in enumerate((("loss", "Loss"), ("acc", "Accuracy"), ("classes", "Classes"),
+                                        ("matrix", "Confusion"), ("log", "Log")), start=1)],
     Binding("n", "normalise", "Counts/%"),
-    Binding("s", "sort", "Sort classes"),
-    Binding("1", "tab('loss')", "Loss", show=False),
-    Binding("2", "tab('acc')", "Acc", show=False),
-    Binding("3", "tab('classes')", "Classes", show=False),
-    Binding("4", "tab('matrix')", "Matrix", show=False),
-    Binding("5", "tab('log')", "Log", show=False),
+    Binding("s", "sort", "Sort"),
+    # The app's help and quit, placed here so the footer shows them before the images' keys.
+    Binding("question_mark", "app.help", "Help"),
+    Binding("q", "app.quit_app", "Quit"),
+    *dashboard_inspect.KEYS,
     Binding("escape", "back", "Back", show=False),
 ]
+PANEL_OF = {"normalise": "matrix", "sort": "classes"}
+"""Keys about one panel: in the footer only while that panel is on screen (all of them, on a wide one)."""
+
+
+def shown(screen: DashboardScreen, action: str) -> bool:
+    """n and s while their panel is on screen; every other key always."""
+    panel = PANEL_OF.get(action)
+    return panel is None or not screen.has_class("narrow") or screen.active == panel
 
 
 def pause(screen: DashboardScreen) -> None:
     """p: pause or resume at the next step; the elapsed clock stops meanwhile."""
+    if screen.follows_live:
+        dashboard_remote.pause(screen)
+        return
     if not screen.can_control:
         return
     if screen.state.resume():
@@ -48,6 +67,9 @@ def pause(screen: DashboardScreen) -> None:
 
 def stop(screen: DashboardScreen) -> None:
     """x: ask first (a stray key must not end hours of training); Enter, n and Escape keep training."""
+    if screen.follows_live:
+        dashboard_remote.stop(screen, stop_question(screen))
+        return
     if not screen.can_control:
         return
 
@@ -70,8 +92,8 @@ def stop_question(screen: DashboardScreen) -> str:
 
 def resume_command(screen: DashboardScreen) -> str:
     """`cifar-tui --resume RUN` for this run (the run id in the default store, else its folder)."""
-    run_id, run_dir = screen.state.run_id, screen.state.run_dir or screen.resume_dir or ""
-    runs_dir = screen.config.runs_dir if screen.config is not None else "saved_runs"
+    run_id, run_dir = screen.state.run_id, screen.state.run_dir or screen.resume_dir or screen.run_dir or ""
+    runs_dir = screen.config.runs_dir if screen.config is not None else str(Path(run_dir).parent)
     if run_id and Path(runs_dir) == Path("saved_runs"):
         return f"cifar-tui --resume {run_id}"
     if run_dir:
@@ -92,6 +114,7 @@ def tab(screen: DashboardScreen, pid: str) -> None:
     screen.active = pid
     screen.query_one(Tabs).active = f"tab-{pid}"
     screen.apply_layout()
+    screen.refresh_bindings()  # n and s come and go with their panel
     if pid == "matrix":  # enter then opens the cell under the cursor: the most confused pair at first
         screen.query_one(ConfusionMatrix).focus()
         if screen.state.epoch_x:
@@ -104,6 +127,8 @@ def back(screen: DashboardScreen) -> None:
         screen.notify("training: x stops the run, q quits", timeout=3)
     elif len(screen.app.screen_stack) > 2:
         screen.app.pop_screen()
+    elif screen.config is None and screen.run_dir is not None:  # `cifar-tui watch RUN`: the runs beside it
+        screen.post_message(OpenRuns(str(Path(screen.run_dir).parent)))
     else:  # `cifar-tui train` ended here: the launcher, with this run's settings, to start another
         runs_dir = screen.config.runs_dir if screen.config is not None else None
         screen.post_message(OpenLauncher(runs_dir, screen.config))

@@ -81,7 +81,7 @@ class FeaturesScreen(Screen):
         head = f"{self.letters[i]}: {Path(run_dir).name}" if len(self.run_dirs) > 1 else Path(run_dir).name
         info = Text(head + "\n", style="bold")
         info.append(f"{pcs} of the variance; {len(fs.labels)} test images, {fs.dim}-d features entering "
-                    f"{fs.layer}, epoch {fs.epoch}" + (f" ({note})" if note else ""), style="dim")
+                    f"{fs.layer}, from the model of epoch {fs.epoch}" + (f" ({note})" if note else ""), style="dim")
         self._info(i, info)
         plot = self.query_one(f"#feature-{i} ScatterPlot", ScatterPlot)
         plot.set_points(fs.coords, fs.labels, fs.class_names, title="PC1 →, PC2 ↑")

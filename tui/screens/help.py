@@ -43,8 +43,10 @@ SCREENS: dict[str, list[Key]] = {
         Key("ctrl+y", "use the synthetic demo dataset (no download)", ("ctrl+y",)),
     ],
     "DashboardScreen": [
-        Key("p", "pause / resume training (only while this app trains the run)", ("p",)),
-        Key("x", "stop (asks first): finish the step, save the run as interrupted (resumable)", ("x",)),
+        Key("p", "pause / resume training; a run another process writes (watch, or opened from the runs list) "
+            "is asked through its folder, or p says why it cannot be", ("p",)),
+        Key("x", "stop (asks first): finish the step, save the run as interrupted (resumable); also a run "
+            "another process writes", ("x",)),
         Key("n", "confusion matrix: counts <-> row-normalised %", ("n",)),
         Key("s", "sort the per-class table (class, latest, change, best)", ("s",)),
         Key("1-5", "small terminals: show loss, accuracy, classes, confusion, log", ("1", "2", "3", "4", "5")),
@@ -55,7 +57,8 @@ SCREENS: dict[str, list[Key]] = {
         Key("o", "classify your own images (a path to a PNG/JPEG or a folder): top-5 each", ("o",)),
         Key("f", "feature space: PCA of the penultimate features, one colour per class", ("f",)),
         Key("l", "start a linear probe on this run's frozen features (a run that has ended)", ("l",)),
-        Key("escape", "back to the screen before (not while this app trains the run: x stops it)", ("escape",)),
+        Key("escape", "back to the screen before, or the runs list after `cifar-tui watch RUN` (not while this "
+            "app trains the run: x stops it)", ("escape",)),
     ],
     "ImagesScreen": [
         Key("↑ ↓ ← → pgup pgdn home end", "move among the images", ("up", "down", "left", "right")),

@@ -19,6 +19,9 @@ from tui.widgets.image_grid import GridItem
 from tui.widgets.pixels import render_pixels
 
 
+NAME_MAX = 28  # class-name cells of the top-5 list (longer ones are cut)
+
+
 def failure(exc: BaseException) -> str:
     """One line for a failed load: a UserError's own words, else the exception's type and message."""
     return str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
@@ -55,9 +58,10 @@ class ImageDetail(ModalScreen):
         out = Text()
         for text, style in self.item.caption:
             out.append(text + "\n", style=style)
+        names = min(NAME_MAX, max((len(name) for name, _ in self.top), default=0))  # whole names where they fit
         for name, p in self.top:
             bar = "█" * round(20 * p)
-            out.append(f"{fmt.truncate(name, 14):<14} {fmt.pct(p):>7} ", style="bold")
+            out.append(f"{fmt.truncate(name, names):<{names}} {fmt.pct(p):>7} ", style="bold")
             out.append(bar + "\n", style="cyan" if not self.app.no_color else "")
         return out
 

@@ -31,7 +31,7 @@ class RunImages:
     run_dir: str
     preds: Predictions
     source: str
-    """Where the predictions come from, e.g. 'training, epoch 12'."""
+    """Where the predictions come from, e.g. 'training, epoch 12' (the engine's words; titles say ``made_by``)."""
     images: np.ndarray
     names: list[str]
 
@@ -95,14 +95,23 @@ def _remember(table: dict[str, Any], key: str, value: Any) -> None:
     table[key] = value
 
 
+def made_by(ri: RunImages) -> str:
+    """Which model made the predictions, for a title: 'predictions from epoch 12' ('training, epoch 12' read
+    as if the images were training images; they are test images scored by that epoch's model)."""
+    by = "" if ri.source.startswith("training") else "analyze's "
+    return f"{by}predictions from epoch {ri.preds.epoch}"
+
+
 def prediction_item(ri: RunImages, row: int) -> GridItem:
     """A test image with its true class, and the predicted class with its confidence."""
     true, pred = int(ri.preds.labels[row]), int(ri.preds.pred[row])
     ok = true == pred
     return GridItem(ri.images[row], [
         (ri.names[true], "bold"),
-        # The confidence before the name: a narrow tile cuts the name's end, never the number.
-        (f"{'✓' if ok else '✗'} {fmt.pct(float(ri.preds.confidence[row]))} {ri.names[pred]}", "green" if ok else "red"),
+        # The confidence before the name: a narrow tile cuts the name's end, never the number; one decimal
+        # (the detail has two) leaves a CIFAR name whole on an 80-column grid's tile.
+        (f"{'✓' if ok else '✗'} {fmt.class_pct(float(ri.preds.confidence[row]))} {ri.names[pred]}",
+         "green" if ok else "red"),
     ], key=row)
 
 
@@ -117,7 +126,7 @@ def cell_items(ri: RunImages, true: int, pred: int) -> tuple[str, list[GridItem]
     order = "least confident first" if true == pred else "most confident first"
     what = (f"{ri.names[true]} predicted correctly" if true == pred
             else f"{ri.names[true]} predicted as {ri.names[pred]}")
-    title = f"{what}: {fmt.count(len(rows), 'test image')}, {order} ({ri.source})"
+    title = f"{what}: {fmt.count(len(rows), 'test image')}, {order} ({made_by(ri)})"
     return title, [prediction_item(ri, int(r)) for r in rows]
 
 
@@ -127,5 +136,5 @@ def mistake_items(ri: RunImages) -> tuple[str, list[GridItem]]:
     shown = rows[:MISTAKES_SHOWN]
     more = f", the first {len(shown)}" if len(rows) > len(shown) else ""
     title = (f"most confident mistakes: {fmt.count(len(rows), 'wrong prediction')} of {len(ri.preds)}{more} "
-             f"({ri.source})")
+             f"({made_by(ri)})")
     return title, [prediction_item(ri, int(r)) for r in shown]

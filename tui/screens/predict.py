@@ -80,7 +80,9 @@ class PredictScreen(Screen):
             items.append(GridItem(r.image, [(os.path.basename(r.path), "bold"), (f"{name} {fmt.pct(p)}", "cyan")],
                                   key=i))
             tops[i] = r.top
-        title = Text(f"{fmt.count(len(items), 'image')} classified (enter: top-5)", style="bold")
+        epoch = self._loaded.epoch
+        title = Text(f"{fmt.count(len(items), 'image')} classified by the model from epoch {epoch} (enter: top-5)",
+                     style="bold")
         if errors:
             title.append(f"; {fmt.count(len(errors), 'file')} could not be read:", style="red")
             for line in errors[:MAX_ERROR_LINES]:

@@ -2,20 +2,21 @@
 
 Pure Python (no textual): the screen folds events into a ``RunState`` as they
 arrive and the widgets redraw from it at a bounded rate. The same state is
-built from a saved run's files (config.json, summary.json, metrics.jsonl), so
-a live run, a followed run and a finished run look the same on screen.
+built from a saved run's files (config.json, summary.json, metrics.jsonl, steps.jsonl),
+so a live run, a followed run and a finished run look the same on screen.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.events import EpochDone, Event, Log, RunEnded, RunStarted, StepDone
+from engine.events import EpochDone, Event, Log, PhaseProgress, RunEnded, RunStarted, StepDone
 from engine.runs.status import RunStatus
 from engine.training.selection import improves, selection_value
 
 from tui import format as fmt
 from tui.state.run_phase import PauseClock, Phase
+from tui.state.series import Series
 
 if TYPE_CHECKING:
     from engine.runs.follow import FollowUpdate
@@ -24,50 +25,6 @@ __all__ = ["EPOCH_KEYS", "PauseClock", "Phase", "RunState", "Series", "epoch_sum
 
 EPOCH_KEYS = ("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc")
 LOG_LIMIT = 500  # lines kept for the log panel; older ones fall off
-
-
-class Series:
-    """Points of one curve with bounded memory: when full, neighbours are averaged.
-
-    A 10 Hz loss curve over a day is ~900k points; a terminal chart shows ~150.
-    Merging pairs each time the buffer fills keeps memory at ``cap`` points and
-    the curve's shape (each kept point is the mean of a fixed-size bucket).
-    """
-
-    def __init__(self, cap: int = 2048):
-        self.cap = cap
-        self.x: list[float] = []
-        self.y: list[float] = []
-        self._bucket = 1  # raw points per kept point
-        self._acc: list[tuple[float, float]] = []
-
-    def add(self, x: float, y: float) -> None:
-        self._acc.append((x, y))
-        if len(self._acc) < self._bucket:
-            return
-        self.x.append(self._acc[-1][0])
-        self.y.append(sum(v for _, v in self._acc) / len(self._acc))
-        self._acc = []
-        if len(self.x) >= self.cap:
-            self.x = self.x[1::2]
-            self.y = [(a + b) / 2 for a, b in zip(self.y[::2], self.y[1::2])]
-            self._bucket *= 2
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def view(self, max_points: int) -> tuple[list[float], list[float]]:
-        """At most max_points points, bucket means, for a chart that wide."""
-        n = len(self.x)
-        if n <= max_points or max_points < 2:
-            return list(self.x), list(self.y)
-        step = n / max_points
-        xs, ys = [], []
-        for i in range(max_points):
-            lo, hi = int(i * step), max(int((i + 1) * step), int(i * step) + 1)
-            xs.append(self.x[hi - 1])
-            ys.append(sum(self.y[lo:hi]) / (hi - lo))
-        return xs, ys
 
 
 @dataclass
@@ -105,6 +62,11 @@ class RunState:
     gpu_mem: int | None = None
     """Bytes of CUDA memory in use at the last step (None on the CPU, or not known)."""
     gpu_peak: int | None = None
+    activity: PhaseProgress | None = None
+    """Work outside the training steps going on now (reading the data, the feature cache, evaluation), so the
+    header shows it moving instead of a bar stuck at the last step; None inside the steps."""
+    follow_paused: bool = False
+    """A followed run said (progress.json) that it is paused: its phase shows PAUSED while it runs."""
     clock: PauseClock = field(default_factory=PauseClock)
     # history
     step_loss: Series = field(default_factory=Series)
@@ -126,6 +88,7 @@ class RunState:
     log_count: int = 0
     """Lines ever added (the list keeps only the last LOG_LIMIT)."""
     _ema: float | None = None
+    _file_ema: float | None = None
     _epoch_times: list[float] = field(default_factory=list)
 
     @property
@@ -167,7 +130,7 @@ class RunState:
 
     def end(self, status: object, error: str | None = None) -> None:
         """The run ended (engine RunEnded): its final phase."""
-        self.phase, self.error = Phase.from_status(status), error
+        self.phase, self.error, self.activity = Phase.from_status(status), error, None
         self.clock.resume()
 
     def fail(self, error: str) -> None:
@@ -176,8 +139,12 @@ class RunState:
         self.add_log("error", error)
 
     def follow(self, status: object) -> Phase:
-        """A followed run's status from its files; returns the previous phase."""
+        """A followed run's status from its files (PAUSED while it runs paused); returns the previous phase."""
         previous, self.phase = self.phase, Phase.from_status(status)
+        if self.phase is Phase.FOLLOWING and self.follow_paused:
+            self.phase = Phase.PAUSED
+        if not self.phase.live:
+            self.activity = None
         return previous
 
     # ------------------------------------------------------------------ events
@@ -195,6 +162,15 @@ class RunState:
             self.add_log(event.level, event.message)
         elif isinstance(event, RunEnded):
             self._ended(event)
+        elif isinstance(event, PhaseProgress):
+            self._activity(event)
+
+    def _activity(self, e: PhaseProgress) -> None:
+        """A phase outside the steps moved on; its end (done == total) clears it. During an evaluation the
+        run's ETA is the phase's run_eta_s: the step's ETA would read 0 at the epoch's last step."""
+        self.activity = None if e.total is not None and e.done >= e.total else e
+        if e.run_eta_s is not None:
+            self.eta_s = e.run_eta_s
 
     def _ended(self, event: RunEnded) -> None:
         self.end(event.status, event.error)
@@ -225,12 +201,16 @@ class RunState:
         self.add_log("info", f"run {e.run_id}: {self.model}/{self.strategy} on {self.dataset}, {e.n_train} train / "
                              f"{e.n_val} val / {e.n_test} test images at {e.input_size}px on {e.device}")
 
-    def _step(self, e: StepDone) -> None:
+    def _step(self, e: StepDone, chart: bool = True) -> None:
+        """``chart``: the loss joins the step curve (a followed run's come from steps.jsonl instead)."""
         self.epoch, self.step, self.steps_per_epoch = e.epoch, e.step, e.steps_per_epoch
+        self.activity = None
         self._begin()
         self.loss, self.lr, self.img_per_s = e.loss, e.lr, e.img_per_s
         self.elapsed_s, self.eta_s = self.clock.report(e.elapsed_s), e.eta_s
         self.gpu_mem, self.gpu_peak = e.gpu_mem, e.gpu_peak
+        if not chart:
+            return
         # EMA smoothing: single-batch losses are noisy. Weight 0.1 (a trend within ~10 steps) for
         # epochs of 200+ steps; short epochs get up to 0.5, or the curve would lag the run by an epoch.
         alpha = min(0.5, max(0.1, 20 / max(1, e.steps_per_epoch)))
@@ -244,6 +224,7 @@ class RunState:
         if epoch >= self.epoch:  # a coalesced newer step may have been applied before this epoch's end
             self.epoch, self.step = epoch, self.steps_per_epoch
         self.epochs = epochs or self.epochs or epoch
+        self.activity = None  # the epoch's evaluation is over
         self.epoch_x.append(epoch)
         for key in EPOCH_KEYS:
             value = rec.get(key)
@@ -286,16 +267,44 @@ class RunState:
             self.load_files(update.config, update.summary)
         for record in update.records:
             self.apply_record(record)
-        if update.step is not None:  # progress.json: where the writer is inside the epoch
-            self.apply(update.step)
+        self._progress(update)
         previous = self.follow(update.status)
         if self.phase is Phase.STALE and previous is not Phase.STALE:
             self.add_log("warning", "the process writing this run is gone (killed or crashed): "
                                     "the run will not finish")
-        elif update.finished and previous in (Phase.FOLLOWING, Phase.STARTING) and self.phase is not previous:
+        elif update.finished and previous.live and self.phase is not previous:
             self.add_log("info", f"run {self.phase}")
         if update.error and update.status == RunStatus.UNREADABLE:
             self.add_log("error", f"cannot read the run: {update.error}")
+
+    def _progress(self, update: FollowUpdate) -> None:
+        """progress.json, when it changed: where the writer is inside the epoch, the phase outside the steps it
+        is in, whether it is paused. Its loss is not charted: steps.jsonl gives the curve (add_step_points)."""
+        if update.step is None:
+            return
+        self._step(update.step, chart=False)
+        if update.phase is not None:
+            self._activity(update.phase)
+        if update.paused is not None:
+            self.follow_paused = update.paused
+
+    def add_step_points(self, points: list[dict[str, Any]]) -> None:
+        """steps.jsonl points of a finished or followed run: the loss curve inside each epoch, as a live run
+        draws it. Each point is one batch's loss, so they are smoothed; a point not past the last (a file cut
+        back by a resume and read again) is skipped."""
+        for p in points:
+            x, loss = step_x(p), fmt.real(p.get("loss"))
+            last = self.step_loss.x[-1] if self.step_loss.x else -1.0
+            if x is None or loss is None or x <= last:
+                continue
+            self._file_ema = loss if self._file_ema is None else 0.5 * self._file_ema + 0.5 * loss
+            self.step_loss.add(x, self._file_ema)
+
+    def test_acc_at(self, epoch: int | None) -> float | None:
+        """The test accuracy recorded at ``epoch`` (None: not recorded, or no such epoch)."""
+        if epoch not in self.epoch_x:
+            return None
+        return self.epoch_series["test_acc"][self.epoch_x.index(epoch)]
 
     def add_log(self, level: str, message: str) -> None:
         self.log.append((level, message))
@@ -334,6 +343,14 @@ class RunState:
             spe = self.steps_per_epoch
             done = max(done, (self.epoch - 1) + min(self.step, spe) / spe)
         return max(0.0, min(1.0, done / self.epochs))
+
+
+def step_x(point: dict[str, Any]) -> float | None:
+    """Where a steps.jsonl point sits on the epoch axis (epoch 2, step 10 of 40: 1.25); None if malformed."""
+    epoch, step, spe = (point.get(k) for k in ("epoch", "step", "steps_per_epoch"))
+    if isinstance(epoch, int) and isinstance(step, int) and isinstance(spe, int) and spe > 0:
+        return (epoch - 1) + step / spe
+    return None
 
 
 def epoch_summary(rec: dict[str, Any], epochs: int) -> str:

@@ -20,6 +20,9 @@ from tui.state.run_state import RunState
 
 # plotext colour names; distinct in 16-colour terminals too.
 COLOURS = {"train": "cyan", "val": "magenta", "test": "green", "step": "gray"}
+# Under NO_COLOR every colour is the same grey: each split then draws with its own glyph (the legend shows it).
+MONO_MARKERS = {"train": "•", "val": "x", "test": "+", "step": "braille"}
+ACC_PAD = 2.0  # points of accuracy kept above and below the curves (at least)
 MIN_SIZE = (20, 5)  # columns, rows: a frame, two rows of curve and a row of x ticks
 TITLE_ROWS, XLABEL_ROWS, LEGEND_ROWS = 14, 10, 8  # from these heights the title / x label / legend are drawn
 TOO_SMALL = "make the terminal larger to see this chart"
@@ -69,13 +72,12 @@ class MetricChart(PlotextPlot):
             plt.xlim(0, 1)
             plt.ylim(0, 1)
         legend = self.size.height >= LEGEND_ROWS  # on a few rows the legend would hide the curves
+        no_color = bool(getattr(self.app, "no_color", False))
         for label, (xs, ys) in self.curves.items():
-            colour = COLOURS["step"] if label.startswith("step") else COLOURS[label]
-            # One epoch is one point: a marker makes a single epoch visible at all.
-            marker = "braille" if label.startswith("step") else "hd"
+            colour, marker = series_style(label, no_color)
             plt.plot(xs, ys, label=label if legend else None, color=colour, marker=marker)
         if self.kind == "acc" and self.curves:
-            plt.ylim(0, 100)
+            plt.ylim(*fit_range([y for _, ys in self.curves.values() for y in ys]))
         self.refresh()
 
     def render(self) -> RenderResult:
@@ -89,6 +91,24 @@ class MetricChart(PlotextPlot):
         plt.yfrequency(max(2, min(5, rows // 3 + 1)))
         plt.xfrequency(max(2, min(5, width // 12)))
         return super().render()
+
+
+def series_style(label: str, no_color: bool = False) -> tuple[str, str]:
+    """(plotext colour, marker) of a curve: 'train', 'val', 'test' or 'step...'. One epoch is one point: a
+    marker makes a single epoch visible at all; under NO_COLOR each split has its own glyph."""
+    key = "step" if label.startswith("step") else label
+    default = "braille" if key == "step" else "hd"
+    return COLOURS.get(key, "white"), MONO_MARKERS.get(key, default) if no_color else default
+
+
+def fit_range(values: list[float], lo: float = 0.0, hi: float = 100.0) -> tuple[float, float]:
+    """The y range of an accuracy chart: the curves' own span, padded, within [lo, hi] (a run between 40%
+    and 60% fills the chart instead of a fifth of a fixed 0-100%)."""
+    if not values:
+        return lo, hi
+    low, high = min(values), max(values)
+    pad = max(ACC_PAD, 0.1 * (high - low))
+    return max(lo, low - pad), min(hi, high + pad)
 
 
 def gap_note(state: RunState, kind: str) -> str:

@@ -52,14 +52,32 @@ def clock_text(state: RunState) -> Text:
     return text
 
 
+def results_text(state: RunState) -> Text:
+    """A run that has ended: its test accuracy at the last epoch, and at the epoch validation picked."""
+    text = Text()
+    last = state.epoch_series["test_acc"][-1] if state.epoch_series["test_acc"] else None
+    if last is not None:
+        text.append(f"test {fmt.pct(last)}", style="bold")
+    if state.best_acc is not None:
+        at_best = state.test_acc_at(state.best_epoch)
+        there = f", test {fmt.pct(at_best)}" if at_best is not None else ""
+        text.append(f"  best val {fmt.pct(state.best_acc)} (ep {state.best_epoch}{there})", style="bold")
+    return text
+
+
 def stats_text(state: RunState) -> Text:
-    """Clock, speed, best and study accuracy, then GPU memory, loss, lr, epoch time.
+    """Clock, speed (a finished run: its test accuracy first), best and study accuracy, then GPU memory,
+    loss, lr, epoch time.
 
     What a glance is for comes first: a narrow terminal cuts the end of the line.
     """
     stats = clock_text(state)
+    results = results_text(state) if not state.phase.live else Text()
+    if results:
+        stats.append(results)
+        stats.append("  ")
     stats.append(f"{fmt.rate(state.img_per_s)} img/s")
-    if state.best_acc is not None:
+    if state.best_acc is not None and not results:
         stats.append(f"  best val {fmt.pct(state.best_acc)} (ep {state.best_epoch})", style="bold")
     elif state.n_val == 0:
         stats.append("  no val split", style="dim")  # nothing is selected: best.pt is the last epoch
@@ -79,21 +97,41 @@ def stats_text(state: RunState) -> Text:
     return stats
 
 
+def activity_text(state: RunState) -> tuple[Text, float | None]:
+    """Where the run is and how far along: the epoch and step, or the phase outside the steps
+    ('epoch 3/10 · evaluating val 3,000/5,000 images (60%)'); and the fraction its bar shows (None: no bar)."""
+    p = state.activity
+    epoch = f"epoch {state.epoch}/{state.epochs or '?'}"
+    if p is None:
+        spe = state.steps_per_epoch
+        steps = f"  step {min(state.step, spe)}/{spe}" if spe else ""  # saved runs only know epochs
+        return Text(f" {epoch}{steps} "), state.progress
+    where = f"{epoch} · " if state.epoch else ""
+    left = f" {where}{p.phase} {fmt.progress(p.done, p.total, p.unit)}"
+    if p.eta_s is not None and p.run_eta_s is None:  # before the run's own ETA exists: this phase's
+        left += f", {fmt.duration(p.eta_s)} left"
+    return Text(left + " ", style="cyan"), (p.done / p.total if p.total else None)
+
+
 def header_text(state: RunState, width: int) -> Table:
     """Identity (run, model, strategy, dataset, device), then progress; 2 lines wide, 3 narrow."""
     grid = Table.grid(expand=True)
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     grid.add_row(identity_line(state))
-    spe = state.steps_per_epoch
-    steps = f"  step {min(state.step, spe)}/{spe}" if spe else ""  # saved runs only know epochs
-    left = Text(f" epoch {state.epoch}/{state.epochs or '?'}{steps} ")
-    pct = Text(f" {fmt.share(state.progress):>4} ")
+    left, fraction = activity_text(state)
+    pct = Text(f" {fmt.share(fraction):>4} ") if fraction is not None and state.activity is None else Text(" ")
     stats = stats_text(state)
+    if fraction is None:  # a phase of unknown size: its count, no bar
+        fits = len(left) + len(stats) <= width
+        grid.add_row(left + stats if fits else left)
+        if not fits:
+            grid.add_row(stats)
+        return grid
     bar_width = width - len(left) - len(pct) - len(stats)
     if bar_width >= 12:
-        grid.add_row(left + progress_bar(state.progress, bar_width) + pct + stats)
+        grid.add_row(left + progress_bar(fraction, bar_width) + pct + stats)
     else:  # narrow: the bar keeps a usable length and the numbers get their own line
-        grid.add_row(left + progress_bar(state.progress, width - len(left) - len(pct)) + pct)
+        grid.add_row(left + progress_bar(fraction, width - len(left) - len(pct)) + pct)
         grid.add_row(stats)
     return grid
 

@@ -10,7 +10,9 @@ for Fashion-MNIST) when every item fits on one row or when at least 4 full tiles
 fit across the widget (about 130 columns for CIFAR); otherwise half size (16 x 8
 for CIFAR, an exact 2 x 2 pixel average), which puts 4 tiles across 80 columns.
 One blank column separates tiles, one blank line separates tile rows; up to
-3 caption lines sit under each image, cut with '…' to the tile width.
+3 caption lines sit under each image, cut with '…' to the tile width. The columns
+a row of tiles leaves over are shared out: each tile's cell widens (its image
+centred), up to twice the image, so captions use the width there is.
 
 The cursor (the selected tile) shows as its caption lines in reverse video,
 which reads in colour and under NO_COLOR alike.
@@ -57,6 +59,8 @@ class _Geometry:
     img_rows: int
     captions: int
     per_row: int
+    cell_cols: int
+    """The tile's width: its image's, widened by the row's spare columns (captions use it)."""
 
     @property
     def tile_height(self) -> int:
@@ -155,9 +159,11 @@ class ImageGrid(ScrollView, can_focus=True):
         h, w = self.items[0].image.shape[:2]
         cols, rows = tile_box(h, w, width, len(self.items), self._tile_cols)
         captions = max(1, min(MAX_CAPTION, max(len(item.caption) for item in self.items)))
-        geometry = _Geometry(cols, rows, captions, max(1, (width + 1) // (cols + 1)))
-        if self._geometry is None or (geometry.img_cols, geometry.img_rows) != (
-                self._geometry.img_cols, self._geometry.img_rows):
+        per_row = max(1, (width + 1) // (cols + 1))
+        cell_cols = min(2 * cols, max(cols, (width + 1) // per_row - 1))
+        geometry = _Geometry(cols, rows, captions, per_row, cell_cols)
+        if self._geometry is None or (geometry.img_cols, geometry.img_rows, geometry.cell_cols) != (
+                self._geometry.img_cols, self._geometry.img_rows, self._geometry.cell_cols):
             self._cache.clear()
         self._geometry = geometry
         n_rows = math.ceil(len(self.items) / geometry.per_row)
@@ -209,10 +215,10 @@ class ImageGrid(ScrollView, can_focus=True):
         cell = Style.parse(style) if style else Style()
         if index == self._cursor:
             cell += Style(reverse=True, bold=True)
-        return [Segment(f"{fmt.truncate(text, g.img_cols):<{g.img_cols}}", base + cell)]
+        return [Segment(f"{fmt.truncate(text, g.cell_cols):<{g.cell_cols}}", base + cell)]
 
     def _image_lines(self, index: int, g: _Geometry, base: Style) -> list[list[Segment]]:
-        """The tile's image lines, each exactly img_cols cells (centred, padded); rendered once, cached."""
+        """The tile's image lines, each exactly cell_cols cells (centred, padded); rendered once, cached."""
         cached = self._cache.get(index)
         if cached is not None:
             return cached
@@ -221,8 +227,8 @@ class ImageGrid(ScrollView, can_focus=True):
         lines: list[list[Segment]] = []
         for n in range(g.img_rows):
             cells = rows[n] if n < len(rows) else []
-            left = (g.img_cols - len(cells)) // 2
-            right = g.img_cols - len(cells) - left
+            left = (g.cell_cols - len(cells)) // 2
+            right = g.cell_cols - len(cells) - left
             lines.append([Segment(" " * left, base), *cells_to_segments(cells, base), Segment(" " * right, base)])
         if len(self._cache) >= CACHE_TILES:
             self._cache.pop(next(iter(self._cache)))  # oldest first: the view has moved on from it
@@ -236,8 +242,8 @@ class ImageGrid(ScrollView, can_focus=True):
         if g is None or x < 0 or y < 0:
             return None
         row, sub = divmod(y, g.pitch)
-        col, within = divmod(x, g.img_cols + 1)
-        if sub >= g.tile_height or within >= g.img_cols or col >= g.per_row:
+        col, within = divmod(x, g.cell_cols + 1)
+        if sub >= g.tile_height or within >= g.cell_cols or col >= g.per_row:
             return None
         index = row * g.per_row + col
         return index if index < len(self.items) else None

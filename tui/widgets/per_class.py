@@ -3,7 +3,8 @@
 Rows are rebuilt once per epoch (cheap: one row per class). ``s`` cycles the
 sort order; the cursor stays on the same class across rebuilds. A narrow panel
 keeps the class, its latest accuracy and its change; the best accuracy and the
-bar come back as the width allows (``fit_columns``).
+bar come back as the width allows (``fit_columns``). Class names take the width
+there is before the bar grows ("orange-horizontal" whole, not "orange-horizont…").
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tui import format as fmt
 
 SORTS = ("class", "latest ↓", "latest ↑", "change ↓", "best ↓")
 BAR = 12
-NAME = 16
+NAME = 16  # class-name cells kept before the other columns give way; longer names use what is left
 LATEST, CHANGE, BEST = 6, 5, 5  # column widths ("latest", "▲ 5.0", "85.0%"); each cell adds 2 of padding
 
 
@@ -51,14 +52,16 @@ def sort_order(sort: str, latest: list[float], prev: list[float], best: list[flo
     return sorted(idx, key=keys[sort])
 
 
-def fit_columns(width: int) -> tuple[int, bool, int]:
-    """(class name width, best shown, bar width) for a table ``width`` cells wide."""
+def fit_columns(width: int, longest: int = NAME) -> tuple[int, bool, int]:
+    """(class name width, best shown, bar width) for a table ``width`` cells wide whose longest class name
+    is ``longest`` cells: names whole where they fit, then the bar."""
     spare = width - (LATEST + 2) - (CHANGE + 2)
-    if spare >= NAME + 2 + BEST + 2 + 4 + 2:  # every column, the bar at least 4 cells
-        return NAME, True, min(BAR, spare - (NAME + 2) - (BEST + 2) - 2)
+    if spare >= min(longest, NAME) + 2 + BEST + 2 + 4 + 2:  # every column, the bar at least 4 cells
+        name = min(longest, spare - 2 - (BEST + 2) - (4 + 2))
+        return name, True, min(BAR, spare - (name + 2) - (BEST + 2) - 2)
     if spare >= 12 + 2 + BEST + 2:  # names of at least 12, and the best accuracy
-        return min(NAME, spare - (BEST + 2) - 2), True, 0
-    return max(4, min(NAME, spare - 2)), False, 0
+        return min(longest, spare - (BEST + 2) - 2), True, 0
+    return max(4, min(longest, spare - 2)), False, 0
 
 
 class PerClassTable(DataTable):
@@ -93,7 +96,8 @@ class PerClassTable(DataTable):
     def _fit(self) -> tuple[int, bool, int]:
         rows = len(self._rows_data[1])
         scrollbar = self.styles.scrollbar_size_vertical if rows + 1 > self.size.height else 0
-        return fit_columns(self.size.width - scrollbar)
+        longest = max((len(name) for name in self._rows_data[0]), default=NAME)
+        return fit_columns(self.size.width - scrollbar, longest)
 
     def _rebuild(self) -> None:
         names, latest, prev, best = self._rows_data
