@@ -33,6 +33,7 @@ PRETRAINED_STRATEGIES = ("feature-extract", "finetune", "two-phase")
 """The strategies that start from ImageNet weights (and so feed the ImageNet normalisation)."""
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
+NORMALIZE = ("standardize", "unit")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 TTA_LEVELS = (0, 1, 2)
 # Training images of each dataset (the official files; synthetic is generated at this size).
@@ -78,6 +79,8 @@ class RunConfig:
     """A saved run whose trained weights start this one (linear-probe)."""
     image_size: int | None = None
     """Input size fed to the model; unset: the model's own (e.g. 224 for AlexNet)."""
+    normalize: str = "standardize"
+    """How pixels become inputs (scratch and linear-probe runs): standardize (each channel's training mean and std, as torchvision recipes do) or unit (pixels / 255 only, as Keras notebooks do); pretrained strategies always use ImageNet's statistics."""
 
     epochs: int = 10
     """Number of passes over the training set."""
@@ -184,6 +187,7 @@ class RunConfig:
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("schedule", self.schedule, SCHEDULES)
+        _check_choice("normalize", self.normalize, NORMALIZE)
         _check_choice("device", self.device, DEVICES)
         _positive("epochs", self.epochs)
         _positive("batch_size", self.batch_size)
@@ -271,7 +275,7 @@ class RunConfig:
 # The fields by theme (one order for --help and the launcher's advanced section).
 FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "what": ("dataset", "data_dir", "folder_size", "download", "model", "head", "strategy", "weights", "from_run",
-             "image_size", "preset"),
+             "image_size", "normalize", "preset"),
     "optimisation": ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
                      "warmup_epochs", "label_smoothing", "lookahead", "phase2_epoch", "phase2_lr", "early_stop_patience",
                      "plateau_patience"),
@@ -286,6 +290,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
 # The fields whose value is one of a fixed list.
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {
     "dataset": DATASETS, "strategy": STRATEGIES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES,
+    "normalize": NORMALIZE,
 }
 
 

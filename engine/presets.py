@@ -81,9 +81,10 @@ _S003_FINAL = dict(dataset="cifar10", model="resnet18-cifar", epochs=30, batch_s
 
 # Study 004 reads as a Keras notebook: Adam at its default 1e-3 and a 20%
 # validation split (validation_split=0.2 -> 10,000 images) are assumed throughout.
+# Its inputs: pixels / 255, the Keras notebook's usual first line (the text names no standardisation).
 _S004 = dict(dataset="cifar10", optimizer="adam", lr=1e-3, batch_size=64, weight_decay=0.0, schedule="none",
-             val_split=10000, crop=False, flip=False)
-_A004 = ("optimizer", "lr", "batch_size", "weight_decay", "schedule", "val_split", "epochs")
+             val_split=10000, crop=False, flip=False, normalize="unit")
+_A004 = ("optimizer", "lr", "batch_size", "weight_decay", "schedule", "val_split", "epochs", "normalize")
 # Keras defaults the text implies but these presets do not copy.
 _NOTES004 = ("Keras fit's default batch is 32; we use 64", "Keras initialises conv/dense layers glorot-uniform; "
              "the conv models here keep torch's default init", "Keras UpSampling2D is nearest-neighbour; we resize "

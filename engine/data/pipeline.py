@@ -88,6 +88,11 @@ def run_pipeline(config: RunConfig, data, *, rgb_only: bool, input_size: int, de
     """A run's transform, as training, analysis and the sample grid all build it: the dataset's own
     statistics, or ImageNet's for the pretrained strategies (pretrained features expect them)."""
     pretrained = config.strategy in PRETRAINED_STRATEGIES
-    mean, std = (IMAGENET_MEAN, IMAGENET_STD) if pretrained else data.mean_std()
+    if pretrained:
+        mean, std = IMAGENET_MEAN, IMAGENET_STD
+    elif config.normalize == "unit":
+        mean, std = [0.0] * data.channels, [1.0] * data.channels
+    else:
+        mean, std = data.mean_std()
     return Pipeline(config, mean=mean, std=std, channels=3 if rgb_only else data.channels,
                     native_size=data.image_size, input_size=input_size, num_classes=data.num_classes, device=device)

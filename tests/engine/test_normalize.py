@@ -1,0 +1,32 @@
+"""--normalize: a run's inputs standardised per channel (torchvision recipes) or pixels / 255 (Keras notebooks)."""
+from __future__ import annotations
+
+import torch
+
+from engine.config import RunConfig
+from engine.data.load import load_dataset
+from engine.data.pipeline import run_pipeline
+from engine.presets import PRESETS, preset_run_config
+
+
+def inputs(normalize: str, strategy: str = "scratch") -> torch.Tensor:
+    data = load_dataset("synthetic", val_split=0)
+    config = RunConfig(dataset="synthetic", normalize=normalize, strategy=strategy, channels_last=False)
+    pipe = run_pipeline(config, data, rgb_only=False, input_size=32, device=torch.device("cpu"))
+    return pipe.eval_batch(torch.as_tensor(data.train.x[:512])).float()
+
+
+def test_unit_is_pixels_over_255_and_standardize_centres_each_channel() -> None:
+    unit = inputs("unit")
+    assert 0.0 <= unit.min() and unit.max() <= 1.0 and unit.max() > 0.5
+    standard = inputs("standardize")
+    assert standard.mean(dim=(0, 2, 3)).abs().max() < 0.1 and standard.min() < -0.5
+
+
+def test_study_004_presets_feed_unit_inputs_and_say_it_is_assumed() -> None:
+    for name, preset in PRESETS.items():
+        if preset.study == "004":
+            assert preset_run_config(name).normalize == "unit"
+            assert "normalize" in preset.assumed
+        elif preset.study in ("002", "003"):  # their notebooks standardise with the data's mean and std
+            assert preset_run_config(name).normalize == "standardize"
