@@ -17,6 +17,15 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 
+@pytest.fixture(autouse=True)
+def app_settings(tmp_path_factory, monkeypatch) -> Path:
+    """The app's remembered settings (tui.settings) in a folder of the test's own: never the user's
+    ~/.config, and no test sees what another chose (processes the test starts inherit it)."""
+    folder = tmp_path_factory.mktemp("settings")
+    monkeypatch.setenv("CIFAR_TUI_CONFIG", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def cifar10_dir(tmp_path_factory) -> Path:
     """A data dir holding cifar-10-batches-py/ (250 train, 100 test images)."""

@@ -1,4 +1,4 @@
-"""Resuming runs in the app: `u` on the runs screen, and `cifar-tui train --resume RUN`.
+"""Resuming runs in the app: `R` on the runs screen, and `cifar-tui train --resume RUN`.
 
 The runs are real: tiny synthetic trainings stopped at a chosen step (tui_fixtures.stopped_run),
 so what the dashboard shows of the earlier epochs comes from the engine's RunStarted.history.
@@ -44,15 +44,15 @@ async def test_resume_key_continues_the_run_live(tmp_path: Path) -> None:
         assert isinstance(screen, RunsScreen)
         cursor_to(screen, done)
         await pilot.pause()
-        assert "u" not in screen.active_bindings and "u" not in footer_keys(screen)  # not offered
-        await pilot.press("u")
+        assert "R" not in screen.active_bindings and "R" not in footer_keys(screen)  # not offered
+        await pilot.press("R")
         await pilot.pause()
         assert app.screen is screen
         cursor_to(screen, short)
         await pilot.pause()
-        assert "u" in screen.active_bindings and "u" in footer_keys(screen)
-        assert "u resumes it" in str(screen.query_one("#runs-info").render())
-        await pilot.press("u")
+        assert "R" in screen.active_bindings and "R" in footer_keys(screen)
+        assert "R resumes it" in str(screen.query_one("#runs-info").render())
+        await pilot.press("R")
         await pilot_wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
         dash = app.screen
         assert dash.resume_dir == str(short)
@@ -79,7 +79,7 @@ async def test_resumed_run_stopped_again_exits_130(tmp_path: Path) -> None:
     app = CifarApp(runs_dir=str(runs), start_screen=RunsScreen(str(runs)))
     async with app.run_test(size=(80, 24)) as pilot:
         cursor_to(app.screen, run)
-        await pilot.press("u")
+        await pilot.press("R")
         await pilot_wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
         dash = app.screen
         await pilot_wait_until(pilot, lambda: dash.state.step > 0 and dash.state.status == "training")
@@ -109,8 +109,8 @@ async def test_resume_refused_is_a_notification(tmp_path: Path) -> None:
         screen = app.screen
         cursor_to(screen, diverged)
         await pilot.pause()
-        assert "u" in screen.active_bindings
-        await pilot.press("u")
+        assert "R" in screen.active_bindings
+        await pilot.press("R")
         await pilot.pause()
         assert app.screen is screen
         messages = [n.message for n in app._notifications]

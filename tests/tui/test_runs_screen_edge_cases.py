@@ -64,7 +64,7 @@ async def test_delete_leaves_selected_runs_the_filter_hides(runs):
         assert "seed=2" in dialog.body  # one run a line, told apart as in the table
         await pilot.press("y")
         await pilot.pause()
-        assert sorted(p.name for p in runs.iterdir() if not p.name.startswith(".")) == [cnn.name]  # .trash aside
+        assert sorted(p.name for p in runs.iterdir() if p.name != ".trash") == [cnn.name]  # the rest: in the trash
         assert [e.info.run_id for e in screen.entries] == [cnn.name] and list(screen.selected) == [cnn.name]
 
 
@@ -74,7 +74,7 @@ async def test_nothing_happens_when_the_filter_hides_the_whole_selection(runs):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         await select_then_filter(pilot, "cnn", "noval")
-        for key in ("d", "x", "n", "t", "c"):
+        for key in ("d", "w", "n", "t", "c"):
             await pilot.press(key)
             await pilot.pause()
             assert app.screen is screen, key  # no dialog: the one shown run is not selected
@@ -90,7 +90,7 @@ async def test_export_and_compare_take_only_the_shown_selection(runs, tmp_path):
         screen = app.screen
         await select_then_filter(pilot, "", "mlp")  # six selected, five shown
         shown = table_ids(screen)
-        await pilot.press("x")
+        await pilot.press("w")
         prompt = app.screen
         assert isinstance(prompt, TextPrompt) and prompt.title_text.startswith("Export 5 run(s)")
         prompt.query_one("Input").value = str(out)

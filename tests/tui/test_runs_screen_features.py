@@ -199,7 +199,7 @@ async def test_export_from_the_runs_screen(runs, tmp_path):
     out = tmp_path / "picked.json"
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("space", "space", "x")
+        await pilot.press("space", "space", "w")
         prompt = app.screen
         assert isinstance(prompt, TextPrompt)
         prompt.query_one("Input").value = str(out)
@@ -264,7 +264,7 @@ async def test_follow_a_headless_run_from_the_runs_screen(runs):
 async def test_an_empty_runs_directory_says_how_to_start(tmp_path):
     app = ScreenApp(lambda: RunsScreen(str(tmp_path / "nothing-here")))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("c", "d", "x", "enter", "space", "e")  # nothing to act on: no crash, no dialog
+        await pilot.press("c", "d", "w", "x", "p", "u", "enter", "space", "e")  # nothing to act on: no crash, no dialog
         assert isinstance(app.screen, RunsScreen)
         assert "no runs in" in text_of(app.screen.query_one("#runs-state", Static))
 

@@ -5,44 +5,19 @@ the least needed columns go first, then the run name is shortened (its id stays 
 """
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sys
-from typing import Any
 
-from engine.config import RunConfig, UserError
 from engine.runs import RunInfo, RunStatus
 from engine.runs.meta import display_name, read_meta, short_name
 
 from tui import format as fmt
+from tui.columns import config_cell, flag_name
 
 COLUMNS = ("run", "status", "dataset", "model", "strategy", "epochs", "best val", "test (last)", "wall", "img/s")
 DROP_ORDER = ("img/s", "wall", "strategy", "dataset", "best val", "status")
 """Which columns a narrow terminal loses first; run, model, epochs and the test accuracy always stay."""
 MIN_NAME = 20
-
-
-def config_columns(text: str | None) -> list[str]:
-    """'lr,batch_size' (dashes allowed: batch-size) -> RunConfig fields; UserError naming an unknown one."""
-    if not text:
-        return []
-    fields = {f.name for f in dataclasses.fields(RunConfig)}
-    names = [n.strip().replace("-", "_") for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in fields]
-    if unknown:
-        raise UserError(f"--columns: no setting named {', '.join(unknown)}; choose from: {', '.join(sorted(fields))}")
-    return names
-
-
-def cell(value: Any) -> str:
-    """A config value as a table cell: on/off, '-', 0.1 / 3e-04, as the user would type it."""
-    if value is None or value == "":
-        return fmt.MISSING
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def run_cells(r: RunInfo, extra: list[str], *, narrow: bool = False) -> list[str]:
@@ -56,13 +31,13 @@ def run_cells(r: RunInfo, extra: list[str], *, narrow: bool = False) -> list[str
         name, r.status, c.get("dataset", "?"), c.get("model", "?"), c.get("strategy", "?"),
         f"{s.get('epochs_done', 0)}/{c.get('epochs', '?')}", fmt.pct(s.get("best_acc")), fmt.pct(s.get("test_acc")),
         fmt.duration(s.get("wall_time_s")), fmt.rate(s.get("img_per_s")),
-    ] + [cell(c.get(k)) for k in extra]
+    ] + [config_cell(c, k) for k in extra]
 
 
 def runs_table(runs: list[RunInfo], extra: list[str] | None = None, width: int | None = None) -> str:
     """An aligned text table; with ``width``, columns are dropped and the name shortened to fit it."""
     extra = extra or []
-    header = list(COLUMNS) + [k.replace("_", "-") for k in extra]
+    header = list(COLUMNS) + [flag_name(k) for k in extra]
     rows = [header] + [run_cells(r, extra) for r in runs]
     keep = list(range(len(header)))
     if width is not None and _line_width(rows, keep) > width:

@@ -256,7 +256,8 @@ def cmd_runs(argv: Sequence[str]) -> int:
     args = build_runs_parser().parse_args(argv)
     from engine.runs import list_runs, load_run, trashed
 
-    from tui.cli.listing import config_columns, runs_table, terminal_width
+    from tui.cli.listing import runs_table, terminal_width
+    from tui.columns import config_columns
 
     runs_dir = runs_dir_of(args)
     if args.restore is not None or args.empty_trash:

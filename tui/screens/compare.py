@@ -36,9 +36,11 @@ from tui.format import letter, truncate
 from tui.messages import OpenFeatures, OpenRuns
 from tui.screens.compare_render import (
     MARKERS,
+    MAX_MATRIX_CLASSES,
     PALETTE,
     apart_labels,
     changes_table,
+    diff_view,
     matrix_table,
     run_style,
     run_tag,
@@ -49,7 +51,6 @@ from tui.screens.run_dialogs import prompt_export
 METRIC_CYCLE = tuple(CURVE_METRICS)
 LOSS_CYCLE = ("test_loss", "train_loss", "val_loss")
 RELOAD_S = 2.0
-MAX_MATRIX_CLASSES = 20  # beyond this a class × class matrix no longer fits 160 columns
 TABS = ("tab-curves", "tab-metrics", "tab-config", "tab-classes", "tab-confusion", "tab-seeds")
 
 
@@ -329,14 +330,7 @@ class CompareScreen(Screen):
         except UserError as exc:
             box.update(str(exc))
             return
-        unit = "percentage points of each true class" if diff.normalized else "images"
-        # Whole points / images, signed: a matrix cell has room for "+13", not "+13.0" (no format.py style yet).
-        cell = (lambda v: f"{100 * v:+.0f}") if diff.normalized else (lambda v: f"{v:+d}")
-        legend = "green: B better · red: B worse"
-        if len(diff.class_names) > MAX_MATRIX_CLASSES:
-            box.update(changes_table(diff, f"largest changes B − A ({unit}) · {legend}", cell))
-        else:
-            box.update(matrix_table(f"B − A ({unit}), rows = true class · {legend}", diff.class_names, diff.cells, cell))
+        box.update(diff_view(diff, self.app.no_color))
 
     @staticmethod
     def _own_confusion(run: RunData) -> RenderableType:

@@ -22,6 +22,7 @@ from tui.screens.runs_table import apart_texts
 PALETTE = ((230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178), (213, 94, 0),
            (204, 121, 167), (190, 190, 190))
 MARKERS = ("●", "▲", "■", "◆", "+", "x", "*", "o")
+MAX_MATRIX_CLASSES = 20  # beyond this a class × class matrix no longer fits 160 columns
 
 
 def run_style(i: int) -> str:
@@ -66,20 +67,53 @@ def diff_style(value: float, scale: float, on_diagonal: bool) -> str:
     return f"bold white on rgb({r},{g},{b})"
 
 
-def matrix_table(title: str, names: list[str], cells: list[list[float]], fmt: Callable[[Any], str]) -> Group:
-    """A class × class matrix, each cell shaded by diff_style (zeros as a dot)."""
+def diff_view(diff: ConfusionDiff, no_color: bool) -> Group:
+    """The confusion difference B − A: a matrix, or its largest cells where the classes are too many.
+
+    In colour a cell is shaded green where B is better and red where worse. Without colour (NO_COLOR)
+    the shades cannot say it, and B − A's sign means better on the diagonal but worse off it; so each
+    cell shows its sign by merit instead, '+' for better and '−' for worse, and the title says so.
+    """
+    unit = "percentage points of each true class" if diff.normalized else "images"
+    # Whole points / images, signed: a matrix cell has room for "+13", not "+13.0".
+    cell = (lambda v: f"{100 * v:+.0f}") if diff.normalized else (lambda v: f"{v:+d}")
+    what = "B vs A" if no_color else "B − A"
+    legend = "+ B better · − B worse (more right on the diagonal, fewer of these mistakes off it)" if no_color \
+        else "green: B better · red: B worse"
+    if len(diff.class_names) > MAX_MATRIX_CLASSES:
+        return changes_table(diff, f"largest changes {what} ({unit}) · {legend}", cell, by_merit=no_color)
+    return matrix_table(f"{what} ({unit}), rows = true class · {legend}", diff.class_names, diff.cells, cell,
+                        by_merit=no_color)
+
+
+def merit(value: float, on_diagonal: bool) -> float:
+    """A B − A cell signed by merit: more right answers (diagonal) or fewer mistakes (off it) is positive."""
+    return value if on_diagonal else -value
+
+
+def matrix_table(title: str, names: list[str], cells: list[list[float]], fmt: Callable[[Any], str],
+                 by_merit: bool = False) -> Group:
+    """A class × class matrix, each cell shaded by diff_style (zeros as a dot); ``by_merit``: signs by merit."""
     scale = max((abs(v) for row in cells for v in row), default=0)
     table = Table(box=None, padding=(0, 1))
     table.add_column("true \\ pred", no_wrap=True)
     for short in abbreviations(names):  # the dashboard's matrix labels its columns the same way
         table.add_column(short, justify="right")
     for i, (name, row) in enumerate(zip(names, cells)):
-        table.add_row(truncate(name, 16), *[Text("·" if v == 0 else fmt(v), style=diff_style(v, scale, i == j))
-                                            for j, v in enumerate(row)])
+        table.add_row(truncate(name, 16), *[Text("·" if v == 0 else _shown(fmt, v, i == j, by_merit),
+                                                 style=diff_style(v, scale, i == j)) for j, v in enumerate(row)])
     return Group(Text(title, style="bold"), table)  # a title apart: a Table wraps its title to the table's width
 
 
-def changes_table(diff: ConfusionDiff, title: str, fmt: Callable[[Any], str]) -> Group:
+def _shown(fmt: Callable[[Any], str], value: float, on_diagonal: bool, by_merit: bool) -> str:
+    """A cell's text: B − A as it is, or by merit with a true minus ('−3' reads as worse, '-3' as a dash)."""
+    if not by_merit:
+        return fmt(value)
+    text = fmt(merit(value, on_diagonal))
+    return "−" + text[1:] if text.startswith("-") else text
+
+
+def changes_table(diff: ConfusionDiff, title: str, fmt: Callable[[Any], str], by_merit: bool = False) -> Group:
     """The largest cells as a list: a 100×100 matrix does not fit a terminal."""
     table = Table(box=None, padding=(0, 1))
     for col in ("true", "predicted", "cell"):
@@ -87,5 +121,6 @@ def changes_table(diff: ConfusionDiff, title: str, fmt: Callable[[Any], str]) ->
     changes = largest_changes(diff, 30)
     scale = max((abs(v) for _, _, v in changes), default=0)
     for i, j, v in changes:
-        table.add_row(diff.class_names[i], diff.class_names[j], Text(fmt(v), style=diff_style(v, scale, i == j)))
+        shown = _shown(fmt, v, i == j, by_merit)
+        table.add_row(diff.class_names[i], diff.class_names[j], Text(shown, style=diff_style(v, scale, i == j)))
     return Group(Text(title, style="bold"), table)  # a title apart: a Table wraps its title to the table's width

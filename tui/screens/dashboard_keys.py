@@ -87,7 +87,7 @@ def stop(screen: DashboardScreen) -> None:
 def stop_question(screen: DashboardScreen) -> str:
     """The stop dialog's text: what happens to the run, and the command that continues it."""
     return (f"Stop training? The run is saved as interrupted and can be resumed "
-            f"({resume_command(screen)}, or u on the runs screen).")
+            f"({resume_command(screen)}, or R on the runs screen).")
 
 
 def resume_command(screen: DashboardScreen) -> str:

@@ -4,7 +4,8 @@ projected on their first two principal components, one colour per class (study 0
 The projection is stored in the run (``analysis/pca.npz``) the first time it is computed
 (here, or by ``cifar-tui analyze RUN --pca``), so it opens at once afterwards. Two runs
 (from compare) are drawn side by side when the terminal is wide enough, else one at a
-time (``left``/``right`` switch).
+time: ``left``/``right`` page through them, the title saying which ("2 of 3"). Runs are named as
+everywhere else: the name a person gave, else the id without its start time.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from engine.runs.meta import read_meta, short_name
+
 from tui import format as fmt
 from tui.widgets.scatter import ScatterPlot
 from tui.screens.image_base import failure
@@ -31,15 +34,17 @@ class FeaturesScreen(Screen):
     """Scatter plots of stored (or freshly computed) PCA projections, one per run."""
 
     CSS_PATH = "images.tcss"
-    BINDINGS = [Binding("left", "show(-1)", "Previous run", show=False), Binding("right", "show(1)", "Next run",
-                                                                                     show=False),
+    BINDINGS = [Binding("left", "show(-1)", "Previous run"), Binding("right", "show(1)", "Next run"),
                 Binding("escape", "back", "Back")]
 
     def __init__(self, run_dirs: list[str], letters: list[str] | None = None) -> None:
         super().__init__()
         self.run_dirs = run_dirs
         self.letters = letters or [fmt.letter(i) for i in range(len(run_dirs))]
+        self.names = [run_label(d) for d in run_dirs]
         self.current = 0
+        self.paged = False
+        """One run at a time (the terminal is too narrow for all side by side): ← → page."""
 
     def compose(self) -> ComposeResult:
         yield Static(Text("principal components of the penultimate features of test images", style="bold"),
@@ -60,9 +65,18 @@ class FeaturesScreen(Screen):
         self._layout()
 
     def _layout(self) -> None:
-        together = len(self.run_dirs) == 1 or self.size.width >= PANEL_MIN * len(self.run_dirs)
+        paged = len(self.run_dirs) > 1 and self.size.width < PANEL_MIN * len(self.run_dirs)
+        if paged != self.paged:
+            self.paged = paged
+            self.refresh_bindings()  # ← → are offered only while they page
         for i in range(len(self.run_dirs)):
-            self.query_one(f"#feature-{i}").display = together or i == self.current
+            panel = self.query_one(f"#feature-{i}")
+            panel.display = not paged or i == self.current
+            panel.border_title = f"{self.letters[i]} {self.names[i]}" if len(self.run_dirs) > 1 else self.names[i]
+            panel.border_subtitle = f"{i + 1} of {len(self.run_dirs)} · ← →" if paged else ""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.paged if action == "show" else True
 
     @work(thread=True, exit_on_error=False)
     def _load(self, i: int, run_dir: str) -> None:
@@ -78,9 +92,8 @@ class FeaturesScreen(Screen):
 
     def _show(self, i: int, run_dir: str, fs: Any, note: str) -> None:
         pcs = ", ".join(f"PC{k + 1} {fmt.share(r)}" for k, r in enumerate(fs.explained[:2]))
-        head = f"{self.letters[i]}: {Path(run_dir).name}" if len(self.run_dirs) > 1 else Path(run_dir).name
-        info = Text(head + "\n", style="bold")
-        info.append(f"{pcs} of the variance; {len(fs.labels)} test images, {fs.dim}-d features entering "
+        # The run's letter and name are the panel's border title.
+        info = Text(f"{pcs} of the variance; {len(fs.labels)} test images, {fs.dim}-d features entering "
                     f"{fs.layer}, from the model of epoch {fs.epoch}" + (f" ({note})" if note else ""), style="dim")
         self._info(i, info)
         plot = self.query_one(f"#feature-{i} ScatterPlot", ScatterPlot)
@@ -92,6 +105,11 @@ class FeaturesScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def run_label(run_dir: str) -> str:
+    """The run as its tables name it: the name a person gave, else the id without its start time."""
+    return short_name(Path(run_dir).name, read_meta(run_dir))
 
 
 def load_or_compute(run_dir: str, say: Any) -> tuple[Any, str]:

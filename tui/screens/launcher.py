@@ -27,12 +27,12 @@ from textual.widgets import Button, Checkbox, Footer, Input, Select, Static
 from engine.config import ConfigError, RunConfig, default_runs_dir
 
 from tui.messages import StartRun
+from tui.screens import launcher_preset
 from tui.screens.launcher_advanced import AdvancedSection
 from tui.screens.launcher_fields import (
     blamed_field,
     check_value,
     field_specs,
-    format_value,
     in_words,
     parse_text,
 )
@@ -48,7 +48,7 @@ from tui.screens.launcher_form import (
     preset_fields,
 )
 from tui.screens.launcher_info import InfoState, abs_dir, field_help, info_panel
-from tui.screens.launcher_rows import NO_PRESET, DatasetBanner, main_row_names, main_rows, show_error
+from tui.screens.launcher_rows import DatasetBanner, main_row_names, main_rows, show_error
 from tui.screens.launcher_runs import ProbePicker
 
 if TYPE_CHECKING:
@@ -96,8 +96,9 @@ class LauncherScreen(Screen):
         self.runs_dir = runs_dir or (base.runs_dir if base is not None else default_runs_dir())
         self.base = base or RunConfig(runs_dir=self.runs_dir)
         self.presets = load_presets()
-        self.preset_extra: dict[str, Any] = {}
-        self.preset_name: str | None = None
+        self.preset_name: str | None
+        self.preset_extra: dict[str, Any]
+        self.preset_name, self.preset_extra = launcher_preset.given(self.base, self.presets)
         self.models: Mapping[str, ModelSpec] = models or {}
         self.info: dict[str, str] = {"params": "loading torch...", "input": "-", "device": "loading torch..."}
         self.dataset = DatasetStatus(True, "checking...")
@@ -144,6 +145,7 @@ class LauncherScreen(Screen):
         await self.query_one("#form").mount_all([*main_rows(self.base, self.presets, self.runs_dir, rest), section,
                                                  Button("Start training (ctrl+s)", id="start", variant="success")])
         self.form_complete = True
+        launcher_preset.fit_val_split(self)  # a preset's split given with a smaller dataset on the command line
         self._show_probe_row()
         if self.models:
             self._use_registry(self.models)
@@ -190,9 +192,9 @@ class LauncherScreen(Screen):
             self._count(config)
 
     def _render_info(self) -> None:
-        model = self._value("model")
+        model = self.value_of("model")
         spec = self.models.get(model) if self.models else None
-        probing = self._value("strategy") == PROBE
+        probing = self.value_of("strategy") == PROBE
         state = InfoState(model, spec.description if spec is not None else None, self.info, self.dataset,
                           self.dataset_present, self.runs_dir, self._probe_label() if probing else None)
         preset = self.presets.get(self.preset_name) if self.preset_name else None
@@ -214,8 +216,8 @@ class LauncherScreen(Screen):
             return  # a control's Changed event from mounting: the first check, after the first frame, reads it
         self._dataset_checked = True
         field = self.query_one("#data_dir", Input)
-        field.placeholder = data_dir_placeholder(self._value("dataset"))
-        self.dataset = dataset_status(self._value("dataset"), field.value.strip() or None)
+        field.placeholder = data_dir_placeholder(self.value_of("dataset"))
+        self.dataset = dataset_status(self.value_of("dataset"), field.value.strip() or None)
         banner = self.query_one(DatasetBanner)
         if self.dataset.present and banner.display and banner.has_focus_within:
             self.query_one("#dataset").focus()  # its buttons vanish with it
@@ -245,7 +247,7 @@ class LauncherScreen(Screen):
     def _show_probe_row(self) -> None:
         if not self.form_complete:  # _complete_form calls it again
             return
-        probing = self._value("strategy") == PROBE
+        probing = self.value_of("strategy") == PROBE
         self.query_one("#row-from_run").display = probing
         if probing:
             self.query_one(ProbePicker).reload()
@@ -271,9 +273,10 @@ class LauncherScreen(Screen):
     def _select_changed(self, event: Select.Changed) -> None:
         name = event.select.id
         if name == "preset":
-            self._apply_preset(str(event.value))
-        if name == "dataset":
+            launcher_preset.apply(self, str(event.value))
+        if name == "dataset" and self.form_complete:
             self._refresh_dataset()
+            launcher_preset.fit_val_split(self)
         if name == "strategy":
             self._show_probe_row()
         if name == "from_run":
@@ -318,37 +321,14 @@ class LauncherScreen(Screen):
         show_error(self.query_one(f"#row-{name}"), name, error)
         self.query_one(f"#{name}").set_class(bool(error), "bad")
 
-    def _value(self, name: str) -> Any:
+    def value_of(self, name: str) -> Any:
         widgets = self.query(f"#{name}")
         if not widgets:  # a row mounted after the first frame, not there yet: the value it will start with
             return getattr(self.base, name, None)
         value = widgets.first().value  # type: ignore[attr-defined]
         return None if value is Select.NULL else value
 
-    def _apply_preset(self, name: str) -> None:
-        if name == NO_PRESET:
-            self.preset_name, self.preset_extra = None, {}
-            return
-        if not self.form_complete:  # picked in the instant before every row is mounted: fill them once they are
-            self.call_after_refresh(self._apply_preset, name)
-            return
-        fields = preset_fields(name)
-        self.preset_name, self.preset_extra = name, dict(fields.get("extra") or {})
-        values = {**RunConfig().to_dict(), **fields}
-        for key, value in values.items():
-            widget = self._control(key)
-            if isinstance(widget, Select) and key != "from_run":
-                if key != "model" or value in self.models or not self.models:
-                    if key == "model" and not self.models:
-                        widget.set_options([(f"{value} (loading models...)", value)])
-                    widget.value = value
-            elif isinstance(widget, Checkbox):
-                widget.value = bool(value)
-            elif isinstance(widget, Input) and key != "data_dir":
-                widget.value = format_value(value)
-        self.notify(f"preset {name} loaded; change any field before starting", timeout=3)
-
-    def _control(self, name: str) -> Widget | None:
+    def control_of(self, name: str) -> Widget | None:
         """The form's control for a RunConfig field (None for the fields it does not edit)."""
         if name in NOT_EDITED or name == "preset" or name not in field_specs():
             return None
@@ -372,7 +352,7 @@ class LauncherScreen(Screen):
         values: dict[str, Any] = {}
         problems: list[str] = []
         for name in field_specs():
-            widget = self._control(name)
+            widget = self.control_of(name)
             if isinstance(widget, Input) and name != "data_dir":
                 value, error = (parse_number(name, widget.value) if name in NUMBER_BY_NAME
                                 else parse_text(field_specs()[name], widget.value))
@@ -382,7 +362,7 @@ class LauncherScreen(Screen):
                     problems.append(error)
                 values[name] = value
             elif widget is not None:
-                values[name] = self._value(name)
+                values[name] = self.value_of(name)
         values["data_dir"] = self.query_one("#data_dir", Input).value.strip() or None
         return values, problems
 
@@ -399,7 +379,7 @@ class LauncherScreen(Screen):
             except ConfigError as exc:
                 field = blamed_field(exc)
                 message = in_words(str(exc))
-                return [self._refuse(field, message) if field and self._control(field) else message]
+                return [self._refuse(field, message) if field and self.control_of(field) else message]
         if not self.dataset.can_start(config.download):
             return [self.dataset.refusal()]
         return []

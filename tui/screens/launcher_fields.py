@@ -26,7 +26,7 @@ LABELS = {"batch_size": "batch size", "lr": "learning rate", "weight_decay": "we
           "eval_batch_size": "eval batch size", "image_size": "image size px", "folder_size": "folder image px"}
 # What an empty optional field means (the dataclass default None, in words).
 PLACEHOLDERS = {"train_limit": "all", "test_limit": "all", "val_split": "default: 5000 or 10%",
-                "image_size": "the model's own", "weights": "torchvision's cache", "name": "none",
+                "image_size": "the model's own", "weights": "torchvision's cache", "name": "optional",
                 "data_dir": "default"}
 # Titles of the field groups, in the order RunConfig lists them (a blank line ends a group there).
 
@@ -117,9 +117,11 @@ def _type_words(spec: FieldSpec) -> str:
 
 
 def format_value(value: Any) -> str:
-    """How a config value is shown in its field."""
+    """How a config value is shown in its field or said in a message: never Python's None / True / False."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

@@ -91,7 +91,8 @@ def main_row(name: str, base: RunConfig, presets: dict[str, Any], runs_dir: str)
     """One row of the main form (the preset row only when there are presets)."""
     if name == "preset":
         options = [(NO_PRESET, NO_PRESET)] + [(preset_label(n, p), n) for n, p in presets.items()]
-        return field_row("preset", Select(options, value=NO_PRESET, allow_blank=False, compact=True, id="preset"),
+        picked = base.preset if base.preset in presets else NO_PRESET  # `cifar-tui --preset NAME`: it shows
+        return field_row("preset", Select(options, value=picked, allow_blank=False, compact=True, id="preset"),
                          "preset")
     if name == "model":
         return field_row("model", Select([(f"{base.model} (loading models...)", base.model)], value=base.model,

@@ -90,7 +90,9 @@ def prompt_export(screen: Screen, run_dirs: Sequence[Path], stem: str = "runs-ex
         except (OSError, UserError) as exc:
             screen.notify(f"export failed: {exc}", severity="error")
             return
-        screen.notify(f"exported {len(run_dirs)} run(s) to {target}")
+        # Absolute: a name typed without a folder lands where the app was started, which few remember.
+        screen.notify(f"exported {len(run_dirs)} run(s) to {target.absolute()}", timeout=8)
 
-    screen.app.push_screen(TextPrompt(f"Export {len(run_dirs)} run(s) to", default,
-                                      "A .json name writes JSON, anything else CSV (one row per epoch)."), done)
+    hint = (f"A .json name writes JSON, anything else CSV (one row per epoch). A name without a folder "
+            f"is saved in {Path.cwd()}/.")
+    screen.app.push_screen(TextPrompt(f"Export {len(run_dirs)} run(s) to", default, hint), done)

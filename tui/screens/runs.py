@@ -2,14 +2,16 @@
 
 Keys: 1-9/0 or s sort (again: reverse), / filter, home / end first / last run,
 space select the cursor's run and move down (a: all shown),
-c compare the selection, enter open the run's dashboard, u resume a stopped run
+c compare the selection, enter open the run's dashboard, R resume a stopped run
 (interrupted, stale, failed, diverged) live, e rename, n note, t tags,
-d delete, x export, r refresh. n, t, d, x and c act on the selected runs the
-filter shows (else on the run under the cursor), never on one it hides.
+d delete (into the trash; u undoes it), w export, v choose the columns, r refresh,
+p pause / resume and x stop a run another process trains. n, t, d, w and c act on the
+selected runs the filter shows (else on the run under the cursor), never on one it hides.
 
 The table re-reads the runs directory every couple of seconds, so a run started
-elsewhere (``--no-ui`` in tmux, a batch job) shows up as running, advances, and
-ends as completed — or as stale when its writer dies.
+elsewhere (``--no-ui`` in tmux, a batch job) shows up as running, advances (its
+epoch, step and time from progress.json), and ends as completed — or as stale when
+its writer dies.
 """
 from __future__ import annotations
 
@@ -25,18 +27,21 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from engine.runs.index import RunEntry, RunIndex
-from engine.runs.status import RunStatus
 
-from tui import format as fmt
-from tui.screens import runs_actions
-from tui.screens.runs_table import COLUMNS, SORT_KEYS, info_text, matches, row_cells, sort_entries, tell_apart
+from tui.screens import runs_actions, runs_columns, runs_control, runs_select
+from tui.screens.runs_live import read_live
+from tui.screens.runs_table import SORT_KEYS, Column, header_labels, info_text, layout, matches, row_cells, \
+    sort_entries, tell_apart
+
 
 class RunsScanned(Message):
-    """A background scan of the runs directory finished (error: it could not read the directory)."""
+    """A background scan of the runs directory finished (error: it could not read the directory).
+    ``live``: the progress.json records of the running runs."""
 
-    def __init__(self, entries: list[RunEntry], number: int, error: str | None = None) -> None:
+    def __init__(self, entries: list[RunEntry], number: int, error: str | None = None,
+                 live: dict[str, dict[str, Any]] | None = None) -> None:
         super().__init__()
-        self.entries, self.number, self.error = entries, number, error
+        self.entries, self.number, self.error, self.live = entries, number, error, live or {}
 
 
 REFRESH_S = 2.0  # polling a directory is cheap; 2 s keeps a followed run's row current without busy work
@@ -52,15 +57,22 @@ class RunsTable(DataTable):
 
 
 class RunsScreen(Screen):
-    """Browse, sort, filter, select, compare, rename, annotate, delete and export runs."""
+    """Browse, sort, filter, select, compare, rename, annotate, delete, export and control runs."""
 
     CSS_PATH = "runs.tcss"
     BINDINGS = [
         Binding("space", "toggle_select", "Select",
                 tooltip="Select or unselect the run under the cursor and move down (space space space: a block). "
-                        "n t d x c act on the selected runs the filter shows, else on the cursor's run."),
+                        "n t d w c act on the selected runs the filter shows, else on the cursor's run."),
         Binding("c", "compare", "Compare"),
-        Binding("u", "resume", "Resume"),
+        Binding("R", "resume", "Resume"),
+        Binding("p", "pause_run", "Pause/resume"),
+        Binding("x", "stop_run", "Stop"),
+        Binding("u", "undo", "Undo delete"),
+        # The same keys where they cannot act: one line says why (the footer does not offer them there).
+        Binding("p", "cannot_control('pause')", show=False),
+        Binding("x", "cannot_control('stop')", show=False),
+        Binding("u", "nothing_to_undo", show=False),
         Binding("a", "select_all", "All", show=False),
         # Priority: the app runs it before handing on the keys typed after it (a fast "/cnn" arrives in one
         # read), so they reach the filter box, not the table's c and n.
@@ -70,7 +82,8 @@ class RunsScreen(Screen):
         Binding("n", "note", "Note"),
         Binding("t", "tags", "Tags"),
         Binding("d", "delete", "Delete"),
-        Binding("x", "export", "Export"),
+        Binding("w", "export", "Export"),
+        Binding("v", "columns", "Columns"),
         Binding("r", "refresh", "Refresh"),
         Binding("escape", "back", "Back"),
         *[Binding(k, f"sort_by({i})", show=False) for i, k in enumerate(SORT_KEYS)],
@@ -81,13 +94,20 @@ class RunsScreen(Screen):
         self.runs_dir = runs_dir
         self.index = RunIndex(runs_dir)
         self.entries: list[RunEntry] = []
+        self.live: dict[str, dict[str, Any]] = {}
+        """run id -> progress.json record of each running run (runs_live)."""
         self.selected: dict[str, None] = {}  # insertion-ordered: the first selected is A in "B − A"
         self.sort_key, self.sort_desc = "start", True
         self.query_text = ""
+        self.shown_keys: list[str] = runs_columns.remembered()
+        """The columns shown besides name and status (v changes them; remembered across sessions)."""
+        self.columns: list[Column] = layout(self.shown_keys)
         self._shown: tuple = ()
+        self._rows: list[list[Any]] = []  # the cells on screen, without the mark: what the headers' width depends on
+        self._labels: list[str] = []
         self.apart: dict[str, str] = {}
         """run id -> what tells it from same-named runs listed (runs_table.tell_apart), as the name column shows."""
-        self._resume_offered = False
+        self._offered: tuple = ()
         self._scan_lock = threading.Lock()
         self._scans = 0  # scans started, under the lock
         self._shown_scan = 0  # the number of the scan on screen: an older one arriving late is dropped
@@ -114,81 +134,103 @@ class RunsScreen(Screen):
     def on_screen_resume(self) -> None:
         self.scan_in_background()
 
+    def on_resize(self) -> None:
+        # The headers' long or short names follow the width there is: after the resize's layout (a table
+        # rebuilt inside it keeps the widths of its headers alone).
+        self.call_after_refresh(self._relabel)
+
+    def _relabel(self) -> None:
+        if self._labels != self._header_labels(self._rows):
+            self.render_table(force=True)
+
     def _tick(self) -> None:
         if self.is_current:  # under a dashboard or a dialog: the resume scan catches up
             self.scan_in_background()
 
     # ------------------------------------------------------------------ data
 
-    def _scan(self) -> tuple[list[RunEntry], int]:
-        """One scan (any thread): the entries and the scan's number, in the order scans ran."""
+    def _scan(self) -> tuple[list[RunEntry], int, dict[str, dict[str, Any]]]:
+        """One scan (any thread): the entries, the scan's number in the order scans ran, the running runs' progress."""
         with self._scan_lock:  # the index's cache is not for two threads at once
             self._scans += 1
-            return self.index.scan(), self._scans
+            entries = self.index.scan()
+            return entries, self._scans, read_live(entries)
 
     def refresh_runs(self) -> None:
         """Re-scan now, on the UI thread: on opening, and right after this screen changed the runs."""
-        entries, number = self._scan()
-        self._apply(entries, number)
+        entries, number, live = self._scan()
+        self._apply(entries, number, live)
 
     @work(thread=True, exclusive=True, group="runs-scan", exit_on_error=False)
     def scan_in_background(self) -> None:
         """Re-scan in a thread (the timer, r, coming back): the UI thread does no file I/O for it."""
         try:
-            entries, number = self._scan()
+            entries, number, live = self._scan()
         except OSError as exc:  # the directory went away or became unreadable: keep the rows, say why
             self.post_message(RunsScanned([], 0, f"cannot read {self.runs_dir}: {exc}"))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(RunsScanned(entries, number))
+            self.post_message(RunsScanned(entries, number, live=live))
 
     def on_runs_scanned(self, message: RunsScanned) -> None:
         if message.error and message.error != self._scan_error:  # once, not every couple of seconds
             self.notify(message.error, severity="error")
         self._scan_error = message.error
         if not message.error:
-            self._apply(message.entries, message.number)
+            self._apply(message.entries, message.number, message.live)
 
-    def _apply(self, entries: list[RunEntry], number: int) -> None:
+    def _apply(self, entries: list[RunEntry], number: int, live: dict[str, dict[str, Any]]) -> None:
         """Show a scan's result, unless a later scan is already shown."""
         if number < self._shown_scan:
             return
         self._shown_scan = number
-        self.entries = entries
+        self.entries, self.live = entries, live
         ids = {e.info.run_id for e in entries}
         self.selected = {k: None for k in self.selected if k in ids}
-        self._render_table()
+        self.render_table()
 
     def shown_entries(self) -> list[RunEntry]:
         """The runs that pass the filter, in the chosen order."""
         shown = [e for e in self.entries if matches(e, self.query_text)]
         return sort_entries(shown, self.sort_key, self.sort_desc)
 
-    def _render_table(self, force: bool = False) -> None:
+    def show_columns(self, keys: list[str]) -> None:
+        """Show these columns (besides name and status) from now on; a sort by one taken away goes back to 'started'."""
+        self.shown_keys, self.columns = keys, layout(keys)
+        if self.sort_key not in {c.key for c in self.columns}:
+            self.sort_key, self.sort_desc = "start", True
+        self.render_table(force=True)
+
+    def render_table(self, force: bool = False) -> None:
         table = self.query_one("#runs-table", DataTable)
         shown = self.shown_entries()
         self.apart = tell_apart(shown)  # among the runs listed: what tells same-named ones apart
-        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected, self.apart.get(e.info.run_id, "")))
-                for e in shown]
+        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected, self.apart.get(e.info.run_id, ""),
+                                          self.columns, self.live.get(e.info.run_id))) for e in shown]
         signature = (self.sort_key, self.sort_desc, *((rid, tuple(str(c) for c in cells)) for rid, cells in rows))
         if signature != self._shown or force:
             self._shown = signature
             current = self.current_entry()
             # Columns too: DataTable widths only grow, and one long cell (a reason) would stay wide.
             table.clear(columns=True)
+            self._rows = [cells[1:] for _, cells in rows]
             self._add_columns(table)
             for rid, cells in rows:
                 table.add_row(*cells, key=rid)
             if current is not None and current.info.run_id in table.rows:
                 table.move_cursor(row=table.get_row_index(current.info.run_id), animate=False)
-        self._update_state()
+        self.query_one("#runs-state", Static).update(runs_select.state_line(self))
         self._update_info()
+
+    def _header_labels(self, rows: list[list[Any]]) -> list[str]:
+        arrow = {self.sort_key: " ↓" if self.sort_desc else " ↑"}
+        return header_labels(self.columns, rows, self.size.width or 80, arrow)
 
     def _add_columns(self, table: DataTable) -> None:
         table.add_column(" ", key="sel", width=1)
-        for col in COLUMNS:
-            arrow = (" ↓" if self.sort_desc else " ↑") if col.key == self.sort_key else ""
-            table.add_column(col.label + arrow, key=col.key)
+        self._labels = self._header_labels(self._rows)
+        for col, label in zip(self.columns, self._labels):
+            table.add_column(label, key=col.key)
 
     def current_entry(self) -> RunEntry | None:
         """The run under the cursor."""
@@ -217,34 +259,21 @@ class RunsScreen(Screen):
         shown = {e.info.run_id for e in self.shown_entries()}
         return sum(k not in shown for k in self.selected)
 
-    def _update_state(self) -> None:
-        col = next(c for c in COLUMNS if c.key == self.sort_key)
-        n_shown = self.query_one("#runs-table", DataTable).row_count
-        parts = [fmt.count(len(self.entries), "run") + (f", {n_shown} shown" if n_shown != len(self.entries) else "")]
-        if self.selected:
-            hidden = self.hidden_selected()
-            parts.append(f"{len(self.selected)} selected" + (f" ({hidden} hidden by the filter)" if hidden else ""))
-        unreadable = sum(e.status is RunStatus.UNREADABLE for e in self.entries)
-        if unreadable:
-            parts.append(f"{unreadable} unreadable")
-        parts.append(f"sorted by {col.label} {'↓' if self.sort_desc else '↑'}")
-        if self.query_text:
-            parts.append(f"filter: {self.query_text!r}")
-        if not self.entries:
-            parts = [f"no runs in {self.runs_dir} yet — train one, or start 'cifar-tui --no-ui ...' elsewhere"]
-        self.query_one("#runs-state", Static).update(" · ".join(parts))
-
     def _update_info(self) -> None:
         e = self.current_entry()
-        info = self.query_one("#runs-info", Static)
-        offered = e is not None and e.status.resumable
-        if offered != self._resume_offered:  # u (resume) is offered for some runs only: the footer follows
-            self._resume_offered = offered
+        offered = tuple(self._offers(e))
+        if offered != self._offered:  # R, p, x and u are offered for some runs only: the footer follows
+            self._offered = offered
             self.refresh_bindings()
-        if e is None:
-            info.update("")
-            return
-        info.update(info_text(e))
+        info = self.query_one("#runs-info", Static)
+        info.update(info_text(e, self.live.get(e.info.run_id)) if e is not None else "")
+
+    def _offers(self, e: RunEntry | None) -> list[str]:
+        """The keys that act on this run now (or on the runs deleted here)."""
+        offers = ["resume"] if e is not None and e.status.resumable else []
+        if e is not None and runs_control.offered(e):
+            offers.append("control")
+        return offers + (["undo"] if runs_control.can_undo(self.runs_dir) else [])
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._update_info()
@@ -252,36 +281,18 @@ class RunsScreen(Screen):
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         key = event.column_key.value
         if key is not None and key != "sel":
-            self._sort(key)
+            runs_select.sort(self, key)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
 
-    # ------------------------------------------------------------------ sorting, filtering, selecting
-
-    def _sort(self, key: str) -> None:
-        col = next(c for c in COLUMNS if c.key == key)
-        if key == self.sort_key:
-            self.sort_desc = not self.sort_desc
-        else:
-            self.sort_key, self.sort_desc = key, col.desc_first
-        self._render_table()
-        self._to_top()
-
-    def _to_top(self) -> None:
-        # After a sort the interesting runs are at the top: "3, space, space, c" compares the best two.
-        self.query_one("#runs-table", DataTable).move_cursor(row=0, animate=False)
+    # ------------------------------------------------------------------ sorting, filtering, selecting (runs_select)
 
     def action_sort_by(self, index: int) -> None:
-        if index < len(COLUMNS):
-            self._sort(COLUMNS[index].key)
+        runs_select.sort_by(self, index)
 
     def action_sort_next(self) -> None:
-        keys = [c.key for c in COLUMNS]
-        nxt = COLUMNS[(keys.index(self.sort_key) + 1) % len(keys)]
-        self.sort_key, self.sort_desc = nxt.key, nxt.desc_first
-        self._render_table()
-        self._to_top()
+        runs_select.sort_next(self)
 
     def action_filter(self) -> None:
         # Focus now, not via widget.focus() (deferred until after keys already queued).
@@ -290,63 +301,55 @@ class RunsScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "runs-filter":
             self.query_text = event.value.strip()
-            self._render_table()
+            self.render_table()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "runs-filter":
             self.set_focus(self.query_one("#runs-table", DataTable))
 
     def action_back(self) -> None:
-        """Escape: clear the filter, else the selection, else leave the screen."""
-        box = self.query_one("#runs-filter", Input)
-        if box.has_focus or self.query_text:
-            self.query_text = ""
-            box.value = ""
-            self.set_focus(self.query_one("#runs-table", DataTable))
-            self._render_table()
-        elif self.selected:
-            self.selected.clear()
-            self._render_table()
-        elif len(self.app.screen_stack) > 2:  # [default, this screen]: nothing of the app beneath
-            self.app.pop_screen()
+        runs_select.back(self)
 
     def action_select_all(self) -> None:
-        """Select every run shown (after the filter); again: unselect them."""
-        shown = [e.info.run_id for e in self.shown_entries()]
-        if shown and all(rid in self.selected for rid in shown):
-            for rid in shown:  # a selected run the filter hides stays selected
-                del self.selected[rid]
-        else:
-            self.selected.update({rid: None for rid in shown})
-        self._render_table()
+        runs_select.select_all(self)
 
     def action_toggle_select(self) -> None:
-        e = self.current_entry()
-        if e is None:
-            return
-        if e.info.run_id in self.selected:
-            del self.selected[e.info.run_id]
-        else:
-            self.selected[e.info.run_id] = None
-        table = self.query_one("#runs-table", DataTable)
-        row = table.cursor_row
-        self._render_table()
-        if row + 1 < table.row_count:  # move on, as file managers do, so space-space-space selects a block
-            table.move_cursor(row=row + 1, animate=False)
+        runs_select.toggle_select(self)
 
-    # ------------------------------------------------------------------ actions on runs (runs_actions)
+    def action_columns(self) -> None:
+        runs_columns.choose(self)
+
+    # ------------------------------------------------------------------ actions on runs (runs_actions, runs_control)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """u is offered only on a run that can continue (its status says so; prepare_resume has the last word)."""
-        if action == "resume":
-            e = self.current_entry()
-            return e is not None and e.status.resumable
+        """R, p, x and u are offered only where they act (the run's status says so; the engine has the last word);
+        where they do not, the same key's hidden twin says why."""
+        wanted = {"resume": "resume", "pause_run": "control", "stop_run": "control", "undo": "undo"}
+        twins = {"cannot_control": "control", "nothing_to_undo": "undo"}
+        if action in wanted or action in twins:
+            offered = self._offers(self.current_entry())
+            return (wanted[action] in offered) if action in wanted else (twins[action] not in offered)
         if action == "filter":  # in the filter box, / is text (focused, not has_focus: that one lags a message)
             return self.focused is not self.query_one("#runs-filter", Input)
         return True
 
     def action_resume(self) -> None:
         runs_actions.resume(self)
+
+    def action_pause_run(self) -> None:
+        runs_control.pause(self)
+
+    def action_stop_run(self) -> None:
+        runs_control.stop(self)
+
+    def action_cannot_control(self, action: str) -> None:
+        runs_control.why_not(self, action)
+
+    def action_undo(self) -> None:
+        runs_control.undo(self)
+
+    def action_nothing_to_undo(self) -> None:
+        runs_control.nothing_to_undo(self)
 
     def action_refresh(self) -> None:
         self.scan_in_background()

@@ -1,4 +1,4 @@
-"""What the runs screen's keys do to runs: open, resume, compare, rename, note, tags, delete, export.
+"""What the runs screen's keys do to runs: open, resume, compare, rename, note, tags, delete (to the trash), export.
 
 Open, resume and compare post a message the app answers (tui.messages): it holds the dashboards
 and knows whether a run already trains here.
@@ -15,10 +15,12 @@ from engine.config import UserError
 from engine.runs import delete_run, set_name, set_note, set_tags, writer_alive
 from engine.runs.index import RunEntry
 from engine.runs.meta import parse_tags
+from engine.runs.trash import trash_dir
 from engine.runs.status import RunStatus
 
 from tui.messages import OpenCompare, OpenRun, ResumeRun
 from tui.screens.run_dialogs import ConfirmDialog, TextPrompt, prompt_export
+from tui.screens.runs_control import remember_deleted, runs_dir_flag
 
 if TYPE_CHECKING:
     from tui.screens.runs import RunsScreen
@@ -168,6 +170,7 @@ def _names(screen: RunsScreen, runs: list[RunEntry], most: int = 5) -> str:
 
 
 def delete(screen: RunsScreen) -> None:
+    """Move the runs into the trash, after asking; u brings them back."""
     runs, hidden = screen.targets(), screen.hidden_selected()
     if not runs:
         if hidden:
@@ -175,22 +178,30 @@ def delete(screen: RunsScreen) -> None:
         return
     live = [e for e in runs if writer_alive(e.info.path)]
     if live:
-        screen.notify(f"{live[0].name} is running; stop it before deleting it", severity="error")
+        screen.notify(f"{live[0].name} is running; stop it (x) before deleting it", severity="error")
         return
 
     def done(yes: bool | None) -> None:
-        if not yes:
-            return
-        for e in runs:
-            try:
-                delete_run(e.info.path, screen.runs_dir)
-            except (OSError, UserError) as exc:
-                screen.notify(f"{e.name}: {exc}", severity="error")
-        screen.notify(f"deleted {runs_word(len(runs))}")
-        screen.refresh_runs()
+        if yes:
+            _trash(screen, runs)
 
-    what = "Their folders" if len(runs) > 1 else "Its folder"
-    body = f"{_names(screen, runs)}\n{what}, metrics and checkpoints are removed."
+    what = "Their folders move" if len(runs) > 1 else "Its folder moves"
+    body = (f"{_names(screen, runs)}\n{what} to the trash ({trash_dir(screen.runs_dir)}/): "
+            f"u undoes the delete; 'cifar-tui runs --restore last{runs_dir_flag(screen.runs_dir)}' brings a run back "
+            "later.")
     if hidden:
         body += f"\n{hidden_note(hidden)}: not deleted."
     screen.app.push_screen(ConfirmDialog(f"Delete {runs_word(len(runs))}?", body), done)
+
+
+def _trash(screen: RunsScreen, runs: list[RunEntry]) -> None:
+    moved = []
+    for e in runs:
+        try:
+            moved.append(delete_run(e.info.path, screen.runs_dir))
+        except (OSError, UserError) as exc:
+            screen.notify(f"{e.name}: {exc}", severity="error")
+    remember_deleted(screen.runs_dir, moved)
+    screen.refresh_runs()
+    if moved:
+        screen.notify(f"moved {runs_word(len(moved))} to the trash: u undoes it", timeout=8)

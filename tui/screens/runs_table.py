@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from rich.text import Text
 
@@ -16,7 +16,9 @@ from engine.runs import RunStatus
 from engine.runs.index import RunEntry
 from engine.training.selection import chose_by_validation
 
+from tui import columns
 from tui import format as fmt
+from tui.screens import runs_live
 
 STATUS_STYLE = {RunStatus.RUNNING: "bold green", RunStatus.STARTING: "green", RunStatus.STALE: "yellow",
                 RunStatus.FAILED: "red", RunStatus.DIVERGED: "red", RunStatus.UNREADABLE: "bold red",
@@ -29,16 +31,25 @@ class Column:
     label: str
     numeric: bool = False
     desc_first: bool = False  # accuracies and speed: the best first on the first press
+    short: str = ""
+    """A config column's header where the table is wider than the screen ('': the label)."""
+    config: bool = False
+    """A config field (tui.columns), added or removed with v."""
 
 
 # What decides between runs comes first, so it is on screen at 80 columns; the rest scrolls.
 COLUMNS = (
     Column("name", "name"), Column("status", "status"), Column("best_val", "best val", True, True),
-    Column("test", "test acc", True, True), Column("epochs", "epochs", True), Column("wall", "wall", True),
-    Column("rate", "img/s", True, True), Column("start", "started", False, True), Column("dataset", "dataset"),
-    Column("model", "model"), Column("strategy", "strategy"),
+    Column("test", "test acc", True, True), Column("epochs", "epochs", True),
+    Column("wall", "wall", True), Column("rate", "img/s", True, True), Column("start", "started", False, True),
+    Column("dataset", "dataset", config=True), Column("model", "model", config=True),
+    Column("strategy", "strategy", config=True),
 )
-SORT_KEYS = "1234567890"  # digit n sorts by the n-th column (0 = tenth)
+ALWAYS = ("name", "status")
+FIRST = ("name", "status", "best_val", "test")
+"""Columns a person adds come right after these: on screen at 80 columns, not scrolled off to the right."""
+DEFAULT_SHOWN = tuple(c.key for c in COLUMNS if c.key not in ALWAYS)
+SORT_KEYS = "1234567890"  # digit n sorts by the n-th column shown (0 = tenth)
 NAME_WIDTH = 40  # the name cell in all: name, what tells same-named runs apart, tags; clipped with …
 BASE_WIDTH = 28  # model-strategy-name fits (the timestamp is the 'started' column)
 BASE_WIDTH_APART = 20  # ... and leaves room for 'lr=0.1 seed=2' beside it
@@ -46,8 +57,24 @@ BASE_WIDTH_APART = 20  # ... and leaves room for 'lr=0.1 seed=2' beside it
 NOT_TELLING = tuple(k for k in NOT_EXPERIMENT if k != "seed")
 
 
+def column(key: str) -> Column:
+    """A built-in column, or a config field's (tui.columns)."""
+    found = next((c for c in COLUMNS if c.key == key), None)
+    return found or Column(key, columns.long_name(key), short=columns.short_name(key), config=True)
+
+
+def layout(shown: Sequence[str]) -> list[Column]:
+    """The table's columns: name and status, the results, the columns added, then the rest shown."""
+    chosen = [k for k in dict.fromkeys(shown) if k not in ALWAYS]
+    built_in = [c.key for c in COLUMNS]
+    added = [k for k in chosen if k not in built_in]
+    order = [k for k in FIRST if k in ALWAYS or k in chosen] + added
+    order += [k for k in built_in if k in chosen and k not in order]
+    return [column(k) for k in order]
+
+
 def row_values(e: RunEntry) -> dict[str, Any]:
-    """Raw, sortable values of one run (None where unknown)."""
+    """Raw, sortable values of one run's built-in columns (None where unknown)."""
     s, c = e.info.summary, e.info.config
     return {
         "name": e.name, "dataset": c.get("dataset", ""), "model": c.get("model", ""),
@@ -56,6 +83,12 @@ def row_values(e: RunEntry) -> dict[str, Any]:
         "test": s.get("test_acc"), "wall": s.get("wall_time_s"), "rate": s.get("img_per_s"),
         "status": e.status, "start": s.get("started_at") or e.info.run_id,
     }
+
+
+def sort_value(e: RunEntry, key: str) -> Any:
+    """What a column sorts by for one run: a built-in value, else the config field's."""
+    values = row_values(e)
+    return values[key] if key in values else columns.value(e.info.config, key)
 
 
 def start_text(e: RunEntry) -> str:
@@ -153,38 +186,89 @@ def describe(e: RunEntry) -> str:
     return " · ".join(parts)
 
 
-def info_text(e: RunEntry) -> Text:
+def info_text(e: RunEntry, live: dict[str, Any] | None = None) -> Text:
     """The lines under the table for the run under the cursor: what it is, what is wrong with it, where it is."""
     text = Text(e.info.run_id, style="bold")
     text.append(f"  {describe(e)}")
     if e.info.error:  # on its own line, not in the table's columns
         text.append(f"\nunreadable: {e.info.error}", style="red")
+    if live is not None and e.status is RunStatus.RUNNING:
+        text.append(f"\n{runs_live.sentence(live, e.info.config.get('epochs'))}", style="green")
     if e.meta.note:
         text.append(f"\nnote: {e.meta.note}")
     if e.status is RunStatus.STALE:
-        text.append("\nstale: the process writing this run is gone; it will not finish (u resumes it)", style="yellow")
+        text.append("\nstale: the process writing this run is gone; it will not finish (R resumes it)", style="yellow")
     elif e.info.summary.get("error"):
         text.append(f"\nerror: {e.info.summary['error']}", style="red")
     if e.status in (RunStatus.INTERRUPTED, RunStatus.FAILED):
-        text.append(f"\n{e.status.value}: u resumes it where it stopped", style="dim")
+        text.append(f"\n{e.status.value}: R resumes it where it stopped", style="dim")
     text.append(f"\n{e.info.path}", style="dim")
     return text
 
 
-def row_cells(e: RunEntry, selected: bool, apart: str = "") -> list[Text | str]:
-    """The table cells of one run (the first is the selection mark); apart: from tell_apart."""
+def _cells(e: RunEntry, live: dict[str, Any] | None) -> dict[str, Text | str]:
+    """Every built-in cell of a run by column key; a running run's from its progress.json when there is one."""
     v = row_values(e)
+    cells: dict[str, Text | str] = {
+        "status": Text(e.status, style=STATUS_STYLE.get(e.status, "")),
+        "best_val": Text(fmt.pct(v["best_val"]), justify="right"), "test": Text(fmt.pct(v["test"]), justify="right"),
+        "epochs": f"{v['epochs'] or 0}/{e.info.config.get('epochs', '?')}",
+        "wall": Text(fmt.duration(v["wall"]), justify="right"), "rate": Text(fmt.rate(v["rate"]), justify="right"),
+        "start": start_text(e),
+    }
+    if live is not None and e.status is RunStatus.RUNNING:
+        cells.update(runs_live.cells(live, e.info.config.get("epochs")))
+    return cells
+
+
+def row_cells(e: RunEntry, selected: bool, apart: str = "", shown: Sequence[Column] = (),
+              live: dict[str, Any] | None = None) -> list[Text | str]:
+    """The table cells of one run (the first is the selection mark), one per column of ``shown`` (default: the
+    built-in columns); apart: from tell_apart; live: the run's progress.json record (runs_live)."""
     mark = Text("●", style="bold cyan") if selected else " "
-    name = name_cell(e, apart)
-    status = Text(e.status, style=STATUS_STYLE.get(e.status, ""))
-    start = start_text(e)
-    if e.status == RunStatus.STARTING or e.info.error:  # an unreadable run's reason: on the info line
-        return [mark, name, status, *[""] * 5, start, "", "", ""]
-    return [
-        mark, name, status, Text(fmt.pct(v["best_val"]), justify="right"), Text(fmt.pct(v["test"]), justify="right"),
-        f"{v['epochs'] or 0}/{e.info.config.get('epochs', '?')}", Text(fmt.duration(v["wall"]), justify="right"),
-        Text(fmt.rate(v["rate"]), justify="right"), start, v["dataset"], v["model"], v["strategy"],
-    ]
+    cells = _cells(e, live)
+    blank = e.status == RunStatus.STARTING or bool(e.info.error)  # an unreadable run's reason: on the info line
+    out: list[Text | str] = [mark]
+    for col in shown or COLUMNS:
+        if col.key == "name":
+            out.append(name_cell(e, apart))
+        elif col.key in ("status", "start"):
+            out.append(cells[col.key])
+        elif blank:
+            out.append("")
+        elif col.key in cells:
+            out.append(cells[col.key])
+        else:
+            out.append(_config_cell(e.info.config, col.key))
+    return out
+
+
+def _config_cell(config: dict[str, Any], key: str) -> Text | str:
+    raw = columns.value(config, key)
+    text = columns.cell(raw)
+    return Text(text, justify="right") if _number(raw) else text
+
+
+def _cell_len(cell: Any) -> int:
+    return cell.cell_len if isinstance(cell, Text) else len(str(cell))
+
+
+def _number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def header_labels(shown: Sequence[Column], rows: Sequence[Sequence[Any]], width: int, arrow: dict[str, str]
+                  ) -> list[str]:
+    """Each column's header: its long name where the table fits ``width``, else the short ones (the width there
+    is goes to the values). ``rows``: the cells without the mark; ``arrow``: the sort column's arrow."""
+    def table_width(labels: list[str]) -> int:
+        widths = [max([len(label)] + [_cell_len(r[i]) for r in rows]) for i, label in enumerate(labels)]
+        return sum(w + 2 for w in widths) + 3  # cell padding 1 + 1; the mark column
+
+    long = [c.label + arrow.get(c.key, "") for c in shown]
+    if table_width(long) <= width:
+        return long
+    return [(c.short or c.label) + arrow.get(c.key, "") for c in shown]
 
 
 def matches(e: RunEntry, query: str) -> bool:
@@ -197,9 +281,9 @@ def matches(e: RunEntry, query: str) -> bool:
 
 def sort_entries(entries: list[RunEntry], key: str, descending: bool) -> list[RunEntry]:
     """Sorted by one column; runs without a value go last whichever the direction."""
-    have = [e for e in entries if row_values(e)[key] not in (None, "")]
-    missing = [e for e in entries if row_values(e)[key] in (None, "")]
-    numeric = next(c.numeric for c in COLUMNS if c.key == key)
+    have = [e for e in entries if sort_value(e, key) not in (None, "")]
+    missing = [e for e in entries if sort_value(e, key) in (None, "")]
+    numeric = column(key).numeric or all(_number(sort_value(e, key)) for e in have)
     conv: Callable[[Any], Any] = float if numeric else (lambda x: str(x).lower())
-    have.sort(key=lambda e: conv(row_values(e)[key]), reverse=descending)
+    have.sort(key=lambda e: conv(sort_value(e, key)), reverse=descending)
     return have + missing
