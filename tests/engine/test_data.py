@@ -147,3 +147,22 @@ def test_float_cifar_batch_through_the_cli_is_one_line_exit_2(tmp_path):
     [line] = out.stderr.strip().splitlines()
     assert "data_batch_1" in line and "float64" in line and "Traceback" not in out.stderr
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_a_new_dataset_is_one_registry_entry(monkeypatch, tmp_path):
+    """A dataset in a format we read needs its DatasetSpec and nothing else: no reader, no branch."""
+    import dataclasses
+    from pathlib import Path
+
+    from engine.data import registry
+    from engine.data.load import load_dataset
+
+    fashion = registry.DATASETS["fashion-mnist"]
+    if not fashion.system_dir or not Path(fashion.system_dir).is_dir():
+        pytest.skip("needs Debian's dataset-fashion-mnist for idx files")
+    folder = tmp_path / "copy"
+    shutil.copytree(fashion.system_dir, folder)
+    spec = dataclasses.replace(fashion, name="fashion-copy", system_dir=None, class_names=tuple("abcdefghij"))
+    monkeypatch.setitem(registry.DATASETS, "fashion-copy", spec)
+    data = load_dataset("fashion-copy", str(folder), train_limit=100, test_limit=50, val_split=0)
+    assert (data.class_names, len(data.train), len(data.test)) == (list("abcdefghij"), 100, 50)
