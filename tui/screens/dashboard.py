@@ -39,7 +39,7 @@ from textual.widgets import Footer, Tab, Tabs
 
 from engine.config import RunConfig, UserError
 from engine.control import Control
-from engine.events import Event, Log, PhaseProgress, RunEnded, StepDone
+from engine.events import Event, Log, PhaseProgress, RunEnded, StepDone, SystemSample
 from engine.runs.status import RunStatus
 
 from tui.messages import RunFinished, StartRun
@@ -280,7 +280,7 @@ class DashboardScreen(Screen):
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
         self.state.apply(event)
-        if isinstance(event, PhaseProgress):  # ~5 a second: the header alone shows it
+        if isinstance(event, (PhaseProgress, SystemSample)):  # several a second: the header alone shows them
             self.redraw.mark("header")
             return
         if isinstance(event, Log) and event.level in ("warning", "error"):

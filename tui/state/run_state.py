@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.events import EpochDone, Event, Log, PhaseProgress, RunEnded, RunStarted, StepDone
+from engine.events import EpochDone, Event, Log, PhaseProgress, RunEnded, RunStarted, StepDone, SystemSample
 from engine.runs.status import RunStatus
 from engine.training.selection import improves, selection_value
 
@@ -65,6 +65,9 @@ class RunState:
     activity: PhaseProgress | None = None
     """Work outside the training steps going on now (reading the data, the feature cache, evaluation), so the
     header shows it moving instead of a bar stuck at the last step; None inside the steps."""
+    system: SystemSample | None = None
+    """The machine at the last sample (GPUs, the process's CPU and memory, free disk) while the run trains
+    here; None before the first, after the end, and for a run another process writes (its files hold none)."""
     follow_paused: bool = False
     """A followed run said (progress.json) that it is paused: its phase shows PAUSED while it runs."""
     clock: PauseClock = field(default_factory=PauseClock)
@@ -131,6 +134,7 @@ class RunState:
     def end(self, status: object, error: str | None = None) -> None:
         """The run ended (engine RunEnded): its final phase."""
         self.phase, self.error, self.activity = Phase.from_status(status), error, None
+        self.system = None  # the machine after the run says nothing about it
         self.clock.resume()
 
     def fail(self, error: str) -> None:
@@ -164,6 +168,8 @@ class RunState:
             self._ended(event)
         elif isinstance(event, PhaseProgress):
             self._activity(event)
+        elif isinstance(event, SystemSample):
+            self.system = event if self.phase.live else None  # a late sample after the end is dropped
 
     def _activity(self, e: PhaseProgress) -> None:
         """A phase outside the steps moved on; its end (done == total) clears it. During an evaluation the
