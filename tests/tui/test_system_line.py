@@ -90,6 +90,7 @@ async def _sample_on_dashboard(size: tuple[int, int], sample: SystemSample) -> s
     app = CifarApp(runs_dir="tmp-runs", start_screen=DashboardScreen.for_events(dashboard_events()))
     async with app.run_test(size=size) as pilot:
         dash = app.screen
+        assert isinstance(dash, DashboardScreen)
         dash._on_event(sample)  # as the training thread posts it
         await pilot_wait_until(pilot, lambda: "CPU " in screen_text(dash.query_one("#header")), timeout=5)
         return screen_text(dash.query_one("#header"))

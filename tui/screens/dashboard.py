@@ -42,7 +42,7 @@ from engine.control import Control
 from engine.events import Event, Log, PhaseProgress, RunEnded, StepDone, SystemSample
 from engine.runs.status import RunStatus
 
-from tui.messages import RunFinished, StartRun
+from tui.messages import FollowedRunEnded, RunFinished, StartRun
 from tui.widgets.charts import MetricChart
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.header import RunHeader
@@ -300,11 +300,14 @@ class DashboardScreen(Screen):
     def _finish(self) -> None:
         """The run ended: draw everything now and tell the app (exit code, quit after a stop)."""
         self.redraw.flush(force_charts=True)
-        message = RunFinished(self.state.phase, sets_exit_code=self.sets_exit_code, exit_app=self.exit_after_stop)
-        self.post_message(message)
+        self.post_message(RunFinished(self.state.phase, sets_exit_code=self.sets_exit_code,
+                                      exit_app=self.exit_after_stop, run_id=self.state.run_id))
 
     def on_follow_update_message(self, message: FollowUpdateMessage) -> None:
+        seen_running = self.state.phase in (Phase.FOLLOWING, Phase.PAUSED)  # not a run that had ended when opened
         self.state.apply_update(message.update)
+        if seen_running and not self.state.phase.live:
+            self.post_message(FollowedRunEnded(self.state.phase, self.state.run_id))
         self.state.add_step_points(message.steps)
         if message.update.records and not self._preloaded:  # not trained here: read the drill-down's images now
             self._preloaded = True
