@@ -375,6 +375,7 @@ class DashboardScreen(Screen):
     action_stop = dashboard_keys.stop
     action_normalise = dashboard_keys.normalise
     action_sort = dashboard_keys.sort
+    action_smoothing, action_log_y, action_x_axis = dashboard_keys.smoothing, dashboard_keys.log_y, dashboard_keys.x_axis
     action_tab = dashboard_keys.tab
     action_back = dashboard_keys.back
     action_mistakes = dashboard_inspect.mistakes
