@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 
-from engine.events import StepDone
 from tui.format import abbreviations
 from tui.widgets.confusion import pick_classes, render_confusion, shade_char
 from tui.widgets.header import header_text
