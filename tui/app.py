@@ -42,10 +42,11 @@ from engine.runs.layout import metrics_path
 from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
 from tui.hangup import HangupWatch
-from tui.messages import RunFinished
+from tui.messages import FollowedRunEnded, RunFinished
 from tui.navigation import Navigator
 from tui.screens.confirm import ConfirmQuit
 from tui.screens.help import HelpScreen
+from tui.terminal_notify import TITLE, WORTH_A_WORD, end_text, escapes
 
 # What ends a session from outside: kill/systemd, a dropped SSH connection, Ctrl-\, Ctrl-C from a shell's kill.
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGINT") if hasattr(signal, n))
@@ -121,7 +122,7 @@ class CifarApp(Navigator[int]):
 
     def __init__(self, config: RunConfig | None = None, *, runs_dir: str | None = None, watch: str | None = None,
                  compare: list[str] | None = None, start_screen: Any = None, resume: str | None = None,
-                 change: dict[str, Any] | None = None, base: RunConfig | None = None) -> None:
+                 change: dict[str, Any] | None = None, base: RunConfig | None = None, notify: bool = True) -> None:
         super().__init__(driver_class=_driver_class())
         self.start_screen = start_screen
         """A ready-made first screen (tests, screenshots); overrides config/watch/compare."""
@@ -146,6 +147,9 @@ class CifarApp(Navigator[int]):
         self.torch_at_first_frame: bool | None = None
         self.registry: dict[str, Any] | None = None
         """Model name -> ModelSpec once the background import of the registry is done."""
+        self.notify_ends = notify
+        """Ring the bell and send a desktop notification when a run ends (--no-notify: not)."""
+        self._announced: set[str] = set()
 
     def on_load(self) -> None:
         # Load comes before the driver switches the terminal over: from here on a signal ends the
@@ -215,8 +219,24 @@ class CifarApp(Navigator[int]):
         """A dashboard's run ended: its phase may set the exit code; exit now if a quit or signal asked for the stop."""
         self.last_status = message.phase
         self.last_sets_exit_code = message.sets_exit_code
+        self.announce_end(message.phase, message.run_id)
         if message.exit_app:
             self.exit(self.exit_code_for(message.phase))
+
+    def on_followed_run_ended(self, message: FollowedRunEnded) -> None:
+        self.announce_end(message.phase, message.run_id)
+
+    def announce_end(self, phase: str, run_id: str) -> None:
+        """The bell and a desktop notification (terminal_notify), once per run, for the ends worth a word."""
+        if not self.notify_ends or phase not in WORTH_A_WORD or run_id in self._announced:
+            return
+        self._announced.add(run_id)
+        self.bell()
+        # Textual has no public way to write to the terminal (bell and copy_to_clipboard use the driver
+        # too); the driver's write queues after the frame being drawn, so the sequence never splits one.
+        driver = self._driver
+        if driver is not None:
+            driver.write(escapes(TITLE, end_text(phase, run_id)))
 
     def exit_code_for(self, status: str | None) -> int:
         """Process exit code: 0 completed, 130 interrupted, 2 bad input, 1 failed/diverged;
@@ -315,8 +335,9 @@ def freeze_long_lived() -> None:
 
 def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, watch: str | None = None,
             compare: list[str] | None = None, resume: str | None = None, change: dict[str, Any] | None = None,
-            base: RunConfig | None = None) -> int:
-    """Run the app until the user quits (or a stop signal comes); returns the process exit code."""
+            base: RunConfig | None = None, notify: bool = True) -> int:
+    """Run the app until the user quits (or a stop signal comes); returns the process exit code.
+    ``notify``: a bell and a desktop notification when a run ends (cifar-tui --no-notify: False)."""
     check_terminal()
     if runs_dir is not None and Path(runs_dir).exists() and not Path(runs_dir).is_dir():
         raise UserError(f"runs directory {runs_dir} is not a directory; pass --runs-dir DIR")
@@ -328,7 +349,7 @@ def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, wat
     gc.disable()
     try:
         app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare, resume=resume, change=change,
-                       base=base)
+                       base=base, notify=notify)
         app.handle_signals = True
         HangupWatch(app).start()  # daemon: it dies with the process, and outlives a run() stuck in shutdown
         code = app.run()

@@ -64,6 +64,17 @@ def memory(in_use: object, peak: object = None) -> str:
     return f"{now / 1e6:.0f}/{top / 1e6:.0f} MB"
 
 
+def size(n: object) -> str:
+    """Bytes, short: 2.1G, 310M, 1.4T (the system line, where columns are scarce)."""
+    v = real(n)
+    if v is None:
+        return MISSING
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6)):
+        if v >= scale:
+            return f"{v / scale:.1f}{unit}" if v < 100 * scale else f"{v / scale:.0f}{unit}"
+    return f"{v / 1e3:.0f}k"
+
+
 def loss(x: object) -> str:
     v = real(x)
     return MISSING if v is None else f"{v:.4f}"

@@ -107,8 +107,18 @@ class RunFinished(Message):
     should exit now, with the exit code for ``phase``.
     """
 
-    def __init__(self, phase: Phase, *, sets_exit_code: bool, exit_app: bool) -> None:
+    def __init__(self, phase: Phase, *, sets_exit_code: bool, exit_app: bool, run_id: str = "") -> None:
         super().__init__()
         self.phase = phase
+        self.run_id = run_id
         self.sets_exit_code = sets_exit_code
         self.exit_app = exit_app
+
+
+@dataclass
+class FollowedRunEnded(Message):
+    """A run another process writes, seen running on a dashboard here, ended (the app says so: a bell and a
+    desktop notification). Not a RunFinished: how it ended is no exit code of this app's."""
+
+    phase: Phase
+    run_id: str

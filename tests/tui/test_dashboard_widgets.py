@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 
-from engine.events import StepDone
 from tui.format import abbreviations
 from tui.widgets.confusion import pick_classes, render_confusion, shade_char
 from tui.widgets.header import header_text
@@ -102,12 +101,6 @@ def test_per_class_columns_fit_the_width() -> None:
     assert not with_best and bar_width == 0 and name + 2 + 8 + 7 <= 24
 
 
-def test_step_loss_chart_is_smoothed() -> None:
-    state = RunState()
-    for i, loss in enumerate([2.0, 0.0, 2.0, 0.0]):
-        state.apply(StepDone(1, i + 1, 4, loss, 0.1, 1.0, 1.0, 1.0))
-    _, ys = state.step_loss.view(10)
-    assert max(ys) - min(ys) < 2.0  # EMA damps single-batch noise
 
 
 @pytest.mark.slow

@@ -87,6 +87,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notify", metavar="URL",
                         help="POST a JSON message to this webhook (Slack, Discord, ...) when the run ends, fails, "
                              "diverges or is interrupted (also: $CIFAR_TUI_NOTIFY)")
+    parser.add_argument("--no-notify", action="store_true",
+                        help="the app: no bell and no desktop notification (OSC 9 / OSC 777) when the run ends")
     parser.add_argument("--force", action="store_true",
                         help="with --resume: continue although the run's own model file (FILE.py:Name) changed "
                              "since it started (recorded in config.json)")
@@ -199,9 +201,10 @@ def cmd_train(argv: Sequence[str], *, start: bool = True) -> int:
                         "another terminal with: cifar-tui runs)")
     from tui.app import run_app
 
+    notify = not args.no_notify
     if start or resume:
-        return run_app(config=config, resume=resume, change=change)
-    return run_app(base=config, runs_dir=config.runs_dir)
+        return run_app(config=config, resume=resume, change=change, notify=notify)
+    return run_app(base=config, runs_dir=config.runs_dir, notify=notify)
 
 
 def resume_from_args(args: argparse.Namespace) -> tuple[RunConfig, str, dict[str, Any]]:

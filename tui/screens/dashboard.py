@@ -39,10 +39,10 @@ from textual.widgets import Footer, Tab, Tabs
 
 from engine.config import RunConfig, UserError
 from engine.control import Control
-from engine.events import Event, Log, PhaseProgress, RunEnded, StepDone
+from engine.events import Event, Log, PhaseProgress, RunEnded, StepDone, SystemSample
 from engine.runs.status import RunStatus
 
-from tui.messages import RunFinished, StartRun
+from tui.messages import FollowedRunEnded, RunFinished, StartRun
 from tui.widgets.charts import MetricChart
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.header import RunHeader
@@ -280,7 +280,7 @@ class DashboardScreen(Screen):
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
         self.state.apply(event)
-        if isinstance(event, PhaseProgress):  # ~5 a second: the header alone shows it
+        if isinstance(event, (PhaseProgress, SystemSample)):  # several a second: the header alone shows them
             self.redraw.mark("header")
             return
         if isinstance(event, Log) and event.level in ("warning", "error"):
@@ -300,11 +300,14 @@ class DashboardScreen(Screen):
     def _finish(self) -> None:
         """The run ended: draw everything now and tell the app (exit code, quit after a stop)."""
         self.redraw.flush(force_charts=True)
-        message = RunFinished(self.state.phase, sets_exit_code=self.sets_exit_code, exit_app=self.exit_after_stop)
-        self.post_message(message)
+        self.post_message(RunFinished(self.state.phase, sets_exit_code=self.sets_exit_code,
+                                      exit_app=self.exit_after_stop, run_id=self.state.run_id))
 
     def on_follow_update_message(self, message: FollowUpdateMessage) -> None:
+        seen_running = self.state.phase in (Phase.FOLLOWING, Phase.PAUSED)  # not a run that had ended when opened
         self.state.apply_update(message.update)
+        if seen_running and not self.state.phase.live:
+            self.post_message(FollowedRunEnded(self.state.phase, self.state.run_id))
         self.state.add_step_points(message.steps)
         if message.update.records and not self._preloaded:  # not trained here: read the drill-down's images now
             self._preloaded = True
@@ -372,6 +375,7 @@ class DashboardScreen(Screen):
     action_stop = dashboard_keys.stop
     action_normalise = dashboard_keys.normalise
     action_sort = dashboard_keys.sort
+    action_smoothing, action_log_y, action_x_axis = dashboard_keys.smoothing, dashboard_keys.log_y, dashboard_keys.x_axis
     action_tab = dashboard_keys.tab
     action_back = dashboard_keys.back
     action_mistakes = dashboard_inspect.mistakes

@@ -11,12 +11,14 @@ p and x, the panels, the key of the panel shown (n, s), ? and q, then the images
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from textual.binding import Binding
 from textual.widgets import Tabs
 
 from tui.messages import OpenLauncher, OpenRuns
+from tui.state.chart_view import ChartView
+from tui.widgets.charts import MetricChart
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.per_class import PerClassTable
 from tui.screens import dashboard_inspect, dashboard_remote
@@ -34,6 +36,10 @@ KEYS = [
                                         ("matrix", "Confusion"), ("log", "Log")), start=1)],
     Binding("n", "normalise", "Counts/%"),
     Binding("s", "sort", "Sort"),
+    # The charts' view: out of the footer (80 columns are spoken for); ? lists them.
+    Binding("m", "smoothing", "Smoothing", show=False),
+    Binding("y", "log_y", "Log y", show=False),
+    Binding("a", "x_axis", "X axis", show=False),
     # The app's help and quit, placed here so the footer shows them before the images' keys.
     Binding("question_mark", "app.help", "Help"),
     Binding("q", "app.quit_app", "Quit"),
@@ -132,3 +138,28 @@ def back(screen: DashboardScreen) -> None:
     else:  # `cifar-tui train` ended here: the launcher, with this run's settings, to start another
         runs_dir = screen.config.runs_dir if screen.config is not None else None
         screen.post_message(OpenLauncher(runs_dir, screen.config))
+
+
+def _change_view(screen: DashboardScreen, change: Callable[[ChartView], ChartView]) -> ChartView:
+    """Both charts take the new view (they share an x axis) and redraw now."""
+    charts = list(screen.query(MetricChart))
+    view = change(charts[0].view)
+    for chart in charts:
+        chart.view = view
+    screen.redraw.flush(force_charts=True)
+    return view
+
+
+def smoothing(screen: DashboardScreen) -> None:
+    """m: the step loss's smoothing, 0 -> 0.6 -> 0.9 -> 0.99 (the chart's title says which)."""
+    _change_view(screen, ChartView.next_smoothing)
+
+
+def log_y(screen: DashboardScreen) -> None:
+    """y: the loss on a log scale, or back."""
+    _change_view(screen, ChartView.toggle_log)
+
+
+def x_axis(screen: DashboardScreen) -> None:
+    """a: the charts' x axis by epoch, global step or training time."""
+    _change_view(screen, ChartView.next_axis)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.events import EpochDone, Event, Log, PhaseProgress, RunEnded, RunStarted, StepDone
+from engine.events import EpochDone, Event, Log, PhaseProgress, RunEnded, RunStarted, StepDone, SystemSample
 from engine.runs.status import RunStatus
 from engine.training.selection import improves, selection_value
 
@@ -65,12 +65,17 @@ class RunState:
     activity: PhaseProgress | None = None
     """Work outside the training steps going on now (reading the data, the feature cache, evaluation), so the
     header shows it moving instead of a bar stuck at the last step; None inside the steps."""
+    system: SystemSample | None = None
+    """The machine at the last sample (GPUs, the process's CPU and memory, free disk) while the run trains
+    here; None before the first, after the end, and for a run another process writes (its files hold none)."""
     follow_paused: bool = False
     """A followed run said (progress.json) that it is paused: its phase shows PAUSED while it runs."""
     clock: PauseClock = field(default_factory=PauseClock)
     # history
     step_loss: Series = field(default_factory=Series)
     epoch_x: list[int] = field(default_factory=list)
+    epoch_wall: list[float | None] = field(default_factory=list)
+    """Seconds of training at each epoch's end (the charts' time axis); None where not recorded."""
     epoch_series: dict[str, list[float | None]] = field(default_factory=lambda: {k: [] for k in EPOCH_KEYS})
     per_class: list[float] = field(default_factory=list)
     per_class_prev: list[float] = field(default_factory=list)
@@ -87,8 +92,6 @@ class RunState:
     log: list[tuple[str, str]] = field(default_factory=list)
     log_count: int = 0
     """Lines ever added (the list keeps only the last LOG_LIMIT)."""
-    _ema: float | None = None
-    _file_ema: float | None = None
     _epoch_times: list[float] = field(default_factory=list)
 
     @property
@@ -131,6 +134,7 @@ class RunState:
     def end(self, status: object, error: str | None = None) -> None:
         """The run ended (engine RunEnded): its final phase."""
         self.phase, self.error, self.activity = Phase.from_status(status), error, None
+        self.system = None  # the machine after the run says nothing about it
         self.clock.resume()
 
     def fail(self, error: str) -> None:
@@ -158,12 +162,15 @@ class RunState:
             self.apply_record({**event.metrics, "epoch": event.epoch, "per_class_acc": event.per_class_acc,
                                "confusion": event.confusion}, epochs=event.epochs)
             self.elapsed_s, self.eta_s = self.clock.report(event.elapsed_s), event.eta_s
+            self.epoch_wall[-1] = self.elapsed_s
         elif isinstance(event, Log):
             self.add_log(event.level, event.message)
         elif isinstance(event, RunEnded):
             self._ended(event)
         elif isinstance(event, PhaseProgress):
             self._activity(event)
+        elif isinstance(event, SystemSample):
+            self.system = event if self.phase.live else None  # a late sample after the end is dropped
 
     def _activity(self, e: PhaseProgress) -> None:
         """A phase outside the steps moved on; its end (done == total) clears it. During an evaluation the
@@ -209,13 +216,8 @@ class RunState:
         self.loss, self.lr, self.img_per_s = e.loss, e.lr, e.img_per_s
         self.elapsed_s, self.eta_s = self.clock.report(e.elapsed_s), e.eta_s
         self.gpu_mem, self.gpu_peak = e.gpu_mem, e.gpu_peak
-        if not chart:
-            return
-        # EMA smoothing: single-batch losses are noisy. Weight 0.1 (a trend within ~10 steps) for
-        # epochs of 200+ steps; short epochs get up to 0.5, or the curve would lag the run by an epoch.
-        alpha = min(0.5, max(0.1, 20 / max(1, e.steps_per_epoch)))
-        self._ema = e.loss if self._ema is None else (1 - alpha) * self._ema + alpha * e.loss
-        self.step_loss.add((e.epoch - 1) + e.step / max(1, e.steps_per_epoch), self._ema)
+        if chart:  # each batch's own loss: the chart smooths it as the user chose (ChartView)
+            self.step_loss.add((e.epoch - 1) + e.step / max(1, e.steps_per_epoch), e.loss)
 
     # ------------------------------------------------------------------ records
     def apply_record(self, rec: dict[str, Any], epochs: int | None = None) -> None:
@@ -226,6 +228,7 @@ class RunState:
         self.epochs = epochs or self.epochs or epoch
         self.activity = None  # the epoch's evaluation is over
         self.epoch_x.append(epoch)
+        self.epoch_wall.append(fmt.real(rec.get("wall_time_s")))
         for key in EPOCH_KEYS:
             value = rec.get(key)
             self.epoch_series[key].append(float(value) if isinstance(value, (int, float)) else None)
@@ -290,15 +293,14 @@ class RunState:
 
     def add_step_points(self, points: list[dict[str, Any]]) -> None:
         """steps.jsonl points of a finished or followed run: the loss curve inside each epoch, as a live run
-        draws it. Each point is one batch's loss, so they are smoothed; a point not past the last (a file cut
-        back by a resume and read again) is skipped."""
+        draws it (each batch's loss; the chart smooths it). A point not past the last (a file cut back by a
+        resume and read again) is skipped."""
         for p in points:
             x, loss = step_x(p), fmt.real(p.get("loss"))
             last = self.step_loss.x[-1] if self.step_loss.x else -1.0
             if x is None or loss is None or x <= last:
                 continue
-            self._file_ema = loss if self._file_ema is None else 0.5 * self._file_ema + 0.5 * loss
-            self.step_loss.add(x, self._file_ema)
+            self.step_loss.add(x, loss)
 
     def test_acc_at(self, epoch: int | None) -> float | None:
         """The test accuracy recorded at ``epoch`` (None: not recorded, or no such epoch)."""

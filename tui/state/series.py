@@ -37,13 +37,18 @@ class Series:
 
     def view(self, max_points: int) -> tuple[list[float], list[float]]:
         """At most max_points points, bucket means, for a chart that wide."""
-        n = len(self.x)
-        if n <= max_points or max_points < 2:
-            return list(self.x), list(self.y)
-        step = n / max_points
-        xs, ys = [], []
-        for i in range(max_points):
-            lo, hi = int(i * step), max(int((i + 1) * step), int(i * step) + 1)
-            xs.append(self.x[hi - 1])
-            ys.append(sum(self.y[lo:hi]) / (hi - lo))
-        return xs, ys
+        return bucket_means(self.x, self.y, max_points)
+
+
+def bucket_means(x: list[float], y: list[float], max_points: int) -> tuple[list[float], list[float]]:
+    """At most max_points points: each the mean of a run of neighbours (its x: the run's last)."""
+    n = len(x)
+    if n <= max_points or max_points < 2:
+        return list(x), list(y)
+    step = n / max_points
+    xs, ys = [], []
+    for i in range(max_points):
+        lo, hi = int(i * step), max(int((i + 1) * step), int(i * step) + 1)
+        xs.append(x[hi - 1])
+        ys.append(sum(y[lo:hi]) / (hi - lo))
+    return xs, ys

@@ -16,7 +16,9 @@ from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from tui import format as fmt
+from tui.state.chart_view import AXIS_LABELS, ChartView, ema, to_axis
 from tui.state.run_state import RunState
+from tui.state.series import bucket_means
 
 # plotext colour names; distinct in 16-colour terminals too.
 COLOURS = {"train": "cyan", "val": "magenta", "test": "green", "step": "gray"}
@@ -29,7 +31,8 @@ TOO_SMALL = "make the terminal larger to see this chart"
 
 
 class MetricChart(PlotextPlot):
-    """One chart: several named curves, x = epoch."""
+    """One chart: several named curves; x by epoch, step or time, y linear or log (``view``, the keys'
+    choice, with the step loss's smoothing)."""
 
     def __init__(self, title: str, kind: str, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -37,6 +40,7 @@ class MetricChart(PlotextPlot):
         self.kind = kind  # "loss" or "acc"
         self.curves: dict[str, tuple[list[float], list[float]]] = {}
         self.border_title = title
+        self.view = ChartView()
 
     def on_resize(self) -> None:
         if self.curves:
@@ -50,17 +54,28 @@ class MetricChart(PlotextPlot):
         """Take the curves from state and redraw once."""
         width = max(10, self.size.width - 12)  # y-axis labels take ~10 columns
         curves: dict[str, tuple[list[float], list[float]]] = {}
+        view = self.view
         if self.kind == "loss" and len(state.step_loss):
-            curves["step (smoothed)"] = state.step_loss.view(width)
+            # Smoothed before thinning to the width: the EMA's factor then means the same at any width.
+            step_xs, step_ys = bucket_means(state.step_loss.x, ema(state.step_loss.y, view.smoothing), width)
+            curves["step"] = (to_axis(step_xs, view.x_axis, state), step_ys)
         for split in ("train", "val", "test"):
-            ys = state.epoch_series.get(f"{split}_{self.kind}", [])
-            pts = [(x, 100 * y if self.kind == "acc" else y) for x, y in zip(state.epoch_x, ys) if y is not None]
+            values = state.epoch_series.get(f"{split}_{self.kind}", [])
+            pts = [(float(x), 100 * y if self.kind == "acc" else y) for x, y in zip(state.epoch_x, values)
+                   if y is not None]
             if pts:
-                xs, vs = zip(*pts)
-                curves[split] = _thin(list(xs), list(vs), width)
+                ex, ev = _thin([x for x, _ in pts], [y for _, y in pts], width)
+                curves[split] = (to_axis(ex, view.x_axis, state), ev)
+        if self.log_scale:  # a log axis has no room for 0 or less (a loss can reach 0 in fp16)
+            curves = {k: _positive(xs, ys) for k, (xs, ys) in curves.items()}
         self.curves = curves
-        self.border_title = self.title + gap_note(state, self.kind)
+        self.border_title = self.title + view.title_note(self.kind) + gap_note(state, self.kind)
         self._draw()
+
+    @property
+    def log_scale(self) -> bool:
+        """Log y: the loss only (accuracy spans a bounded range; a log of it reads worse)."""
+        return self.view.log_y and self.kind == "loss"
 
     def _draw(self) -> None:
         """Set the data on the plot; sizes and decorations are settled in render (the size may change)."""
@@ -78,6 +93,7 @@ class MetricChart(PlotextPlot):
             plt.plot(xs, ys, label=label if legend else None, color=colour, marker=marker)
         if self.kind == "acc" and self.curves:
             plt.ylim(*fit_range([y for _, ys in self.curves.values() for y in ys]))
+        plt.yscale("log" if self.log_scale and self.curves else "linear")
         self.refresh()
 
     def render(self) -> RenderResult:
@@ -86,7 +102,7 @@ class MetricChart(PlotextPlot):
             return Text(TOO_SMALL, style="dim", overflow="ellipsis")  # wrapped; what does not fit is cut
         plt = self.plt
         plt.title(self.title if height >= TITLE_ROWS else "")
-        plt.xlabel("epoch" if height >= XLABEL_ROWS else "")
+        plt.xlabel(AXIS_LABELS[self.view.x_axis] if height >= XLABEL_ROWS else "")
         rows = height - 3 - (height >= TITLE_ROWS) - (height >= XLABEL_ROWS)  # rows of curve
         plt.yfrequency(max(2, min(5, rows // 3 + 1)))
         plt.xfrequency(max(2, min(5, width // 12)))
@@ -119,6 +135,11 @@ def gap_note(state: RunState, kind: str) -> str:
     if kind == "loss" and state.gap_loss is not None:
         return f" · gap {fmt.loss_delta(state.gap_loss)} ({held_out} − train)"
     return ""
+
+
+def _positive(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
+    kept = [(x, y) for x, y in zip(xs, ys) if y > 0]
+    return [x for x, _ in kept], [y for _, y in kept]
 
 
 def _thin(xs: list[float], ys: list[float], width: int) -> tuple[list[float], list[float]]:

@@ -7,6 +7,7 @@ from textual.widget import Widget
 
 from tui import format as fmt
 from tui.state.run_state import Phase, RunState
+from tui.widgets.system_line import system_text
 
 PHASE_STYLES = {
     Phase.TRAINING: "bold green", Phase.PAUSED: "bold yellow", Phase.STOPPING: "bold yellow", Phase.STARTING: "cyan",
@@ -114,10 +115,19 @@ def activity_text(state: RunState) -> tuple[Text, float | None]:
 
 
 def header_text(state: RunState, width: int) -> Table:
-    """Identity (run, model, strategy, dataset, device), then progress; 2 lines wide, 3 narrow."""
+    """Identity (run, model, strategy, dataset, device), then progress; 2 lines wide, 3 narrow; and the
+    machine (system_line) on one more while the run trains here."""
     grid = Table.grid(expand=True)
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     grid.add_row(identity_line(state))
+    progress_rows(grid, state, width)
+    if state.system is not None:
+        grid.add_row(system_text(state.system, width))
+    return grid
+
+
+def progress_rows(grid: Table, state: RunState, width: int) -> None:
+    """Where the run is, its bar and its numbers: one row when they fit ``width``, else two."""
     left, fraction = activity_text(state)
     pct = Text(f" {fmt.share(fraction):>4} ") if fraction is not None and state.activity is None else Text(" ")
     stats = stats_text(state)
@@ -126,14 +136,13 @@ def header_text(state: RunState, width: int) -> Table:
         grid.add_row(left + stats if fits else left)
         if not fits:
             grid.add_row(stats)
-        return grid
+        return
     bar_width = width - len(left) - len(pct) - len(stats)
     if bar_width >= 12:
         grid.add_row(left + progress_bar(fraction, bar_width) + pct + stats)
     else:  # narrow: the bar keeps a usable length and the numbers get their own line
         grid.add_row(left + progress_bar(fraction, width - len(left) - len(pct)) + pct)
         grid.add_row(stats)
-    return grid
 
 
 class RunHeader(Widget):
