@@ -26,8 +26,7 @@ WIDE = (160, 48)
 async def fill_tiny_run(pilot, epochs: int = 2, train: int = 500) -> None:
     await pilot_wait_until(pilot, lambda: bool(pilot.app.screen.models))  # the launcher has the registry
     await pilot.press("ctrl+y")  # synthetic demo data
-    pilot.app.screen.query_one("#model").focus()
-    await pilot.press("enter", "m", "l", "p", "enter")  # type-to-search in the open list
+    await type_into(pilot, "model", "mlp")  # a text field, with the registry as suggestions
     await type_into(pilot, "epochs", str(epochs))
     await type_into(pilot, "train_limit", str(train))
     await type_into(pilot, "test_limit", "200")

@@ -147,7 +147,7 @@ async def test_linear_probe_offers_finished_runs_and_waits_for_a_pick(tmp_path: 
         assert isinstance(app.screen, LauncherScreen) and picker.has_focus
         assert "pick the finished run to probe under 'from run'" in str(screen.query_one("#err-from_run").render())
         await pilot.press("enter", "down", "enter")  # the list, its first run
-        await pilot_wait_until(pilot, lambda: screen.query_one("#model", Select).value == "mlp")  # that run's model
+        await pilot_wait_until(pilot, lambda: screen.query_one("#model", Input).value == "mlp")  # that run's model
         config, problems = screen.build_config()
         assert config.from_run == "20261102-090000-mlp-scratch" and config.model == "mlp" and not problems
         await pilot_wait_until(pilot, lambda: bool(app.screen.models))  # the launcher has the registry
@@ -259,9 +259,9 @@ async def test_registry_arrives_as_a_typed_message(tmp_path: Path) -> None:
         models = {"toy": SimpleNamespace(description="a toy model"), "other": SimpleNamespace(description="")}
         screen.post_message(RegistryLoaded(models))
         await pilot_wait_until(pilot, lambda: screen.models == models)
-        select = screen.query_one("#model", Select)
-        assert select.value == "toy"
-        select.value = "other"  # an option now (setting a value not offered raises)
+        field = screen.query_one("#model", Input)
+        assert field.value == "toy"
+        assert await field.suggester.get_suggestion("oth") == "other"  # the registry, as suggestions
         assert "toy: a toy model" in _plain(screen.query_one("#info-text"))
         assert app.seen == []  # it does not bubble to the app
         assert LauncherScreen.CSS_PATH == "launcher.tcss"

@@ -89,6 +89,7 @@ SCREENS: dict[str, list[Key]] = {
         Key("space / a", "select the run and move down / select every run shown", ("space", "a")),
         Key("c", "compare the selected runs (two or more)", ("c",)),
         Key("R", "resume the run (interrupted, stale, failed, diverged) where it stopped, live", ("R",)),
+        Key("l", "a new run like this one: the launcher, filled with its settings", ("l",)),
         Key("/", "filter as you type (name, model, #tag, note, lr=0.1); escape clears", ("slash",)),
         Key("s / 1-9, 0", "sort by the next column / by column n (again: reverse)",
             ("s", "1", "2", "3", "4", "5", "6", "7", "8", "9", "0")),

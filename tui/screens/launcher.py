@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -40,7 +40,6 @@ from tui.screens.launcher_form import (
     MAIN_FIELDS,
     NUMBER_BY_NAME,
     DatasetStatus,
-    count_info,
     data_dir_placeholder,
     dataset_status,
     load_presets,
@@ -48,6 +47,7 @@ from tui.screens.launcher_form import (
     preset_fields,
 )
 from tui.screens.launcher_info import InfoState, abs_dir, field_help, info_panel
+from tui.screens.launcher_model import ModelChecked, ModelInput, start_problem
 from tui.screens.launcher_rows import DatasetBanner, main_row_names, main_rows, show_error
 from tui.screens.launcher_runs import ProbePicker
 
@@ -72,14 +72,6 @@ class RegistryLoaded(Message, bubble=False):
         self.models = models
 
 
-class InfoCounted(Message):
-    """Parameter count, input size and device, computed in a worker."""
-
-    def __init__(self, info: dict[str, str]) -> None:
-        super().__init__()
-        self.info = info
-
-
 class LauncherScreen(Screen):
     """Pick what to train; ``start`` pushes the dashboard with the built RunConfig."""
 
@@ -101,6 +93,8 @@ class LauncherScreen(Screen):
         self.preset_name, self.preset_extra = launcher_preset.given(self.base, self.presets)
         self.models: Mapping[str, ModelSpec] = models or {}
         self.info: dict[str, str] = {"params": "loading torch...", "input": "-", "device": "loading torch..."}
+        self.checked: ModelChecked | None = None
+        """The latest check of the model field (it may be for a name typed over since)."""
         self.dataset = DatasetStatus(True, "checking...")
         self._dataset_checked = False
         self.form_complete = False
@@ -160,42 +154,40 @@ class LauncherScreen(Screen):
         self.models = models
         if not self.form_complete:  # _complete_form calls it again
             return
-        select = self.query_one("#model", Select)
-        current = select.value
-        names = sorted(models)
-        select.set_options([(name, name) for name in names])
-        select.value = next((m for m in (current, self.base.model) if m in models), names[0])
+        self.query_one(ModelInput).suggest(models)
         self._recheck_inputs()
         self._update_params()
 
     def _recheck_inputs(self) -> None:
         """Now that validate() can run: check every typed field against it."""
         for field in self.query(Input):
-            if field.id in field_specs() and field.id != "data_dir":
+            if field.id in field_specs() and field.id not in ("data_dir", "model"):
                 self._flag(field.id, self._field_error(field.id, field.value))
 
-    @work(thread=True, exclusive=True, group="params", exit_on_error=False)
-    def _count(self, config: RunConfig) -> None:
-        self.post_message(InfoCounted(count_info(config)))  # thread-safe, never waits for the UI
-
-    def on_info_counted(self, message: "InfoCounted") -> None:
+    def on_model_checked(self, message: ModelChecked) -> None:
+        if not message.is_for(self.value_of("model").strip(), (self.value_of("head") or "").strip() or None):
+            return  # typed over since: the check of the new text is on its way
+        self.checked = message
         self.info.update(message.info)
+        self._flag("model", message.error)
         self._render_info()
 
     def _update_params(self) -> None:
+        """Check the model (and count what the config trains) once typing pauses."""
         if not self.models or not self.form_complete:  # _complete_form calls it again
             return
         config, _ = self.build_config(check=False)
-        if config is not None and config.model in self.models:
-            self.info["params"] = "counting..."
+        if config is not None:
+            self.info["params"] = "checking..." if config.model not in self.models else "counting..."
             self._render_info()
-            self._count(config)
+            self.query_one(ModelInput).check_soon(config)
 
     def _render_info(self) -> None:
         model = self.value_of("model")
         spec = self.models.get(model) if self.models else None
+        described = self.checked.description if self.checked and self.checked.model == model else None
         probing = self.value_of("strategy") == PROBE
-        state = InfoState(model, spec.description if spec is not None else None, self.info, self.dataset,
+        state = InfoState(model, spec.description if spec is not None else described, self.info, self.dataset,
                           self.dataset_present, self.runs_dir, self._probe_label() if probing else None)
         preset = self.presets.get(self.preset_name) if self.preset_name else None
         self.query_one("#info-text", Static).update(info_panel(state, preset))
@@ -231,18 +223,6 @@ class LauncherScreen(Screen):
         self.query_one("#dataset", Select).value = "synthetic"
         self.notify("dataset: synthetic demo data (no download needed)", timeout=3)
 
-    @on(Button.Pressed, "#use-synthetic")
-    def _use_synthetic(self) -> None:
-        self.action_synthetic()
-
-    @on(Button.Pressed, "#set-data-path")
-    def _focus_data_path(self) -> None:
-        self.query_one("#data_dir", Input).focus()
-
-    @on(Button.Pressed, "#download-on")
-    def _download_on_pressed(self) -> None:
-        self.query_one("#download", Checkbox).value = True
-
     # ------------------------------------------------------------ linear probe: the run it starts from
     def _show_probe_row(self) -> None:
         if not self.form_complete:  # _complete_form calls it again
@@ -260,11 +240,9 @@ class LauncherScreen(Screen):
     def _probe_picked(self) -> None:
         """The probed run's weights fit its own model only: select that model too."""
         run = self.query_one(ProbePicker).picked
-        model = self.query_one("#model", Select)
-        if run is None or model.value == run.model or (self.models and run.model not in self.models):
+        model = self.query_one(ModelInput)
+        if run is None or model.value == run.model:
             return
-        if not self.models:
-            model.set_options([(f"{run.model} (loading models...)", run.model)])
         model.value = run.model
         self.notify(f"model set to {run.model}: the probed run's own", timeout=4)
 
@@ -291,8 +269,12 @@ class LauncherScreen(Screen):
         name = event.input.id or ""
         if name == "data_dir":
             self._refresh_dataset()
+        elif name == "model":  # checked by building it, in a worker (its error comes back in ModelChecked)
+            self._update_params()
         elif name in field_specs():
             self._flag(name, self._field_error(name, event.value))
+            if name == "head":  # the model is checked with it
+                self._update_params()
 
     @on(Checkbox.Changed, "#download")
     def _download_changed(self) -> None:
@@ -356,7 +338,7 @@ class LauncherScreen(Screen):
             if isinstance(widget, Input) and name != "data_dir":
                 value, error = (parse_number(name, widget.value) if name in NUMBER_BY_NAME
                                 else parse_text(field_specs()[name], widget.value))
-                if check:
+                if check and (error or name != "model"):  # the model's own check keeps its flag
                     self._flag(name, error)
                 if error:
                     problems.append(error)
@@ -373,6 +355,9 @@ class LauncherScreen(Screen):
             picker.reload()  # a run may have finished since the list was read
             where = "" if picker.runs else f" (none in {abs_dir(self.runs_dir)} yet: train one first)"
             return [self._refuse("from_run", f"linear-probe: pick the finished run to probe under 'from run'{where}")]
+        model_problem = start_problem(config, self.models, self.checked)
+        if model_problem:
+            return [self._refuse("model", model_problem)]
         if self.models:
             try:
                 config.validate()

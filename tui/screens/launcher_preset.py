@@ -50,10 +50,7 @@ def apply(screen: LauncherScreen, name: str) -> None:
 def _fill(screen: LauncherScreen, key: str, value: Any) -> None:
     widget = screen.control_of(key)
     if isinstance(widget, Select) and key != "from_run":
-        if key != "model" or value in screen.models or not screen.models:
-            if key == "model" and not screen.models:
-                widget.set_options([(f"{value} (loading models...)", value)])
-            widget.value = value
+        widget.value = value
     elif isinstance(widget, Checkbox):
         widget.value = bool(value)
     elif isinstance(widget, Input) and key != "data_dir":

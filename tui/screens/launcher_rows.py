@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from rich.text import Text
+from textual import on
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.geometry import Size
@@ -16,6 +17,7 @@ from engine.config import RunConfig
 from tui import format as fmt
 from tui.screens.launcher_fields import FieldSpec, field_specs, format_value
 from tui.screens.launcher_form import NUMBER_FIELDS, SWITCHES, DatasetStatus
+from tui.screens.launcher_model import ModelInput
 from tui.screens.launcher_runs import ProbePicker
 
 LABEL_WIDTH = 19  # launcher.tcss: .field-label
@@ -95,8 +97,7 @@ def main_row(name: str, base: RunConfig, presets: dict[str, Any], runs_dir: str)
         return field_row("preset", Select(options, value=picked, allow_blank=False, compact=True, id="preset"),
                          "preset")
     if name == "model":
-        return field_row("model", Select([(f"{base.model} (loading models...)", base.model)], value=base.model,
-                                         allow_blank=False, compact=True, id="model"), "model")
+        return field_row("model", ModelInput(base.model), "model")
     if name == "from_run":
         return field_row("from run", ProbePicker(runs_dir, base.from_run), "from_run")
     switch = next((s for s in SWITCHES if s[0] == name), None)
@@ -122,6 +123,19 @@ class DatasetBanner(Vertical):
             yield Button("Synthetic data (ctrl+y)", id="use-synthetic", compact=True, variant="warning")
             yield Button("Set a data path", id="set-data-path", compact=True)
             yield Button("Turn download on", id="download-on", compact=True)
+
+    # The fixes act on the screen's form (the banner's own buttons; the screen only shows or hides it).
+    @on(Button.Pressed, "#use-synthetic")
+    async def _use_synthetic(self) -> None:
+        await self.screen.run_action("synthetic")
+
+    @on(Button.Pressed, "#set-data-path")
+    def _focus_data_path(self) -> None:
+        self.screen.query_one("#data_dir", Input).focus()
+
+    @on(Button.Pressed, "#download-on")
+    def _download_on_pressed(self) -> None:
+        self.screen.query_one("#download", Checkbox).value = True
 
     def show(self, status: DatasetStatus, download: bool) -> bool:
         """Say what is missing; True when the banner appeared or vanished (the layout moved)."""

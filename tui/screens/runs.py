@@ -66,6 +66,7 @@ class RunsScreen(Screen):
                         "n t d w c act on the selected runs the filter shows, else on the cursor's run."),
         Binding("c", "compare", "Compare"),
         Binding("R", "resume", "Resume"),
+        Binding("l", "start_like", "Like this"),
         Binding("p", "pause_run", "Pause/resume"),
         Binding("x", "stop_run", "Stop"),
         Binding("u", "undo", "Undo delete"),
@@ -353,6 +354,9 @@ class RunsScreen(Screen):
 
     def action_refresh(self) -> None:
         self.scan_in_background()
+
+    def action_start_like(self) -> None:
+        runs_actions.start_like(self)
 
     def action_open(self) -> None:
         runs_actions.open_run(self)

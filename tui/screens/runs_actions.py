@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from engine.config import UserError
+from engine.config import RunConfig, UserError
 from engine.runs import delete_run, set_name, set_note, set_tags, writer_alive
 from engine.runs.index import RunEntry
 from engine.runs.meta import parse_tags
 from engine.runs.trash import trash_dir
 from engine.runs.status import RunStatus
 
-from tui.messages import OpenCompare, OpenRun, ResumeRun
+from tui.messages import OpenCompare, OpenLauncher, OpenRun, ResumeRun
 from tui.screens.run_dialogs import ConfirmDialog, TextPrompt, prompt_export
 from tui.screens.runs_control import remember_deleted, runs_dir_flag
 
@@ -61,6 +61,33 @@ def resume(screen: RunsScreen) -> None:
     if e is None or not e.status.resumable:
         return
     screen.post_message(ResumeRun(str(e.info.path)))
+
+
+# What belongs to one run, not to its settings: a new run gets its own name, and is saved where this
+# list reads (the run may have been moved here from elsewhere).
+BOOKKEEPING = ("runs_dir", "name")
+
+
+def like_config(config: dict[str, Any], runs_dir: str) -> RunConfig:
+    """A run's recorded settings as the base of a new run."""
+    settings = {k: v for k, v in config.items() if k not in BOOKKEEPING}
+    return RunConfig.from_dict({**settings, "runs_dir": runs_dir})
+
+
+def start_like(screen: RunsScreen) -> None:
+    """The launcher, filled with the settings of the run under the cursor (its config.json)."""
+    e = screen.current_entry()
+    if e is None:
+        return
+    if not e.info.config:
+        screen.notify(f"{e.info.run_id} has no readable config.json: nothing to start from", severity="error")
+        return
+    try:
+        base = like_config(e.info.config, screen.runs_dir)
+    except (TypeError, ValueError) as exc:  # a config.json written by hand, or by another version
+        screen.notify(f"{e.info.run_id}: cannot read its settings: {exc}", severity="error")
+        return
+    screen.post_message(OpenLauncher(screen.runs_dir, base))
 
 
 def open_run(screen: RunsScreen) -> None:
