@@ -85,7 +85,7 @@ def check_shape(defn: SweepDefinition, trials_given: int | None) -> SweepDefinit
         if size > MAX_GRID:
             raise UserError(f"the grid has {size:,} points; keep it under {MAX_GRID:,} or use --sampler tpe --trials N")
         if trials_given is not None and trials_given != size:
-            raise UserError(f"--trials {trials_given}: a grid runs each of its {size} points once; drop --trials "
+            raise UserError(f"--trials {trials_given}: a grid runs each of its points once ({size}); drop --trials "
                             "or use --sampler random or tpe")
         defn.trials = size
     elif trials_given is None:
