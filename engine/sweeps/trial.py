@@ -200,11 +200,10 @@ class TrialJob:
         self.pruned_at = epoch
         self._attr("pruned_at", epoch)
         assert self.run_dir is not None
-        _add_tags(self.run_dir, "pruned")
         try:
             request(self.run_dir, "stop")  # the run saves and ends as interrupted, resumable, like Ctrl-C
         except UserError:
-            pass  # it has just ended by itself: it is pruned all the same
+            pass  # it has just ended by itself: _finish counts a completed run as completed
 
     # ------------------------------------------------------------------ the end
 
@@ -218,6 +217,9 @@ class TrialJob:
         info = load_run(self.run_dir) if self.run_dir is not None else None
         status = info.status if info is not None else None
         state, value, error = "failed", None, None
+        if self.pruned_at is not None and status is RunStatus.COMPLETED:
+            self._attr("pruned_at", None)  # the stop came after its last epoch: it completed, and counts so
+            self.pruned_at = None
         if self.pruned_at is not None:
             state = "pruned"
         elif status is RunStatus.COMPLETED:
