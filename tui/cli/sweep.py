@@ -60,6 +60,9 @@ def build_sweep_parser() -> Parser:
                        help="an Optuna database URL (postgresql://user@host/db): workers on several machines "
                             "join the sweep with the same command (default: a journal file under the runs dir)")
     add_train_arguments(parser)
+    for action in parser._actions:  # a run's own flags that a sweep refuses: not offered in its --help
+        if action.dest in ("resume", "force", "name"):
+            action.help = argparse.SUPPRESS
     return parser
 
 
