@@ -4,7 +4,7 @@ Every import counts, the ones inside functions too; only ``if TYPE_CHECKING:`` i
 (they never run). The rules, as the README's "Layout" states them:
 
 - engine's packages import one way: config/events/control <- device <- runs <- data <- models <- presets
-  <- training <- analysis; ``engine`` itself (the package: RunConfig and a lazy ``train``) sits on top.
+  <- training <- analysis <- sweeps; ``engine`` itself (the package: RunConfig and a lazy ``train``) sits on top.
   The dataset registry is plain facts that config validates against, so it sits with config at the bottom.
 - engine never imports textual, rich or tui;
 - nothing in engine or tui imports in a circle;
@@ -33,6 +33,7 @@ ENGINE_ORDER = (
     ("engine.presets",),
     ("engine.training",),
     ("engine.analysis",),
+    ("engine.sweeps",),
 )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.runs.liveness import writer_alive
 from engine.runs.meta import META_FILE, RunMeta, display_name, read_meta, short_name
-from engine.runs.reader import RunInfo, clean_if_dead, load_run
+from engine.runs.reader import RunInfo, clean_if_dead, load_run, run_folders
 from engine.runs.status import RunStatus
 
 
@@ -63,9 +63,7 @@ class RunIndex:
             return []
         entries: list[RunEntry] = []
         seen: set[str] = set()
-        for path in self.runs_dir.iterdir():
-            if path.name.startswith(".") or not path.is_dir():
-                continue
+        for path in run_folders(self.runs_dir):
             seen.add(path.name)
             key = tuple(_stamp(path / f) for f in ("config.json", "summary.json", META_FILE))
             cached = self._cache.get(path.name)

@@ -23,6 +23,17 @@ def looks_like_run(path: Path) -> bool:
     return path.is_dir() and any((path / m).exists() for m in RUN_MARKERS)
 
 
+SWEEPS_DIR = "sweeps"
+"""``<runs>/sweeps/``: the sweeps' own files (engine.sweeps: their journals, trial settings and logs). Run ids
+start with a timestamp, so no run is ever named this; listing it would show one unreadable run."""
+
+
+def run_folders(root: Path) -> list[Path]:
+    """The folders of a runs directory that hold runs: not the hidden ones (.trash, a run being created)
+    and not the sweeps' folder. The one rule every listing (runs, 'latest', the app's index) follows."""
+    return [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != SWEEPS_DIR]
+
+
 # Fields of summary.json/config.json a reader formats, and the types they must have.
 _NUMBER = (int, float)
 _SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
@@ -110,7 +121,7 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
     if not root.is_dir():
         return []
     clean_abandoned(root)
-    runs = [load_run(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    runs = [load_run(p) for p in run_folders(root)]
     for run in runs:
         clean_if_dead(run.path)
     return sorted(runs, key=lambda r: r.run_id, reverse=True)

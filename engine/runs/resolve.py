@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.config import UserError
 from engine.runs.meta import META_FILE, read_meta
-from engine.runs.reader import looks_like_run
+from engine.runs.reader import looks_like_run, run_folders
 
 MAX_ID = 120  # file systems allow 255 bytes; ids stay well under, with room for '-2' suffixes
 
@@ -23,7 +23,7 @@ def new_run_id(model: str, strategy: str, name: str | None) -> str:
 def _run_names(root: Path) -> list[str]:
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p.name for p in run_folders(root))
 
 
 def find_run(runs_dir: str | Path, ref: str) -> Path:

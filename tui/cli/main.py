@@ -130,6 +130,8 @@ def build_train_parser(prog: str = PROG) -> Parser:
             "  cifar-tui pca RUN...           PCA of a run's features (explained variance)\n"
             "  cifar-tui analyze RUN          store test errors, feature PCA, a linear probe\n"
             "  cifar-tui predict RUN IMAGE... classify your own image files with a run\n"
+            "  cifar-tui sweep NAME --param FIELD=a,b ...  many runs chosen by Optuna, K at once\n"
+            "  cifar-tui sweeps [--json]      every sweep: trials done/running/pruned/failed, best\n"
             "\nexamples:\n"
             "  cifar-tui --no-ui --dataset synthetic --model cnn --epochs 2\n"
             "  cifar-tui --no-ui --dataset fashion-mnist --model cnn --train-limit 10000\n"
@@ -325,6 +327,8 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "pca": _lazy("tui.cli.pca", "cmd_pca"),
     "analyze": _lazy("tui.cli.analyze", "cmd_analyze"),
     "predict": _lazy("tui.cli.predict", "cmd_predict"),
+    "sweep": _lazy("tui.cli.sweep", "cmd_sweep"),
+    "sweeps": _lazy("tui.cli.sweep", "cmd_sweeps"),
 }
 
 
