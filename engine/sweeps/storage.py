@@ -77,13 +77,29 @@ def open_storage(folder: Path, url: str | None) -> Any:
         folder.mkdir(parents=True, exist_ok=True)
         return optuna.storages.JournalStorage(JournalFileBackend(str(folder / JOURNAL_FILE)))
     try:
-        # pool_pre_ping: a connection the server dropped during a long trial is replaced, not an error.
-        return optuna.storages.RDBStorage(_with_driver(url), engine_kwargs={"pool_pre_ping": True})
+        return _rdb_storage(url)
     except ImportError as exc:
         raise UserError(f"--storage {redact(url)}: {exc.name or exc} is not installed "
                         "(PostgreSQL: pip install 'cifar-tui[postgres]')") from None
     except Exception as exc:  # sqlalchemy's errors are many; all mean the storage cannot be used
         raise UserError(f"--storage {redact(url)}: cannot open it: {_first_line(exc)}") from None
+
+
+def _rdb_storage(url: str, tries: int = 5) -> Any:
+    """The database's storage. Workers started at once on an empty database all create Optuna's tables,
+    and all but one fail on the duplicate (IntegrityError or ProgrammingError, by server): those retry,
+    and find the tables made."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(1, tries + 1):
+        try:
+            # pool_pre_ping: a connection the server dropped during a long trial is replaced, not an error.
+            return optuna.storages.RDBStorage(_with_driver(url), engine_kwargs={"pool_pre_ping": True})
+        except (IntegrityError, ProgrammingError):
+            if attempt == tries:
+                raise
+            time.sleep(0.5 * attempt)
 
 
 def _with_driver(url: str) -> str:

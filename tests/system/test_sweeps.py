@@ -166,3 +166,15 @@ def test_another_sweep_under_a_name_in_use_is_refused(tmp_path: Path) -> None:
     open_sweep(runs, "taken", defn=defn)
     one_line_error(cli("sweep", "taken", "--dataset", "synthetic", "--param", "lr=0.1,0.3", "--runs-dir", runs),
                    "sweep 'taken' exists and its params differ", "cifar-tui sweep taken")
+
+
+@pytest.mark.slow
+def test_workers_starting_at_once_on_an_empty_database_all_get_the_study_storage() -> None:
+    """Each creates Optuna's tables; all but one meet the duplicate, and must retry rather than fail."""
+    code = ("import sys; from pathlib import Path; from engine.sweeps.storage import open_storage; "
+            "open_storage(Path('.'), sys.argv[1]); print('ok')")
+    with postgres_server() as url:
+        procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for _ in range(4)]
+        outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(o.strip().endswith("ok") for o in outs), outs
