@@ -58,6 +58,7 @@ def profile_engine(config, steps: int) -> None:
     """One engine step split into data / forward / backward / optimizer, with the real pipeline and model."""
     import engine.training.loop as loop
     from engine.control import Control
+    from engine.device import accel
     from engine.device.environment import resolve_device
 
     ctx = loop._prepare(config, lambda e: None, Control(), resolve_device(config.device))
@@ -69,7 +70,7 @@ def profile_engine(config, steps: int) -> None:
         idx = torch.randint(0, n, (b,), generator=ctx.gen)
         x, y = ctx.pipeline.train_batch(ctx.data.train.x[idx], ctx.data.train.y[idx], ctx.gen)
         t.append(time.perf_counter())
-        with loop.autocast(ctx):
+        with accel.autocast(ctx.config, ctx.device):
             loss = ctx.criterion(ctx.forward(x), y)
         t.append(time.perf_counter())
         loss.backward()

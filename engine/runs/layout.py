@@ -45,13 +45,12 @@ def has_weights(run_dir: str | Path) -> bool:
 
 
 def check_writable(folder: Path) -> None:
-    """StoreWriteError unless files can be created in ``folder`` (made if missing) — asked before work
-    whose result would land there, not after it."""
+    """StoreWriteError unless files can be created in ``folder`` (or, while it does not exist, beside it) —
+    asked before work whose result would land there, not after it; nothing is left behind."""
     import tempfile
 
     try:
-        folder.mkdir(exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        with tempfile.TemporaryFile(dir=folder if folder.exists() else folder.parent):
             pass
     except OSError as exc:
         raise StoreWriteError(describe_write_error(exc, folder)) from exc

@@ -68,7 +68,7 @@ def test_a_training_run_writes_progress_about_once_a_second_and_removes_it(runs_
     assert all(e.gpu_mem is None and e.gpu_peak is None for e in steps)
     assert not (Path(result.run_dir) / PROGRESS_FILE).exists()  # the run ended: summary.json says it all
     assert sorted(os.listdir(result.run_dir)) == ["checkpoints", "config.json", "metrics.jsonl", "predictions",
-                                                  "summary.json"]
+                                                  "steps.jsonl", "summary.json", "tensorboard"]
 
 
 def test_a_stopped_run_removes_its_progress_too(runs_dir: Path) -> None:
