@@ -36,3 +36,19 @@ def one_line_error(out: subprocess.CompletedProcess, *fragments: str) -> str:
     for f in fragments:
         assert f in lines[0], lines[0]
     return lines[0]
+
+
+def start_long_run(runs: Path, *extra: object) -> subprocess.Popen:
+    """A real `--no-ui` run long enough to be followed, paused and stopped from outside (output piped)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui", "--no-ui", "--dataset", "synthetic", "--model", "cnn", "--epochs", "50",
+         "--train-limit", "2000", "--test-limit", "200", "--batch-size", "32", "--runs-dir", str(runs),
+         *map(str, extra)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def only_run(runs: Path) -> Path:
+    """The one run folder under ``runs`` (a path that does not exist while there is none, or several)."""
+    dirs = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")] if runs.is_dir() else []
+    return dirs[0] if len(dirs) == 1 else Path("/nonexistent")

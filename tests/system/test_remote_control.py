@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,27 +17,18 @@ from engine.runs.liveness import LOCK_FILE
 from engine.runs.progress import read_progress
 from engine.runs.remote import controllable, request
 from engine.training.loop import train
-from tests.helpers import ROOT
+from tests.helpers.cli_process import only_run, start_long_run
 from tests.helpers.waiting import wait_until
 
-
-
-def _only_run(runs: Path) -> Path:
-    dirs = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")] if runs.is_dir() else []
-    return dirs[0] if len(dirs) == 1 else Path("/nonexistent")
 
 
 @pytest.mark.slow
 def test_pause_resume_and_stop_a_headless_run_from_outside(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "--no-ui", "--dataset", "synthetic", "--model", "cnn", "--epochs", "50",
-         "--train-limit", "2000", "--test-limit", "200", "--batch-size", "32", "--runs-dir", str(runs)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = start_long_run(runs)
     try:
-        wait_until(lambda: read_progress(_only_run(runs)) is not None, 120, proc, "the first progress.json")
-        run = _only_run(runs)
+        wait_until(lambda: read_progress(only_run(runs)) is not None, 120, proc, "the first progress.json")
+        run = only_run(runs)
         assert controllable(run) is None
         request(run, "pause")
         wait_until(lambda: (read_progress(run) or {}).get("paused") is True, 20, proc, "paused in progress.json")

@@ -5,9 +5,7 @@ The app runs as ``python -m tui`` from this checkout (its code, not an installed
 """
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,28 +14,20 @@ import pytest
 from engine.runs import load_run
 from engine.runs.progress import read_progress
 from tests.helpers import ROOT
+from tests.helpers.cli_process import only_run, start_long_run
 from tests.helpers.tmux import Tmux
 from tests.helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
 
 
-def _only_run(runs: Path) -> Path:
-    dirs = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")] if runs.is_dir() else []
-    return dirs[0] if len(dirs) == 1 else Path("/nonexistent")
-
-
 def test_watch_pauses_resumes_and_stops_a_headless_run_then_escape_lists_the_runs(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "--no-ui", "--dataset", "synthetic", "--model", "cnn", "--epochs", "50",
-         "--train-limit", "2000", "--test-limit", "200", "--batch-size", "32", "--runs-dir", str(runs)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = start_long_run(runs)
     tm = None
     try:
-        wait_until(lambda: read_progress(_only_run(runs)) is not None, 120, proc, "the first progress.json")
-        run = _only_run(runs)
+        wait_until(lambda: read_progress(only_run(runs)) is not None, 120, proc, "the first progress.json")
+        run = only_run(runs)
         tm = Tmux(f"{sys.executable} -m tui watch {run} --runs-dir {runs}", cwd=ROOT)
         screen = tm.wait_for("FOLLOWING")
         assert "p Pause" in screen and "x Stop" in screen and "? Help" in screen and "q Quit" in screen
