@@ -31,7 +31,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from textual import work
 from textual.binding import Binding
@@ -46,6 +46,7 @@ from tui.messages import FollowedRunEnded, RunFinished
 from tui.navigation import Navigator
 from tui.screens.confirm import ConfirmQuit
 from tui.screens.help import HelpScreen
+from tui.terminal_images import HALFBLOCK, ImageProbe
 from tui.terminal_notify import TITLE, WORTH_A_WORD, end_text, escapes
 
 # What ends a session from outside: kill/systemd, a dropped SSH connection, Ctrl-\, Ctrl-C from a shell's kill.
@@ -122,7 +123,8 @@ class CifarApp(Navigator[int]):
 
     def __init__(self, config: RunConfig | None = None, *, runs_dir: str | None = None, watch: str | None = None,
                  compare: list[str] | None = None, start_screen: Any = None, resume: str | None = None,
-                 change: dict[str, Any] | None = None, base: RunConfig | None = None, notify: bool = True) -> None:
+                 change: dict[str, Any] | None = None, base: RunConfig | None = None, notify: bool = True,
+                 images: str | Callable[[], str] = HALFBLOCK) -> None:
         super().__init__(driver_class=_driver_class())
         self.start_screen = start_screen
         """A ready-made first screen (tests, screenshots); overrides config/watch/compare."""
@@ -150,8 +152,15 @@ class CifarApp(Navigator[int]):
         self.notify_ends = notify
         """Ring the bell and send a desktop notification when a run ends (--no-notify: not)."""
         self._announced: set[str] = set()
+        self._images_from = images
+        self.images = HALFBLOCK
+        """How an image is shown large (tui.terminal_images: halfblock, kitty or sixel), set on Load."""
 
     def on_load(self) -> None:
+        # Load comes before the driver starts reading stdin: the image probe's terminal answers are in by
+        # now (it ran while the app was built and its CSS parsed). NO_COLOR keeps the shaded half blocks.
+        chosen = self._images_from() if callable(self._images_from) else self._images_from
+        self.images = HALFBLOCK if self.no_color else chosen
         # Load comes before the driver switches the terminal over: from here on a signal ends the
         # app through its normal exit, which restores the terminal.
         if self.handle_signals:
@@ -346,14 +355,16 @@ def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, wat
     # No cyclic garbage collection until the first frame: building the first screen makes a burst of objects
     # (widgets, styles, CSS rules) that sets off collections walking every live object, ~0.06 s of CPU on a
     # 2-core machine (issue 13: the first frame within 0.5 s), and frees next to nothing.
+    probe = ImageProbe()  # asks the terminal in a thread while the app is built (tui/terminal_images.py)
     gc.disable()
     try:
         app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare, resume=resume, change=change,
-                       base=base, notify=notify)
+                       base=base, notify=notify, images=probe.result)
         app.handle_signals = True
         HangupWatch(app).start()  # daemon: it dies with the process, and outlives a run() stuck in shutdown
         code = app.run()
     finally:
+        probe.result()  # never exit while its thread holds the terminal in cbreak mode
         gc.enable()
     if code is None:  # quit before a result was set, or the app crashed (return_code says which)
         return app.return_code or 0
