@@ -30,6 +30,8 @@ from engine.sweeps.definition import SweepDefinition, trial_config
 from engine.sweeps.events import TrialEnded
 
 TRIALS_DIR = "trials"
+TAG_PREFIX = "sweep:"
+"""A trial's run is tagged sweep:NAME (and its config's extra holds {"sweep": {"name": NAME, ...}})."""
 
 
 @dataclass
@@ -72,7 +74,16 @@ class SweepContext:
     """Where the study is, for people: the journal's path or the database URL without its password."""
 
     def tag(self) -> str:
-        return f"sweep:{self.defn.name}"
+        return f"{TAG_PREFIX}{self.defn.name}"
+
+
+def sweep_of(config: dict[str, Any], tags: list[str]) -> str | None:
+    """The sweep a run is a trial of: its config's record (set when the trial was made), else its tag."""
+    extra = config.get("extra")
+    recorded = extra.get("sweep") if isinstance(extra, dict) else None
+    if isinstance(recorded, dict) and isinstance(recorded.get("name"), str) and recorded["name"]:
+        return str(recorded["name"])
+    return next((t[len(TAG_PREFIX):] for t in tags if t.startswith(TAG_PREFIX) and len(t) > len(TAG_PREFIX)), None)
 
 
 class TrialJob:
