@@ -101,7 +101,15 @@ def _in_app(ctx: Any, options: Any, url: str | None, notify: bool) -> int:
     from tui.app import run_app
     from tui.screens.sweep import SweepScreen
 
-    return run_app(runs_dir=ctx.runs_dir, notify=notify, start_screen=SweepScreen.running(ctx, options, url))
+    screen = SweepScreen.running(ctx, options, url)
+    try:
+        return run_app(runs_dir=ctx.runs_dir, notify=notify, start_screen=screen)
+    finally:
+        if screen.driver_running():  # the app ended another way than q (it failed): the trials save first
+            print(f"{PROG} sweep: the app ended with the sweep running; stopping its trials (each saves its run)",
+                  file=sys.stderr, flush=True)
+            screen.stop_driver(signal.SIGTERM)
+            screen.driver_ended.wait()
 
 
 def trial_command(launch: Any) -> list[str]:

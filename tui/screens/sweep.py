@@ -92,6 +92,8 @@ class SweepScreen(Screen):
         self.drive = ""
         """The driver here: running, stopping, stopped or finished ('' when this screen only shows the sweep)."""
         self.exit_after_stop = False
+        self.driver_started, self.driver_ended = threading.Event(), threading.Event()
+        """Set by the driver's thread: the CLI waits on them when the app ended with the sweep running."""
         self.snap: SweepSnapshot | None = None
         self.selected: dict[int, None] = {}
         self.param_index = 0
@@ -177,6 +179,7 @@ class SweepScreen(Screen):
         from engine.sweeps.table import sweep_table
 
         driver = self.driver
+        self.driver_started.set()
         try:
             result = driver.run()
             ctx = driver.ctx
@@ -184,7 +187,24 @@ class SweepScreen(Screen):
         except Exception as exc:  # noqa: BLE001 - said on screen; the trials stopped with the driver's end
             self.post_message(DriverEnded(1, False, f"the sweep stopped: {type(exc).__name__}: {exc}"))
             return
+        finally:
+            self.driver_ended.set()
         self.post_message(DriverEnded(code, result.signal is not None))
+
+    def driver_running(self) -> bool:
+        """The driver's thread runs now (any thread may ask)."""
+        return self.driver_started.is_set() and not self.driver_ended.is_set()
+
+    def on_unmount(self) -> None:
+        """Gone with the sweep still running (the app ended another way than q, or failed): its trials stop
+        and save; the process ends once they have (the CLI waits for the driver)."""
+        if self.driver_running():
+            self.stop_driver(signal.SIGTERM)
+
+    def stop_driver(self, signum: int) -> None:
+        """Pass one stop to the driver, once (a second one would make the trials give up their clean stop)."""
+        if self.driver is not None and not self.driver.signals:
+            self.driver.request_stop(signum)
 
     # ------------------------------------------------------------------ messages (UI thread)
 
@@ -228,7 +248,7 @@ class SweepScreen(Screen):
         if self.drive == "stopping":
             return
         self.drive = "stopping"
-        self.driver.request_stop(signum)
+        self.stop_driver(signum)
         self._state_line()
 
     # ------------------------------------------------------------------ drawing

@@ -100,10 +100,10 @@ def importance_text(table: SweepTable, width: int, compact: bool = False) -> Tex
     if not table.importances:
         if done < MIN_IMPORTANCE_TRIALS:
             more = MIN_IMPORTANCE_TRIALS - done
-            why = f"after {MIN_IMPORTANCE_TRIALS} completed trials: {fmt.count(more, 'more')} needed"
+            why = f"after {MIN_IMPORTANCE_TRIALS} completed trials: {more} more needed"
         else:
             why = "none: no param varies among the completed trials"
-        return Text(f"importance: {why}" if compact else f"param importance\n{why}", style="dim")
+        return Text(f"importance: {why}" if compact else why, style="dim")
     items = sorted(table.importances.items(), key=lambda kv: -kv[1])
     if compact:
         text = Text("importance: ", style="bold")

@@ -8,6 +8,7 @@ Each status has its own marker and colour, so NO_COLOR still tells them apart.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ MARKS = {"completed": ("●", "green"), "running": ("+", "cyan"), "pruned": ("x"
 """Status -> (marker, plotext colour); statuses without a value (waiting) are not drawn."""
 MIN_SIZE = (20, 6)
 LOG_SPAN = 10.0
+MAX_TICKS = 5
 
 
 @dataclass
@@ -46,20 +48,27 @@ def legend(statuses: list[str]) -> str:
     return "  ".join(f"{MARKS[s][0]} {s}" for s in MARKS if s in statuses)
 
 
-def axis(points: ParamPoints) -> tuple[str, list[float], list[str]]:
-    """('linear' | 'log' | 'ticks', x per trial, tick labels for 'ticks')."""
+def axis(points: ParamPoints) -> tuple[list[float], list[float], list[str]]:
+    """(x per trial, tick positions, tick labels; no ticks: plotext's own). A log axis is drawn as log10 of
+    the values with the values as labels: plotext's own log scale takes the log again on each redraw."""
     values = points.values
     if values and all(is_number(v) for v in values):
+        listed = [float(v) for v in points.order if is_number(v)]
         numbers = [float(v) for v in values]
-        listed = [float(v) for v in points.order if is_number(v)] or numbers
-        low, high = min(listed), max(listed)
-        log = points.kind == "log" or (low > 0 and high / low >= LOG_SPAN)
-        return ("log" if log else "linear"), numbers, []
+        low, high = min(listed or numbers), max(listed or numbers)
+        log = low > 0 and (points.kind == "log" or high / low >= LOG_SPAN)
+        at = listed if 1 < len(listed) <= MAX_TICKS else []  # a list's own values, where they fit
+        if not log:
+            return numbers, at, [value_text(v) for v in points.order if is_number(v)] if at else []
+        if not at:
+            step = (math.log10(high) - math.log10(low)) / (MAX_TICKS - 1)
+            at = [10 ** (math.log10(low) + i * step) for i in range(MAX_TICKS)] if step else [low]
+        return [math.log10(x) for x in numbers], [math.log10(t) for t in at], [f"{t:.3g}" for t in at]
     labels = [value_text(v) for v in points.order]
     for v in values:
         if value_text(v) not in labels:
             labels.append(value_text(v))
-    return "ticks", [float(labels.index(value_text(v)) + 1) for v in values], labels
+    return [float(labels.index(value_text(v)) + 1) for v in values], [float(i + 1) for i in range(len(labels))], labels
 
 
 class ParamScatter(PlotextPlot):
@@ -86,16 +95,17 @@ class ParamScatter(PlotextPlot):
             plt.ylim(0, 1)
             self.refresh()
             return
-        scale, xs, labels = axis(points)
+        xs, ticks, labels = axis(points)
         ys = [100 * a for a in points.accs]
         for status, (marker, colour) in MARKS.items():
             chosen = [(x, y) for x, y, s in zip(xs, ys, points.statuses) if s == status]
             if chosen:
                 plt.scatter([x for x, _ in chosen], [y for _, y in chosen], marker=marker, color=colour)
-        if scale == "ticks":
-            plt.xticks(list(range(1, len(labels) + 1)), labels)
-            plt.xlim(0.5, len(labels) + 0.5)
-        plt.xscale("log" if scale == "log" else "linear")
+        if ticks:
+            plt.xticks(ticks, labels)
+        span = [*xs, *ticks]
+        pad = 0.05 * (max(span) - min(span)) or 0.5  # no point on the frame
+        plt.xlim(min(span) - pad, max(span) + pad)
         low, high = min(ys), max(ys)
         pad = max(1.0, 0.1 * (high - low))
         plt.ylim(max(0.0, low - pad), min(100.0, high + pad))
