@@ -284,8 +284,10 @@ class SweepScreen(Screen):
         current = self.current_row()
         table.clear(columns=True)  # columns too: a long cell once shown would keep its column wide
         table.add_column(" ", key="sel", width=1)
-        for key, label in view.columns(params):
-            table.add_column(label, key=key)
+        # Widths given, not measured by the table: its own measure, done after the first paint of rows added
+        # to an empty table, left the terminal showing cells cut to their headers' width.
+        for i, (key, label) in enumerate(view.columns(params), start=1):
+            table.add_column(label, key=key, width=max([len(label)] + [view.cell_width(c[i]) for _, c in rows]))
         for number, cells in rows:
             table.add_row(*cells, key=str(number))
         if current is not None and str(current.number) in table.rows:

@@ -45,6 +45,11 @@ def trial_cells(row: TrialRow, params: list[str], selected: bool, live: dict[str
             epochs, *values]
 
 
+def cell_width(cell: Text | str) -> int:
+    """Columns a cell takes on screen."""
+    return cell.cell_len if isinstance(cell, Text) else Text(cell).cell_len
+
+
 def state_text(snap: SweepSnapshot | None, name: str, driving: str) -> Text:
     """'sweep lr-bs · grid · 12 trials: 8 completed, 2 running · best t3 61.50%' and what this app does."""
     if snap is None:
