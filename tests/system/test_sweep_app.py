@@ -36,7 +36,7 @@ def test_the_sweep_screen_shows_a_finished_sweep_and_q_ends_it(pair_sweep: Path)
     tm = app("pair", pair_sweep)
     try:
         screen = tm.wait_for("finished", timeout=60)
-        assert "sweep pair · grid · 2 trials: 2 completed" in screen
+        assert "pair (grid) 2 trials: 2 completed" in screen
         assert "t0  completed" in screen and "t1  completed" in screen
         assert "val acc % vs lr" in screen and "importance: after 5 completed trials: 3 more needed" in screen
         tm.keys("q")

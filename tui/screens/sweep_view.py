@@ -51,14 +51,14 @@ def cell_width(cell: Text | str) -> int:
 
 
 def state_text(snap: SweepSnapshot | None, name: str, driving: str) -> Text:
-    """'sweep lr-bs · grid · 12 trials: 8 completed, 2 running · best t3 61.50%' and what this app does."""
+    """'lr-bs (grid) 12 trials: 8 completed, 2 running · best t3 61.50%' and what this app does with it."""
     if snap is None:
         return Text(f"sweep {name}: reading its study...", style="dim")
     table = snap.table
-    text = Text(f"sweep {table.name}", style="bold")
+    text = Text(f"{table.name}", style="bold")
     shown = len(table.rows)
     counts = ", ".join(f"{n} {state}" for state, n in table.counts.items() if n) or "no trial yet"
-    text.append(f" · {table.sampler} · {shown if shown == table.trials else f'{shown} of {table.trials}'} "
+    text.append(f" ({table.sampler}) {shown if shown == table.trials else f'{shown} of {table.trials}'} "
                 f"trials: {counts}")
     if table.best is not None:
         text.append(f" · best t{table.best.number} {fmt.pct(table.best.best_val)}", style="bold green")
@@ -124,6 +124,8 @@ def importance_text(table: SweepTable, width: int, compact: bool = False) -> Tex
         text.append(f"\n{fmt.truncate(name, label).ljust(label)} ")
         text.append(bar(value, room), style="cyan")
         text.append(f" {value:.2f}")
+    text.append("\n\nhow much each param's value tells the best trials from the rest (the shares add to 1)",
+                style="dim")
     return text
 
 
