@@ -8,7 +8,8 @@ recorded), each trial's run a copy of one tiny real run. Then times:
     fitted): what re-reading everything on each poll would cost;
   - SweepWatch.read the first time and then as the screen's timer repeats it (nothing changed, and after one
     trial's run changed);
-  - the sweep screen in the app (Pilot, 160x48): the UI thread placing a read (render_sweep), first and again.
+  - the sweep screen in the app (Pilot, 160x48): the UI thread placing a read that changed the rows' order
+    (the table rebuilt), one row's cells (a running trial's epoch: those cells updated), or nothing.
 """
 from __future__ import annotations
 
@@ -59,23 +60,38 @@ def timed(fn, repeats: int) -> tuple[float, object]:
     return statistics.median(times), out
 
 
-async def ui_cost(runs: Path) -> tuple[float, float]:
+async def ui_cost(runs: Path, repeats: int) -> dict[str, float]:
+    """Seconds the UI thread takes to place a read (on_sweep_read) that changed: the order of the rows (the
+    table rebuilt), one row's cells (a running trial's epoch: those cells updated), nothing (compared, skipped)."""
+    import copy
+
     from tests.helpers.pilot import ScreenApp
     from tests.helpers.waiting import pilot_wait_until
-    from tui.screens.sweep import SweepScreen
+    from tui.screens.sweep import SweepRead, SweepScreen
 
     app = ScreenApp(lambda: SweepScreen(runs, "big"))
+    out: dict[str, float] = {}
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot_wait_until(pilot, lambda: getattr(app.screen, "snap", None) is not None, 120)
         screen = app.screen
-        screen._shown, screen._curves_key, screen._scatter_key = (), None, None  # as if all were new
-        t = time.perf_counter()
-        screen.render_sweep()
-        first = time.perf_counter() - t
-        t = time.perf_counter()
-        screen.render_sweep()  # what each timer tick costs when nothing changed
-        again = time.perf_counter() - t
-    return first, again
+        base = screen.snap
+        reordered = copy.deepcopy(base)
+        reordered.table.rows.reverse()
+        one_row = copy.deepcopy(base)
+        one_row.table.rows[3].epochs_done = 1
+        cases = {"rows reordered": (reordered, base), "one row's cells": (one_row, base), "nothing": (base, base)}
+        number = 10 ** 6  # after the screen's own reads: a read numbered lower is dropped as late
+        for what, pair in cases.items():
+            times = []
+            for i in range(2 * repeats):  # each read brings the other of the pair: a change every time
+                number += 1
+                read = SweepRead(copy.deepcopy(pair[i % 2]), number)  # as the worker posts it
+                t = time.perf_counter()
+                screen.on_sweep_read(read)
+                times.append(time.perf_counter() - t)
+                await pilot.pause()
+            out[what] = statistics.median(times)
+    return out
 
 
 def main() -> None:
@@ -112,9 +128,8 @@ def main() -> None:
 
         one, _ = timed(touched, a.repeats)
         print(f"SweepWatch.read after one trial's run changed: {1000 * one:.1f} ms")
-        ui_first, ui_again = asyncio.run(ui_cost(runs))
-        print(f"UI thread, render_sweep at 160x48: {1000 * ui_first:.0f} ms with everything new, "
-              f"{1000 * ui_again:.1f} ms when a read changed nothing")
+        for what, seconds in asyncio.run(ui_cost(runs, a.repeats)).items():
+            print(f"UI thread, placing a read at 160x48 that changed {what}: {1000 * seconds:.1f} ms (median)")
 
 
 if __name__ == "__main__":

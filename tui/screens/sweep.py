@@ -37,6 +37,7 @@ from engine.sweeps.watch import SweepSnapshot, SweepWatch
 from tui import format as fmt
 from tui.messages import OpenCompare, OpenRun, OpenRuns, SweepFinished
 from tui.screens import sweep_view as view
+from tui.screens.sweep_trials import TrialsTable
 from tui.state.run_state import RunState
 from tui.widgets.charts import MetricChart
 from tui.widgets.param_scatter import ParamScatter, legend
@@ -100,7 +101,6 @@ class SweepScreen(Screen):
         self._lock = threading.Lock()
         self._reads = 0
         self._shown_read = 0
-        self._shown: tuple[Any, ...] = ()
         self._curves_key: Any = None
         self._scatter_key: Any = None
         self._error: str | None = None
@@ -126,7 +126,7 @@ class SweepScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="sweep-state")
-        yield DataTable(id="sweep-trials", cursor_type="row", zebra_stripes=True)
+        yield TrialsTable(id="sweep-trials")
         yield Static(id="sweep-info")
         with Horizontal(id="sweep-panels"):
             with Vertical(id="sweep-best"):
@@ -143,7 +143,7 @@ class SweepScreen(Screen):
         self.query_one("#sweep-imp-box").border_title = "param importance"
         self.read_in_background()
         self.set_interval(REFRESH_S, self._tick)
-        self.query_one(DataTable).focus()
+        self.query_one(TrialsTable).focus()
         if self.driver is not None:
             self._drive()
 
@@ -219,6 +219,8 @@ class SweepScreen(Screen):
         if message.number < self._shown_read or message.snapshot is None:
             return  # a later read is already on screen
         self._shown_read = message.number
+        if message.snapshot == self.snap:
+            return  # most polls of a finished sweep, or between epochs: nothing to place
         self.snap = message.snapshot
         self.render_sweep()
 
@@ -273,25 +275,10 @@ class SweepScreen(Screen):
         return view.drive_text(self.drive, len(self.driver.slots) if self.driver is not None else 0)
 
     def _table(self, snap: SweepSnapshot) -> None:
-        table = self.query_one(DataTable)
         params = snap.table.params
-        rows = [(r.number, view.trial_cells(r, params, r.number in self.selected, snap.live.get(r.number)))
-                for r in snap.table.rows]
-        signature = (tuple(params), *((n, tuple(str(c) for c in cells)) for n, cells in rows))
-        if signature == self._shown:
-            return
-        self._shown = signature
-        current = self.current_row()
-        table.clear(columns=True)  # columns too: a long cell once shown would keep its column wide
-        table.add_column(" ", key="sel", width=1)
-        # Widths given, not measured by the table: its own measure, done after the first paint of rows added
-        # to an empty table, left the terminal showing cells cut to their headers' width.
-        for i, (key, label) in enumerate(view.columns(params), start=1):
-            table.add_column(label, key=key, width=max([len(label)] + [view.cell_width(c[i]) for _, c in rows]))
-        for number, cells in rows:
-            table.add_row(*cells, key=str(number))
-        if current is not None and str(current.number) in table.rows:
-            table.move_cursor(row=table.get_row_index(str(current.number)), animate=False)
+        self.query_one(TrialsTable).show(params, [
+            (r.number, view.trial_cells(r, params, r.number in self.selected, snap.live.get(r.number)))
+            for r in snap.table.rows])
 
     def _info(self) -> None:
         row = self.current_row()
@@ -330,12 +317,8 @@ class SweepScreen(Screen):
 
     def current_row(self) -> Any:
         """The TrialRow under the cursor (None: no trials)."""
-        table = self.query_one(DataTable)
-        if self.snap is None or not table.row_count:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # the cursor beyond the rows while the table is rebuilt
+        key = self.query_one(TrialsTable).current_key()
+        if self.snap is None or key is None:
             return None
         return next((r for r in self.snap.table.rows if str(r.number) == key), None)
 
@@ -365,7 +348,7 @@ class SweepScreen(Screen):
             del self.selected[row.number]
         else:
             self.selected[row.number] = None
-        table = self.query_one(DataTable)
+        table = self.query_one(TrialsTable)
         at = table.cursor_row
         self.render_sweep()
         if at + 1 < table.row_count:

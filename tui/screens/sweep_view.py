@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from engine.sweeps.definition import SweepDefinition
@@ -47,7 +48,7 @@ def trial_cells(row: TrialRow, params: list[str], selected: bool, live: dict[str
 
 def cell_width(cell: Text | str) -> int:
     """Columns a cell takes on screen."""
-    return cell.cell_len if isinstance(cell, Text) else Text(cell).cell_len
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
 def state_text(snap: SweepSnapshot | None, name: str, driving: str) -> Text:
