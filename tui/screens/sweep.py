@@ -31,7 +31,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from engine.config import UserError
-from engine.sweeps.events import SweepEvent, SweepNote, TrialEnded
+from engine.sweeps.events import SweepEvent, SweepNote, TrialEnded, TrialResumed
 from engine.sweeps.watch import SweepSnapshot, SweepWatch
 
 from tui import format as fmt
@@ -91,7 +91,7 @@ class SweepScreen(Screen):
         self.driver: Any = None
         """engine.sweeps.driver.Driver when this screen runs the sweep (``running``)."""
         self.drive = ""
-        """The driver here: running, stopping, stopped or finished ('' when this screen only shows the sweep)."""
+        """The driver here: running, stopping, stopped, finished or failed ('' when this screen only shows the sweep)."""
         self.exit_after_stop = False
         self.driver_started, self.driver_ended = threading.Event(), threading.Event()
         """Set by the driver's thread: the CLI waits on them when the app ended with the sweep running."""
@@ -231,13 +231,15 @@ class SweepScreen(Screen):
             self.notify(f"trial {event.number} {event.state}{value}", timeout=4,
                         severity="error" if event.state == "failed" else "information")
             self.read_in_background()
+        elif isinstance(event, TrialResumed):
+            self.notify(f"trial {event.number} resumes its run after epoch {event.epochs_done}", timeout=4)
         elif isinstance(event, SweepNote):
             self.notify(event.text, timeout=8)
 
     def on_driver_ended(self, message: DriverEnded) -> None:
         if message.error:
             self.notify(message.error, severity="error", timeout=15)
-        self.drive = "stopped" if message.stopped else "finished"
+        self.drive = "failed" if message.error else "stopped" if message.stopped else "finished"
         self.read_in_background()
         self._state_line()
         self.post_message(SweepFinished(message.exit_code, self.exit_after_stop))

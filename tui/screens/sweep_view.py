@@ -71,7 +71,8 @@ def state_text(snap: SweepSnapshot | None, name: str, driving: str) -> Text:
 def drive_text(drive: str, parallel: int) -> str:
     """What the driver this app runs is doing, for the state line ('' when the screen only shows the sweep)."""
     return {"running": f"running, {parallel} at once (q stops)", "stopping": "stopping: each trial saves its run",
-            "stopped": "stopped: trials saved, the same command continues", "finished": "finished"}.get(drive, "")
+            "stopped": "stopped: trials saved, the same command continues", "finished": "finished",
+            "failed": "the sweep's driver failed (its trials stopped); the same command continues"}.get(drive, "")
 
 
 def info_text(row: TrialRow | None, live: dict[str, Any] | None) -> Text:
