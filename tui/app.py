@@ -6,7 +6,8 @@
     run_app(base=cfg)                # the launcher, cfg's settings filled in (`cifar-tui OPTIONS`)
     run_app(config=cfg)              # `cifar-tui train ...`: the dashboard, training cfg
     run_app(watch=RUN_DIR)           # follow a run another process writes
-    run_app(compare=[DIR, DIR])      # the comparison screen (when it exists)
+    run_app(compare=[DIR, DIR])      # the comparison screen
+    run_app(start_screen=SCREEN)     # `cifar-tui sweep NAME`: the sweep screen, running the sweep
 
 Screens open one another through typed messages (tui.messages) that the app
 handles (tui.navigation, which CifarApp is).
@@ -42,7 +43,7 @@ from engine.runs.layout import metrics_path
 from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
 from tui.hangup import HangupWatch
-from tui.messages import FollowedRunEnded, RunFinished
+from tui.messages import FollowedRunEnded, RunFinished, SweepFinished
 from tui.navigation import Navigator
 from tui.screens.confirm import ConfirmQuit
 from tui.screens.help import HelpScreen
@@ -127,7 +128,7 @@ class CifarApp(Navigator[int]):
                  images: str | Callable[[], str] = HALFBLOCK) -> None:
         super().__init__(driver_class=_driver_class())
         self.start_screen = start_screen
-        """A ready-made first screen (tests, screenshots); overrides config/watch/compare."""
+        """A ready-made first screen (`cifar-tui sweep`, tests, screenshots); overrides config/watch/compare."""
         self.config = config
         self.runs_dir = runs_dir or (config.runs_dir if config is not None else default_runs_dir())
         self.base = base
@@ -138,6 +139,8 @@ class CifarApp(Navigator[int]):
         """With config: continue this run directory instead of starting a new run."""
         self.resume_change = change or {}
         self.last_status: str | None = None
+        self.sweep_exit: int | None = None
+        """How the sweep this app ran ended, as `cifar-tui sweep --no-ui` exits (SweepFinished)."""
         self.last_sets_exit_code = config is not None
         """The last run that ended was started from the command line or resumed: its status is the exit code."""
         self.handle_signals = False
@@ -232,6 +235,12 @@ class CifarApp(Navigator[int]):
         if message.exit_app:
             self.exit(self.exit_code_for(message.phase))
 
+    def on_sweep_finished(self, message: SweepFinished) -> None:
+        """The sweep this app drives ended: its exit code is the app's; exit now if a quit or signal stopped it."""
+        self.sweep_exit = message.exit_code
+        if message.exit_app:
+            self.exit(self.exit_code_for(None))
+
     def on_followed_run_ended(self, message: FollowedRunEnded) -> None:
         self.announce_end(message.phase, message.run_id)
 
@@ -252,6 +261,8 @@ class CifarApp(Navigator[int]):
         128 + N when signal N stopped the run (or the idle app)."""
         if self.stop_signal is not None and status in (None, RunStatus.INTERRUPTED):
             return 128 + self.stop_signal
+        if status is None and self.sweep_exit is not None:
+            return self.sweep_exit
         if status is None or not self.last_sets_exit_code:
             return EXIT_OK  # the launcher: the user just looked around, or quit before training finished
         if status == "error":  # the dashboard's pseudo-status for bad input found when the run started
@@ -263,12 +274,16 @@ class CifarApp(Navigator[int]):
         if self.stop_signal is not None:
             return  # already stopping: the run finishes its step and saves; a second signal changes nothing
         self.stop_signal = signum
-        training = self.training_screen()
-        if training is None:
+        training, sweep = self.training_screen(), self.driving_sweep()
+        if training is None and sweep is None:
             self.exit(self.exit_code_for(None))
             return
-        training.request_stop(then_exit=True)
-        self.notify(f"{signal.Signals(signum).name}: stopping, saving the run (resumable), then quitting",
+        if sweep is not None:  # the driver passes the signal on to every trial, as with --no-ui
+            sweep.request_stop(signum, then_exit=training is None)
+        if training is not None:
+            training.request_stop(then_exit=True)
+        what = "the run" if sweep is None else "every trial"
+        self.notify(f"{signal.Signals(signum).name}: stopping, saving {what} (resumable), then quitting",
                     severity="warning", timeout=10)
 
     # ------------------------------------------------------------ keys
@@ -288,10 +303,14 @@ class CifarApp(Navigator[int]):
         self.push_screen(CompareScreen(dirs, runs_dir=self.runs_dir))
 
     def action_quit_app(self) -> None:
-        """Quit; while a run trains, ask first, then stop it cleanly (saved as interrupted)."""
+        """Quit; while a run trains (or a sweep runs), ask first, then stop it cleanly (saved as interrupted)."""
         if isinstance(self.screen, ConfirmQuit):
             return
         training = self.training_screen()
+        sweep = self.driving_sweep()
+        if training is None and sweep is not None:
+            self._quit_sweep(sweep)
+            return
         if training is None:
             self.exit(self.exit_code_for(self.last_status))
             return
@@ -301,9 +320,23 @@ class CifarApp(Navigator[int]):
                 self.exit(self.exit_code_for(self.last_status))
             elif yes:
                 training.request_stop(then_exit=True)
+                if sweep is not None:  # its trials save too; the app exits when the run has stopped
+                    sweep.request_stop(signal.SIGINT)
                 self.notify("stopping: saving the run, then quitting", timeout=10)
 
         self.push_screen(ConfirmQuit("A run is training. Stop it (saved as interrupted) and quit?"), answer)
+
+    def _quit_sweep(self, sweep: Any) -> None:
+        """Quit while the sweep runs here: ask, then stop every trial (each saves its run) and exit once they have."""
+        def answer(yes: bool | None) -> None:
+            if yes and not sweep.drives:  # it ended while the question was open
+                self.exit(self.exit_code_for(self.last_status))
+            elif yes:
+                sweep.request_stop(signal.SIGINT, then_exit=True)  # what Ctrl-C does to `cifar-tui sweep --no-ui`
+                self.notify("stopping the sweep: each trial saves its run, then quitting", timeout=10)
+
+        self.push_screen(ConfirmQuit("A sweep is running. Stop its trials (each saved, resumable: the same "
+                                     "command continues) and quit?"), answer)
 
 
 def check_terminal() -> None:
@@ -344,9 +377,10 @@ def freeze_long_lived() -> None:
 
 def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, watch: str | None = None,
             compare: list[str] | None = None, resume: str | None = None, change: dict[str, Any] | None = None,
-            base: RunConfig | None = None, notify: bool = True) -> int:
+            base: RunConfig | None = None, notify: bool = True, start_screen: Any = None) -> int:
     """Run the app until the user quits (or a stop signal comes); returns the process exit code.
-    ``notify``: a bell and a desktop notification when a run ends (cifar-tui --no-notify: False)."""
+    ``notify``: a bell and a desktop notification when a run ends (cifar-tui --no-notify: False).
+    ``start_screen``: the first screen, ready-made (`cifar-tui sweep`: the sweep screen running the sweep)."""
     check_terminal()
     if runs_dir is not None and Path(runs_dir).exists() and not Path(runs_dir).is_dir():
         raise UserError(f"runs directory {runs_dir} is not a directory; pass --runs-dir DIR")
@@ -359,7 +393,7 @@ def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, wat
     gc.disable()
     try:
         app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare, resume=resume, change=change,
-                       base=base, notify=notify, images=probe.result)
+                       base=base, notify=notify, images=probe.result, start_screen=start_screen)
         app.handle_signals = True
         HangupWatch(app).start()  # daemon: it dies with the process, and outlives a run() stuck in shutdown
         code = app.run()

@@ -190,6 +190,38 @@ def test_failing_trials_are_recorded_with_their_reason_and_the_sweep_goes_on(tmp
     assert (opened.folder / "trials" / "t0.json").is_file()  # each trial's settings, its --config
 
 
+# Python's own SIGINT handling: a KeyboardInterrupt, which `cifar-tui` turns into 'interrupted' and exit 130.
+STARTING = "import sys, time\nprint('up', flush=True)\ntry:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n" \
+           "    print('cifar-tui: interrupted'); sys.exit(130)"
+
+
+def starting(launch: Launch) -> list[str]:
+    return [sys.executable, "-c", STARTING]
+
+
+def test_a_stop_while_trials_start_leaves_them_to_continue_never_failed(tmp_path: Path) -> None:
+    """Ctrl-C (or q in the app) reaching trials that have no run yet: interrupted, run again by the next command."""
+    import signal
+    import threading
+
+    opened = open_sweep(tmp_path, "st", defn=sweep(["lr=0.1,0.2,0.3"]))
+    events: list[object] = []
+    driver = Driver(SweepContext(opened.study, opened.defn, str(tmp_path), opened.folder, starting),
+                    Options(parallel=2), events.append)
+    thread = threading.Thread(target=driver.run)
+    thread.start()
+    logs = [opened.folder / "trials" / f"t{n}.log" for n in (0, 1)]
+    deadline = time.monotonic() + 60
+    while not all(p.is_file() and "up" in p.read_text() for p in logs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    driver.request_stop(signal.SIGINT)
+    thread.join(timeout=60)
+    assert not thread.is_alive() and driver.result.signal == signal.SIGINT
+    assert sorted((e.number, e.state) for e in events if isinstance(e, TrialEnded)) == [(0, "interrupted"),
+                                                                                       (1, "interrupted")]
+    assert sweep_table(opened.study, opened.defn, tmp_path).counts["failed"] == 0
+
+
 def test_the_table_sorts_by_best_val_names_the_best_and_estimates_importance(tmp_path: Path) -> None:
     from optuna.trial import TrialState
 

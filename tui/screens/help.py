@@ -90,6 +90,7 @@ SCREENS: dict[str, list[Key]] = {
         Key("c", "compare the selected runs (two or more)", ("c",)),
         Key("R", "resume the run (interrupted, stale, failed, diverged) where it stopped, live", ("R",)),
         Key("l", "a new run like this one: the launcher, filled with its settings", ("l",)),
+        Key("S", "the sweep this run is a trial of (else the runs directory's sweeps)", ("S",)),
         Key("/", "filter as you type (name, model, #tag, note, lr=0.1); escape clears", ("slash",)),
         Key("s / 1-9, 0", "sort by the next column / by column n (again: reverse)",
             ("s", "1", "2", "3", "4", "5", "6", "7", "8", "9", "0")),
@@ -101,6 +102,16 @@ SCREENS: dict[str, list[Key]] = {
         Key("p / x", "a run another process trains: pause or resume / stop (asks first)", ("p", "x")),
         Key("r", "re-read the runs directory (also every 2 s)", ("r",)),
         Key("escape", "back", ("escape",)),
+    ],
+    "SweepScreen": [
+        Key("↑ ↓", "move among the trials (best validation accuracy first)", ("up", "down")),
+        Key("enter", "the trial's dashboard (live while it trains)", ("enter",)),
+        Key("space", "select the trial and move down", ("space",)),
+        Key("c", "compare the selected trials, else the best four", ("c",)),
+        Key("p", "the scatter's next param (validation accuracy against it)", ("p",)),
+        Key("q / ctrl+c", "quit; while the sweep runs here, stop it first (asks; each trial saved, resumable)",
+            ("q", "ctrl+c")),
+        Key("escape", "unselect, else back (the runs, while the sweep runs here)", ("escape",)),
     ],
     "CompareScreen": [
         Key("1-6", "curves, metrics, config, per class, confusion B − A, seed groups",
@@ -115,7 +126,7 @@ SCREENS: dict[str, list[Key]] = {
     ],
 }
 TITLES = {"LauncherScreen": "launcher", "DashboardScreen": "dashboard", "RunsScreen": "runs",
-          "CompareScreen": "compare", "ImagesScreen": "images", "MistakesScreen": "mistakes",
+          "CompareScreen": "compare", "SweepScreen": "sweep", "ImagesScreen": "images", "MistakesScreen": "mistakes",
           "SamplesScreen": "training images", "PredictScreen": "predict", "FeaturesScreen": "feature space"}
 
 
