@@ -120,7 +120,7 @@ class Driver:
     def _ended(self, ended: TrialEnded | None, job: TrialJob) -> None:
         if ended is None:
             return
-        if ended.state == "interrupted" and not self.signals:
+        if ended.status == "interrupted" and not self.signals:
             self.skip.add(job.number)
         self.result.ended.append(ended)
         self.emit(ended)

@@ -13,27 +13,11 @@ from typing import Any, Callable
 from engine.runs import RunInfo, RunStatus, load_run
 from engine.sweeps.claims import WORKER_ATTR, worker_alive
 from engine.sweeps.definition import SweepDefinition
+from engine.sweeps.events import TrialRow
 
 MIN_IMPORTANCE_TRIALS = 5
 """Completed trials before parameter importance is estimated: with fewer it is noise."""
 STATUSES = ("completed", "running", "interrupted", "pruned", "failed", "waiting")
-
-
-@dataclass
-class TrialRow:
-    number: int
-    status: str
-    """completed, running, interrupted (saved, resumable: the same command continues it), pruned, failed, waiting."""
-    params: dict[str, Any]
-    best_val: float | None = None
-    """Completed: the objective, the best validation accuracy. Otherwise the best validation so far."""
-    epochs_done: int | None = None
-    epochs: int | None = None
-    pruned_at: int | None = None
-    error: str | None = None
-    run_id: str | None = None
-    run_dir: str | None = None
-    host: str | None = None
 
 
 @dataclass

@@ -282,7 +282,7 @@ class TrialJob:
         return TrialEnded(self.number, state, self.params, value, summary.get("epochs_done"),
                           info.config.get("epochs") if info is not None else None, self.pruned_at, error,
                           info.run_id if info is not None else None, str(info.path) if info is not None else None,
-                          summary.get("wall_time_s"))
+                          wall_time_s=summary.get("wall_time_s"))
 
     def _attr(self, key: str, value: Any) -> None:
         self._stored(self.trial.set_user_attr, key, value)

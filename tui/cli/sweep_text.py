@@ -40,12 +40,12 @@ def started_line(e: SweepStarted) -> str:
 
 def ended_line(e: TrialEnded) -> str:
     epochs = f"{e.epochs_done}/{e.epochs} epochs" if e.epochs_done is not None and e.epochs else ""
-    head = f"trial {e.number} {e.state}"
-    if e.state == "completed":
-        head += f"  best val {fmt.pct(e.value)}"
-    elif e.state == "pruned":
-        head += f" at epoch {e.pruned_at}  val {fmt.pct(e.value)}"
-    elif e.state == "interrupted":
+    head = f"trial {e.number} {e.status}"
+    if e.status == "completed":
+        head += f"  best val {fmt.pct(e.best_val)}"
+    elif e.status == "pruned":
+        head += f" at epoch {e.pruned_at}  val {fmt.pct(e.best_val)}"
+    elif e.status == "interrupted":
         head += " (saved; the same command continues it)"
     parts = [head, epochs, fmt.duration(e.wall_time_s) if e.wall_time_s else "", params_text(e.params)]
     if e.run_id:

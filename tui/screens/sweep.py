@@ -227,9 +227,9 @@ class SweepScreen(Screen):
     def on_driver_event(self, message: DriverEvent) -> None:
         event = message.event
         if isinstance(event, TrialEnded):
-            value = f" {fmt.pct(event.value)}" if event.value is not None else ""
-            self.notify(f"trial {event.number} {event.state}{value}", timeout=4,
-                        severity="error" if event.state == "failed" else "information")
+            value = f" {fmt.pct(event.best_val)}" if event.best_val is not None else ""
+            self.notify(f"trial {event.number} {event.status}{value}", timeout=4,
+                        severity="error" if event.status == "failed" else "information")
             self.read_in_background()
         elif isinstance(event, TrialResumed):
             self.notify(f"trial {event.number} resumes its run after epoch {event.epochs_done}", timeout=4)
