@@ -29,7 +29,7 @@ def build_sweep(runs_dir: Path, name: str, params: list[str], parallel: int = 2)
     opened = open_sweep(runs_dir, name, defn=defn)
     ctx = SweepContext(opened.study, opened.defn, str(runs_dir), opened.folder, trial_command, opened.where)
     result = Driver(ctx, Options(parallel=parallel), lambda event: None).run()
-    assert result.signal is None and all(e.state == "completed" for e in result.ended), result.ended
+    assert result.signal is None and all(e.status == "completed" for e in result.ended), result.ended
 
 
 def built_sweep(root: Path, name: str) -> Path:
