@@ -6,7 +6,8 @@ What it changes in PlotWidget, and why:
 - margins only as wide as the tick labels, no rows above the plot and one below it (the widget's owner puts
   the title and the x axis's name in its border): at 80×24 every row goes to the curves;
 - ticks computed here (tui.widgets.plot_axes) for the rows and columns there are: whole epochs and steps,
-  durations with a unit, and a log y axis, drawn on log10 of the values with the real values as labels;
+  durations with a unit, names (categories at x = 1, 2...), and log axes (x or y; textual-plot has none),
+  drawn on log10 of the values with the values themselves as labels;
 - a borderless legend of our own in a corner the owner picks, hidden on a few rows (it would cover the
   curves), and set again only when it changes: PlotWidget's rebuilds its legend on every curve added, and
   each rebuild lays the whole screen out again (the largest cost of a redraw, measured);
@@ -49,7 +50,8 @@ SAMPLES = {False: "▀▀▀", True: "⠒⠒⠒"}  # the legend's sample of a li
 class Series:
     """One curve: points (x ascending), a rich colour, its legend text (None: not in the legend), and a glyph
     (``marker``) drawn at each point, or with ``fill`` all along the line instead of a line (told apart
-    without colour); ``fine``: a thin braille line (many noisy points)."""
+    without colour); ``fine``: a thin braille line (many noisy points); ``line`` False: the points alone
+    (a scatter, in any x order)."""
 
     xs: Sequence[float]
     ys: Sequence[float]
@@ -58,17 +60,20 @@ class Series:
     marker: str = ""
     fill: bool = False
     fine: bool = False
+    line: bool = True
 
 
 @dataclass(frozen=True)
 class Axes:
-    """How the axes read: x 'linear', 'whole' (integers: epochs, steps) or 'time' (seconds, labelled with a
-    unit); y on a log scale or not; a fixed y range (None: the data's); the legend's corner (None: none)."""
+    """How the axes read: x 'linear', 'whole' (integers: epochs, steps), 'time' (seconds, labelled with a
+    unit), 'log' (a log scale) or 'names' (x_names at x = 1, 2, 3...: categories); y on a log scale or not;
+    a fixed y range (None: the data's); the legend's corner (None: none)."""
 
     x: str = "linear"
     log_y: bool = False
     y_range: tuple[float, float] | None = None
     legend: LegendLocation | None = LegendLocation.TOPRIGHT
+    x_names: tuple[str, ...] = ()
 
 
 class FixedTicks(AxisFormatter):
@@ -190,8 +195,9 @@ class Chart(PlotWidget, can_focus=False, inherit_bindings=False):
             yticks = plot_axes.nice_ticks(ylo, yhi, _max_ticks(rows, 3))
             ylabels = plot_axes.labels(yticks)
         self.margin_left = max((len(label) for label in ylabels), default=1) + 2
-        xlo, xhi = _span([x for s in series for x in s.xs], None, False)
-        xticks, xlabels = _x_ticks(xlo, xhi, width - self.margin_left - 2, axes.x)
+        names = axes.x_names if axes.x == "names" else ()
+        xlo, xhi = (0.5, len(names) + 0.5) if names else _span([x for s in series for x in s.xs], None, False)
+        xticks, xlabels = _x_ticks(xlo, xhi, width - self.margin_left - 2, axes.x, names)
         self.set_xlimits(xlo, xhi)
         self.set_ylimits(ylo, yhi)
         self.set_xticks(xticks)
@@ -202,10 +208,10 @@ class Chart(PlotWidget, can_focus=False, inherit_bindings=False):
     def _plot(self, series: list[Series], cols: int) -> None:
         """Lines first, then the glyphs, so that a glyph is never drawn over."""
         for s in series:
-            if not s.fill:
+            if not s.fill and (s.line or not s.marker):
                 mode = FINE if s.fine else LINE
                 label = None if s.marker else s.label
-                if len(s.xs) > 1:
+                if len(s.xs) > 1 and s.line:
                     self.plot(s.xs, s.ys, line_style=s.colour, hires_mode=mode, label=label)
                 else:  # a line needs two points: one epoch is a dot
                     self.scatter(s.xs, s.ys, marker_style=s.colour, hires_mode=mode, label=label)
@@ -218,11 +224,13 @@ class Chart(PlotWidget, can_focus=False, inherit_bindings=False):
 
     def _scaled(self, series: list[Series]) -> list[Series]:
         """On a log axis, each curve's log10 (a value <= 0 has none: a loss can reach 0 in fp16)."""
-        if not self.axes.log_y:
+        log_x, log_y = self.axes.x == "log", self.axes.log_y
+        if not (log_x or log_y):
             return series
         out = []
         for s in series:
-            kept = [(x, math.log10(y)) for x, y in zip(s.xs, s.ys) if y > 0]
+            kept = [(math.log10(x) if log_x else x, math.log10(y) if log_y else y) for x, y in zip(s.xs, s.ys)
+                    if (x > 0 or not log_x) and (y > 0 or not log_y)]
             if kept:
                 out.append(replace(s, xs=[x for x, _ in kept], ys=[y for _, y in kept]))
         return out
@@ -282,13 +290,18 @@ def _span(values: list[float], fixed: tuple[float, float] | None, log: bool) -> 
     return lo - pad, hi + pad
 
 
-def _x_ticks(lo: float, hi: float, cols: int, kind: str) -> tuple[list[float], list[str]]:
+def _x_ticks(lo: float, hi: float, cols: int, kind: str, names: Sequence[str] = ()) -> tuple[list[float], list[str]]:
     """x ticks as many as their labels leave room for (a label and two spaces each); 'whole' ones where the
-    axis holds an integer (inside the first epoch: 0.2, 0.4...)."""
-    count = 6
+    axis holds an integer (inside the first epoch: 0.2, 0.4...); names: every k-th that fits."""
+    count = max(6, len(names))
     while True:
-        if kind == "time":
+        if names:
+            step = -(-len(names) // count)
+            ticks, labels = [float(i + 1) for i in range(0, len(names), step)], list(names[::step])
+        elif kind == "time":
             ticks, labels = plot_axes.time_ticks(lo, hi, count)
+        elif kind == "log":
+            ticks, labels = plot_axes.log_ticks(lo, hi, count)
         else:
             ticks = plot_axes.nice_ticks(lo, hi, count, whole=kind == "whole")
             if not ticks:
