@@ -1,7 +1,7 @@
 """The app's half of navigation: it opens the screen a screen's message (tui.messages) asks for.
 
 Screens never import each other; this is the one place that imports them all, and only when one
-is first opened: the dashboard brings numpy and plotext, and the launcher's first frame must not
+is first opened: the dashboard brings numpy and textual-plot, and the launcher's first frame must not
 wait for them. ``CifarApp`` is a ``Navigator``; so is any host a test puts a screen in.
 """
 from __future__ import annotations

@@ -118,6 +118,7 @@ SCREENS: dict[str, list[Key]] = {
             ("1", "2", "3", "4", "5", "6")),
         Key("v / t / l / m", "curves of val acc / test acc / loss / the next metric", ("v", "t", "l", "m")),
         Key("w", "x axis: epoch <-> wall time", ("w",)),
+        Key("y", "the loss on a log scale (on / off)", ("y",)),
         Key("a", "config: only the fields that differ <-> all", ("a",)),
         Key("x", "export the compared runs' metrics", ("x",)),
         Key("f", "the runs' feature spaces (PCA scatter) side by side", ("f",)),
