@@ -315,7 +315,7 @@ class SweepScreen(Screen):
         more = " · p: next" if len(params) > 1 else ""
         scatter.border_title = f"val acc % vs {param}{more}"
         scatter.border_subtitle = legend(points.statuses)
-        scatter.show(points)
+        scatter.show_points(points)
 
     def current_row(self) -> Any:
         """The TrialRow under the cursor (None: no trials)."""
