@@ -23,7 +23,8 @@ class Job:
 
     @property
     def full_budget(self) -> bool:
-        return not self.flags or all(f in ("--normalize", "standardize", "unit") for f in self.flags)
+        return not self.flags or all(f in ("--normalize", "standardize", "unit", "raw", "--batch-size", "32")
+                                     for f in self.flags)
 
 
 # The CPU rows at their full budgets. 001's AlexNets do 5 epochs of 50,000 images at about 25 img/s here
@@ -55,6 +56,10 @@ EXPERIMENTS: tuple[Job, ...] = (
         question="Keras fit's default batch (32): twice the steps, does the deep-wide MLP overfit into a lower test?"),
     Job("004-mlp@batch32", "004-mlp", ("--batch-size", "32"),
         question="the plain MLP with Keras fit's default batch (32), to compare with the deep-wide one"),
+    Job("004-mlp@raw", "004-mlp", ("--normalize", "raw"),
+        question="unscaled 0-255 pixels (a notebook that skipped /255): does the plain MLP survive them?"),
+    Job("004-mlp-deep-wide@raw", "004-mlp-deep-wide", ("--normalize", "raw"),
+        question="unscaled 0-255 pixels: does the deep-wide MLP fall below the plain one, as in the study?"),
 )
 
 # Need ImageNet weights or hours of GPU: `replicate.py --gpu` runs them at full budget on official CIFAR-10.

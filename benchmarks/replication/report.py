@@ -109,6 +109,7 @@ def findings(rows: list[dict[str, Any]]) -> list[tuple[str, bool | None, str]]:
         ("004: the deep-wide MLP tests below the plain MLP", acc("004-mlp-deep-wide"), acc("004-mlp"), 0.0),
         ("004: the same at Keras's default batch of 32", exp("004-mlp-deep-wide", "@batch32"),
          exp("004-mlp", "@batch32"), 0.0),
+        ("004: the same on unscaled 0-255 pixels", exp("004-mlp-deep-wide", "@raw"), exp("004-mlp", "@raw"), 0.0),
         ("004: a CNN is far above the MLP (over 15 points)", acc("004-mlp"), acc("004-cnn-bn-dropout"), 0.15),
         ("004: VGG-style with augmentation beats the CNN", acc("004-cnn-bn-dropout"), acc("004-vgg-style"), 0.0),
         ("001: AlexNet with skips beats the one without", acc("001-alexnet"), acc("001-alexnet-skip"), 0.0),

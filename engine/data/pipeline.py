@@ -14,6 +14,8 @@ from engine.config import PRETRAINED_STRATEGIES, RunConfig
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
+UNSCALED = {"unit": 1.0, "raw": 1 / 255}
+"""--normalize without statistics -> the std that to_float's pixels/255 is divided by: [0, 1], or back to 0-255."""
 
 
 class Pipeline:
@@ -90,8 +92,8 @@ def run_pipeline(config: RunConfig, data, *, rgb_only: bool, input_size: int, de
     pretrained = config.strategy in PRETRAINED_STRATEGIES
     if pretrained:
         mean, std = IMAGENET_MEAN, IMAGENET_STD
-    elif config.normalize == "unit":
-        mean, std = [0.0] * data.channels, [1.0] * data.channels
+    elif config.normalize in UNSCALED:
+        mean, std = [0.0] * data.channels, [UNSCALED[config.normalize]] * data.channels
     else:
         mean, std = data.mean_std()
     return Pipeline(config, mean=mean, std=std, channels=3 if rgb_only else data.channels,

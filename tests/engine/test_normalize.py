@@ -21,6 +21,10 @@ def test_unit_is_pixels_over_255_and_standardize_centres_each_channel() -> None:
     assert 0.0 <= unit.min() and unit.max() <= 1.0 and unit.max() > 0.5
     standard = inputs("standardize")
     assert standard.mean(dim=(0, 2, 3)).abs().max() < 0.1 and standard.min() < -0.5
+    raw = inputs("raw")  # the pixels' own 0-255 values, as the uint8 images hold them
+    data = load_dataset("synthetic", val_split=0)
+    expected = torch.as_tensor(data.train.x[:512]).permute(0, 3, 1, 2).float()
+    assert torch.allclose(raw, expected, atol=1e-3) and torch.allclose(raw / 255, unit, atol=1e-6)
 
 
 def test_study_004_presets_feed_unit_inputs_and_say_it_is_assumed() -> None:
