@@ -5,6 +5,7 @@ Usage:
   python benchmarks/replicate.py --experiments         # the runs that test the gaps
   python benchmarks/replicate.py --proof               # the GPU presets on a tiny CPU budget (recipe trains)
   python benchmarks/replicate.py --gpu --data DIR      # the GPU presets at full budget, official CIFAR-10
+  python benchmarks/replicate.py --report              # remake summary.json and the page from the runs
   python benchmarks/replicate.py --table-only          # remake docs/replication.md from summary.json
 
 Each run goes through the real command line (``python -m tui --no-ui --preset ...``) into
@@ -83,12 +84,16 @@ def main() -> None:
     p.add_argument("--proof", action="store_true", help="run the GPU presets on a tiny CPU budget")
     p.add_argument("--gpu", action="store_true", help="run the GPU presets at full budget on CUDA")
     p.add_argument("--runs-dir", default=str(ROOT / "saved_runs" / "replication"))
+    p.add_argument("--report", action="store_true", help="remake summary.json and the page from the runs, run nothing")
     p.add_argument("--table-only", action="store_true", help="remake the page from summary.json, run nothing")
     args = p.parse_args()
     if args.table_only:
         write_page(json.loads(SUMMARY.read_text()), ROOT / "docs")
         return
     plan, runs_dir = (gpu_plan() if args.gpu else Plan()), Path(args.runs_dir)
+    if args.report:
+        remake(plan, runs_dir)
+        return
     data = args.data or str(ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz")
     if not Path(data).exists():
         sys.exit(f"replicate: {data} not found; pass --data PATH (the JPEG CIFAR-10 tarball, or with --gpu "

@@ -81,6 +81,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> bool:
         return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     for i, r in enumerate(r for r in rows if r["key"] in STAGES and r.get("test_acc_by_epoch")):
@@ -90,6 +91,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> bool:
         ax.axhline(100 * r["study_acc"], color=color, linestyle="--", linewidth=1)
         ax.annotate(f"study {100 * r['study_acc']:.2f}%", (len(curve), 100 * r["study_acc"]), color=color,
                     fontsize=8, ha="right", va="bottom")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy, %")
     ax.set_title("Study 004's stages on CIFAR-10 (JPEG q75): ours per epoch (solid), the study's figure (dashed)",
@@ -105,7 +107,8 @@ def plot(rows: list[dict[str, Any]], path: Path) -> bool:
 HEADER = f"""# The studies on real images: CIFAR-10 (JPEG q75)
 
 The studies' presets run on the real CIFAR-10 as JPEG files (quality 75, so a little
-lossy) on a 2-core x86_64 CPU shared with other work ({platform.machine()} when this page was made), no GPU.
+lossy) on a 2-core {platform.machine()} CPU shared with other work (so wall times are long and
+uneven; the accuracies do not depend on it), no GPU.
 Made by `python benchmarks/replicate.py` from `benchmarks/results/replication/summary.json`;
 each run's raw output is beside it. Test accuracy is the study's kind: the last epoch's, or the
 best-validation epoch's where the study reports its best checkpoint (003). A row is close when it

@@ -70,7 +70,7 @@ GPU_PRESETS: tuple[str, ...] = (
 )
 # Here, each of them on a small budget that only proves the recipe trains (weights made locally, random).
 PROOF_FLAGS = ("--train-limit", "1000", "--test-limit", "1000", "--val-split", "500", "--epochs", "1")
-PROOF_BUDGET = "proof only: 1,000 train images, 1 epoch, 1,000 test images; ImageNet weights replaced by random ones"
+PROOF_BUDGET = "proof: 1,000 images, 1 epoch, random weights"
 
 
 def proof_jobs() -> tuple[Job, ...]:
