@@ -26,12 +26,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from engine.runs.index import RunEntry, RunIndex
+from engine.runs.index import RunEntry, RunIndex, collector_paused
 
 from tui.screens import runs_actions, runs_columns, runs_control, runs_select
 from tui.screens.runs_live import read_live
-from tui.screens.runs_table import SORT_KEYS, Column, header_labels, info_text, layout, matches, row_cells, \
-    sort_entries, tell_apart
+from tui.screens.runs_rows import RowCache, TableRows
+from tui.screens.runs_table import SORT_KEYS, Column, header_labels, info_text, layout
 
 
 class RunsScanned(Message):
@@ -103,9 +103,8 @@ class RunsScreen(Screen):
         self.shown_keys: list[str] = runs_columns.remembered()
         """The columns shown besides name and status (v changes them; remembered across sessions)."""
         self.columns: list[Column] = layout(self.shown_keys)
-        self._shown: tuple = ()
-        self._rows: list[list[Any]] = []  # the cells on screen, without the mark: what the headers' width depends on
-        self._labels: list[str] = []
+        self.row_cache = RowCache()
+        self.table_rows = TableRows()  # what the table holds: compared with what a render wants
         self.apart: dict[str, str] = {}
         """run id -> what tells it from same-named runs listed (runs_table.tell_apart), as the name column shows."""
         self._offered: tuple = ()
@@ -141,7 +140,7 @@ class RunsScreen(Screen):
         self.call_after_refresh(self._relabel)
 
     def _relabel(self) -> None:
-        if self._labels != self._header_labels(self._rows):
+        if self.table_rows.labels != self._header_labels(self.table_rows.widths):
             self.render_table(force=True)
 
     def _tick(self) -> None:
@@ -150,28 +149,30 @@ class RunsScreen(Screen):
 
     # ------------------------------------------------------------------ data
 
-    def _scan(self) -> tuple[list[RunEntry], int, dict[str, dict[str, Any]]]:
-        """One scan (any thread): the entries, the scan's number in the order scans ran, the running runs' progress."""
-        with self._scan_lock:  # the index's cache is not for two threads at once
+    def _scan(self, full: bool = False) -> tuple[list[RunEntry], int, dict[str, dict[str, Any]]]:
+        """One scan (any thread): the entries, the scan's number in the order scans ran, the running runs' progress.
+        ``full``: every run's files looked at now, not only the runs being written and the next finished ones."""
+        with self._scan_lock:  # numbered in the order the scans ran
             self._scans += 1
-            entries = self.index.scan()
+            entries = self.index.scan(full=True) if full else self.index.scan()
             return entries, self._scans, read_live(entries)
 
     def refresh_runs(self) -> None:
-        """Re-scan now, on the UI thread: on opening, and right after this screen changed the runs."""
-        entries, number, live = self._scan()
+        """Re-scan every run now, on the UI thread: on opening, and right after this screen changed the runs."""
+        entries, number, live = self._scan(full=True)
         self._apply(entries, number, live)
 
     @work(thread=True, exclusive=True, group="runs-scan", exit_on_error=False)
-    def scan_in_background(self) -> None:
+    def scan_in_background(self, full: bool = False) -> None:
         """Re-scan in a thread (the timer, r, coming back): the UI thread does no file I/O for it."""
         try:
-            entries, number, live = self._scan()
+            entries, number, live = self._scan(full)
         except OSError as exc:  # the directory went away or became unreadable: keep the rows, say why
             self.post_message(RunsScanned([], 0, f"cannot read {self.runs_dir}: {exc}"))
             return
         if not get_current_worker().is_cancelled:
             self.post_message(RunsScanned(entries, number, live=live))
+        self.index.save()  # what was read, for the next process that lists these runs (at most every 30 s)
 
     def on_runs_scanned(self, message: RunsScanned) -> None:
         if message.error and message.error != self._scan_error:  # once, not every couple of seconds
@@ -185,15 +186,17 @@ class RunsScreen(Screen):
         if number < self._shown_scan:
             return
         self._shown_scan = number
+        if entries is self.entries and live == self.live:
+            return  # the index returns the same list while nothing changed: an idle poll costs no UI work
         self.entries, self.live = entries, live
         ids = {e.info.run_id for e in entries}
         self.selected = {k: None for k in self.selected if k in ids}
+        self.row_cache.keep_only(ids)
         self.render_table()
 
     def shown_entries(self) -> list[RunEntry]:
         """The runs that pass the filter, in the chosen order."""
-        shown = [e for e in self.entries if matches(e, self.query_text)]
-        return sort_entries(shown, self.sort_key, self.sort_desc)
+        return self.row_cache.shown(self.entries, self.query_text, self.sort_key, self.sort_desc)
 
     def show_columns(self, keys: list[str]) -> None:
         """Show these columns (besides name and status) from now on; a sort by one taken away goes back to 'started'."""
@@ -203,35 +206,26 @@ class RunsScreen(Screen):
         self.render_table(force=True)
 
     def render_table(self, force: bool = False) -> None:
+        """Show the runs that pass the filter, in order: cells made only for runs that changed (runs_rows), the
+        table changed only where its rows did (``force``: rebuilt, e.g. after the columns changed)."""
         table = self.query_one("#runs-table", DataTable)
-        shown = self.shown_entries()
-        self.apart = tell_apart(shown)  # among the runs listed: what tells same-named ones apart
-        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected, self.apart.get(e.info.run_id, ""),
-                                          self.columns, self.live.get(e.info.run_id))) for e in shown]
-        signature = (self.sort_key, self.sort_desc, *((rid, tuple(str(c) for c in cells)) for rid, cells in rows))
-        if signature != self._shown or force:
-            self._shown = signature
+        with collector_paused():  # thousands of rows: see engine.runs.index.collector_paused
+            shown = self.shown_entries()
+            self.apart = self.row_cache.apart(shown)  # among the runs listed: what tells same-named ones apart
+            rows = [(e.info.run_id, self.row_cache.cells(e, e.info.run_id in self.selected,
+                                                         self.apart.get(e.info.run_id, ""), self.columns,
+                                                         self.live.get(e.info.run_id))) for e in shown]
+            widths = self.table_rows.content_widths([cells for _, cells in rows], len(self.columns))
             current = self.current_entry()
-            # Columns too: DataTable widths only grow, and one long cell (a reason) would stay wide.
-            table.clear(columns=True)
-            self._rows = [cells[1:] for _, cells in rows]
-            self._add_columns(table)
-            for rid, cells in rows:
-                table.add_row(*cells, key=rid)
-            if current is not None and current.info.run_id in table.rows:
+            if self.table_rows.show(table, rows, self.columns, self._header_labels(widths), widths, force) \
+                    and current is not None and current.info.run_id in table.rows:
                 table.move_cursor(row=table.get_row_index(current.info.run_id), animate=False)
         self.query_one("#runs-state", Static).update(runs_select.state_line(self))
         self._update_info()
 
-    def _header_labels(self, rows: list[list[Any]]) -> list[str]:
+    def _header_labels(self, widths: list[int]) -> list[str]:
         arrow = {self.sort_key: " ↓" if self.sort_desc else " ↑"}
-        return header_labels(self.columns, rows, self.size.width or 80, arrow)
-
-    def _add_columns(self, table: DataTable) -> None:
-        table.add_column(" ", key="sel", width=1)
-        self._labels = self._header_labels(self._rows)
-        for col, label in zip(self.columns, self._labels):
-            table.add_column(label, key=col.key)
+        return header_labels(self.columns, widths, self.size.width or 80, arrow)
 
     def current_entry(self) -> RunEntry | None:
         """The run under the cursor."""
@@ -353,7 +347,7 @@ class RunsScreen(Screen):
         runs_control.nothing_to_undo(self)
 
     def action_refresh(self) -> None:
-        self.scan_in_background()
+        self.scan_in_background(full=True)
 
     def action_start_like(self) -> None:
         runs_actions.start_like(self)
