@@ -67,6 +67,11 @@ class RunEntry:
         return cls(Record((None, None, None), info.path, meta, info=info), info.status)
 
     @property
+    def run_id(self) -> str:
+        """info.run_id, without parsing the run's JSON (a listing printed from the index never needs it)."""
+        return self.record.run_id
+
+    @property
     def info(self) -> RunInfo:
         return self.record.info
 
@@ -76,12 +81,12 @@ class RunEntry:
 
     @property
     def name(self) -> str:
-        return display_name(self.record.path.name, self.meta)
+        return display_name(self.record.run_id, self.meta)
 
     @property
     def short_name(self) -> str:
         """The name for narrow places: the display name, else the run id without its timestamp."""
-        return short_name(self.record.path.name, self.meta)
+        return short_name(self.record.run_id, self.meta)
 
 
 @contextmanager

@@ -48,12 +48,12 @@ class Record:
     (``info``, what a screen shows). Each form is made from the other the first time it is asked for, so a
     listing printed from the index never parses a run and one read from the files never encodes one twice."""
 
-    __slots__ = ("stamps", "path", "meta", "error", "status", "_config_json", "_summary_json", "_info")
+    __slots__ = ("stamps", "path", "run_id", "meta", "error", "status", "_config_json", "_summary_json", "_info")
 
     def __init__(self, stamps: Stamps, path: Path, meta: RunMeta, *, info: RunInfo | None = None,
                  error: str | None = None, status: str | None = None, config_json: str | None = None,
                  summary_json: str | None = None) -> None:
-        self.stamps, self.path, self.meta, self._info = stamps, path, meta, info
+        self.stamps, self.path, self.run_id, self.meta, self._info = stamps, path, path.name, meta, info
         if info is not None:
             word = info.summary.get("status")
             error, status = info.error, word if isinstance(word, str) else None
@@ -75,14 +75,14 @@ class Record:
         """The stored text, parsed. It is what load_run accepted (the CRC checked on loading says it was not
         changed since); should it still not parse as a JSON object, the run's files are read: they are the truth."""
         if self.error is not None:
-            return RunInfo(run_id=self.path.name, path=self.path, error=self.error)
+            return RunInfo(run_id=self.run_id, path=self.path, error=self.error)
         try:
             config, summary = json.loads(self.config_json), json.loads(self.summary_json)
         except ValueError:
             return load_run(self.path)
         if not isinstance(config, dict) or not isinstance(summary, dict):
             return load_run(self.path)
-        return RunInfo(run_id=self.path.name, path=self.path, config=config, summary=summary)
+        return RunInfo(run_id=self.run_id, path=self.path, config=config, summary=summary)
 
     @property
     def config_json(self) -> str:

@@ -19,6 +19,7 @@ from engine.runs.progress import PROGRESS_FILE, progress_record
 from tests.helpers.pilot import ScreenApp, cursor_to, table_ids, text_of, workers_settled
 from tests.helpers.runs_fixture import mark_running, run_named
 from tests.helpers.waiting import pilot_wait_until
+from tui.screens import runs_rows
 from tui.screens.runs import RunsScreen
 
 
@@ -104,8 +105,8 @@ async def test_hundreds_of_runs_list_come_and_go(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
-        assert len(table_ids(screen)) == 256
         assert text_of(screen.query_one("#runs-state", Static)).startswith("256 runs")
+        await pilot_wait_until(pilot, lambda: len(table_ids(screen)) == 256, timeout=10)  # FIRST_ROWS, then the rest
         await polls(pilot, screen, 1)
         assert (runs / INDEX_FILE).is_file()  # kept from 100 runs on: the next listing reads one file
         shutil.rmtree(runs / "20200101-000007-mlp-scratch")
@@ -117,3 +118,21 @@ async def test_hundreds_of_runs_list_come_and_go(runs):
     app = ScreenApp(lambda: RunsScreen(str(runs)))  # a fresh screen: from the index, the same rows
     async with app.run_test(size=(80, 24)) as pilot:
         assert table_ids(app.screen) == listed
+
+
+async def test_a_long_table_is_drawn_before_all_its_rows_are_in_and_end_goes_to_the_last(runs, monkeypatch):
+    monkeypatch.setattr(runs_rows, "FIRST_ROWS", 10)
+    monkeypatch.setattr(runs_rows, "FILL_CHUNK", 20)
+    source = run_named(runs, "seed1")
+    for i in range(94):
+        shutil.copytree(source, runs / f"20200101-{i:06d}-mlp-scratch", copy_function=os.link)
+    app = ScreenApp(lambda: RunsScreen(str(runs)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("#runs-table", DataTable)
+        assert text_of(screen.query_one("#runs-state", Static)).startswith("100 runs")  # not '10 shown'
+        await pilot.press("end")  # before the fill is done: every row is added first
+        assert table.row_count == 100 and table.cursor_row == 99
+        assert table_ids(screen) == [e.run_id for e in screen.shown_entries()]
+        await pilot.press("home", "space")
+        assert str(table.get_row_at(0)[0]) == "●"

@@ -292,7 +292,7 @@ def _runs_json(runs: list[Any]) -> str:
     again: thousands of runs print in well under a second."""
     from engine.runs.files import dumps
 
-    lines = [f'{{"run_id": {dumps(e.record.path.name)}, '
+    lines = [f'{{"run_id": {dumps(e.run_id)}, '
              f'"path": {dumps(str(e.record.path))}, "status": {dumps(e.status)}, "error": {dumps(e.record.error)}, '
              f'"meta": {dumps(_meta_json(e.meta))}, "config": {e.record.config_json}, '
              f'"summary": {e.record.summary_json}}}' for e in runs]

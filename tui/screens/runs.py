@@ -30,7 +30,7 @@ from engine.runs.index import RunEntry, RunIndex, collector_paused
 
 from tui.screens import runs_actions, runs_columns, runs_control, runs_select
 from tui.screens.runs_live import read_live
-from tui.screens.runs_rows import RowCache, TableRows
+from tui.screens.runs_rows import RowCache, RunsTable, TableRows
 from tui.screens.runs_table import SORT_KEYS, Column, header_labels, info_text, layout
 
 
@@ -45,15 +45,6 @@ class RunsScanned(Message):
 
 
 REFRESH_S = 2.0  # polling a directory is cheap; 2 s keeps a followed run's row current without busy work
-
-
-class RunsTable(DataTable):
-    """The runs table: Home / End go to the first / last run (a DataTable's own Home / End scroll sideways)."""
-
-    BINDINGS = [
-        Binding("home", "scroll_top", "First run", show=False),
-        Binding("end", "scroll_bottom", "Last run", show=False),
-    ]
 
 
 class RunsScreen(Screen):
@@ -115,7 +106,7 @@ class RunsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-state")
-        table = RunsTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        table = RunsTable(self.table_rows, id="runs-table", cursor_type="row", zebra_stripes=True)
         table.fixed_columns = 2  # mark and name stay put when the table scrolls sideways at 80 columns
         yield table
         yield Static(id="runs-info")
@@ -189,7 +180,7 @@ class RunsScreen(Screen):
         if entries is self.entries and live == self.live:
             return  # the index returns the same list while nothing changed: an idle poll costs no UI work
         self.entries, self.live = entries, live
-        ids = {e.info.run_id for e in entries}
+        ids = {e.run_id for e in entries}
         self.selected = {k: None for k in self.selected if k in ids}
         self.row_cache.keep_only(ids)
         self.render_table()
@@ -212,14 +203,15 @@ class RunsScreen(Screen):
         with collector_paused():  # thousands of rows: see engine.runs.index.collector_paused
             shown = self.shown_entries()
             self.apart = self.row_cache.apart(shown)  # among the runs listed: what tells same-named ones apart
-            rows = [(e.info.run_id, self.row_cache.cells(e, e.info.run_id in self.selected,
-                                                         self.apart.get(e.info.run_id, ""), self.columns,
-                                                         self.live.get(e.info.run_id))) for e in shown]
+            rows = [(e.run_id, self.row_cache.cells(e, e.run_id in self.selected,
+                                                         self.apart.get(e.run_id, ""), self.columns,
+                                                         self.live.get(e.run_id))) for e in shown]
             widths = self.table_rows.content_widths([cells for _, cells in rows], len(self.columns))
             current = self.current_entry()
-            if self.table_rows.show(table, rows, self.columns, self._header_labels(widths), widths, force) \
-                    and current is not None and current.info.run_id in table.rows:
-                table.move_cursor(row=table.get_row_index(current.info.run_id), animate=False)
+            keep = current.run_id if current is not None else None
+            if self.table_rows.show(table, rows, self.columns, self._header_labels(widths), widths, force, keep) \
+                    and keep is not None and keep in table.rows:
+                table.move_cursor(row=table.get_row_index(keep), animate=False)
         self.query_one("#runs-state", Static).update(runs_select.state_line(self))
         self._update_info()
 
@@ -236,7 +228,7 @@ class RunsScreen(Screen):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         except Exception:  # cursor beyond the rows while the table is rebuilt
             return None
-        return next((e for e in self.entries if e.info.run_id == key), None)
+        return next((e for e in self.entries if e.run_id == key), None)
 
     def targets(self) -> list[RunEntry]:
         """What a key acts on: the selected runs the filter shows (in the order selected), else the cursor's run.
@@ -244,14 +236,14 @@ class RunsScreen(Screen):
         A selected run the filter hides is never a target (hidden_selected() counts them).
         """
         if self.selected:
-            shown = {e.info.run_id: e for e in self.shown_entries()}
+            shown = {e.run_id: e for e in self.shown_entries()}
             return [shown[k] for k in self.selected if k in shown]
         cur = self.current_entry()
         return [cur] if cur else []
 
     def hidden_selected(self) -> int:
         """How many selected runs the filter hides."""
-        shown = {e.info.run_id for e in self.shown_entries()}
+        shown = {e.run_id for e in self.shown_entries()}
         return sum(k not in shown for k in self.selected)
 
     def _update_info(self) -> None:
@@ -261,7 +253,7 @@ class RunsScreen(Screen):
             self._offered = offered
             self.refresh_bindings()
         info = self.query_one("#runs-info", Static)
-        info.update(info_text(e, self.live.get(e.info.run_id)) if e is not None else "")
+        info.update(info_text(e, self.live.get(e.run_id)) if e is not None else "")
 
     def _offers(self, e: RunEntry | None) -> list[str]:
         """The keys that act on this run now (or on the runs deleted here)."""

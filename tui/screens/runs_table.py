@@ -286,9 +286,9 @@ def info_text(e: RunEntry, live: dict[str, Any] | None = None) -> Text:
     return text
 
 
-def _cells(e: RunEntry, live: dict[str, Any] | None) -> dict[str, Cell]:
-    """Every built-in cell of a run by column key; a running run's from its progress.json when there is one."""
-    v = row_values(e)
+def _cells(e: RunEntry, live: dict[str, Any] | None, v: dict[str, Any]) -> dict[str, Cell]:
+    """Every built-in cell of a run by column key (``v``: its row_values); a running run's from its progress.json
+    when there is one."""
     cells = {
         "status": Cell(e.status.value, STATUS_STYLE.get(e.status, "")),
         "best_val": Cell(fmt.pct(v["best_val"]), justify="right"), "test": Cell(fmt.pct(v["test"]), justify="right"),
@@ -305,10 +305,11 @@ _MARK, _NO_MARK, _BLANK = Cell("●", "bold cyan"), Cell(" "), Cell("")
 
 
 def row_cells(e: RunEntry, selected: bool, apart: str = "", shown: Sequence[Column] = (),
-              live: dict[str, Any] | None = None) -> list[Cell]:
+              live: dict[str, Any] | None = None, values: dict[str, Any] | None = None) -> list[Cell]:
     """The table cells of one run (the first is the selection mark), one per column of ``shown`` (default: the
-    built-in columns); apart: from tell_apart; live: the run's progress.json record (runs_live)."""
-    cells = _cells(e, live)
+    built-in columns); apart: from tell_apart; live: the run's progress.json record (runs_live); values: its
+    row_values, when the caller has them already."""
+    cells = _cells(e, live, row_values(e) if values is None else values)
     blank = e.status == RunStatus.STARTING or bool(e.info.error)  # an unreadable run's reason: on the info line
     out = [_MARK if selected else _NO_MARK]
     for col in shown or COLUMNS:
