@@ -1,161 +1,108 @@
-"""Run the studies' presets on the real CIFAR-10 (JPEG q75) on this machine and write docs/replication.md.
+"""Run the studies' presets on real images and write the replication table, its summary and its plot.
 
-Usage: python benchmarks/replicate.py [--data ../shared/data/cifar10-jpg.tar.gz] [--only NAME ...]
-                                      [--runs-dir saved_runs/replication] [--table-only]
+Usage:
+  python benchmarks/replicate.py [--only KEY ...]      # CPU rows (and experiments named), JPEG CIFAR-10
+  python benchmarks/replicate.py --experiments         # the runs that test the gaps
+  python benchmarks/replicate.py --proof               # the GPU presets on a tiny CPU budget (recipe trains)
+  python benchmarks/replicate.py --gpu --data DIR      # the GPU presets at full budget, official CIFAR-10
+  python benchmarks/replicate.py --table-only          # remake docs/replication.md from summary.json
 
-Each preset runs headless through the real command line with ``--dataset folder``
-and the JPEG tarball, at its full budget where this CPU can afford it and at the
-stated reduced budget below otherwise (fewer epochs and/or a stratified train
-subset; the test set is always the whole 10,000 images). Raw output of every
-run goes to benchmarks/results/replication/<preset>.log; the table is rebuilt
-from the runs' summary.json files after each run, so a partial session still
-leaves a true table. Presets that need ImageNet weights cannot run here (no
-internet, no weights cache) and are listed with that reason.
+Each run goes through the real command line (``python -m tui --no-ui --preset ...``) into
+RUNS/<key>/, its output into benchmarks/results/replication/<key>.log. After every run the summary
+(benchmarks/results/replication/summary.json) and the page (docs/replication.md, with its plot) are
+remade from the runs, so a session that stops part way still leaves true files. Run one at a time:
+each wants every core.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.presets import PRESETS  # noqa: E402
+from benchmarks.replication.page import write_page  # noqa: E402
+from benchmarks.replication.plan import GPU_PRESETS, Job, Plan  # noqa: E402
+from benchmarks.replication.report import collect, write_summary  # noqa: E402
+from benchmarks.replication.runner import data_flags, run_job  # noqa: E402
 
-# preset -> (extra flags, what the budget is). None: the preset's own full budget.
-BUDGETS: dict[str, tuple[list[str], str] | None] = {
-    "004-mlp": None,
-    "004-mlp-deep-wide": None,
-    "004-cnn-bn-dropout": None,
-    "001-alexnet": (["--train-limit", "5000", "--epochs", "3"], "5,000 train images, 3 of 5 epochs"),
-    "001-alexnet-skip": (["--train-limit", "5000", "--epochs", "3"], "5,000 train images, 3 of 5 epochs"),
-    "002-alexnet-cifar": (["--train-limit", "5000", "--epochs", "3", "--val-split", "1000"],
-                          "5,000 train images, 3 of 10 epochs, 1,000 val"),
-    "003-smallcnn": (["--train-limit", "5000", "--epochs", "3", "--val-split", "1000"],
-                     "5,000 train images, 3 of 15 epochs, 1,000 val"),
-    "004-vgg-style": (["--train-limit", "10000", "--epochs", "5"], "10,000 train images, 5 of 30 epochs"),
-    "003-resnet18-cifar-basic": (["--train-limit", "2000", "--epochs", "2", "--val-split", "1000"],
-                                 "2,000 train images, 2 of 30 epochs, 1,000 val"),
-    "003-resnet18-cifar-final": (["--train-limit", "2000", "--epochs", "2", "--val-split", "1000",
-                                  "--early-stop-patience", "0"],
-                                 "2,000 train images, 2 of 30 epochs, 1,000 val, no early stop"),
-}
-NEEDS_WEIGHTS = "needs ImageNet weights, which cannot be downloaded here"
-NOT_AFFORDABLE = "224 px AlexNet from scratch: hours per epoch on 2 CPU cores"
+RESULTS = ROOT / "benchmarks" / "results" / "replication"
+SUMMARY = RESULTS / "summary.json"
 
 
-def run_preset(name: str, data: str, runs_dir: Path, logs: Path) -> None:
-    flags, _ = BUDGETS[name] or ([], "")
-    cmd = [sys.executable, "-m", "tui", "--no-ui", "--preset", name, "--dataset", "folder", "--data-dir", data,
-           "--runs-dir", str(runs_dir / name), "--name", "replication", *flags]
-    t0 = time.perf_counter()
-    with open(logs / f"{name}.log", "w") as log:
-        log.write("$ " + " ".join(cmd[1:]) + "\n")
-        log.flush()
-        code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        log.write(f"exit {code}, wall {time.perf_counter() - t0:.0f} s\n")
+def gpu_plan() -> Plan:
+    return Plan(rows=tuple(Job(p, p) for p in GPU_PRESETS), experiments=(), extra=())
 
 
-def newest_summary(runs_dir: Path, name: str) -> dict | None:
-    found = sorted((runs_dir / name).glob("*/summary.json"))
-    return json.loads(found[-1].read_text()) if found else None
+def random_weights(preset: str, folder: Path) -> Path | None:
+    """A state dict of the preset's torchvision model with random values: stands in for ImageNet's here."""
+    import torch
+    import torchvision.models as tvm
+
+    from engine.presets import PRESETS
+
+    if PRESETS[preset].overrides.get("strategy") == "scratch":
+        return None
+    arch = PRESETS[preset].overrides["model"]
+    path = folder / f"{arch}-random.pt"
+    if not path.exists():
+        torch.save(getattr(tvm, arch)().state_dict(), path)
+    return path
 
 
-def fmt(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
+def choose(plan: Plan, args: argparse.Namespace) -> list[Job]:
+    if args.only:
+        unknown = [k for k in args.only if k not in {j.key for j in plan.all()}]
+        if unknown:
+            sys.exit(f"replicate: no job named {', '.join(unknown)}; the keys are: "
+                     + " ".join(j.key for j in plan.all()))
+        return [plan.find(k) for k in args.only]
+    if args.experiments:
+        return list(plan.experiments)
+    if args.proof:
+        return list(plan.extra)
+    return list(plan.rows)
 
 
-def table(runs_dir: Path) -> str:
-    rows = ["| preset | study reports | ours, CIFAR-10 (JPEG q75) | measured at | budget | wall time | status |",
-            "|---|---|---|---|---|---|---|"]
-    for name, preset in PRESETS.items():
-        study = fmt(preset.reported_test_acc)
-        if name in BUDGETS:
-            budget = (BUDGETS[name] or ([], "full (the preset's own)"))[1]
-            s = newest_summary(runs_dir, name)
-            if s is None:
-                rows.append(f"| {name} | {study} | not run yet | | {budget} | | |")
-                continue
-            if s.get("status") == "running":
-                rows.append(f"| {name} | {study} | not finished when this table was made (epoch "
-                            f"{s.get('epochs_done')} of {s.get('epochs')}) | | {budget} | | |")
-                continue
-            at = s.get("headline_at", "last")
-            wall = s.get("wall_time_s") or 0
-            rows.append(f"| {name} | {study} | {fmt(s.get('headline_acc'))} | {at} epoch ({s.get('epochs_done')}) | "
-                        f"{budget} | {wall / 60:.1f} min | {s.get('status')} |")
-        else:
-            why = NOT_AFFORDABLE if name == "000-alexnet-scratch" else (
-                "needs a finished 001 run (--from)" if "probe" in name else NEEDS_WEIGHTS)
-            rows.append(f"| {name} | {study} | not run: {why} | | | | |")
-    return "\n".join(rows)
-
-
-def write_doc(runs_dir: Path) -> None:
-    header = f"""# The studies on real images: CIFAR-10 (JPEG q75)
-
-Every preset run on the real CIFAR-10 test set as JPEG files (quality 75, so
-a little lossy: expect roughly 1-3 points below the official files at the top
-end) on this machine: {platform.machine()}, 2 CPU cores shared with other work, no GPU.
-Made by `python benchmarks/replicate.py`; raw output of each run in
-`benchmarks/results/replication/`. "measured at" says which epoch's test
-accuracy is set beside the study's: the last epoch, or the best-validation
-epoch where the study reports its best checkpoint (study 003). Model selection
-uses the validation split only.
-
-"""
-    (ROOT / "docs" / "replication.md").write_text(header + table(runs_dir) + "\n\n" + NOTES)
-
-
-NOTES = """## Reading the numbers
-
-- **Full budget, more than 2 points above the study: 004-mlp (+5.1),
-  004-mlp-deep-wide (+8.3) and 004-cnn-bn-dropout (+4.6).** All three are
-  higher even on lossy JPEG images. What we think explains the MLPs: the presets standardise each channel with the
-  training set's mean and std, while a Keras notebook of this kind feeds
-  pixels scaled by 1/255; standardised inputs help an MLP a lot. The study
-  also states neither the MLP widths nor the epochs, batch size or optimizer
-  (all listed as assumed), and its deep-wide MLP "memorises the training data"
-  so that test accuracy falls: ours overfits too (train 85%, validation loss
-  up from 1.40 to 2.34) but its test accuracy stays near 51%. Not verified:
-  checking it would need the notebook's preprocessing. For the CNN the
-  architecture itself is a reading of "Conv + MaxPool with BatchNorm and
-  Dropout 0.5" (widths, dense size and epochs are ours, listed as assumed),
-  and its validation accuracy peaked at epoch 15 (76.79%) with the test
-  accuracy at the last epoch 75.34%: a longer or wider model than the
-  study's would explain a higher number.
-- **A reduced budget** (fewer epochs, a train subset) predicts a lower number
-  than the study's: it shows that the recipe trains on real images here, not
-  that it reproduces the study's figure.
-- Rows "not run yet" were queued but did not fit in the CPU time of the
-  session that made this table; run `python benchmarks/replicate.py --only
-  NAME` to add them.
-"""
-
+def remake(plan: Plan, runs_dir: Path) -> None:
+    rows = collect(plan, runs_dir)
+    write_summary(rows, SUMMARY)
+    write_page(rows, ROOT / "docs")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"))
-    p.add_argument("--only", nargs="*", default=None)
+    p.add_argument("--data", default=None, help="the JPEG CIFAR-10 tarball (default ../shared/data/...), or "
+                   "with --gpu the folder of the official CIFAR-10 python files")
+    p.add_argument("--only", nargs="*", metavar="KEY", help="these rows/experiments only")
+    p.add_argument("--experiments", action="store_true", help="run the experiments that test the gaps")
+    p.add_argument("--proof", action="store_true", help="run the GPU presets on a tiny CPU budget")
+    p.add_argument("--gpu", action="store_true", help="run the GPU presets at full budget on CUDA")
     p.add_argument("--runs-dir", default=str(ROOT / "saved_runs" / "replication"))
-    p.add_argument("--table-only", action="store_true")
+    p.add_argument("--table-only", action="store_true", help="remake the page from summary.json, run nothing")
     args = p.parse_args()
-    runs_dir, logs = Path(args.runs_dir), ROOT / "benchmarks" / "results" / "replication"
-    logs.mkdir(parents=True, exist_ok=True)
-    if not args.table_only:
-        if not Path(args.data).exists():
-            sys.exit(f"replicate: {args.data} not found; pass --data PATH to the JPEG CIFAR-10 tarball")
-        for name in args.only or list(BUDGETS):
-            print(f"{time.strftime('%H:%M:%S')} {name}", flush=True)
-            run_preset(name, args.data, runs_dir, logs)
-            write_doc(runs_dir)
-    write_doc(runs_dir)
+    if args.table_only:
+        write_page(json.loads(SUMMARY.read_text()), ROOT / "docs")
+        return
+    plan, runs_dir = (gpu_plan() if args.gpu else Plan()), Path(args.runs_dir)
+    data = args.data or str(ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz")
+    if not Path(data).exists():
+        sys.exit(f"replicate: {data} not found; pass --data PATH (the JPEG CIFAR-10 tarball, or with --gpu "
+                 "the official CIFAR-10 folder)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for job in choose(plan, args):
+            print(f"{time.strftime('%H:%M:%S')} {job.key}", flush=True)
+            weights = random_weights(job.preset, Path(tmp)) if job.key.endswith("@proof") else None
+            try:
+                run_job(job, data_flags(data, args.gpu), runs_dir, RESULTS, weights)
+            except LookupError as exc:
+                print(f"skipped: {exc}", flush=True)
+            remake(plan, runs_dir)
+    remake(plan, runs_dir)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ timestamped as it arrives.
 Textual's headless mode (App.run_test) lays out and renders frames but never writes them, so the cost of
 turning frames into escape sequences and the bytes a terminal has to take stay unmeasured there. Here the
 app runs as a user runs it (`python -m tui ...`), on a pty this process reads continuously (as a terminal
-emulator would: a full pty buffer would block the app's writes).
+emulator would: a full pty buffer would block the app's writes), and that answers a primary device
+attributes query (DA1) as every terminal emulator does, without sixel: the app asks it before it starts
+(tui/terminal_images.py), and a terminal that never answers would make it wait.
 
     with Terminal.spawn([sys.executable, "-m", "tui"], size=(80, 24), cwd=root) as term:
         t = term.wait_for(b"new training run")     # seconds after the spawn
@@ -25,6 +27,10 @@ from pathlib import Path
 from typing import Sequence
 
 
+DA1 = b"\x1b[c"
+DA1_ANSWER = b"\x1b[?62;22c"  # a VT220-class terminal: no sixel (attribute 4)
+
+
 class Terminal:
     """The child's controlling terminal; ``chunks`` holds (monotonic seconds, bytes) of its output."""
 
@@ -34,6 +40,7 @@ class Terminal:
         self.started = started
         self.chunks: list[tuple[float, bytes]] = []
         self._lock = threading.Lock()
+        self._pending = b""
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -66,6 +73,13 @@ class Terminal:
                 return
             with self._lock:
                 self.chunks.append((time.perf_counter(), data))
+            pending = self._pending + data  # a query split over two reads is still seen
+            self._pending = pending.rsplit(DA1, 1)[-1][-(len(DA1) - 1):]
+            try:
+                for _ in range(pending.count(DA1)):
+                    os.write(self.master, DA1_ANSWER)
+            except OSError:  # closed meanwhile
+                return
 
     def output(self) -> bytes:
         with self._lock:

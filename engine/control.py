@@ -40,6 +40,10 @@ class Control:
     def resume(self) -> None:
         self._running.set()
 
+    def apply(self, action: str) -> None:
+        """Obey an action by its name, as engine.runs.remote spells them: stop, pause or resume."""
+        {"stop": self.stop, "pause": self.pause, "resume": self.resume}[action]()
+
     @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()

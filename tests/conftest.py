@@ -10,6 +10,7 @@ import pytest
 
 from tests.helpers.cifar_files import write_cifar10, write_cifar100
 from tests.helpers.runs_fixture import build_runs, copy_runs
+from tests.helpers.sweep_fixture import built_sweep
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -63,6 +64,30 @@ def built_runs(tmp_path_factory) -> Path:
 def runs(built_runs: Path, tmp_path: Path) -> Path:
     """A private copy of built_runs: a test may rename, annotate or delete."""
     return copy_runs(built_runs, tmp_path / "runs")
+
+
+@pytest.fixture(scope="session")
+def built_pair_sweep(tmp_path_factory) -> Path:
+    """A real sweep of two trials run by the real driver (tests/helpers/sweep_fixture.py), once per session."""
+    return built_sweep(tmp_path_factory.mktemp("pair-sweep"), "pair")
+
+
+@pytest.fixture(scope="session")
+def built_grid_sweep(tmp_path_factory) -> Path:
+    """A real sweep of six trials over two params (~45 s: slow tests only), once per session."""
+    return built_sweep(tmp_path_factory.mktemp("grid-sweep"), "grid")
+
+
+@pytest.fixture
+def pair_sweep(built_pair_sweep: Path, tmp_path: Path) -> Path:
+    """A private copy of built_pair_sweep's runs directory (its sweeps/ folder and the trials' runs)."""
+    return copy_runs(built_pair_sweep, tmp_path / "runs")
+
+
+@pytest.fixture
+def grid_sweep(built_grid_sweep: Path, tmp_path: Path) -> Path:
+    """A private copy of built_grid_sweep's runs directory."""
+    return copy_runs(built_grid_sweep, tmp_path / "runs")
 
 
 @pytest.hookimpl(tryfirst=True)

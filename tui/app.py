@@ -6,7 +6,8 @@
     run_app(base=cfg)                # the launcher, cfg's settings filled in (`cifar-tui OPTIONS`)
     run_app(config=cfg)              # `cifar-tui train ...`: the dashboard, training cfg
     run_app(watch=RUN_DIR)           # follow a run another process writes
-    run_app(compare=[DIR, DIR])      # the comparison screen (when it exists)
+    run_app(compare=[DIR, DIR])      # the comparison screen
+    run_app(start_screen=SCREEN)     # `cifar-tui sweep NAME`: the sweep screen, running the sweep
 
 Screens open one another through typed messages (tui.messages) that the app
 handles (tui.navigation, which CifarApp is).
@@ -31,7 +32,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from textual import work
 from textual.binding import Binding
@@ -42,10 +43,11 @@ from engine.runs.layout import metrics_path
 from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
 from tui.hangup import HangupWatch
-from tui.messages import FollowedRunEnded, RunFinished
+from tui.messages import FollowedRunEnded, RunFinished, SweepFinished
 from tui.navigation import Navigator
 from tui.screens.confirm import ConfirmQuit
 from tui.screens.help import HelpScreen
+from tui.terminal_images import HALFBLOCK, ImageProbe
 from tui.terminal_notify import TITLE, WORTH_A_WORD, end_text, escapes
 
 # What ends a session from outside: kill/systemd, a dropped SSH connection, Ctrl-\, Ctrl-C from a shell's kill.
@@ -122,10 +124,11 @@ class CifarApp(Navigator[int]):
 
     def __init__(self, config: RunConfig | None = None, *, runs_dir: str | None = None, watch: str | None = None,
                  compare: list[str] | None = None, start_screen: Any = None, resume: str | None = None,
-                 change: dict[str, Any] | None = None, base: RunConfig | None = None, notify: bool = True) -> None:
+                 change: dict[str, Any] | None = None, base: RunConfig | None = None, notify: bool = True,
+                 images: str | Callable[[], str] = HALFBLOCK) -> None:
         super().__init__(driver_class=_driver_class())
         self.start_screen = start_screen
-        """A ready-made first screen (tests, screenshots); overrides config/watch/compare."""
+        """A ready-made first screen (`cifar-tui sweep`, tests, screenshots); overrides config/watch/compare."""
         self.config = config
         self.runs_dir = runs_dir or (config.runs_dir if config is not None else default_runs_dir())
         self.base = base
@@ -136,6 +139,8 @@ class CifarApp(Navigator[int]):
         """With config: continue this run directory instead of starting a new run."""
         self.resume_change = change or {}
         self.last_status: str | None = None
+        self.sweep_exit: int | None = None
+        """How the sweep this app ran ended, as `cifar-tui sweep --no-ui` exits (SweepFinished)."""
         self.last_sets_exit_code = config is not None
         """The last run that ended was started from the command line or resumed: its status is the exit code."""
         self.handle_signals = False
@@ -150,8 +155,15 @@ class CifarApp(Navigator[int]):
         self.notify_ends = notify
         """Ring the bell and send a desktop notification when a run ends (--no-notify: not)."""
         self._announced: set[str] = set()
+        self._images_from = images
+        self.images = HALFBLOCK
+        """How an image is shown large (tui.terminal_images: halfblock, kitty or sixel), set on Load."""
 
     def on_load(self) -> None:
+        # Load comes before the driver starts reading stdin: the image probe's terminal answers are in by
+        # now (it ran while the app was built and its CSS parsed). NO_COLOR keeps the shaded half blocks.
+        chosen = self._images_from() if callable(self._images_from) else self._images_from
+        self.images = HALFBLOCK if self.no_color else chosen
         # Load comes before the driver switches the terminal over: from here on a signal ends the
         # app through its normal exit, which restores the terminal.
         if self.handle_signals:
@@ -223,6 +235,12 @@ class CifarApp(Navigator[int]):
         if message.exit_app:
             self.exit(self.exit_code_for(message.phase))
 
+    def on_sweep_finished(self, message: SweepFinished) -> None:
+        """The sweep this app drives ended: its exit code is the app's; exit now if a quit or signal stopped it."""
+        self.sweep_exit = message.exit_code
+        if message.exit_app:
+            self.exit(self.exit_code_for(None))
+
     def on_followed_run_ended(self, message: FollowedRunEnded) -> None:
         self.announce_end(message.phase, message.run_id)
 
@@ -243,6 +261,8 @@ class CifarApp(Navigator[int]):
         128 + N when signal N stopped the run (or the idle app)."""
         if self.stop_signal is not None and status in (None, RunStatus.INTERRUPTED):
             return 128 + self.stop_signal
+        if status is None and self.sweep_exit is not None:
+            return self.sweep_exit
         if status is None or not self.last_sets_exit_code:
             return EXIT_OK  # the launcher: the user just looked around, or quit before training finished
         if status == "error":  # the dashboard's pseudo-status for bad input found when the run started
@@ -254,12 +274,16 @@ class CifarApp(Navigator[int]):
         if self.stop_signal is not None:
             return  # already stopping: the run finishes its step and saves; a second signal changes nothing
         self.stop_signal = signum
-        training = self.training_screen()
-        if training is None:
+        training, sweep = self.training_screen(), self.driving_sweep()
+        if training is None and sweep is None:
             self.exit(self.exit_code_for(None))
             return
-        training.request_stop(then_exit=True)
-        self.notify(f"{signal.Signals(signum).name}: stopping, saving the run (resumable), then quitting",
+        if sweep is not None:  # the driver passes the signal on to every trial, as with --no-ui
+            sweep.request_stop(signum, then_exit=training is None)
+        if training is not None:
+            training.request_stop(then_exit=True)
+        what = "the run" if sweep is None else "every trial"
+        self.notify(f"{signal.Signals(signum).name}: stopping, saving {what} (resumable), then quitting",
                     severity="warning", timeout=10)
 
     # ------------------------------------------------------------ keys
@@ -279,10 +303,14 @@ class CifarApp(Navigator[int]):
         self.push_screen(CompareScreen(dirs, runs_dir=self.runs_dir))
 
     def action_quit_app(self) -> None:
-        """Quit; while a run trains, ask first, then stop it cleanly (saved as interrupted)."""
+        """Quit; while a run trains (or a sweep runs), ask first, then stop it cleanly (saved as interrupted)."""
         if isinstance(self.screen, ConfirmQuit):
             return
         training = self.training_screen()
+        sweep = self.driving_sweep()
+        if training is None and sweep is not None:
+            self._quit_sweep(sweep)
+            return
         if training is None:
             self.exit(self.exit_code_for(self.last_status))
             return
@@ -292,9 +320,23 @@ class CifarApp(Navigator[int]):
                 self.exit(self.exit_code_for(self.last_status))
             elif yes:
                 training.request_stop(then_exit=True)
+                if sweep is not None:  # its trials save too; the app exits when the run has stopped
+                    sweep.request_stop(signal.SIGINT)
                 self.notify("stopping: saving the run, then quitting", timeout=10)
 
         self.push_screen(ConfirmQuit("A run is training. Stop it (saved as interrupted) and quit?"), answer)
+
+    def _quit_sweep(self, sweep: Any) -> None:
+        """Quit while the sweep runs here: ask, then stop every trial (each saves its run) and exit once they have."""
+        def answer(yes: bool | None) -> None:
+            if yes and not sweep.drives:  # it ended while the question was open
+                self.exit(self.exit_code_for(self.last_status))
+            elif yes:
+                sweep.request_stop(signal.SIGINT, then_exit=True)  # what Ctrl-C does to `cifar-tui sweep --no-ui`
+                self.notify("stopping the sweep: each trial saves its run, then quitting", timeout=10)
+
+        self.push_screen(ConfirmQuit("A sweep is running. Stop its trials (each saved, resumable: the same "
+                                     "command continues) and quit?"), answer)
 
 
 def check_terminal() -> None:
@@ -335,9 +377,10 @@ def freeze_long_lived() -> None:
 
 def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, watch: str | None = None,
             compare: list[str] | None = None, resume: str | None = None, change: dict[str, Any] | None = None,
-            base: RunConfig | None = None, notify: bool = True) -> int:
+            base: RunConfig | None = None, notify: bool = True, start_screen: Any = None) -> int:
     """Run the app until the user quits (or a stop signal comes); returns the process exit code.
-    ``notify``: a bell and a desktop notification when a run ends (cifar-tui --no-notify: False)."""
+    ``notify``: a bell and a desktop notification when a run ends (cifar-tui --no-notify: False).
+    ``start_screen``: the first screen, ready-made (`cifar-tui sweep`: the sweep screen running the sweep)."""
     check_terminal()
     if runs_dir is not None and Path(runs_dir).exists() and not Path(runs_dir).is_dir():
         raise UserError(f"runs directory {runs_dir} is not a directory; pass --runs-dir DIR")
@@ -346,14 +389,16 @@ def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, wat
     # No cyclic garbage collection until the first frame: building the first screen makes a burst of objects
     # (widgets, styles, CSS rules) that sets off collections walking every live object, ~0.06 s of CPU on a
     # 2-core machine (issue 13: the first frame within 0.5 s), and frees next to nothing.
+    probe = ImageProbe()  # asks the terminal in a thread while the app is built (tui/terminal_images.py)
     gc.disable()
     try:
         app = CifarApp(config, runs_dir=runs_dir, watch=watch, compare=compare, resume=resume, change=change,
-                       base=base, notify=notify)
+                       base=base, notify=notify, images=probe.result, start_screen=start_screen)
         app.handle_signals = True
         HangupWatch(app).start()  # daemon: it dies with the process, and outlives a run() stuck in shutdown
         code = app.run()
     finally:
+        probe.result()  # never exit while its thread holds the terminal in cbreak mode
         gc.enable()
     if code is None:  # quit before a result was set, or the app crashed (return_code says which)
         return app.return_code or 0

@@ -62,6 +62,14 @@ class OpenLauncher(Message):
 
 
 @dataclass
+class OpenSweep(Message):
+    """Show sweep ``name`` of ``runs_dir``: its trials, the best one's curves, the params against val acc."""
+
+    runs_dir: str
+    name: str
+
+
+@dataclass
 class OpenCell(Message):
     """The test images of one confusion cell: class ``true`` predicted as ``pred``."""
 
@@ -113,6 +121,16 @@ class RunFinished(Message):
         self.run_id = run_id
         self.sets_exit_code = sets_exit_code
         self.exit_app = exit_app
+
+
+@dataclass
+class SweepFinished(Message):
+    """The sweep this app drives (``cifar-tui sweep NAME``) ended: out of trials, or stopped (every trial
+    saved, resumable). ``exit_code``: the command's, as ``--no-ui`` would exit; ``exit_app``: a quit or a
+    stop signal asked for the stop, so the app exits now with it."""
+
+    exit_code: int
+    exit_app: bool
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The app's half of navigation: it opens the screen a screen's message (tui.messages) asks for.
 
 Screens never import each other; this is the one place that imports them all, and only when one
-is first opened: the dashboard brings numpy and plotext, and the launcher's first frame must not
+is first opened: the dashboard brings numpy and textual-plot, and the launcher's first frame must not
 wait for them. ``CifarApp`` is a ``Navigator``; so is any host a test puts a screen in.
 """
 from __future__ import annotations
@@ -16,11 +16,12 @@ from engine.config import UserError
 
 from tui.messages import (
     OpenCell, OpenCompare, OpenFeatures, OpenLauncher, OpenMistakes, OpenPredict, OpenRun, OpenRuns, OpenSamples,
-    ResumeRun, StartRun,
+    OpenSweep, ResumeRun, StartRun,
 )
 
 if TYPE_CHECKING:
     from tui.screens.dashboard import DashboardScreen
+    from tui.screens.sweep import SweepScreen
 
 
 class Navigator(App[ReturnType]):
@@ -60,6 +61,11 @@ class Navigator(App[ReturnType]):
         from tui.screens.compare import CompareScreen
 
         self.push_screen(CompareScreen(message.run_dirs, runs_dir=message.runs_dir))
+
+    def on_open_sweep(self, message: OpenSweep) -> None:
+        from tui.screens.sweep import SweepScreen
+
+        self.push_screen(SweepScreen(message.runs_dir, message.name))
 
     def on_open_runs(self, message: OpenRuns) -> None:
         from tui.screens.runs import RunsScreen
@@ -107,6 +113,14 @@ class Navigator(App[ReturnType]):
             if isinstance(screen, dashboard) and screen.is_training:
                 return screen
         return None
+
+    def driving_sweep(self) -> SweepScreen | None:
+        """The sweep screen whose driver runs in this app (`cifar-tui sweep NAME`), if any: quitting stops it first."""
+        module = sys.modules.get(f"{__package__}.screens.sweep")  # not imported: no sweep screen exists
+        sweep = getattr(module, "SweepScreen", None)
+        if sweep is None:
+            return None
+        return next((s for s in self.screen_stack if isinstance(s, sweep) and s.drives), None)
 
     def live_dashboard(self, run_dir: str | Path) -> DashboardScreen | None:
         """The dashboard in this app that trains run_dir, if any (opening that run returns to it)."""

@@ -44,6 +44,16 @@ class SweepResult:
     ended: list[TrialEnded] = field(default_factory=list)
 
 
+def exit_code(result: SweepResult, table: Any) -> int:
+    """How the sweep's command exits (a SweepTable read after the driver ended): 128 + N when signal N
+    stopped it; 0 when it has a best trial (or trials still running for another worker), else 1."""
+    from engine.runs.status import EXIT_FAILED, EXIT_OK
+
+    if result.signal is not None:
+        return 128 + result.signal
+    return EXIT_OK if table.best is not None or table.counts.get("running") else EXIT_FAILED
+
+
 def slots(options: Options) -> list[Slot]:
     """One slot per trial at once: cores // K threads each, and one GPU each, round robin over --gpus."""
     cores = options.cores or _cores()
@@ -110,7 +120,7 @@ class Driver:
     def _ended(self, ended: TrialEnded | None, job: TrialJob) -> None:
         if ended is None:
             return
-        if ended.state == "interrupted" and not self.signals:
+        if ended.status == "interrupted" and not self.signals:
             self.skip.add(job.number)
         self.result.ended.append(ended)
         self.emit(ended)

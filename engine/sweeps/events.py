@@ -29,19 +29,28 @@ class TrialResumed:
 
 
 @dataclass
-class TrialEnded:
+class TrialRow:
+    """One trial as a sweep's table shows it (engine.sweeps.table), and as its end is told (TrialEnded)."""
+
     number: int
-    state: str
-    """completed, pruned, failed, or interrupted (saved and resumable: the same command continues it)."""
+    status: str
+    """completed, running, interrupted (saved, resumable: the same command continues it), pruned, failed, waiting."""
     params: dict[str, Any]
-    value: float | None = None
-    """Best validation accuracy (completed); the last reported one (pruned)."""
+    best_val: float | None = None
+    """Completed: the objective, the best validation accuracy. Otherwise the best so far (pruned: the last reported)."""
     epochs_done: int | None = None
     epochs: int | None = None
     pruned_at: int | None = None
     error: str | None = None
     run_id: str | None = None
     run_dir: str | None = None
+    host: str | None = None
+
+
+@dataclass
+class TrialEnded(TrialRow):
+    """A trial of this command ended: completed, pruned, failed, or interrupted (saved and resumable)."""
+
     wall_time_s: float | None = None
 
 

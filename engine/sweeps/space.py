@@ -52,8 +52,8 @@ class Param:
     def text(self) -> str:
         """As a person writes it: 'lr=log:0.001:1', 'batch_size=64,128'."""
         if self.is_list:
-            return f"{self.field}={','.join(_value_text(v) for v in self.values)}"
-        return f"{self.field}={self.kind}:{_value_text(self.low)}:{_value_text(self.high)}"
+            return f"{self.field}={','.join(value_text(v) for v in self.values)}"
+        return f"{self.field}={self.kind}:{value_text(self.low)}:{value_text(self.high)}"
 
     def suggest(self, trial: Any) -> Any:
         """This trial's value (an enqueued grid trial gets its fixed one back from Optuna)."""
@@ -168,7 +168,8 @@ def _base(kind: str) -> str:
     return kind.split("|")[0].strip()
 
 
-def _value_text(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """One value as a person types it: 0.01, on, none, cnn."""
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):
@@ -188,4 +189,4 @@ def grid(params: list[Param]) -> list[dict[str, Any]]:
 
 def params_text(values: dict[str, Any]) -> str:
     """'lr=0.01 batch_size=64': one trial's settings, for lines and tables."""
-    return " ".join(f"{k}={_value_text(v)}" for k, v in values.items())
+    return " ".join(f"{k}={value_text(v)}" for k, v in values.items())

@@ -8,32 +8,16 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from engine.runs import RunStatus, load_run
+from engine.runs import RunInfo, RunStatus, load_run
 from engine.sweeps.claims import WORKER_ATTR, worker_alive
 from engine.sweeps.definition import SweepDefinition
+from engine.sweeps.events import TrialRow
 
 MIN_IMPORTANCE_TRIALS = 5
 """Completed trials before parameter importance is estimated: with fewer it is noise."""
 STATUSES = ("completed", "running", "interrupted", "pruned", "failed", "waiting")
-
-
-@dataclass
-class TrialRow:
-    number: int
-    status: str
-    """completed, running, interrupted (saved, resumable: the same command continues it), pruned, failed, waiting."""
-    params: dict[str, Any]
-    best_val: float | None = None
-    """Completed: the objective, the best validation accuracy. Otherwise the best validation so far."""
-    epochs_done: int | None = None
-    epochs: int | None = None
-    pruned_at: int | None = None
-    error: str | None = None
-    run_id: str | None = None
-    run_dir: str | None = None
-    host: str | None = None
 
 
 @dataclass
@@ -51,10 +35,15 @@ class SweepTable:
     empty until MIN_IMPORTANCE_TRIALS have completed."""
 
 
-def sweep_table(study: Any, defn: SweepDefinition, runs_dir: str | Path, importance: bool = True) -> SweepTable:
-    """The whole table of one sweep (runs found under ``runs_dir``, else where a trial recorded them)."""
+Loader = Callable[[Path], RunInfo]
+
+
+def sweep_table(study: Any, defn: SweepDefinition, runs_dir: str | Path, importance: bool = True,
+                load: Loader = load_run) -> SweepTable:
+    """The whole table of one sweep (runs found under ``runs_dir``, else where a trial recorded them).
+    ``load`` reads a trial's run (engine.sweeps.watch passes one that re-reads only changed files)."""
     trials = [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("surplus")]
-    rows = [trial_row(t, Path(runs_dir)) for t in trials]
+    rows = [trial_row(t, Path(runs_dir), load) for t in trials]
     rows.sort(key=lambda r: (r.best_val is None, -(r.best_val or 0.0), r.number))
     done = [r for r in rows if r.status == "completed"]
     counts = {s: sum(r.status == s for r in rows) for s in STATUSES}
@@ -74,12 +63,12 @@ def state_counts(trials: list[Any]) -> dict[str, int]:
     return counts
 
 
-def trial_row(frozen: Any, runs_dir: Path) -> TrialRow:
+def trial_row(frozen: Any, runs_dir: Path, load: Loader = load_run) -> TrialRow:
     from optuna.trial import TrialState
 
     attrs = frozen.user_attrs
     run = _run_dir(attrs, runs_dir)
-    info = load_run(run) if run is not None else None
+    info = load(run) if run is not None else None
     summary = info.summary if info is not None else {}
     values = [v for v in frozen.intermediate_values.values() if isinstance(v, float) and math.isfinite(v)]
     best = frozen.value if frozen.state == TrialState.COMPLETE else (max(values) if values else summary.get("best_acc"))

@@ -30,6 +30,8 @@ from engine.sweeps.definition import SweepDefinition, trial_config
 from engine.sweeps.events import TrialEnded
 
 TRIALS_DIR = "trials"
+TAG_PREFIX = "sweep:"
+"""A trial's run is tagged sweep:NAME (and its config's extra holds {"sweep": {"name": NAME, ...}})."""
 
 
 @dataclass
@@ -72,7 +74,22 @@ class SweepContext:
     """Where the study is, for people: the journal's path or the database URL without its password."""
 
     def tag(self) -> str:
-        return f"sweep:{self.defn.name}"
+        return f"{TAG_PREFIX}{self.defn.name}"
+
+
+def _stopped(returncode: int | None) -> bool:
+    """A process a signal ended: killed by it, or exited 128 + N as our commands do after one (a SIGINT
+    while a trial still imports is a KeyboardInterrupt: 'cifar-tui: interrupted', exit 130)."""
+    return returncode is not None and (returncode < 0 or returncode > 128)
+
+
+def sweep_of(config: dict[str, Any], tags: list[str]) -> str | None:
+    """The sweep a run is a trial of: its config's record (set when the trial was made), else its tag."""
+    extra = config.get("extra")
+    recorded = extra.get("sweep") if isinstance(extra, dict) else None
+    if isinstance(recorded, dict) and isinstance(recorded.get("name"), str) and recorded["name"]:
+        return str(recorded["name"])
+    return next((t[len(TAG_PREFIX):] for t in tags if t.startswith(TAG_PREFIX) and len(t) > len(TAG_PREFIX)), None)
 
 
 class TrialJob:
@@ -231,7 +248,7 @@ class TrialJob:
             state = "interrupted"  # stopped by the sweep's signal or from outside: saved; the same command resumes it
         elif status is RunStatus.STALE:
             error = f"the trial's process ended without saving ({self._exit_text()}; out of memory?)"
-        elif stopping and self.proc is not None and (self.proc.returncode or 0) < 0:
+        elif stopping and self.proc is not None and _stopped(self.proc.returncode):
             state = "interrupted"  # stopped before its run existed: it starts afresh next time
         else:
             error = info.error if info is not None and info.error else self._last_line()
@@ -265,7 +282,7 @@ class TrialJob:
         return TrialEnded(self.number, state, self.params, value, summary.get("epochs_done"),
                           info.config.get("epochs") if info is not None else None, self.pruned_at, error,
                           info.run_id if info is not None else None, str(info.path) if info is not None else None,
-                          summary.get("wall_time_s"))
+                          wall_time_s=summary.get("wall_time_s"))
 
     def _attr(self, key: str, value: Any) -> None:
         self._stored(self.trial.set_user_attr, key, value)

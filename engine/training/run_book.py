@@ -177,7 +177,7 @@ class RunBook:
         if action == "pause" and self.ctx.dist.active:  # the other ranks would wait on us until they time out
             self._emit(Log("warning", "a pause was asked, but a torchrun job cannot pause: stop it instead"))
             return
-        {"stop": control.stop, "pause": control.pause, "resume": control.resume}[action]()
+        control.apply(action)
         self.writer.progress.set_paused(control.paused and not control.stop_requested)  # type: ignore[union-attr]
         self._emit(Log("info", {"stop": "stop asked from another process: stopping after this step",
                                 "pause": "paused from another process", "resume": "resumed from another process"}

@@ -183,11 +183,43 @@ def test_failing_trials_are_recorded_with_their_reason_and_the_sweep_goes_on(tmp
     assert result.signal is None
     ended = [e for e in events if isinstance(e, TrialEnded)]
     assert sorted(e.number for e in ended) == [0, 1, 2]
-    assert all(e.state == "failed" and e.error == "no GPU here" for e in ended)
+    assert all(e.status == "failed" and e.error == "no GPU here" for e in ended)
     table = sweep_table(opened.study, opened.defn, tmp_path)
     assert table.counts["failed"] == 3 and table.best is None
     assert {r.error for r in table.rows} == {"no GPU here"}
     assert (opened.folder / "trials" / "t0.json").is_file()  # each trial's settings, its --config
+
+
+# Python's own SIGINT handling: a KeyboardInterrupt, which `cifar-tui` turns into 'interrupted' and exit 130.
+STARTING = "import sys, time\nprint('up', flush=True)\ntry:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n" \
+           "    print('cifar-tui: interrupted'); sys.exit(130)"
+
+
+def starting(launch: Launch) -> list[str]:
+    return [sys.executable, "-c", STARTING]
+
+
+def test_a_stop_while_trials_start_leaves_them_to_continue_never_failed(tmp_path: Path) -> None:
+    """Ctrl-C (or q in the app) reaching trials that have no run yet: interrupted, run again by the next command."""
+    import signal
+    import threading
+
+    opened = open_sweep(tmp_path, "st", defn=sweep(["lr=0.1,0.2,0.3"]))
+    events: list[object] = []
+    driver = Driver(SweepContext(opened.study, opened.defn, str(tmp_path), opened.folder, starting),
+                    Options(parallel=2), events.append)
+    thread = threading.Thread(target=driver.run)
+    thread.start()
+    logs = [opened.folder / "trials" / f"t{n}.log" for n in (0, 1)]
+    deadline = time.monotonic() + 60
+    while not all(p.is_file() and "up" in p.read_text() for p in logs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    driver.request_stop(signal.SIGINT)
+    thread.join(timeout=60)
+    assert not thread.is_alive() and driver.result.signal == signal.SIGINT
+    assert sorted((e.number, e.status) for e in events if isinstance(e, TrialEnded)) == [(0, "interrupted"),
+                                                                                       (1, "interrupted")]
+    assert sweep_table(opened.study, opened.defn, tmp_path).counts["failed"] == 0
 
 
 def test_the_table_sorts_by_best_val_names_the_best_and_estimates_importance(tmp_path: Path) -> None:
@@ -195,7 +227,8 @@ def test_the_table_sorts_by_best_val_names_the_best_and_estimates_importance(tmp
 
     opened = open_sweep(tmp_path, "i", defn=sweep(["lr=log:1e-3:1", "batch-size=32,64"], trials=8))
     study = opened.study
-    for i in range(7):
+    for i in range(7):  # fixed params: a random sampler's draws can leave lr too narrow to matter
+        study.enqueue_trial({"lr": 10 ** (-3 + i / 2), "batch_size": (32, 64)[i % 2]})
         trial = study.ask()
         lr, bs = trial.suggest_float("lr", 1e-3, 1, log=True), trial.suggest_categorical("batch_size", [32, 64])
         study.tell(trial, 0.5 + 0.4 * lr - 0.001 * (bs == 64) + 0.0001 * i)

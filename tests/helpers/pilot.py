@@ -11,6 +11,14 @@ from tests.helpers.waiting import pilot_wait_until
 from tui.navigation import Navigator
 
 
+def shown_text(widget, inner: bool = False) -> str:
+    """What the screen shows where the widget is (its border and children too: a chart is drawn by its canvases
+    and legend, which the widget's own render_lines leave out), as plain text; ``inner``: within its border."""
+    region = widget.content_region if inner else widget.region
+    strips = widget.screen._compositor.render_strips()
+    return "\n".join(strip.crop(region.x, region.right).text for strip in strips[region.y:region.bottom])
+
+
 class ScreenApp(Navigator):
     """Just enough App to host one of our screens, and its navigation (which opens the screens it asks for:
     compare, a run's dashboard)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from engine.analysis.compare import ConfusionDiff
-from tests.helpers.pilot import ScreenApp, text_of
+from engine.analysis.compare import ConfusionDiff, curves
+from tests.helpers.pilot import ScreenApp, shown_text, text_of
 from tests.helpers.runs_fixture import run_named
 from tui.screens.compare import CompareScreen
 from tui.screens.compare_render import diff_view
 from tui.screens.features import FeaturesScreen
+from tui.widgets.plot import Chart
 
 
 def panels(screen: FeaturesScreen) -> list:
@@ -81,3 +82,22 @@ def _text(renderable) -> str:
     console = Console(width=200, file=io.StringIO(), record=True, color_system=None)
     console.print(renderable)
     return console.export_text()
+
+
+async def test_compare_draws_the_loss_on_a_log_scale_with_y(runs):
+    dirs = [str(run_named(runs, k)) for k in ("lowlr", "cnn")]
+    app = ScreenApp(lambda: CompareScreen(dirs))
+    async with app.run_test(size=(80, 24)) as pilot:
+        cmp = app.screen
+        chart = cmp.query_one("#cmp-chart", Chart)
+        await pilot.press("l", "y")
+        await pilot.pause()
+        assert cmp.log_y and "log y" in str(chart.border_title) and chart.axes.log_y
+        text = shown_text(chart, inner=True)
+        labels = [float(line.split("┫")[0]) for line in text.splitlines() if "┫" in line and line.split("┫")[0].strip()]
+        losses = [y for c in curves(cmp.runs, cmp.metric) for y in c.y]
+        # The tick labels read as losses, not as the log10 of them that the widget draws on.
+        assert labels and all(0.95 * min(losses) <= v <= 1.05 * max(losses) for v in labels), (labels, losses)
+        await pilot.press("v")  # accuracy: never on a log scale
+        await pilot.pause()
+        assert not chart.axes.log_y and "log y" not in str(chart.border_title)

@@ -28,7 +28,7 @@ from tui.state.run_state import Phase, RunState
 from tui.widgets.charts import MetricChart
 from tui.widgets.header import header_text
 from tui.widgets.image_grid import GridItem, ImageGrid
-from tests.helpers.pilot import ScreenApp
+from tests.helpers.pilot import ScreenApp, shown_text
 from tests.helpers.tui_fixtures import CLASSES, dashboard_events, metrics_records
 from tests.helpers.waiting import pilot_wait_until
 
@@ -175,8 +175,9 @@ def test_accuracy_chart_fits_its_data() -> None:
             chart = app.screen.query_one("#acc", MetricChart)
             chart.update_from(state)
             await pilot.pause()
-            text = widget_text(chart)
-            assert "100.0" not in text and " 0.0" not in text, text  # not the fixed 0-100% of before
+            text = shown_text(chart, inner=True)
+            ticks = [float(line.split("┫")[0]) for line in text.splitlines() if "┫" in line and line.split("┫")[0].strip()]
+            assert len(ticks) >= 2 and 38 <= min(ticks) and max(ticks) <= 64, text  # not the fixed 0-100% of before
 
     asyncio.run(body())
 
@@ -271,10 +272,11 @@ def test_no_color_charts_give_each_split_its_own_marker(monkeypatch) -> None:
             chart = app.screen.query_one("#acc", MetricChart)
             chart.update_from(state)
             await pilot.pause()
-            legend = [line for line in widget_text(chart).splitlines() if any(s in line for s in (" train", " val",
-                                                                                                    " test"))]
-            glyphs = {line.split("│")[2].strip()[:2] if line.count("│") > 2 else line for line in legend}
-            assert len(legend) == 3 and len(glyphs) == 3, legend
+            legend = chart.legend_text.splitlines()
+            glyphs = {line.split()[0] for line in legend}
+            assert [line.split()[1] for line in legend] == ["train", "val", "test"] and len(glyphs) == 3, legend
+            plot = shown_text(chart, inner=True)
+            assert all(plot.count(glyph) > 3 for glyph in glyphs), plot  # each curve drawn with its glyph
 
     asyncio.run(body())
 

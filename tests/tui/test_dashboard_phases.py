@@ -27,6 +27,7 @@ from tui.format import memory
 from tui.widgets.header import header_text
 from tui.widgets.per_class import PerClassTable
 from tui.state.run_state import PauseClock, Phase, RunState
+from tests.helpers.pilot import shown_text
 from tests.helpers.tui_fixtures import CLASSES, dashboard_events, metrics_records, tiny_config
 from tests.helpers.waiting import pilot_wait_until
 
@@ -180,7 +181,7 @@ def _labels_apart(chart_text: str) -> bool:
     """Every y label is a number (or blank) left of the frame, and the x tick row holds numbers."""
     lines = [line for line in chart_text.splitlines() if line.strip()]
     for line in lines[:-1]:
-        cut = min((line.index(c) for c in "┌└┤│" if c in line), default=None)
+        cut = min((line.index(c) for c in "┏┗┫┃" if c in line), default=None)
         if cut is None:
             continue
         label = line[:cut].strip()
@@ -204,8 +205,8 @@ async def test_small_terminal_degrades_cleanly() -> None:
         dash = app.screen
         await pilot.pause(0.3)
         chart = dash.query_one("#loss", MetricChart)
-        text = chart.render().plain
-        assert len(text.splitlines()) == chart.size.height and "┤" in text and TOO_SMALL not in text and _labels_apart(text), text
+        text = shown_text(chart, inner=True)
+        assert len(text.splitlines()) == chart.size.height and "┫" in text and TOO_SMALL not in text and _labels_apart(text), text
         await pilot.press("3")
         await pilot.pause(0.2)
         table = dash.query_one(PerClassTable)

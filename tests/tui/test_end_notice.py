@@ -90,3 +90,17 @@ def test_no_notify_flag_reaches_the_app(monkeypatch, tmp_path) -> None:
     assert got["notify"] is False
     assert cli.main(["train", "--model", "mlp", "--runs-dir", str(tmp_path)]) == 0
     assert got["notify"] is True
+
+
+
+def test_watch_takes_no_notify_too(monkeypatch, tmp_path) -> None:
+    """`cifar-tui watch` opens the app on a run that may end while it is open: the same flag turns the word off."""
+    from engine.training.loop import train
+
+    run = train(tiny_config(tmp_path, epochs=1)).run_dir  # a real run's folder for watch to resolve
+    got: dict = {}
+    monkeypatch.setattr(app_module, "run_app", lambda **kw: got.update(kw) or 0)
+    assert cli.main(["watch", str(run), "--runs-dir", str(tmp_path), "--no-notify"]) == 0
+    assert got["notify"] is False and Path(got["watch"]) == Path(run)
+    assert cli.main(["watch", "--runs-dir", str(tmp_path)]) == 0  # the newest run, the word on
+    assert got["notify"] is True and Path(got["watch"]) == Path(run)

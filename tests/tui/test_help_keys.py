@@ -18,6 +18,7 @@ from tui.screens.samples import SamplesScreen
 from tui.screens.help import EVERYWHERE, SCREENS, HelpScreen, keys_for
 from tui.screens.launcher import LauncherScreen
 from tui.screens.runs import RunsScreen
+from tui.screens.sweep import SweepScreen
 from tests.helpers.tui_fixtures import dashboard_events
 
 
@@ -36,6 +37,7 @@ def _screens(runs_dir: Path, completed_runs: list[Path]) -> dict[str, Screen]:
         "DashboardScreen": DashboardScreen.for_events(dashboard_events()),
         "RunsScreen": RunsScreen(str(runs_dir)),
         "CompareScreen": CompareScreen([str(p) for p in completed_runs[:2]], runs_dir=str(runs_dir)),
+        "SweepScreen": SweepScreen(str(runs_dir), "no-such-sweep"),  # its keys are bound with or without one
         "ImagesScreen": cell_screen(str(completed_runs[0]), 0, 0),
         "MistakesScreen": MistakesScreen(str(completed_runs[0])),
         "SamplesScreen": SamplesScreen(str(completed_runs[0])),

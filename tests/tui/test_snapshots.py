@@ -1,4 +1,5 @@
-"""Snapshot tests (pytest-textual-snapshot) of the launcher and the dashboard at 80x24 and 160x48.
+"""Snapshot tests (pytest-textual-snapshot) of the launcher and the dashboard at 80x24 and 160x48, and the
+sweep screen at 80x24.
 
 The dashboard is fed fabricated events (tests/helpers/tui_fixtures.py), never a live
 run, and the launcher's machine-dependent line (the device) is pinned, so the
@@ -83,3 +84,25 @@ def test_drill_down_snapshot(snap_compare, size, tmp_path) -> None:
     run = drill_run(tmp_path)
     app = CifarApp(runs_dir=str(run.parent), start_screen=cell_screen(str(run), 0, 5))
     assert snap_compare(app, terminal_size=size, run_before=_grid_filled)
+
+
+async def _sweep_read(pilot) -> None:
+    from tui.screens.sweep import SweepScreen
+
+    for _ in range(600):
+        screen = pilot.app.screen
+        if isinstance(screen, SweepScreen) and screen.snap is not None:
+            break
+        await pilot.pause(0.05)
+    await workers_settled(pilot)
+    await pilot.pause()
+
+
+def test_sweep_snapshot(snap_compare, tmp_path) -> None:
+    """80x24: a finished sweep whose numbers come from formulas (tests/helpers/sweep_fixture.formula_sweep)."""
+    from tui.screens.sweep import SweepScreen
+    from tests.helpers.sweep_fixture import formula_sweep
+
+    runs = formula_sweep(tmp_path / "runs")
+    app = CifarApp(runs_dir=str(runs), start_screen=SweepScreen(runs, "snap"))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_sweep_read)

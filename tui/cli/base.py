@@ -34,6 +34,12 @@ def add_runs_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", default=None, metavar="DIR", help=RUNS_DIR_HELP)
 
 
+def add_no_notify(parser: argparse.ArgumentParser) -> None:
+    """--no-notify, for every command that opens the app on a run that may end while it is open."""
+    parser.add_argument("--no-notify", action="store_true",
+                        help="the app: no bell and no desktop notification (OSC 9 / OSC 777) when the run ends")
+
+
 def runs_dir_of(args: argparse.Namespace) -> str:
     """The runs directory a command works on: --runs-dir, else $CIFAR_TUI_RUNS_DIR, else saved_runs."""
     return check_runs_dir_path(getattr(args, "runs_dir", None) or default_runs_dir())

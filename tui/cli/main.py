@@ -32,6 +32,7 @@ from tui.cli.base import (
     RUNS_DIR_HELP,
     STOP_SIGNALS,
     Parser,
+    add_no_notify,
     add_runs_dir,
     exit_code,
     package_version,
@@ -87,8 +88,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notify", metavar="URL",
                         help="POST a JSON message to this webhook (Slack, Discord, ...) when the run ends, fails, "
                              "diverges or is interrupted (also: $CIFAR_TUI_NOTIFY)")
-    parser.add_argument("--no-notify", action="store_true",
-                        help="the app: no bell and no desktop notification (OSC 9 / OSC 777) when the run ends")
+    add_no_notify(parser)
     parser.add_argument("--force", action="store_true",
                         help="with --resume: continue although the run's own model file (FILE.py:Name) changed "
                              "since it started (recorded in config.json)")

@@ -24,7 +24,7 @@ from engine.runs.status import RunStatus
 from engine.runs.index import RunIndex
 from engine.training.selection import improves, selection_value
 
-from tui.cli.base import EXIT_FAILED, EXIT_OK, PROG, Parser, add_runs_dir, runs_dir_of
+from tui.cli.base import EXIT_FAILED, EXIT_OK, PROG, Parser, add_no_notify, add_runs_dir, runs_dir_of
 from tui import format as fmt
 from tui.format import letter, real
 from tui.cli.headless import ProgressLines, epoch_line, progress_line
@@ -195,13 +195,14 @@ def cmd_watch(argv: Sequence[str]) -> int:
     parser.add_argument("run", nargs="?", metavar="RUN", help="run to follow (default: the newest running run, else the newest run)")
     parser.add_argument("--no-ui", action="store_true", help="print plain lines (each epoch, each tenth of one) instead of opening the app")
     parser.add_argument("--interval", type=float, default=0.5, metavar="S", help="seconds between polls (default 0.5)")
+    add_no_notify(parser)
     add_runs_dir(parser)
     args = parser.parse_args(argv)
     run_dir = resolve_run(runs_dir_of(args), args.run) if args.run else default_watch_run(runs_dir_of(args))
     if not args.no_ui:
         from tui.app import run_app
 
-        return run_app(runs_dir=runs_dir_of(args), watch=str(run_dir))
+        return run_app(runs_dir=runs_dir_of(args), watch=str(run_dir), notify=not args.no_notify)
     return watch_lines(run_dir, max(0.05, args.interval))
 
 

@@ -2,9 +2,10 @@
 ``cifar-tui sweeps``: every sweep with its trials and best.
 
 The driver (engine.sweeps.driver) runs each trial as ``python -m tui --no-ui`` in its own process, so a
-trial is an ordinary run; this module builds that command, passes stop signals to the driver and
-prints its lines, the table and the best trial. The app's sweep screen is not there yet: with or
-without --no-ui the sweep prints lines.
+trial is an ordinary run; this module builds that command. On a terminal the driver runs inside the
+app, on the sweep screen (tui.screens.sweep), which stops it on q or a stop signal; with --no-ui (or
+output piped, as ``compare`` does) this module passes stop signals to the driver and prints its lines,
+the table and the best trial.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any, Sequence
 
 from engine.config import RunConfig, UserError
 
-from tui.cli.base import EXIT_FAILED, EXIT_OK, PROG, STOP_SIGNALS, Parser, add_runs_dir, runs_dir_of
+from tui.cli.base import EXIT_OK, PROG, STOP_SIGNALS, Parser, add_runs_dir, runs_dir_of
 from tui.cli.main import add_train_arguments
 
 EXAMPLES = """examples:
@@ -33,8 +34,9 @@ EXAMPLES = """examples:
 
 The objective is the best validation accuracy (the test set never chooses). Each trial is a run named
 NAME-tN and tagged sweep:NAME; --runs-dir/sweeps/NAME/ keeps the study (an Optuna journal), each trial's
-settings and output. exit: 0 done, 1 no trial completed, 2 bad input, 128+N stopped by signal N (every
-trial saved, resumable: the same command continues)."""
+settings and output. On a terminal the app's sweep screen shows the trials live (q stops the sweep;
+--no-ui: lines instead). exit: 0 done, 1 no trial completed, 2 bad input, 128+N stopped by signal N (q: 130;
+every trial saved, resumable: the same command continues)."""
 
 
 def build_sweep_parser() -> Parser:
@@ -63,11 +65,13 @@ def build_sweep_parser() -> Parser:
     for action in parser._actions:  # a run's own flags that a sweep refuses: not offered in its --help
         if action.dest in ("resume", "force", "name"):
             action.help = argparse.SUPPRESS
+        elif action.dest == "no_ui":
+            action.help = "print a line per trial and the table at the end, instead of the app's sweep screen"
     return parser
 
 
 def cmd_sweep(argv: Sequence[str]) -> int:
-    from engine.sweeps.driver import Driver
+    from engine.sweeps.driver import Driver, exit_code
     from engine.sweeps.storage import open_sweep, set_trials
     from engine.sweeps.table import sweep_table
     from engine.sweeps.trial import SweepContext
@@ -82,14 +86,30 @@ def cmd_sweep(argv: Sequence[str]) -> int:
     if defn is None and args.trials is not None:
         set_trials(opened, args.trials)
     ctx = SweepContext(opened.study, opened.defn, runs_dir, opened.folder, trial_command, opened.where)
+    if not args.no_ui and sys.stdout.isatty():  # piped output always gets the lines
+        return _in_app(ctx, options, opened.url, notify=not args.no_notify)
     driver = Driver(ctx, options, lambda event: print(event_line(event), flush=True))
     with StopSignals(driver):
         result = driver.run()
     table = sweep_table(opened.study, opened.defn, runs_dir)
     print(summary_text(table), flush=True)
-    if result.signal is not None:
-        return 128 + result.signal
-    return EXIT_OK if table.best is not None or table.counts.get("running") else EXIT_FAILED
+    return exit_code(result, table)
+
+
+def _in_app(ctx: Any, options: Any, url: str | None, notify: bool) -> int:
+    """The sweep screen, running the sweep: the app exits as --no-ui would (128 + N after a stop, q: 130)."""
+    from tui.app import run_app
+    from tui.screens.sweep import SweepScreen
+
+    screen = SweepScreen.running(ctx, options, url)
+    try:
+        return run_app(runs_dir=ctx.runs_dir, notify=notify, start_screen=screen)
+    finally:
+        if screen.driver_running():  # the app ended another way than q (it failed): the trials save first
+            print(f"{PROG} sweep: the app ended with the sweep running; stopping its trials (each saves its run)",
+                  file=sys.stderr, flush=True)
+            screen.stop_driver(signal.SIGTERM)
+            screen.driver_ended.wait()
 
 
 def trial_command(launch: Any) -> list[str]:

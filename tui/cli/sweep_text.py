@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from engine.sweeps.events import SweepEvent, SweepNote, SweepStarted, TrialEnded, TrialResumed
-from engine.sweeps.space import params_text
+from engine.sweeps.space import params_text, value_text
 from engine.sweeps.table import MIN_IMPORTANCE_TRIALS, STATUSES, SweepTable, TrialRow
 
 from tui import format as fmt
@@ -40,12 +40,12 @@ def started_line(e: SweepStarted) -> str:
 
 def ended_line(e: TrialEnded) -> str:
     epochs = f"{e.epochs_done}/{e.epochs} epochs" if e.epochs_done is not None and e.epochs else ""
-    head = f"trial {e.number} {e.state}"
-    if e.state == "completed":
-        head += f"  best val {fmt.pct(e.value)}"
-    elif e.state == "pruned":
-        head += f" at epoch {e.pruned_at}  val {fmt.pct(e.value)}"
-    elif e.state == "interrupted":
+    head = f"trial {e.number} {e.status}"
+    if e.status == "completed":
+        head += f"  best val {fmt.pct(e.best_val)}"
+    elif e.status == "pruned":
+        head += f" at epoch {e.pruned_at}  val {fmt.pct(e.best_val)}"
+    elif e.status == "interrupted":
         head += " (saved; the same command continues it)"
     parts = [head, epochs, fmt.duration(e.wall_time_s) if e.wall_time_s else "", params_text(e.params)]
     if e.run_id:
@@ -69,7 +69,7 @@ def trials_table(table: SweepTable) -> str:
 def _row(r: TrialRow, params: list[str]) -> list[str]:
     epochs = f"{r.epochs_done}/{r.epochs}" if r.epochs_done is not None and r.epochs else fmt.MISSING
     status = f"pruned@{r.pruned_at}" if r.status == "pruned" and r.pruned_at else r.status
-    values = [params_text({p: r.params[p]}).split("=", 1)[1] if p in r.params else fmt.MISSING for p in params]
+    values = [value_text(r.params[p]) if p in r.params else fmt.MISSING for p in params]
     return [str(r.number), status, fmt.pct(r.best_val), epochs, *values, r.run_id or fmt.MISSING]
 
 

@@ -3,8 +3,9 @@
 Tabs keep it usable at 80×24 (1-6 switch them); from 140 columns the curves
 tab also shows a per-run summary beside the chart. Every number comes from
 engine.analysis.compare, the same functions ``cifar-tui compare --no-ui`` prints.
-Keys: v/t/l/m pick the curve metric, w toggles epoch / wall-time x, a shows
-every config field, x exports, ctrl+r reloads (automatic while a run is running).
+Keys: v/t/l/m pick the curve metric, w toggles epoch / wall-time x, y a log-scale
+loss, a shows every config field, x exports, ctrl+r reloads (automatic while a run
+is running).
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
-from textual_plotext import PlotextPlot
 
 from engine.runs import RunStatus
 from engine.analysis.compare import (
@@ -47,6 +47,7 @@ from tui.screens.compare_render import (
     short_label,
 )
 from tui.screens.run_dialogs import prompt_export
+from tui.widgets.plot import Axes, Chart, Series
 
 METRIC_CYCLE = tuple(CURVE_METRICS)
 LOSS_CYCLE = ("test_loss", "train_loss", "val_loss")
@@ -92,6 +93,7 @@ class CompareScreen(Screen):
         Binding("l", "loss", "Loss"),
         Binding("m", "next_metric", "Metric"),
         Binding("w", "toggle_x", "Epoch/time"),
+        Binding("y", "toggle_log", "Log y", show=False),  # 80 columns are spoken for; ? lists it
         Binding("a", "toggle_all", "All fields"),
         Binding("x", "export", "Export"),
         Binding("f", "features", "Features"),
@@ -108,6 +110,7 @@ class CompareScreen(Screen):
         self.runs: list[RunData] = []
         self.metric = "val_acc"
         self.x_axis = "epoch"
+        self.log_y = False  # the loss on a log scale (accuracy never: it spans a bounded range)
         self.show_all = False
         self._loads = 0  # reads started (load, reload_in_background)
         self._shown_load = 0  # the read on screen: an older one arriving late is dropped
@@ -117,7 +120,7 @@ class CompareScreen(Screen):
         with TabbedContent(id="cmp-tabs"):
             with TabPane("1 Curves", id="tab-curves"):
                 with Horizontal(id="cmp-curves-row"):
-                    yield PlotextPlot(id="cmp-chart")
+                    yield Chart(id="cmp-chart")
                     with Vertical(id="cmp-curves-side"):
                         yield Static(id="cmp-legend")
                         yield DataTable(id="cmp-side-metrics", cursor_type="none")
@@ -224,28 +227,26 @@ class CompareScreen(Screen):
     # ------------------------------------------------------------------ curves
 
     def replot(self) -> None:
-        chart = self.query_one("#cmp-chart", PlotextPlot)
-        plt = chart.plt
-        plt.clear_figure()
+        chart = self.query_one("#cmp-chart", Chart)
         label = CURVE_METRICS[self.metric]
         pct = self.metric.endswith("acc")
         data = curves(self.runs, self.metric, self.x_axis)
+        series = []
         for i, c in enumerate(data):
             if c.x:
-                ys = [100 * y for y in c.y] if pct else c.y
-                # No plotext label: its in-plot legend covers data at 80 columns; ours sits below the chart.
-                plt.plot(c.x, ys, color=PALETTE[i % len(PALETTE)], marker=MARKERS[i % len(MARKERS)])
-        last_epoch = max((max(c.x) for c in data if c.x), default=0)
-        if self.x_axis == "epoch" and 0 < last_epoch <= 20:
-            plt.xticks(list(range(1, int(last_epoch) + 1)))  # whole epochs, not 1.75
-        plt.xlabel("epoch" if self.x_axis == "epoch" else "wall time (s)")
-        plt.ylabel(label + (" %" if pct else ""))
-        if not any(c.x for c in data):
-            hint = " (no run has a validation split; press t)" if self.metric.startswith("val") else ""
-            plt.title(f"no {label} recorded yet{hint}")
-        else:
-            plt.title(f"{label} by {'epoch' if self.x_axis == 'epoch' else 'wall time'}  [v t l m: metric · w: x axis]")
-        chart.refresh()
+                r, g, b = PALETTE[i % len(PALETTE)]
+                # Each run's glyph at its epochs; under NO_COLOR all along its line, the only way to tell the
+                # runs apart. No legend in the chart: ours sits beside or below it.
+                series.append(Series(c.x, [100 * y for y in c.y] if pct else c.y, f"rgb({r},{g},{b})",
+                                     marker=MARKERS[i % len(MARKERS)], fill=self.app.no_color))
+        log = self.log_y and not pct
+        by = "epoch" if self.x_axis == "epoch" else "wall time"
+        hint = " (no run has a validation split; press t)" if self.metric.startswith("val") else ""
+        chart.border_title = f"{label}{' %' if pct else ''} by {by}{' · log y' if log else ''}  " \
+                             f"[v t l m: metric · w: x axis{' · y: log' if not pct else ''}]"
+        chart.border_subtitle = by
+        chart.show(series, Axes("whole" if self.x_axis == "epoch" else "time", log, legend=None),
+                   f"no {label} recorded yet{hint}")
         self._legend(data)
         self._side_metrics()
 
@@ -381,6 +382,12 @@ class CompareScreen(Screen):
 
     def action_toggle_x(self) -> None:
         self.x_axis = "wall" if self.x_axis == "epoch" else "epoch"
+        self.replot()
+
+    def action_toggle_log(self) -> None:
+        self.log_y = not self.log_y
+        if self.metric.endswith("acc"):
+            self.notify("log y applies to the loss: press l for a loss curve")
         self.replot()
 
     def action_toggle_all(self) -> None:

@@ -18,7 +18,7 @@ from tui.format import abbreviations, letter, truncate
 from tui.screens.runs_table import apart_texts
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; exact RGB so
-# the plot (plotext) and the legend (rich) show the same colour.
+# the plot (tui.widgets.plot) and the legend (rich) show the same colour.
 PALETTE = ((230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178), (213, 94, 0),
            (204, 121, 167), (190, 190, 190))
 MARKERS = ("●", "▲", "■", "◆", "+", "x", "*", "o")

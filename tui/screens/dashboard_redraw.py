@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from tui.screens.dashboard import DashboardScreen
 
 REDRAW_S = 0.5  # 2 redraws a second (4 at most); keys redraw at once. Each redraw costs training CPU
-STEP_CHART_S = 5.0  # new steps alone redraw the loss chart every 5 s: a plotext redraw costs ~40 ms of CPU, the
-# largest share of a steady dashboard's (the target: training with the app at >= 97% of --no-ui's speed); the
-# header shows the newest loss twice a second
+STEP_CHART_S = 5.0  # new steps alone redraw the loss chart every 5 s: a chart redraw costs ~10-20 ms of CPU
+# (benchmarks/chart_redraw.py), the largest share of a steady dashboard's (the target: training with the app at
+# >= 97% of --no-ui's speed); the header shows the newest loss twice a second
 
 
 class Redraw:

@@ -90,6 +90,7 @@ SCREENS: dict[str, list[Key]] = {
         Key("c", "compare the selected runs (two or more)", ("c",)),
         Key("R", "resume the run (interrupted, stale, failed, diverged) where it stopped, live", ("R",)),
         Key("l", "a new run like this one: the launcher, filled with its settings", ("l",)),
+        Key("S", "the sweep this run is a trial of (else the runs directory's sweeps)", ("S",)),
         Key("/", "filter as you type (name, model, #tag, note, lr=0.1); escape clears", ("slash",)),
         Key("s / 1-9, 0", "sort by the next column / by column n (again: reverse)",
             ("s", "1", "2", "3", "4", "5", "6", "7", "8", "9", "0")),
@@ -102,11 +103,22 @@ SCREENS: dict[str, list[Key]] = {
         Key("r", "re-read the runs directory (also every 2 s)", ("r",)),
         Key("escape", "back", ("escape",)),
     ],
+    "SweepScreen": [
+        Key("↑ ↓", "move among the trials (best validation accuracy first)", ("up", "down")),
+        Key("enter", "the trial's dashboard (live while it trains)", ("enter",)),
+        Key("space", "select the trial and move down", ("space",)),
+        Key("c", "compare the selected trials, else the best four", ("c",)),
+        Key("p", "the scatter's next param (validation accuracy against it)", ("p",)),
+        Key("q / ctrl+c", "quit; while the sweep runs here, stop it first (asks; each trial saved, resumable)",
+            ("q", "ctrl+c")),
+        Key("escape", "unselect, else back (the runs, while the sweep runs here)", ("escape",)),
+    ],
     "CompareScreen": [
         Key("1-6", "curves, metrics, config, per class, confusion B − A, seed groups",
             ("1", "2", "3", "4", "5", "6")),
         Key("v / t / l / m", "curves of val acc / test acc / loss / the next metric", ("v", "t", "l", "m")),
         Key("w", "x axis: epoch <-> wall time", ("w",)),
+        Key("y", "the loss on a log scale (on / off)", ("y",)),
         Key("a", "config: only the fields that differ <-> all", ("a",)),
         Key("x", "export the compared runs' metrics", ("x",)),
         Key("f", "the runs' feature spaces (PCA scatter) side by side", ("f",)),
@@ -115,7 +127,7 @@ SCREENS: dict[str, list[Key]] = {
     ],
 }
 TITLES = {"LauncherScreen": "launcher", "DashboardScreen": "dashboard", "RunsScreen": "runs",
-          "CompareScreen": "compare", "ImagesScreen": "images", "MistakesScreen": "mistakes",
+          "CompareScreen": "compare", "SweepScreen": "sweep", "ImagesScreen": "images", "MistakesScreen": "mistakes",
           "SamplesScreen": "training images", "PredictScreen": "predict", "FeaturesScreen": "feature space"}
 
 

@@ -15,8 +15,8 @@ from textual.widgets import Static
 from engine.config import UserError
 
 from tui import format as fmt
+from tui.widgets.full_image import FullImage
 from tui.widgets.image_grid import GridItem
-from tui.widgets.pixels import render_pixels
 
 
 NAME_MAX = 28  # class-name cells of the top-5 list (longer ones are cut)
@@ -28,7 +28,8 @@ def failure(exc: BaseException) -> str:
 
 
 class ImageDetail(ModalScreen):
-    """One image as large as fits, its captions, and its top classes with probability bars."""
+    """One image as large as fits (real pixels where the terminal can: FullImage), its captions, and its
+    top classes with probability bars."""
 
     CSS_PATH = "images.tcss"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("enter", "back", "Back", show=False)]
@@ -39,7 +40,7 @@ class ImageDetail(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail-box"):
-            yield Static(id="detail-image")
+            yield FullImage(self.item.image, id="detail-image")
             yield Static(self._text(), id="detail-text")
 
     def on_mount(self) -> None:
@@ -50,9 +51,7 @@ class ImageDetail(ModalScreen):
 
     def _draw(self) -> None:
         rows = max(4, self.size.height - len(self.top) - len(self.item.caption) - 6)
-        image = render_pixels(self.item.image, max(8, self.size.width - 8), rows,
-                              monochrome=self.app.no_color, upscale=True)
-        self.query_one("#detail-image", Static).update(image)
+        self.query_one(FullImage).fit(max(8, self.size.width - 8), rows)
 
     def _text(self) -> Text:
         out = Text()

@@ -1,4 +1,4 @@
-"""Small modal dialogs of the runs screen: one line of text, and a yes/no.
+"""Small modal dialogs of the runs screen: one line of text, a yes/no, a choice from a list.
 
 Both dismiss with a value (``push_screen(dialog, callback)``), so the caller
 does the store write and the dialog stays a pure input device.
@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, OptionList
 
 from engine.config import UserError
 
@@ -73,6 +73,30 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class ChoicePrompt(ModalScreen[str | None]):
+    """Pick one of a few names: Enter (or a click) returns it, Escape returns None."""
+
+    CSS_PATH = "run_dialogs.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, choices: Sequence[str], hint: str = ""):
+        super().__init__()
+        self.title_text, self.choices, self.hint = title, list(choices), hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text)
+            yield OptionList(*self.choices, id="choice-list")
+            yield Label(self.hint or "Enter opens, Escape cancels", classes="hint")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.choices[event.option_index])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 def prompt_export(screen: Screen, run_dirs: Sequence[Path], stem: str = "runs-export") -> None:

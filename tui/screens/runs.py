@@ -2,7 +2,7 @@
 
 Keys: 1-9/0 or s sort (again: reverse), / filter, home / end first / last run,
 space select the cursor's run and move down (a: all shown),
-c compare the selection, enter open the run's dashboard, R resume a stopped run
+c compare the selection, enter open the run's dashboard, S its sweep, R resume a stopped run
 (interrupted, stale, failed, diverged) live, e rename, n note, t tags,
 d delete (into the trash; u undoes it), w export, v choose the columns, r refresh,
 p pause / resume and x stop a run another process trains. n, t, d, w and c act on the
@@ -58,6 +58,7 @@ class RunsScreen(Screen):
         Binding("c", "compare", "Compare"),
         Binding("R", "resume", "Resume"),
         Binding("l", "start_like", "Like this"),
+        Binding("S", "sweep", "Sweep"),
         Binding("p", "pause_run", "Pause/resume"),
         Binding("x", "stop_run", "Stop"),
         Binding("u", "undo", "Undo delete"),
@@ -346,6 +347,9 @@ class RunsScreen(Screen):
 
     def action_open(self) -> None:
         runs_actions.open_run(self)
+
+    def action_sweep(self) -> None:
+        runs_actions.open_sweep(self)
 
     def action_compare(self) -> None:
         runs_actions.compare(self)

@@ -18,8 +18,8 @@ from engine.runs.meta import parse_tags
 from engine.runs.trash import trash_dir
 from engine.runs.status import RunStatus
 
-from tui.messages import OpenCompare, OpenLauncher, OpenRun, ResumeRun
-from tui.screens.run_dialogs import ConfirmDialog, TextPrompt, prompt_export
+from tui.messages import OpenCompare, OpenLauncher, OpenRun, OpenSweep, ResumeRun
+from tui.screens.run_dialogs import ChoicePrompt, ConfirmDialog, TextPrompt, prompt_export
 from tui.screens.runs_control import remember_deleted, runs_dir_flag
 
 if TYPE_CHECKING:
@@ -111,6 +111,31 @@ def compare(screen: RunsScreen) -> None:
                       severity="warning")
         return
     screen.post_message(OpenCompare([str(e.info.path) for e in runs], runs_dir=screen.runs_dir))
+
+
+def open_sweep(screen: RunsScreen) -> None:
+    """S: the sweep the run under the cursor is a trial of; else the runs directory's sweep, or a choice of them."""
+    from engine.sweeps.storage import list_sweep_folders
+    from engine.sweeps.trial import sweep_of
+
+    e = screen.current_entry()
+    name = sweep_of(e.info.config, e.meta.tags) if e is not None else None
+    if name is not None:
+        screen.post_message(OpenSweep(screen.runs_dir, name))
+        return
+    names = [folder.name for folder in list_sweep_folders(screen.runs_dir)]
+    if not names:
+        screen.notify(f"no sweeps in {screen.runs_dir} yet; start one with 'cifar-tui sweep NAME --param FIELD=a,b'",
+                      severity="warning")
+    elif len(names) == 1:
+        screen.post_message(OpenSweep(screen.runs_dir, names[0]))
+    else:
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                screen.post_message(OpenSweep(screen.runs_dir, name))
+
+        screen.app.push_screen(ChoicePrompt("Open a sweep", names, "This run is no trial of a sweep. Enter "
+                                                                   "opens the sweep chosen, Escape cancels."), chosen)
 
 
 def export(screen: RunsScreen) -> None:

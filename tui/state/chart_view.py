@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 SMOOTHING = (0.0, 0.6, 0.9, 0.99)
 """The factors the key cycles through: the weight an EMA gives the curve so far (TensorBoard's slider)."""
 X_AXES = ("epoch", "step", "time")
-AXIS_LABELS = {"epoch": "epoch", "step": "step", "time": "training time (s)"}
+AXIS_LABELS = {"epoch": "epoch", "step": "step", "time": "training time"}  # the time ticks carry their unit
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,9 @@ def ema(ys: list[float], factor: float) -> list[float]:
 def to_axis(xs: list[float], axis: str, state: RunState) -> list[float]:
     """Positions on the epoch axis (epoch 2, step 10 of 40: 1.25) on the chosen axis: the global step, or
     the training time (paused time left out), interpolated between the epochs' recorded times."""
-    if axis == "step" and state.steps_per_epoch:
-        return [x * state.steps_per_epoch for x in xs]
+    steps = state.steps_per_epoch or state.recorded_steps_per_epoch
+    if axis == "step" and steps:
+        return [x * steps for x in xs]
     if axis != "time":
         return list(xs)
     knots = time_knots(state)

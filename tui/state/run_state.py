@@ -47,6 +47,9 @@ class RunState:
     n_test: int = 0
     epochs: int = 0
     steps_per_epoch: int = 0
+    recorded_steps_per_epoch: int = 0
+    """steps_per_epoch as steps.jsonl records it: a saved run's only record, for the charts' step axis (the
+    header's step count stays a live run's)."""
     # live progress
     phase: Phase = Phase.STARTING
     """Changed only by the transition methods below (started, pause, resume, stop, end, fail, follow)."""
@@ -301,6 +304,7 @@ class RunState:
             if x is None or loss is None or x <= last:
                 continue
             self.step_loss.add(x, loss)
+            self.recorded_steps_per_epoch = int(p["steps_per_epoch"])
 
     def test_acc_at(self, epoch: int | None) -> float | None:
         """The test accuracy recorded at ``epoch`` (None: not recorded, or no such epoch)."""

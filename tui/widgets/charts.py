@@ -1,36 +1,38 @@
-"""Loss and accuracy charts (textual-plotext) fed from a RunState.
+"""Loss and accuracy charts (tui.widgets.plot, on textual-plot) fed from a RunState.
 
-plotext rebuilds the whole canvas on every render, so the charts never refresh
-themselves: ``update_from`` stores the data and the dashboard calls it at most
-a few times a second. Curves are downsampled to the chart's width first, so a
-long run costs the same to draw as a short one.
-
-Small panels degrade in steps instead of garbling: the in-plot title (the border
-says it too) and the x label go first, then tick labels thin out; below
-MIN_SIZE a one-line note replaces the plot.
+The charts never refresh themselves: ``update_from`` takes the curves and draws
+them once, and the dashboard calls it at most a few times a second. Curves are
+downsampled to the chart's width first, so a long run costs the same to draw as a
+short one. The border says what the chart shows (title, the view's smoothing,
+log y and x axis, the generalisation gap); its bottom edge names the x axis.
+Small panels degrade in steps (tui.widgets.plot): the legend goes first, then
+ticks thin out; below MIN_SIZE a one-line note replaces the plot.
 """
 from __future__ import annotations
 
-from rich.text import Text
-from textual.app import RenderResult
-from textual_plotext import PlotextPlot
+from textual_plot import LegendLocation
 
 from tui import format as fmt
 from tui.state.chart_view import AXIS_LABELS, ChartView, ema, to_axis
 from tui.state.run_state import RunState
 from tui.state.series import bucket_means
+from tui.widgets.plot import LEGEND_ROWS, MIN_SIZE, TOO_SMALL, Axes, Chart, Series
 
-# plotext colour names; distinct in 16-colour terminals too.
-COLOURS = {"train": "cyan", "val": "magenta", "test": "green", "step": "gray"}
-# Under NO_COLOR every colour is the same grey: each split then draws with its own glyph (the legend shows it).
-MONO_MARKERS = {"train": "•", "val": "x", "test": "+", "step": "braille"}
+# LEGEND_ROWS, MIN_SIZE and TOO_SMALL live in tui.widgets.plot now; still importable from here.
+__all__ = ["ACC_PAD", "COLOURS", "LEGEND_ROWS", "MIN_SIZE", "MONO_MARKERS", "TOO_SMALL", "MetricChart", "fit_range",
+           "gap_note", "series_style"]
+
+# rich colour names; distinct in 16-colour terminals too.
+COLOURS = {"train": "cyan", "val": "magenta", "test": "green", "step": "grey58"}
+# Under NO_COLOR every colour is the same grey: each split then draws its line with its own glyph (the legend
+# shows it); the step loss stays a thin braille line.
+MONO_MARKERS = {"train": "•", "val": "x", "test": "+", "step": ""}
 ACC_PAD = 2.0  # points of accuracy kept above and below the curves (at least)
-MIN_SIZE = (20, 5)  # columns, rows: a frame, two rows of curve and a row of x ticks
-TITLE_ROWS, XLABEL_ROWS, LEGEND_ROWS = 14, 10, 8  # from these heights the title / x label / legend are drawn
-TOO_SMALL = "make the terminal larger to see this chart"
+WAITING = "waiting for the first epoch..."
+X_KINDS = {"epoch": "whole", "step": "whole", "time": "time"}  # how each x axis's ticks read (tui.widgets.plot)
 
 
-class MetricChart(PlotextPlot):
+class MetricChart(Chart):
     """One chart: several named curves; x by epoch, step or time, y linear or log (``view``, the keys'
     choice, with the step loss's smoothing)."""
 
@@ -40,11 +42,8 @@ class MetricChart(PlotextPlot):
         self.kind = kind  # "loss" or "acc"
         self.curves: dict[str, tuple[list[float], list[float]]] = {}
         self.border_title = title
+        self.border_subtitle = AXIS_LABELS["epoch"]
         self.view = ChartView()
-
-    def on_resize(self) -> None:
-        if self.curves:
-            self._draw()  # the legend comes and goes with the height; the data stays
 
     def points(self, label: str) -> int:
         """How many points the curve called label holds (0 if absent)."""
@@ -52,7 +51,7 @@ class MetricChart(PlotextPlot):
 
     def update_from(self, state: RunState) -> None:
         """Take the curves from state and redraw once."""
-        width = max(10, self.size.width - 12)  # y-axis labels take ~10 columns
+        width = max(10, self.size.width - 8)  # y tick labels take ~6 columns, the frame 2
         curves: dict[str, tuple[list[float], list[float]]] = {}
         view = self.view
         if self.kind == "loss" and len(state.step_loss):
@@ -66,55 +65,34 @@ class MetricChart(PlotextPlot):
             if pts:
                 ex, ev = _thin([x for x, _ in pts], [y for _, y in pts], width)
                 curves[split] = (to_axis(ex, view.x_axis, state), ev)
-        if self.log_scale:  # a log axis has no room for 0 or less (a loss can reach 0 in fp16)
-            curves = {k: _positive(xs, ys) for k, (xs, ys) in curves.items()}
         self.curves = curves
         self.border_title = self.title + view.title_note(self.kind) + gap_note(state, self.kind)
-        self._draw()
+        self.border_subtitle = AXIS_LABELS[view.x_axis]
+        self._show_curves()
 
     @property
     def log_scale(self) -> bool:
         """Log y: the loss only (accuracy spans a bounded range; a log of it reads worse)."""
         return self.view.log_y and self.kind == "loss"
 
-    def _draw(self) -> None:
-        """Set the data on the plot; sizes and decorations are settled in render (the size may change)."""
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        if not self.curves:
-            plt.text("waiting for the first epoch...", 0.5, 0.5, alignment="center")
-            plt.xlim(0, 1)
-            plt.ylim(0, 1)
-        legend = self.size.height >= LEGEND_ROWS  # on a few rows the legend would hide the curves
+    def _show_curves(self) -> None:
         no_color = bool(getattr(self.app, "no_color", False))
+        series = []
         for label, (xs, ys) in self.curves.items():
             colour, marker = series_style(label, no_color)
-            plt.plot(xs, ys, label=label if legend else None, color=colour, marker=marker)
-        if self.kind == "acc" and self.curves:
-            plt.ylim(*fit_range([y for _, ys in self.curves.values() for y in ys]))
-        plt.yscale("log" if self.log_scale and self.curves else "linear")
-        self.refresh()
-
-    def render(self) -> RenderResult:
-        width, height = self.size
-        if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
-            return Text(TOO_SMALL, style="dim", overflow="ellipsis")  # wrapped; what does not fit is cut
-        plt = self.plt
-        plt.title(self.title if height >= TITLE_ROWS else "")
-        plt.xlabel(AXIS_LABELS[self.view.x_axis] if height >= XLABEL_ROWS else "")
-        rows = height - 3 - (height >= TITLE_ROWS) - (height >= XLABEL_ROWS)  # rows of curve
-        plt.yfrequency(max(2, min(5, rows // 3 + 1)))
-        plt.xfrequency(max(2, min(5, width // 12)))
-        return super().render()
+            series.append(Series(xs, ys, colour, label, marker=marker, fill=bool(marker), fine=label == "step"))
+        y_range = fit_range([y for _, ys in self.curves.values() for y in ys]) if self.kind == "acc" else None
+        # The legend where the curves seldom are: a loss falls away from the top right, an accuracy rises
+        # away from the bottom right.
+        corner = LegendLocation.BOTTOMRIGHT if self.kind == "acc" else LegendLocation.TOPRIGHT
+        self.show(series, Axes(X_KINDS[self.view.x_axis], self.log_scale, y_range, corner), WAITING)
 
 
 def series_style(label: str, no_color: bool = False) -> tuple[str, str]:
-    """(plotext colour, marker) of a curve: 'train', 'val', 'test' or 'step...'. One epoch is one point: a
-    marker makes a single epoch visible at all; under NO_COLOR each split has its own glyph."""
+    """(rich colour, glyph) of a curve: 'train', 'val', 'test' or 'step...'. The glyph ('' : none) draws
+    the curve under NO_COLOR, where every colour is the same grey."""
     key = "step" if label.startswith("step") else label
-    default = "braille" if key == "step" else "hd"
-    return COLOURS.get(key, "white"), MONO_MARKERS.get(key, default) if no_color else default
+    return COLOURS.get(key, "white"), MONO_MARKERS.get(key, "") if no_color else ""
 
 
 def fit_range(values: list[float], lo: float = 0.0, hi: float = 100.0) -> tuple[float, float]:
@@ -135,11 +113,6 @@ def gap_note(state: RunState, kind: str) -> str:
     if kind == "loss" and state.gap_loss is not None:
         return f" · gap {fmt.loss_delta(state.gap_loss)} ({held_out} − train)"
     return ""
-
-
-def _positive(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
-    kept = [(x, y) for x, y in zip(xs, ys) if y > 0]
-    return [x for x, _ in kept], [y for _, y in kept]
 
 
 def _thin(xs: list[float], ys: list[float], width: int) -> tuple[list[float], list[float]]:

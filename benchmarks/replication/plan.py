@@ -1,0 +1,88 @@
+"""What benchmarks/replicate.py runs: each preset's budget here, the experiments that test a gap, the GPU set.
+
+A *key* names one row or one experiment and is the folder its runs go under
+(``RUNS/<key>/``): a preset's name for its row, ``preset@label`` for an
+experiment on it. The report reads the newest finished run under each key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str
+    preset: str
+    flags: tuple[str, ...] = ()
+    budget: str = "full (the preset's own)"
+    """Said in the table: the preset's own budget, or what was cut and why."""
+    question: str = ""
+    """For an experiment: the hypothesis about the gap that this run tests."""
+    from_key: str | None = None
+    """A linear probe trains on the frozen features of this key's finished run (--from)."""
+
+    @property
+    def full_budget(self) -> bool:
+        return not self.flags or all(f in ("--normalize", "standardize", "unit") for f in self.flags)
+
+
+# The CPU rows at their full budgets. 001's AlexNets do 5 epochs of 50,000 images at about 25 img/s here
+# (nearly 3 hours each), so they run on a 10,000-image subset: the one budget cut, said in the table.
+ALEXNET_CUT = ("--train-limit", "10000")
+CPU_ROWS: tuple[Job, ...] = (
+    Job("004-mlp", "004-mlp"),
+    Job("004-mlp-deep-wide", "004-mlp-deep-wide"),
+    Job("004-cnn-bn-dropout", "004-cnn-bn-dropout"),
+    Job("004-vgg-style", "004-vgg-style"),
+    Job("003-smallcnn", "003-smallcnn"),
+    Job("002-alexnet-cifar", "002-alexnet-cifar"),
+    Job("001-alexnet", "001-alexnet", ALEXNET_CUT, "10,000 of 50,000 train images (25 img/s here: ~3 h at full)"),
+    Job("001-alexnet-skip", "001-alexnet-skip", ALEXNET_CUT,
+        "10,000 of 50,000 train images (25 img/s here: ~3 h at full)"),
+    Job("001-alexnet-linear-probe", "001-alexnet-linear-probe", ALEXNET_CUT, "probe of the 10,000-image run",
+        from_key="001-alexnet"),
+    Job("001-alexnet-skip-linear-probe", "001-alexnet-skip-linear-probe", ALEXNET_CUT,
+        "probe of the 10,000-image run", from_key="001-alexnet-skip"),
+)
+
+# Runs that test an explanation of a gap: the same preset with one thing changed.
+EXPERIMENTS: tuple[Job, ...] = (
+    Job("004-mlp@standardize", "004-mlp", ("--normalize", "standardize"),
+        question="do standardised inputs (our old default) explain the MLP's gap?"),
+    Job("004-mlp-deep-wide@standardize", "004-mlp-deep-wide", ("--normalize", "standardize"),
+        question="do standardised inputs explain the deep-wide MLP's gap?"),
+    Job("004-mlp-deep-wide@batch32", "004-mlp-deep-wide", ("--batch-size", "32"),
+        question="Keras fit's default batch (32): twice the steps, does the deep-wide MLP overfit into a lower test?"),
+    Job("004-mlp@batch32", "004-mlp", ("--batch-size", "32"),
+        question="the plain MLP with Keras fit's default batch (32), to compare with the deep-wide one"),
+)
+
+# Need ImageNet weights or hours of GPU: `replicate.py --gpu` runs them at full budget on official CIFAR-10.
+GPU_PRESETS: tuple[str, ...] = (
+    "000-alexnet-feature-extract", "000-alexnet-finetune", "000-alexnet-scratch", "003-resnet18-transfer",
+    "003-resnet18-cifar-basic", "003-resnet18-cifar-final", "004-mobilenet-v2-frozen",
+    "004-mobilenet-v2-two-phase", "004-resnet50", "004-resnet50-final",
+)
+# Here, each of them on a small budget that only proves the recipe trains (weights made locally, random).
+PROOF_FLAGS = ("--train-limit", "1000", "--test-limit", "1000", "--val-split", "500", "--epochs", "1")
+PROOF_BUDGET = "proof only: 1,000 train images, 1 epoch, 1,000 test images; ImageNet weights replaced by random ones"
+
+
+def proof_jobs() -> tuple[Job, ...]:
+    return tuple(Job(f"{p}@proof", p, PROOF_FLAGS, PROOF_BUDGET) for p in GPU_PRESETS)
+
+
+@dataclass(frozen=True)
+class Plan:
+    rows: tuple[Job, ...] = CPU_ROWS
+    experiments: tuple[Job, ...] = EXPERIMENTS
+    extra: tuple[Job, ...] = field(default_factory=proof_jobs)
+
+    def all(self) -> tuple[Job, ...]:
+        return self.rows + self.experiments + self.extra
+
+    def find(self, key: str) -> Job:
+        for job in self.all():
+            if job.key == key:
+                return job
+        raise KeyError(key)

@@ -1,0 +1,85 @@
+"""benchmarks/replicate.py's report: real (tiny) preset runs become summary.json rows and the page."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks.replication.page import write_page
+from benchmarks.replication.plan import Job, Plan
+from benchmarks.replication.report import collect, epoch_match, findings
+from benchmarks.replication.runner import run_job
+from tests.helpers import ROOT
+
+TINY = ("--dataset", "synthetic", "--train-limit", "256", "--test-limit", "128", "--val-split", "128",
+        "--epochs", "2", "--no-tensorboard")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two real runs of 004 presets and one experiment, on synthetic data: what the report reads."""
+    runs_dir, logs = tmp_path_factory.mktemp("runs"), tmp_path_factory.mktemp("logs")
+    jobs = [Job("004-mlp", "004-mlp"), Job("004-mlp-deep-wide", "004-mlp-deep-wide"),
+            Job("004-mlp@batch32", "004-mlp", ("--batch-size", "32"), question="q?")]
+    for job in jobs:  # the tiny budget goes where the data flags go, as --data does for the real runs
+        assert run_job(job, list(TINY), runs_dir, logs) == 0, (logs / f"{job.key}.log").read_text()
+    plan = Plan(rows=tuple(j for j in jobs if "@" not in j.key), experiments=(jobs[2],), extra=())
+    return runs_dir, plan
+
+
+@pytest.mark.slow
+def test_rows_carry_the_issue_fields_and_measured_curves(runs):
+    runs_dir, plan = runs
+    rows = collect(plan, runs_dir)
+    assert [r["preset"] for r in rows] == ["004-mlp", "004-mlp-deep-wide"]
+    mlp = rows[0]
+    for field in ("preset", "study_acc", "ours_acc", "full_budget", "epochs", "train_images", "normalize",
+                  "wall_s", "explained"):
+        assert field in mlp
+    assert mlp["study_acc"] == 0.4619 and mlp["normalize"] == "unit" and mlp["train_images"] == 256
+    assert mlp["epochs"] == 2 and len(mlp["test_acc_by_epoch"]) == 2
+    assert mlp["full_budget"] is True and mlp["budget"] == "full (the preset's own)"
+    assert [e["key"] for e in mlp["experiments"]] == ["004-mlp@batch32"]
+    assert mlp["experiments"][0]["batch_size"] == 32
+    json.dumps(rows)  # summary.json takes them as they are
+
+
+def test_a_far_row_is_explained_by_its_curve_and_experiments():
+    row = {"study_acc": 0.46, "ours_acc": 0.51, "epochs": 3, "test_acc_by_epoch": [0.40, 0.47, 0.51]}
+    exp = [{"change": "--batch-size 32", "ours_acc": 0.49}]
+    from benchmarks.replication.report import explain
+
+    text = explain(row, exp)
+    assert text.startswith("5.00 points above the study")
+    assert "47.00% after epoch 2 of 3" in text and "with --batch-size 32: 49.00% (-2.00 points)" in text
+    assert explain({**row, "ours_acc": 0.47}, exp) is None  # within 2 points: nothing to explain
+    assert epoch_match([0.1, 0.2], 0.46) is None
+
+
+def test_findings_say_which_hold_on_the_numbers():
+    rows = [{"key": "004-mlp", "ours_acc": 0.46, "experiments": []},
+            {"key": "004-mlp-deep-wide", "ours_acc": 0.48, "experiments": []},
+            {"key": "004-cnn-bn-dropout", "ours_acc": 0.70, "experiments": []}]
+    got = {text: (holds, numbers) for text, holds, numbers in findings(rows)}
+    assert got["004: the deep-wide MLP tests below the plain MLP"] == (False, "46.00% vs 48.00%")
+    assert got["004: a CNN is far above the MLP (over 15 points)"][0] is True
+    assert got["001: AlexNet with skips beats the one without"] == (None, "not measured")
+
+
+@pytest.mark.slow
+def test_the_page_and_plot_are_made_from_the_rows(runs, tmp_path):
+    pytest.importorskip("matplotlib")
+    runs_dir, plan = runs
+    write_page(collect(plan, runs_dir), tmp_path)
+    page = (tmp_path / "replication.md").read_text()
+    assert "| 004-mlp | 46.19% |" in page and "004-mlp@batch32" in page and "(`--batch-size 32`)" in page
+    assert (tmp_path / "replication-004.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_unknown_key_is_one_line_and_nonzero():
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "replicate.py"), "--only", "nope"],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode != 0 and len(out.stderr.strip().splitlines()) == 1 and "no job named nope" in out.stderr
