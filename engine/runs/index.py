@@ -268,3 +268,25 @@ class RunIndex:
             self._changed_settled, self._saved_at = False, time.monotonic()
         # Outside the lock: encoding thousands of runs takes a while, and records are never changed in place.
         return index_file.save(self.runs_dir, records)
+
+
+_SHARED: dict[str, RunIndex] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_index(runs_dir: str | Path) -> RunIndex:
+    """The process's one RunIndex of a runs directory: what it read stays read for every screen that lists the
+    directory (the runs screen opened again, the app warming it while the launcher is up)."""
+    key = os.path.abspath(runs_dir)
+    with _SHARED_LOCK:
+        index = _SHARED.get(key)
+        if index is None:
+            index = _SHARED[key] = RunIndex(runs_dir)
+        return index
+
+
+def warm(index: RunIndex) -> None:
+    """Scan, and parse what was read, ahead of a screen that will show it (any thread)."""
+    with collector_paused():
+        for entry in index.scan():
+            entry.info  # noqa: B018 - parsed now (Record.info), not when the screen first draws

@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from engine.runs.index import RunEntry, RunIndex, collector_paused
+from engine.runs.index import RunEntry, collector_paused, shared_index
 
 from tui.screens import runs_actions, runs_columns, runs_control, runs_select
 from tui.screens.runs_live import read_live
@@ -85,7 +85,7 @@ class RunsScreen(Screen):
     def __init__(self, runs_dir: str = "saved_runs", **kwargs: Any):
         super().__init__(**kwargs)
         self.runs_dir = runs_dir
-        self.index = RunIndex(runs_dir)
+        self.index = shared_index(runs_dir)  # what an earlier visit or the app's warm-up read is read already
         self.entries: list[RunEntry] = []
         self.live: dict[str, dict[str, Any]] = {}
         """run id -> progress.json record of each running run (runs_live)."""
@@ -119,12 +119,14 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = f"Runs — {self.runs_dir}"
-        self.refresh_runs()  # once here, so the screen opens with its rows and keys typed at once act on them
+        # Here, so the screen opens with its rows and keys typed at once act on them: a whole scan the first time
+        # the runs directory is listed, else what the index knows (the resume scan then looks at every run).
+        self._apply(*self._scan())
         self.set_interval(REFRESH_S, self._tick)
         self.query_one("#runs-table", DataTable).focus()
 
     def on_screen_resume(self) -> None:
-        self.scan_in_background()
+        self.scan_in_background(full=True)  # opened, or back from a run or a dialog: anything may have changed
 
     def on_resize(self) -> None:
         # The headers' long or short names follow the width there is: after the resize's layout (a table
