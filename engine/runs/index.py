@@ -9,14 +9,16 @@ A scan looks at as little as tells it what changed:
   touching a file);
 - the finished runs: the stamps of their files, FINISHED_PER_SCAN of them per scan, in turn, so an
   edit made elsewhere (a name or tag set from another terminal, a resume) shows within a few scans.
-  ``scan(full=True)`` looks at every run now (on opening, on r, after an edit made here).
+  ``scan(full=True)`` looks at every run now (the runs screen: right after it opens or comes back,
+  on r, after an edit made on it). The first scan of an index looks at every run too.
 
 A run's JSON is read again only when the stamp (mtime, size, inode) of its config.json, summary.json
 or meta.json changed, and a finished run's liveness is never asked: its status is its summary's,
 until one of those files changes. What was read is kept in ``<runs>/.index``
 (engine.runs.index_file) for the next process: a fresh `cifar-tui runs` or runs screen stats the
 files instead of reading them. A scan that changed nothing returns the same list object, holding
-the same RunEntry objects: a screen can tell "nothing new" without looking at a row.
+the same RunEntry objects: a screen can tell "nothing new" without looking at a row. The app keeps one
+index per runs directory (shared_index) and reads it in the background once torch is imported (warm).
 """
 from __future__ import annotations
 
