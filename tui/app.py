@@ -202,7 +202,8 @@ class CifarApp(Navigator[int]):
 
     @work(thread=True, exclusive=True, group="registry", exit_on_error=False)
     def _load_registry(self) -> None:
-        """Import torch and the model registry off the UI thread (seconds on a cold disk)."""
+        """Import torch and the model registry off the UI thread (seconds on a cold disk); then read the runs
+        directory's listing, so that r opens the runs screen without reading thousands of runs first."""
         try:
             from tui.engine_import import import_engine
 
@@ -212,6 +213,12 @@ class CifarApp(Navigator[int]):
             self.post_message(ModelsImported({}, f"cannot load the models: {type(exc).__name__}: {exc}"))
             return
         self.post_message(ModelsImported(dict(MODELS)))
+        from engine.runs.index import shared_index, warm
+
+        try:
+            warm(shared_index(self.runs_dir))
+        except OSError:
+            pass  # an unreadable runs directory: the runs screen says so when it is opened
 
     def on_models_imported(self, message: ModelsImported) -> None:
         from tui.screens.launcher import LauncherScreen, RegistryLoaded

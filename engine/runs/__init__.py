@@ -13,7 +13,8 @@
     remote.py      stop / pause / resume a run from another process (control.json)
     steps.py       steps.jsonl: the loss and lr at ~10 points an epoch
     predictions.py test-set predictions of each evaluated checkpoint
-    index.py       RunIndex: a cached listing for screens that poll
+    index.py       RunIndex: a listing that re-reads only what changed, for screens that poll
+    index_file.py  <runs>/.index: what RunIndex read, kept for the next process (a cache)
     progress.py    progress.json: the newest step of a running run, for followers
     follow.py      follow a run another process writes
 

@@ -37,6 +37,11 @@ def read_meta(run_dir: str | Path) -> RunMeta:
         data = read_json(Path(run_dir) / META_FILE)
     except (OSError, ValueError):
         return RunMeta()
+    return meta_from_dict(data)
+
+
+def meta_from_dict(data: Any) -> RunMeta:
+    """The edits a meta.json object (or RunIndex's copy of one) holds; fields of the wrong type read as unset."""
     if not isinstance(data, dict):
         return RunMeta()
     name, note, tags = data.get("name"), data.get("note"), data.get("tags")

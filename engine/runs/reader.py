@@ -7,6 +7,7 @@ with the reason beside it.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,13 @@ start with a timestamp, so no run is ever named this; listing it would show one 
 def run_folders(root: Path) -> list[Path]:
     """The folders of a runs directory that hold runs: not the hidden ones (.trash, a run being created)
     and not the sweeps' folder. The one rule every listing (runs, 'latest', the app's index) follows."""
-    return [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != SWEEPS_DIR]
+    return [root / name for name in run_folder_names(root)]
+
+
+def run_folder_names(root: str | Path) -> list[str]:
+    """run_folders' names (scandir: no stat per folder where the file system gives entry types)."""
+    with os.scandir(root) as it:
+        return [e.name for e in it if not e.name.startswith(".") and e.name != SWEEPS_DIR and e.is_dir()]
 
 
 # Fields of summary.json/config.json a reader formats, and the types they must have.

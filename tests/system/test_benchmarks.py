@@ -70,3 +70,19 @@ def test_startup_quick_writes_its_targets(tmp_path):
     rows = json.loads((tmp_path / "s.json").read_text())
     assert {r["target"] for r in rows} >= {"--help wall", "first frame wall"}
     assert all(r["goal"] == 0.5 and r["unit"] == "s" for r in rows)
+
+
+@pytest.mark.slow
+def test_many_runs_quick_measures_each_count_and_ends_its_app(tmp_path):
+    out = subprocess.run([sys.executable, "benchmarks/many_runs.py", "--quick", "--json", str(tmp_path / "m.json")],
+                         cwd=ROOT, capture_output=True, text=True, env=ENV, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    rows = json.loads((tmp_path / "m.json").read_text())
+    assert [r["target"] for r in rows] == ["runs screen opens, 20 runs", "idle on the runs screen, 20 runs",
+                                           "runs --json, 20 runs", "app peak RSS on the runs screen, 20 runs"]
+    assert rows[0]["measured"] > 0 and rows[2]["measured"] > 0 and rows[3]["measured"] > 0
+    assert rows[1]["measured"] >= 0  # CPU time comes in clock ticks: an app idle for 3 s may show none
+    table = out.stdout[out.stdout.rindex("runs  json first"):].splitlines()
+    assert [line.split()[0] for line in table[2:4]] == ["1", "20"]  # side by side, the 1-run figures first
+    assert "many-runs-" not in subprocess.run(["pgrep", "-af", "python -m tui"], capture_output=True,
+                                              text=True).stdout  # every app it started has ended

@@ -8,8 +8,8 @@ from __future__ import annotations
 import shutil
 import sys
 
-from engine.runs import RunInfo, RunStatus
-from engine.runs.meta import display_name, read_meta, short_name
+from engine.runs import RunStatus
+from engine.runs.index import RunEntry
 
 from tui import format as fmt
 from tui.columns import config_cell, flag_name
@@ -20,21 +20,21 @@ DROP_ORDER = ("img/s", "wall", "strategy", "dataset", "best val", "status")
 MIN_NAME = 20
 
 
-def run_cells(r: RunInfo, extra: list[str], *, narrow: bool = False) -> list[str]:
+def run_cells(e: RunEntry, extra: list[str], *, narrow: bool = False) -> list[str]:
     """One row; ``narrow``: the name without the id's start time (what tells runs apart is at its end)."""
-    meta = read_meta(r.path)
-    name = (short_name if narrow else display_name)(r.run_id, meta) + "".join(f" #{t}" for t in meta.tags)
+    r, meta = e.info, e.meta
+    name = (e.short_name if narrow else e.name) + "".join(f" #{t}" for t in meta.tags)
     if r.error:
         return [name, RunStatus.UNREADABLE.value, r.error] + [""] * (len(COLUMNS) - 3 + len(extra))
     s, c = r.summary, r.config
     return [
-        name, r.status, c.get("dataset", "?"), c.get("model", "?"), c.get("strategy", "?"),
+        name, e.status, c.get("dataset", "?"), c.get("model", "?"), c.get("strategy", "?"),
         f"{s.get('epochs_done', 0)}/{c.get('epochs', '?')}", fmt.pct(s.get("best_acc")), fmt.pct(s.get("test_acc")),
         fmt.duration(s.get("wall_time_s")), fmt.rate(s.get("img_per_s")),
     ] + [config_cell(c, k) for k in extra]
 
 
-def runs_table(runs: list[RunInfo], extra: list[str] | None = None, width: int | None = None) -> str:
+def runs_table(runs: list[RunEntry], extra: list[str] | None = None, width: int | None = None) -> str:
     """An aligned text table; with ``width``, columns are dropped and the name shortened to fit it."""
     extra = extra or []
     header = list(COLUMNS) + [flag_name(k) for k in extra]

@@ -1,6 +1,7 @@
 """The finished runs a linear probe can start from: what the launcher's 'from run' list offers."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +44,11 @@ def _label(entry: RunEntry, model: str, clash: bool) -> str:
 def finished_runs(runs_dir: str | Path) -> list[FinishedRun]:
     """The completed runs of runs_dir, newest first (ids start with their start time)."""
     entries = [e for e in RunIndex(runs_dir).scan() if e.status == RunStatus.COMPLETED]
-    names = [e.short_name for e in entries]
+    names = Counter(e.short_name for e in entries)  # not list.count per run: thousands of runs
     out = []
     for entry in entries:
         model = str(entry.info.config.get("model") or "?")
-        out.append(FinishedRun(entry.info.run_id, model, _label(entry, model, names.count(entry.short_name) > 1)))
+        out.append(FinishedRun(entry.info.run_id, model, _label(entry, model, names[entry.short_name] > 1)))
     return out
 
 

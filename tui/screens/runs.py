@@ -26,12 +26,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from engine.runs.index import RunEntry, RunIndex
+from engine.runs.index import RunEntry, collector_paused, shared_index
 
 from tui.screens import runs_actions, runs_columns, runs_control, runs_select
 from tui.screens.runs_live import read_live
-from tui.screens.runs_table import SORT_KEYS, Column, header_labels, info_text, layout, matches, row_cells, \
-    sort_entries, tell_apart
+from tui.screens.runs_rows import RowCache, RunsTable, TableRows
+from tui.screens.runs_table import SORT_KEYS, Column, header_labels, info_text, layout
 
 
 class RunsScanned(Message):
@@ -45,15 +45,6 @@ class RunsScanned(Message):
 
 
 REFRESH_S = 2.0  # polling a directory is cheap; 2 s keeps a followed run's row current without busy work
-
-
-class RunsTable(DataTable):
-    """The runs table: Home / End go to the first / last run (a DataTable's own Home / End scroll sideways)."""
-
-    BINDINGS = [
-        Binding("home", "scroll_top", "First run", show=False),
-        Binding("end", "scroll_bottom", "Last run", show=False),
-    ]
 
 
 class RunsScreen(Screen):
@@ -94,7 +85,7 @@ class RunsScreen(Screen):
     def __init__(self, runs_dir: str = "saved_runs", **kwargs: Any):
         super().__init__(**kwargs)
         self.runs_dir = runs_dir
-        self.index = RunIndex(runs_dir)
+        self.index = shared_index(runs_dir)  # what an earlier visit or the app's warm-up read is read already
         self.entries: list[RunEntry] = []
         self.live: dict[str, dict[str, Any]] = {}
         """run id -> progress.json record of each running run (runs_live)."""
@@ -104,9 +95,8 @@ class RunsScreen(Screen):
         self.shown_keys: list[str] = runs_columns.remembered()
         """The columns shown besides name and status (v changes them; remembered across sessions)."""
         self.columns: list[Column] = layout(self.shown_keys)
-        self._shown: tuple = ()
-        self._rows: list[list[Any]] = []  # the cells on screen, without the mark: what the headers' width depends on
-        self._labels: list[str] = []
+        self.row_cache = RowCache()
+        self.table_rows = TableRows()  # what the table holds: compared with what a render wants
         self.apart: dict[str, str] = {}
         """run id -> what tells it from same-named runs listed (runs_table.tell_apart), as the name column shows."""
         self._offered: tuple = ()
@@ -117,7 +107,7 @@ class RunsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-state")
-        table = RunsTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        table = RunsTable(self.table_rows, id="runs-table", cursor_type="row", zebra_stripes=True)
         table.fixed_columns = 2  # mark and name stay put when the table scrolls sideways at 80 columns
         yield table
         yield Static(id="runs-info")
@@ -129,12 +119,14 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = f"Runs — {self.runs_dir}"
-        self.refresh_runs()  # once here, so the screen opens with its rows and keys typed at once act on them
+        # Here, so the screen opens with its rows and keys typed at once act on them: a whole scan the first time
+        # the runs directory is listed, else what the index knows (the resume scan then looks at every run).
+        self._apply(*self._scan())
         self.set_interval(REFRESH_S, self._tick)
         self.query_one("#runs-table", DataTable).focus()
 
     def on_screen_resume(self) -> None:
-        self.scan_in_background()
+        self.scan_in_background(full=True)  # opened, or back from a run or a dialog: anything may have changed
 
     def on_resize(self) -> None:
         # The headers' long or short names follow the width there is: after the resize's layout (a table
@@ -142,7 +134,7 @@ class RunsScreen(Screen):
         self.call_after_refresh(self._relabel)
 
     def _relabel(self) -> None:
-        if self._labels != self._header_labels(self._rows):
+        if self.table_rows.labels != self._header_labels(self.table_rows.widths):
             self.render_table(force=True)
 
     def _tick(self) -> None:
@@ -151,28 +143,30 @@ class RunsScreen(Screen):
 
     # ------------------------------------------------------------------ data
 
-    def _scan(self) -> tuple[list[RunEntry], int, dict[str, dict[str, Any]]]:
-        """One scan (any thread): the entries, the scan's number in the order scans ran, the running runs' progress."""
-        with self._scan_lock:  # the index's cache is not for two threads at once
+    def _scan(self, full: bool = False) -> tuple[list[RunEntry], int, dict[str, dict[str, Any]]]:
+        """One scan (any thread): the entries, the scan's number in the order scans ran, the running runs' progress.
+        ``full``: every run's files looked at now, not only the runs being written and the next finished ones."""
+        with self._scan_lock:  # numbered in the order the scans ran
             self._scans += 1
-            entries = self.index.scan()
+            entries = self.index.scan(full=True) if full else self.index.scan()
             return entries, self._scans, read_live(entries)
 
     def refresh_runs(self) -> None:
-        """Re-scan now, on the UI thread: on opening, and right after this screen changed the runs."""
-        entries, number, live = self._scan()
+        """Re-scan every run now, on the UI thread: on opening, and right after this screen changed the runs."""
+        entries, number, live = self._scan(full=True)
         self._apply(entries, number, live)
 
     @work(thread=True, exclusive=True, group="runs-scan", exit_on_error=False)
-    def scan_in_background(self) -> None:
+    def scan_in_background(self, full: bool = False) -> None:
         """Re-scan in a thread (the timer, r, coming back): the UI thread does no file I/O for it."""
         try:
-            entries, number, live = self._scan()
+            entries, number, live = self._scan(full)
         except OSError as exc:  # the directory went away or became unreadable: keep the rows, say why
             self.post_message(RunsScanned([], 0, f"cannot read {self.runs_dir}: {exc}"))
             return
         if not get_current_worker().is_cancelled:
             self.post_message(RunsScanned(entries, number, live=live))
+        self.index.save()  # what was read, for the next process that lists these runs (at most every 30 s)
 
     def on_runs_scanned(self, message: RunsScanned) -> None:
         if message.error and message.error != self._scan_error:  # once, not every couple of seconds
@@ -186,15 +180,17 @@ class RunsScreen(Screen):
         if number < self._shown_scan:
             return
         self._shown_scan = number
+        if entries is self.entries and live == self.live:
+            return  # the index returns the same list while nothing changed: an idle poll costs no UI work
         self.entries, self.live = entries, live
-        ids = {e.info.run_id for e in entries}
+        ids = {e.run_id for e in entries}
         self.selected = {k: None for k in self.selected if k in ids}
+        self.row_cache.keep_only(ids)
         self.render_table()
 
     def shown_entries(self) -> list[RunEntry]:
         """The runs that pass the filter, in the chosen order."""
-        shown = [e for e in self.entries if matches(e, self.query_text)]
-        return sort_entries(shown, self.sort_key, self.sort_desc)
+        return self.row_cache.shown(self.entries, self.query_text, self.sort_key, self.sort_desc)
 
     def show_columns(self, keys: list[str]) -> None:
         """Show these columns (besides name and status) from now on; a sort by one taken away goes back to 'started'."""
@@ -204,35 +200,27 @@ class RunsScreen(Screen):
         self.render_table(force=True)
 
     def render_table(self, force: bool = False) -> None:
+        """Show the runs that pass the filter, in order: cells made only for runs that changed (runs_rows), the
+        table changed only where its rows did (``force``: rebuilt, e.g. after the columns changed)."""
         table = self.query_one("#runs-table", DataTable)
-        shown = self.shown_entries()
-        self.apart = tell_apart(shown)  # among the runs listed: what tells same-named ones apart
-        rows = [(e.info.run_id, row_cells(e, e.info.run_id in self.selected, self.apart.get(e.info.run_id, ""),
-                                          self.columns, self.live.get(e.info.run_id))) for e in shown]
-        signature = (self.sort_key, self.sort_desc, *((rid, tuple(str(c) for c in cells)) for rid, cells in rows))
-        if signature != self._shown or force:
-            self._shown = signature
+        with collector_paused():  # thousands of rows: see engine.runs.index.collector_paused
+            shown = self.shown_entries()
+            self.apart = self.row_cache.apart(shown)  # among the runs listed: what tells same-named ones apart
+            rows = [(e.run_id, self.row_cache.cells(e, e.run_id in self.selected,
+                                                         self.apart.get(e.run_id, ""), self.columns,
+                                                         self.live.get(e.run_id))) for e in shown]
+            widths = self.table_rows.content_widths([cells for _, cells in rows], len(self.columns))
             current = self.current_entry()
-            # Columns too: DataTable widths only grow, and one long cell (a reason) would stay wide.
-            table.clear(columns=True)
-            self._rows = [cells[1:] for _, cells in rows]
-            self._add_columns(table)
-            for rid, cells in rows:
-                table.add_row(*cells, key=rid)
-            if current is not None and current.info.run_id in table.rows:
-                table.move_cursor(row=table.get_row_index(current.info.run_id), animate=False)
+            keep = current.run_id if current is not None else None
+            if self.table_rows.show(table, rows, self.columns, self._header_labels(widths), widths, force, keep) \
+                    and keep is not None and keep in table.rows:
+                table.move_cursor(row=table.get_row_index(keep), animate=False)
         self.query_one("#runs-state", Static).update(runs_select.state_line(self))
         self._update_info()
 
-    def _header_labels(self, rows: list[list[Any]]) -> list[str]:
+    def _header_labels(self, widths: list[int]) -> list[str]:
         arrow = {self.sort_key: " ↓" if self.sort_desc else " ↑"}
-        return header_labels(self.columns, rows, self.size.width or 80, arrow)
-
-    def _add_columns(self, table: DataTable) -> None:
-        table.add_column(" ", key="sel", width=1)
-        self._labels = self._header_labels(self._rows)
-        for col, label in zip(self.columns, self._labels):
-            table.add_column(label, key=col.key)
+        return header_labels(self.columns, widths, self.size.width or 80, arrow)
 
     def current_entry(self) -> RunEntry | None:
         """The run under the cursor."""
@@ -243,7 +231,7 @@ class RunsScreen(Screen):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         except Exception:  # cursor beyond the rows while the table is rebuilt
             return None
-        return next((e for e in self.entries if e.info.run_id == key), None)
+        return next((e for e in self.entries if e.run_id == key), None)
 
     def targets(self) -> list[RunEntry]:
         """What a key acts on: the selected runs the filter shows (in the order selected), else the cursor's run.
@@ -251,14 +239,14 @@ class RunsScreen(Screen):
         A selected run the filter hides is never a target (hidden_selected() counts them).
         """
         if self.selected:
-            shown = {e.info.run_id: e for e in self.shown_entries()}
+            shown = {e.run_id: e for e in self.shown_entries()}
             return [shown[k] for k in self.selected if k in shown]
         cur = self.current_entry()
         return [cur] if cur else []
 
     def hidden_selected(self) -> int:
         """How many selected runs the filter hides."""
-        shown = {e.info.run_id for e in self.shown_entries()}
+        shown = {e.run_id for e in self.shown_entries()}
         return sum(k not in shown for k in self.selected)
 
     def _update_info(self) -> None:
@@ -268,7 +256,7 @@ class RunsScreen(Screen):
             self._offered = offered
             self.refresh_bindings()
         info = self.query_one("#runs-info", Static)
-        info.update(info_text(e, self.live.get(e.info.run_id)) if e is not None else "")
+        info.update(info_text(e, self.live.get(e.run_id)) if e is not None else "")
 
     def _offers(self, e: RunEntry | None) -> list[str]:
         """The keys that act on this run now (or on the runs deleted here)."""
@@ -354,7 +342,7 @@ class RunsScreen(Screen):
         runs_control.nothing_to_undo(self)
 
     def action_refresh(self) -> None:
-        self.scan_in_background()
+        self.scan_in_background(full=True)
 
     def action_start_like(self) -> None:
         runs_actions.start_like(self)

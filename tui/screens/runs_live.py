@@ -25,7 +25,7 @@ def read_live(entries: list[Any]) -> dict[str, dict[str, Any]]:
         if e.status is RunStatus.RUNNING:
             record = read_progress(Path(e.info.path))
             if record is not None:
-                out[e.info.run_id] = record
+                out[e.run_id] = record
     return out
 
 

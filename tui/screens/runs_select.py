@@ -19,7 +19,7 @@ def state_line(screen: RunsScreen) -> str:
     if not entries:
         return f"no runs in {screen.runs_dir} yet — train one, or start 'cifar-tui --no-ui ...' elsewhere"
     col = next((c for c in screen.columns if c.key == screen.sort_key), None)
-    n_shown = screen.query_one("#runs-table", DataTable).row_count
+    n_shown = len(screen.table_rows.keys)  # the rows the table holds or is being filled with
     parts = [fmt.count(len(entries), "run") + (f", {n_shown} shown" if n_shown != len(entries) else "")]
     if screen.selected:
         hidden = screen.hidden_selected()

@@ -5,10 +5,13 @@ matches, where runs without a value sort) read and test without a terminal.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderResult
 from rich.text import Text
 
 from engine.analysis.compare import NOT_EXPERIMENT, flatten, fmt_value
@@ -23,6 +26,46 @@ from tui.screens import runs_live
 STATUS_STYLE = {RunStatus.RUNNING: "bold green", RunStatus.STARTING: "green", RunStatus.STALE: "yellow",
                 RunStatus.FAILED: "red", RunStatus.DIVERGED: "red", RunStatus.UNREADABLE: "bold red",
                 RunStatus.INTERRUPTED: "yellow", RunStatus.COMPLETED: ""}
+
+
+class Cell:
+    """One cell of the runs table: its text, style and justification; the rich Text is made when the table
+    draws the cell (a few dozen rows), not for every run listed.
+
+    It has no __rich_measure__ on purpose: DataTable measures each cell it is given through the console (three
+    terminal-size system calls a cell, seconds for 5,000 runs); the screen reads each cell's ``width`` and gives
+    the columns their widths itself (runs_rows). Not markup either: a '[' in a name or a config value is text."""
+
+    __slots__ = ("plain", "style", "justify", "width", "_rich", "_text")
+
+    def __init__(self, text: str | Text, style: str = "", justify: JustifyMethod = "left") -> None:
+        self._rich = text if isinstance(text, Text) else None  # a Text given: kept (its spans style its parts)
+        self._text = self._rich
+        self.plain = text.plain if isinstance(text, Text) else text
+        self.style, self.justify = style, justify
+        self.width = len(self.plain) if self.plain.isascii() else cell_len(self.plain)
+
+    def text(self) -> Text:
+        if self._text is None:
+            self._text = Text(self.plain, style=self.style, justify=self.justify, no_wrap=True, end="")
+        return self._text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.text()
+
+    def __str__(self) -> str:
+        return self.plain
+
+    def __repr__(self) -> str:
+        return f"Cell({self.plain!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Cell):
+            return NotImplemented
+        return (self.plain, self.style, self.justify) == (other.plain, other.style, other.justify) and \
+            (self._rich is None) == (other._rich is None) and (self._rich is None or self._rich == other._rich)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -85,24 +128,39 @@ def row_values(e: RunEntry) -> dict[str, Any]:
     }
 
 
-def sort_value(e: RunEntry, key: str) -> Any:
-    """What a column sorts by for one run: a built-in value, else the config field's."""
-    values = row_values(e)
-    return values[key] if key in values else columns.value(e.info.config, key)
+def sort_value(e: RunEntry, key: str, values: Callable[[RunEntry], dict[str, Any]] = row_values) -> Any:
+    """What a column sorts by for one run: a built-in value, else the config field's. ``values``: row_values,
+    or a screen's remembered copy of what it returns."""
+    built_in = values(e)
+    return built_in[key] if key in built_in else columns.value(e.info.config, key)
 
 
 def start_text(e: RunEntry) -> str:
     """When the run started, 'MM-DD HH:MM' UTC as stored (servers and laptops agree on it): from its
-    summary, else from the stamp its id begins with (an unreadable run has no summary to ask)."""
-    stamps = ((e.info.summary.get("started_at"), "%Y-%m-%dT%H:%M:%SZ"), (e.info.run_id[:15], "%Y%m%d-%H%M%S"))
-    for stamp, form in stamps:
-        if not isinstance(stamp, str):
-            continue
-        try:
-            return datetime.strptime(stamp, form).strftime("%m-%d %H:%M")
-        except (TypeError, ValueError):
-            continue
+    summary ('2026-11-23T11:54:06Z'), else from the stamp its id begins with ('20261123-115406-...'; an
+    unreadable run has no summary to ask). Read by slicing, not strptime: this runs for every row."""
+    started = e.info.summary.get("started_at")
+    if isinstance(started, str) and _ISO.fullmatch(started) and _real(started[:4], started[5:7], started[8:10],
+                                                                      started[11:13], started[14:16], started[17:19]):
+        return f"{started[5:10]} {started[11:16]}"
+    rid = e.info.run_id
+    if _ID.match(rid) and _real(rid[:4], rid[4:6], rid[6:8], rid[9:11], rid[11:13], rid[13:15]):
+        return f"{rid[4:6]}-{rid[6:8]} {rid[9:11]}:{rid[11:13]}"
     return fmt.MISSING
+
+
+_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_ID = re.compile(r"[0-9]{8}-[0-9]{6}")
+
+
+def _real(*parts: str) -> bool:
+    """Whether year, month, day, hour, minute and second make a real moment (no month 13)."""
+    year, month, day, hour, minute, second = map(int, parts)
+    try:
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return False
+    return True
 
 
 def _fields(config: dict[str, Any]) -> dict[str, Any]:
@@ -134,23 +192,43 @@ def _telling_keys(flat: list[dict[str, str]], keys: list[str]) -> list[str]:
     return [k for k in keys if k in chosen]
 
 
+def _differing(configs: list[dict[str, Any]]) -> set[str]:
+    """The top-level config fields whose values are not the same in every config (compared with == and type: 1
+    and 1.0 read differently). A group can be thousands of runs of one config; beside the first config, each is
+    compared whole first (in C), field by field only where it differs, and only in the fields not known to differ."""
+    first, out = configs[0], set(NOT_TELLING)
+    for c in configs:
+        if c is first or c == first:
+            continue
+        for key in (c.keys() | first.keys()) - out:
+            if key not in c or key not in first or c[key] != first[key] or type(c[key]) is not type(first[key]):
+                out.add(key)
+    return out - set(NOT_TELLING)
+
+
 def apart_texts(configs: list[dict[str, Any]]) -> list[str]:
     """For runs that read the same: 'lr=0.1 seed=2' per run, the fewest config fields that tell them apart.
 
     A field that differs but is not needed (epochs=6 beside lr=0.2 when lr alone tells) is left to its column.
     """
-    flat = [{k: fmt_value(v) for k, v in _fields(c).items()} for c in configs]
+    differ = _differing(configs)  # only these are flattened: a group can be thousands of runs
+    if not differ:
+        return [""] * len(configs)
+    flat = [{k: fmt_value(v) for k, v in _fields({f: v for f, v in c.items() if f in differ}).items()}
+            for c in configs]
     keys = list(dict.fromkeys(k for f in flat for k in f))
     keys = [k for k in keys if len({f.get(k, fmt.MISSING) for f in flat}) > 1]
     chosen = _telling_keys(flat, keys)
     return [" ".join(f"{k}={f.get(k, fmt.MISSING)}" for k in chosen) for f in flat]
 
 
-def tell_apart(entries: list[RunEntry]) -> dict[str, str]:
+def tell_apart(entries: list[RunEntry], texts: Callable[[list[dict[str, Any]]], list[str]] = apart_texts
+               ) -> dict[str, str]:
     """run id -> 'lr=0.1 seed=2' for runs that would read the same in the name column.
 
     Runs without a display name are grouped by their short name; within a group, the config fields
-    whose values differ name each run (the start time where the configs are the same).
+    whose values differ name each run (the start time where the configs are the same). ``texts``:
+    apart_texts, or a screen's remembered answers of it.
     """
     groups: dict[str, list[RunEntry]] = {}
     for e in entries:
@@ -158,22 +236,24 @@ def tell_apart(entries: list[RunEntry]) -> dict[str, str]:
             groups.setdefault(e.short_name, []).append(e)
     out: dict[str, str] = {}
     for members in (g for g in groups.values() if len(g) > 1):
-        for e, text in zip(members, apart_texts([m.info.config for m in members])):
+        for e, text in zip(members, texts([m.info.config for m in members])):
             out[e.info.run_id] = text or start_text(e)
     return out
 
 
-def name_cell(e: RunEntry, apart: str = "") -> Text:
+def name_cell(e: RunEntry, apart: str = "") -> Cell:
     """The name, what tells it from same-named runs, then its tags: NAME_WIDTH in all."""
     base = fmt.truncate(e.short_name, BASE_WIDTH_APART if apart else BASE_WIDTH)
-    cell, room = Text(base), NAME_WIDTH - len(base)
     tags = " ".join("#" + t for t in e.meta.tags)
+    if not apart and not tags:
+        return Cell(base)
+    cell, room = Text(base), NAME_WIDTH - len(base)
     for piece, style in ((apart, "cyan"), (tags, "dim")):
         if piece and room > 4:
             cut = fmt.truncate(piece, room - 1)
             cell.append(" " + cut, style=style)
             room -= len(cut) + 1
-    return cell
+    return Cell(cell)
 
 
 def describe(e: RunEntry) -> str:
@@ -206,36 +286,39 @@ def info_text(e: RunEntry, live: dict[str, Any] | None = None) -> Text:
     return text
 
 
-def _cells(e: RunEntry, live: dict[str, Any] | None) -> dict[str, Text | str]:
-    """Every built-in cell of a run by column key; a running run's from its progress.json when there is one."""
-    v = row_values(e)
-    cells: dict[str, Text | str] = {
-        "status": Text(e.status, style=STATUS_STYLE.get(e.status, "")),
-        "best_val": Text(fmt.pct(v["best_val"]), justify="right"), "test": Text(fmt.pct(v["test"]), justify="right"),
-        "epochs": f"{v['epochs'] or 0}/{e.info.config.get('epochs', '?')}",
-        "wall": Text(fmt.duration(v["wall"]), justify="right"), "rate": Text(fmt.rate(v["rate"]), justify="right"),
-        "start": start_text(e),
+def _cells(e: RunEntry, live: dict[str, Any] | None, v: dict[str, Any]) -> dict[str, Cell]:
+    """Every built-in cell of a run by column key (``v``: its row_values); a running run's from its progress.json
+    when there is one."""
+    cells = {
+        "status": Cell(e.status.value, STATUS_STYLE.get(e.status, "")),
+        "best_val": Cell(fmt.pct(v["best_val"]), justify="right"), "test": Cell(fmt.pct(v["test"]), justify="right"),
+        "epochs": Cell(f"{v['epochs'] or 0}/{e.info.config.get('epochs', '?')}"),
+        "wall": Cell(fmt.duration(v["wall"]), justify="right"), "rate": Cell(fmt.rate(v["rate"]), justify="right"),
+        "start": Cell(start_text(e)),
     }
     if live is not None and e.status is RunStatus.RUNNING:
-        cells.update(runs_live.cells(live, e.info.config.get("epochs")))
+        cells.update({k: Cell(c) for k, c in runs_live.cells(live, e.info.config.get("epochs")).items()})
     return cells
 
 
+_MARK, _NO_MARK, _BLANK = Cell("●", "bold cyan"), Cell(" "), Cell("")
+
+
 def row_cells(e: RunEntry, selected: bool, apart: str = "", shown: Sequence[Column] = (),
-              live: dict[str, Any] | None = None) -> list[Text | str]:
+              live: dict[str, Any] | None = None, values: dict[str, Any] | None = None) -> list[Cell]:
     """The table cells of one run (the first is the selection mark), one per column of ``shown`` (default: the
-    built-in columns); apart: from tell_apart; live: the run's progress.json record (runs_live)."""
-    mark = Text("●", style="bold cyan") if selected else " "
-    cells = _cells(e, live)
+    built-in columns); apart: from tell_apart; live: the run's progress.json record (runs_live); values: its
+    row_values, when the caller has them already."""
+    cells = _cells(e, live, row_values(e) if values is None else values)
     blank = e.status == RunStatus.STARTING or bool(e.info.error)  # an unreadable run's reason: on the info line
-    out: list[Text | str] = [mark]
+    out = [_MARK if selected else _NO_MARK]
     for col in shown or COLUMNS:
         if col.key == "name":
             out.append(name_cell(e, apart))
         elif col.key in ("status", "start"):
             out.append(cells[col.key])
         elif blank:
-            out.append("")
+            out.append(_BLANK)
         elif col.key in cells:
             out.append(cells[col.key])
         else:
@@ -243,27 +326,20 @@ def row_cells(e: RunEntry, selected: bool, apart: str = "", shown: Sequence[Colu
     return out
 
 
-def _config_cell(config: dict[str, Any], key: str) -> Text | str:
+def _config_cell(config: dict[str, Any], key: str) -> Cell:
     raw = columns.value(config, key)
-    text = columns.cell(raw)
-    return Text(text, justify="right") if _number(raw) else text
-
-
-def _cell_len(cell: Any) -> int:
-    return cell.cell_len if isinstance(cell, Text) else len(str(cell))
+    return Cell(columns.cell(raw), justify="right" if _number(raw) else "left")
 
 
 def _number(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def header_labels(shown: Sequence[Column], rows: Sequence[Sequence[Any]], width: int, arrow: dict[str, str]
-                  ) -> list[str]:
+def header_labels(shown: Sequence[Column], widths: Sequence[int], width: int, arrow: dict[str, str]) -> list[str]:
     """Each column's header: its long name where the table fits ``width``, else the short ones (the width there
-    is goes to the values). ``rows``: the cells without the mark; ``arrow``: the sort column's arrow."""
+    is goes to the values). ``widths``: each column's widest cell; ``arrow``: the sort column's arrow."""
     def table_width(labels: list[str]) -> int:
-        widths = [max([len(label)] + [_cell_len(r[i]) for r in rows]) for i, label in enumerate(labels)]
-        return sum(w + 2 for w in widths) + 3  # cell padding 1 + 1; the mark column
+        return sum(max(len(label), w) + 2 for label, w in zip(labels, widths)) + 3  # cell padding 1 + 1; the mark
 
     long = [c.label + arrow.get(c.key, "") for c in shown]
     if table_width(long) <= width:
@@ -271,19 +347,29 @@ def header_labels(shown: Sequence[Column], rows: Sequence[Sequence[Any]], width:
     return [(c.short or c.label) + arrow.get(c.key, "") for c in shown]
 
 
-def matches(e: RunEntry, query: str) -> bool:
-    """Every word of query occurs somewhere in the run's row, tags (#tag), note or config (lr=0.1)."""
+def haystack(e: RunEntry) -> str:
+    """Everything a filter word may match in a run, lower case: its row, id, tags (#tag), note, config (lr=0.1)."""
     hay = " ".join(str(x) for x in row_values(e).values() if x is not None)
     config = " ".join(f"{k}={fmt_value(v)}" for k, v in _fields(e.info.config).items())
-    hay = f"{hay} {e.info.run_id} {' '.join('#' + t for t in e.meta.tags)} {e.meta.note} {config}".lower()
-    return all(word in hay for word in query.lower().split())
+    return f"{hay} {e.info.run_id} {' '.join('#' + t for t in e.meta.tags)} {e.meta.note} {config}".lower()
 
 
-def sort_entries(entries: list[RunEntry], key: str, descending: bool) -> list[RunEntry]:
+def matches(e: RunEntry, query: str, hay: Callable[[RunEntry], str] = haystack) -> bool:
+    """Every word of query occurs somewhere in the run's haystack (``hay``: a screen's remembered copy of it)."""
+    words = query.lower().split()
+    if not words:
+        return True
+    text = hay(e)
+    return all(word in text for word in words)
+
+
+def sort_entries(entries: list[RunEntry], key: str, descending: bool,
+                 values: Callable[[RunEntry], dict[str, Any]] = row_values) -> list[RunEntry]:
     """Sorted by one column; runs without a value go last whichever the direction."""
-    have = [e for e in entries if sort_value(e, key) not in (None, "")]
-    missing = [e for e in entries if sort_value(e, key) in (None, "")]
-    numeric = column(key).numeric or all(_number(sort_value(e, key)) for e in have)
+    keyed = [(sort_value(e, key, values), e) for e in entries]
+    have = [(v, e) for v, e in keyed if v not in (None, "")]
+    missing = [e for v, e in keyed if v in (None, "")]
+    numeric = column(key).numeric or all(_number(v) for v, _ in have)
     conv: Callable[[Any], Any] = float if numeric else (lambda x: str(x).lower())
-    have.sort(key=lambda e: conv(sort_value(e, key)), reverse=descending)
-    return have + missing
+    have.sort(key=lambda ve: conv(ve[0]), reverse=descending)
+    return [e for _, e in have] + missing
