@@ -115,7 +115,9 @@ def abort_now_or_after_write() -> None:
 
 def write_temp(path: Path, write: Callable[[Any], None], mode: str = "w", *, durable: bool = True) -> str:
     """Write the would-be content of ``path`` to a temp file beside it (fsynced if durable); returns its path."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    # The writer's pid in the name: a clean-up can tell a killed write's leftover from a write in progress
+    # by a process that does not hold the run's lock (a name or tag edited elsewhere).
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, mode) as f:
@@ -196,8 +198,15 @@ def read_json(path: Path) -> Any:
         return json.load(f, parse_constant=lambda _: None)
 
 
-def clean_temp_files(run_dir: Path) -> int:
-    """Remove leftovers of killed writes in a run (call only when no live writer owns it)."""
+def temp_writer(name: str) -> int | None:
+    """The pid write_temp put in a temp file's name (None: a name from before it did)."""
+    parts = name[: -len(TEMP_SUFFIX)].rsplit(".", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def clean_temp_files(run_dir: Path, alive: Callable[[int], bool] = lambda pid: False) -> int:
+    """Remove leftovers of killed writes in a run (call only when no live writer owns it); a temp file whose
+    writer ``alive`` says still runs is a write in progress and stays."""
     removed = 0
     # Not analysis/: analyze writes there without the run's lock, so a temp file there may be in use.
     for folder in (run_dir, run_dir / "checkpoints", run_dir / "predictions"):
@@ -206,6 +215,9 @@ def clean_temp_files(run_dir: Path) -> int:
         except OSError:
             continue
         for p in names:
+            pid = temp_writer(p.name)
+            if pid is not None and alive(pid):
+                continue
             try:
                 p.unlink()
                 removed += 1

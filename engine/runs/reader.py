@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.runs.files import read_json
-from engine.runs.liveness import clean_abandoned, live_status, writer_alive
+from engine.runs.liveness import clean_abandoned, live_status, pid_alive, writer_alive
 from engine.runs.status import RunStatus
 
 # Files whose presence says "this directory is a run" (resolving a path, and delete's safety check).
@@ -139,7 +139,7 @@ def clean_if_dead(run_dir: Path) -> None:
     from engine.runs.files import clean_temp_files
 
     if not writer_alive(run_dir):
-        clean_temp_files(run_dir)
+        clean_temp_files(run_dir, alive=pid_alive)
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:

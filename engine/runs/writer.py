@@ -33,7 +33,7 @@ from engine.runs.files import (
     faults_enabled,
     utc_now,
 )
-from engine.runs.liveness import CREATING_PREFIX, LOCK_FILE, lock_record, writer_alive
+from engine.runs.liveness import CREATING_PREFIX, LOCK_FILE, lock_record, pid_alive, writer_alive
 from engine.runs.progress import ProgressWriter
 from engine.runs.remote import RemoteControl
 from engine.runs.steps import StepLog
@@ -92,7 +92,7 @@ class RunWriter:
         if writer_alive(path):
             raise UserError(f"run {path.name} is still being written by another process; stop it first")
         atomic_write_json(path / LOCK_FILE, lock_record())
-        clean_temp_files(path)
+        clean_temp_files(path, alive=pid_alive)
         (path / "checkpoints").mkdir(exist_ok=True)
         writer = cls(path)
         writer.progress.remove()  # where a killed session got to: no longer where the run is

@@ -114,3 +114,27 @@ def test_a_killed_but_unreaped_writer_counts_as_dead():
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_temp_file_of_a_live_writer_survives_the_clean_up_of_a_dead_run(tmp_path):
+    """A name or tag edited from another process writes without the run's lock: its temp file is in use."""
+    import subprocess
+    import sys
+
+    from engine.runs.files import TEMP_SUFFIX, clean_temp_files, temp_writer
+    from engine.runs.liveness import pid_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        in_flight = tmp_path / f".meta.json.{child.pid}.ab12cd34{TEMP_SUFFIX}"
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        leftover = tmp_path / f".summary.json.{int(dead.stdout)}.zz99yy88{TEMP_SUFFIX}"
+        old_style = tmp_path / f".config.json.k3j4h5{TEMP_SUFFIX}"
+        for p in (in_flight, leftover, old_style):
+            p.write_text("{}")
+        assert temp_writer(in_flight.name) == child.pid and temp_writer(old_style.name) is None
+        assert clean_temp_files(tmp_path, alive=pid_alive) == 2
+        assert sorted(os.listdir(tmp_path)) == [in_flight.name]
+    finally:
+        child.kill()
+        child.wait()
