@@ -105,23 +105,29 @@ def findings(rows: list[dict[str, Any]]) -> list[tuple[str, bool | None, str]]:
     def exp(preset: str, label: str) -> float | None:
         return next((e["ours_acc"] for e in k.get(preset, {}).get("experiments", []) if e["key"].endswith(label)), None)
 
+    # (finding, the side that should be higher, its accuracy, the other side, its accuracy, by more than)
     checks = [
-        ("004: the deep-wide MLP tests below the plain MLP", acc("004-mlp-deep-wide"), acc("004-mlp"), 0.0),
-        ("004: the same at Keras's default batch of 32", exp("004-mlp-deep-wide", "@batch32"),
-         exp("004-mlp", "@batch32"), 0.0),
-        ("004: the same on unscaled 0-255 pixels", exp("004-mlp-deep-wide", "@raw"), exp("004-mlp", "@raw"), 0.0),
-        ("004: a CNN is far above the MLP (over 15 points)", acc("004-mlp"), acc("004-cnn-bn-dropout"), 0.15),
-        ("004: VGG-style with augmentation beats the CNN", acc("004-cnn-bn-dropout"), acc("004-vgg-style"), 0.0),
-        ("001: AlexNet with skips beats the one without", acc("001-alexnet"), acc("001-alexnet-skip"), 0.0),
-        ("001: the skip model's frozen features probe better", acc("001-alexnet-linear-probe"),
-         acc("001-alexnet-skip-linear-probe"), 0.0),
+        ("004: the deep-wide MLP tests below the plain MLP", "mlp", acc("004-mlp"), "deep-wide",
+         acc("004-mlp-deep-wide"), 0.0),
+        ("004: the same at Keras's default batch of 32", "mlp", exp("004-mlp", "@batch32"), "deep-wide",
+         exp("004-mlp-deep-wide", "@batch32"), 0.0),
+        ("004: the same on unscaled 0-255 pixels", "mlp", exp("004-mlp", "@raw"), "deep-wide",
+         exp("004-mlp-deep-wide", "@raw"), 0.0),
+        ("004: a CNN is far above the MLP (over 15 points)", "cnn", acc("004-cnn-bn-dropout"), "mlp",
+         acc("004-mlp"), 0.15),
+        ("004: VGG-style with augmentation beats the CNN", "vgg-style", acc("004-vgg-style"), "cnn",
+         acc("004-cnn-bn-dropout"), 0.0),
+        ("001: AlexNet with skips beats the one without", "skips", acc("001-alexnet-skip"), "no skips",
+         acc("001-alexnet"), 0.0),
+        ("001: the skip model's frozen features probe better", "skips", acc("001-alexnet-skip-linear-probe"),
+         "no skips", acc("001-alexnet-linear-probe"), 0.0),
     ]
     out: list[tuple[str, bool | None, str]] = []
-    for text, low, high, margin in checks:
+    for text, high_name, high, low_name, low, margin in checks:
         if low is None or high is None:
             out.append((text, None, "not measured"))
         else:
-            out.append((text, high - low > margin, f"{100 * high:.2f}% vs {100 * low:.2f}%"))
+            out.append((text, high - low > margin, f"{high_name} {100 * high:.2f}%, {low_name} {100 * low:.2f}%"))
     return out
 
 

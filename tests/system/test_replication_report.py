@@ -64,7 +64,7 @@ def test_findings_say_which_hold_on_the_numbers():
             {"key": "004-mlp-deep-wide", "ours_acc": 0.48, "experiments": []},
             {"key": "004-cnn-bn-dropout", "ours_acc": 0.70, "experiments": []}]
     got = {text: (holds, numbers) for text, holds, numbers in findings(rows)}
-    assert got["004: the deep-wide MLP tests below the plain MLP"] == (False, "46.00% vs 48.00%")
+    assert got["004: the deep-wide MLP tests below the plain MLP"] == (False, "mlp 46.00%, deep-wide 48.00%")
     assert got["004: a CNN is far above the MLP (over 15 points)"][0] is True
     assert got["001: AlexNet with skips beats the one without"] == (None, "not measured")
 
