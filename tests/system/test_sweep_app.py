@@ -50,11 +50,13 @@ def test_the_sweep_screen_shows_a_finished_sweep_and_q_ends_it(pair_sweep: Path)
 @pytest.mark.slow
 def test_q_while_trials_train_stops_them_saved_and_the_same_command_continues(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
+    # Trials far longer than the test (an mlp epoch of 3,000 images takes well under a second): on a quiet
+    # machine a 3-epoch trial could end between its progress showing and the q landing.
     tm = app("live --dataset synthetic --model mlp --train-limit 3000 --test-limit 100 --val-split 100 "
-             "--epochs 3 --param lr=0.01,0.05 --parallel 2 --prune none", runs)
+             "--epochs 300 --param lr=0.01,0.05 --parallel 2 --prune none", runs)
     try:
         tm.wait_for("running, 2 at once (q stops)", timeout=60)
-        wait_until(lambda: "/3 " in tm.screen(), 120, what="a trial's live progress in its row")
+        wait_until(lambda: "/300 " in tm.screen(), 120, what="a trial's live progress in its row")
         tm.keys("q")
         tm.wait_for("A sweep is running")
         tm.keys("y")
