@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from benchmarks.feature_cache import DATA  # one place says where the JPEG CIFAR-10 is
+from benchmarks.plotting import figure, save
 from engine.config import RunConfig
 from engine.control import Control
 from engine.data.load import load_config_dataset
@@ -194,30 +195,18 @@ def run_fast(config: RunConfig, budget: float) -> Curve:
 
 def plot(curves: list[Curve], path: Path, title: str) -> bool:
     """Test accuracy against wall seconds, one line per side and repeat; False without matplotlib."""
-    try:
-        import matplotlib
-    except ImportError:
+    opened = figure()
+    if opened is None:
         return False
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    fig, ax = opened
     colours: dict[str, str] = {}
     for c in curves:
         colour = colours.setdefault(c.name, f"C{len(colours)}")
-        label = c.name if sum(1 for d in curves if d.name == c.name) == 1 or c is next(
-            d for d in curves if d.name == c.name) else None
+        first = c is next(d for d in curves if d.name == c.name)  # one legend entry per side
         ax.plot([t for t, _ in c.points], [100 * a for _, a in c.points], marker="o", markersize=3,
-                color=colour, label=label, alpha=0.9)
+                color=colour, label=c.name if first else None, alpha=0.9)
     for level in (70, 80):
         ax.axhline(level, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("wall seconds from the start (data loading included)")
-    ax.set_ylabel("test accuracy, %")
     ax.set_ylim(bottom=10)
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, ax, path, title, "wall seconds from the start (data loading included)")
     return True

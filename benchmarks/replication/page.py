@@ -5,6 +5,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from benchmarks.plotting import figure, save
 from benchmarks.replication.plan import GPU_PRESETS
 from benchmarks.replication.report import CLOSE, findings
 from engine.presets import PRESETS
@@ -75,15 +76,12 @@ def assumed_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 def plot(rows: list[dict[str, Any]], path: Path) -> bool:
     """Ours per epoch against the study's final number, for 004's stages. False without matplotlib."""
-    try:
-        import matplotlib
-    except ImportError:
+    opened = figure()
+    if opened is None:
         return False
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
+    fig, ax = opened
+    from matplotlib.ticker import MaxNLocator
 
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     for i, r in enumerate(r for r in rows if r["key"] in STAGES and r.get("test_acc_by_epoch")):
         color = f"C{i}"
         curve = [100 * a if a is not None else float("nan") for a in r["test_acc_by_epoch"]]
@@ -91,16 +89,9 @@ def plot(rows: list[dict[str, Any]], path: Path) -> bool:
         ax.axhline(100 * r["study_acc"], color=color, linestyle="--", linewidth=1)
         ax.annotate(f"study {100 * r['study_acc']:.2f}%", (len(curve), 100 * r["study_acc"]), color=color,
                     fontsize=8, ha="right", va="bottom")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy, %")
-    ax.set_title("Study 004's stages on CIFAR-10 (JPEG q75): ours per epoch (solid), the study's figure (dashed)",
-                 fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    save(fig, ax, path, "Study 004's stages on CIFAR-10 (JPEG q75): ours per epoch (solid), the study's figure "
+         "(dashed)", "epoch")
     return True
 
 
