@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SUITE = ("throughput", "time_to_accuracy", "feature_cache", "startup", "tui_overhead", "inspect_cost",
+SUITE = ("throughput", "time_to_accuracy", "compile_cpu", "feature_cache", "startup", "tui_overhead", "inspect_cost",
          "tensorboard_cost", "many_runs")
 EXTRA = ("gpu",)  # needs a GPU: only with --only gpu
 

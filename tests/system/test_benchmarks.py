@@ -86,3 +86,21 @@ def test_many_runs_quick_measures_each_count_and_ends_its_app(tmp_path):
     assert [line.split()[0] for line in table[2:4]] == ["1", "20"]  # side by side, the 1-run figures first
     assert "many-runs-" not in subprocess.run(["pgrep", "-af", "python -m tui"], capture_output=True,
                                               text=True).stdout  # every app it started has ended
+
+
+def test_compile_pays_only_when_a_first_run_earns_its_compile_back(capsys):
+    """benchmarks/compile_cpu.py's verdict: the steady saving over the preset's epochs against the cold compile."""
+    from benchmarks.compile_cpu import report
+
+    def side(wall: float, last: float) -> dict[str, float]:
+        return dict(wall=wall, first=last, last=last, rate=1000.0, epochs=2)
+
+    # 1 s/epoch faster; compiling costs 30 s on a machine's first run, nothing once cached.
+    sides = {"eager": side(20.0, 10.0), "compiled, cold": side(49.0, 9.0), "compiled, warm": side(19.0, 9.0)}
+    short = report("fast", {k: dict(v) for k, v in sides.items()}, preset_epochs=2)
+    long = report("cnn", {k: dict(v) for k, v in sides.items()}, preset_epochs=100)
+    assert short["met"] is False and long["met"] is True
+    assert short["measured"] == pytest.approx(10 / 9, abs=1e-3)
+    assert "30.0 s cold" in short["note"] and "0.0 s warm" in short["note"]
+    assert set(short) == {"benchmark", "target", "measured", "goal", "unit", "higher_is_better", "met", "note"}
+    assert "pays: no" in capsys.readouterr().out
