@@ -104,3 +104,18 @@ def test_compile_pays_only_when_a_first_run_earns_its_compile_back(capsys):
     assert "30.0 s cold" in short["note"] and "0.0 s warm" in short["note"]
     assert set(short) == {"benchmark", "target", "measured", "goal", "unit", "higher_is_better", "met", "note"}
     assert "pays: no" in capsys.readouterr().out
+
+
+def test_gpu_sh_times_fast_gpu_with_the_preset_itself(tmp_path):
+    """gpu.sh's design-target part on the CPU: the real fast-gpu preset trains, and its row judges 94% in 3 s."""
+    from benchmarks.gpu import data_settings, fast_gpu_row, fast_gpu_run
+
+    assert data_settings(tmp_path / "cifar10-jpg.tar.gz") == (
+        dict(dataset="folder", data_dir=str(tmp_path / "cifar10-jpg.tar.gz")), "CIFAR-10 (JPEG q75)")
+    assert data_settings(tmp_path)[0]["dataset"] == "cifar10"
+    timed = fast_gpu_run(dict(dataset="synthetic"), str(tmp_path), device="cpu", train_limit=256, test_limit=64,
+                         epochs=1, batch_size=64, compile=False, amp=False)
+    assert 0.0 <= timed["acc"] <= 1.0 and 0 < timed["train_s"] <= timed["wall_s"]
+    assert fast_gpu_row(dict(acc=0.9401, train_s=2.9, wall_s=9.0), "CIFAR-10", "H100")["met"] is True
+    assert fast_gpu_row(dict(acc=0.9399, train_s=2.9, wall_s=9.0), "CIFAR-10", "H100")["met"] is False
+    assert fast_gpu_row(dict(acc=0.95, train_s=3.1, wall_s=9.0), "CIFAR-10", "H100")["met"] is False
