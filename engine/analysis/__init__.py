@@ -6,6 +6,7 @@
     probe.py         linear probes of a run's frozen features
     pca.py           penultimate features and their PCA
     compare.py       several runs side by side: pure data, plain tables
+    seed_groups.py   runs that repeat one experiment with other seeds: their mean ± std
     export.py        the per-epoch metrics of several runs as one CSV or JSON file
 
 May import every other engine package.

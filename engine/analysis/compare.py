@@ -195,13 +195,13 @@ class MetricRow:
     last_winner: int | None
 
 
-def _finite(x: Any) -> float | None:
+def finite(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
 def series(run: RunData, key: str) -> list[float | None]:
     """One metric per epoch, in epoch order."""
-    return [_finite(r.get(key)) for r in run.metrics]
+    return [finite(r.get(key)) for r in run.metrics]
 
 
 def _winner(values: list[float | None], higher: bool, absolute: bool = False) -> int | None:
@@ -238,7 +238,7 @@ def metric_rows(runs: list[RunData]) -> list[MetricRow]:
             values = series(run, spec.key)
             at = best_epoch_index(run)
             if not any(v is not None for v in values):  # a run with no epochs yet: fall back on its summary
-                values, at = [_finite(run.summary.get(spec.key))], 0
+                values, at = [finite(run.summary.get(spec.key))], 0
             best.append(values[at] if spec.has_best and at is not None and at < len(values) else None)
             last.append(values[-1] if values else None)
         if any(v is not None for v in best + last):
@@ -268,7 +268,7 @@ def per_class_rows(runs: list[RunData]) -> PerClass:
     names: list[str] = []
     for r in runs:
         names.extend(n for n in r.class_names if n not in names)
-    values = [[_finite((r.summary.get("per_class_acc") or {}).get(n)) for r in runs] for n in names]
+    values = [[finite((r.summary.get("per_class_acc") or {}).get(n)) for r in runs] for n in names]
     delta: list[float | None] = []
     for row in values:
         present = [v for v in row if v is not None]
@@ -354,67 +354,7 @@ def curves(runs: list[RunData], metric: str, x_axis: str = "epoch") -> list[Curv
         raise UserError("x axis must be 'epoch' or 'wall'")
     out = []
     for run in runs:
-        raw = [(_finite(r.get(xkey)), _finite(r.get(metric))) for r in run.metrics]
+        raw = [(finite(r.get(xkey)), finite(r.get(metric))) for r in run.metrics]
         pts = [(x, y) for x, y in raw if x is not None and y is not None]
         out.append(Curve(run.label, [p[0] for p in pts], [p[1] for p in pts]))
     return out
-
-
-# ----------------------------------------------------------------------------- seed groups
-
-
-@dataclass
-class SeedGroup:
-    """Runs that are one experiment repeated with different seeds."""
-
-    runs: list[RunData]
-    differing: dict[str, str]  # what sets this group apart from the other groups
-    stats: dict[str, tuple[float, float, int]]  # metric -> (mean, sample std, n)
-
-    @property
-    def seeds(self) -> list[Any]:
-        return [r.config.get("seed") for r in self.runs]
-
-
-GROUP_METRICS: dict[str, tuple[str, str]] = {
-    "best_acc": ("best val", "pct"), "test_acc": ("test (last)", "pct"), "wall_time_s": ("wall", "time"),
-    "img_per_s": ("img/s", "rate"),
-}
-"""Summary field -> (label, kind as tui.format.metric reads it): what a seed group's mean ± std shows."""
-
-
-def experiment_key(run: RunData) -> tuple[tuple[str, str], ...]:
-    """The config with seed and bookkeeping removed: equal keys = same experiment."""
-    keep = {k: v for k, v in run.config.items() if k not in NOT_EXPERIMENT}
-    return tuple(sorted((k, repr(v)) for k, v in flatten(keep).items()))
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for one value)."""
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, 0.0
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-
-
-def seed_groups(runs: list[RunData], min_size: int = 2) -> list[SeedGroup]:
-    """Groups of at least min_size runs differing only by seed, largest first."""
-    by_key: dict[tuple, list[RunData]] = {}
-    for run in runs:
-        by_key.setdefault(experiment_key(run), []).append(run)
-    groups = [g for g in by_key.values() if len(g) >= min_size]
-    all_keys = [dict(k) for k in by_key]
-    out = []
-    for members in groups:
-        key = dict(experiment_key(members[0]))
-        # Name a group by the fields whose value varies across groups (model, lr, ...).
-        varying = {k for k in key if len({d.get(k) for d in all_keys}) > 1}
-        differing = {k: key[k].strip("'") for k in sorted(varying)}
-        stats = {}
-        for metric in GROUP_METRICS:
-            values = [v for r in members if (v := _finite(r.summary.get(metric))) is not None]
-            if values:
-                stats[metric] = (*mean_std(values), len(values))
-        out.append(SeedGroup(members, differing, stats))
-    return sorted(out, key=lambda g: -len(g.runs))

@@ -9,8 +9,9 @@ import os
 import pytest
 
 from engine.analysis.compare import (
-    config_rows, confusion_diff, curves, load_compare_runs, metric_rows, per_class_rows, seed_groups,
+    config_rows, confusion_diff, curves, load_compare_runs, metric_rows, per_class_rows,
 )
+from engine.analysis.seed_groups import seed_groups
 from engine.config import UserError
 from engine.analysis.export import export_runs, to_csv
 from engine.runs import delete_run, read_meta, resolve_run, set_name, set_note, set_tags, writer_alive

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Sequence
 
 from engine.analysis.compare import (
-    GROUP_METRICS, RunData, config_rows, confusion_diff, largest_changes, load_compare_runs, metric_rows, per_class_rows,
-    resume_note, seed_groups,
+    RunData, config_rows, confusion_diff, largest_changes, load_compare_runs, metric_rows, per_class_rows, resume_note,
 )
+from engine.analysis.seed_groups import GROUP_METRICS, seed_groups
 from engine.config import UserError
 from engine.events import EpochDone
 from engine.runs import resolve_run

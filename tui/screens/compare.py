@@ -27,8 +27,9 @@ from textual.worker import get_current_worker
 from engine.runs import RunStatus
 from engine.analysis.compare import (
     CURVE_METRICS, ConfusionDiff, RunData, attach_probes, config_rows, confusion_diff, curves, load_compare_run, metric_rows,
-    per_class_rows, seed_groups,
+    per_class_rows,
 )
+from engine.analysis.seed_groups import seed_groups
 from engine.config import UserError
 
 from tui import format as fmt
