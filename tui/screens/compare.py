@@ -12,8 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -26,10 +24,9 @@ from textual.worker import get_current_worker
 
 from engine.runs import RunStatus
 from engine.analysis.compare import (
-    CURVE_METRICS, ConfusionDiff, RunData, attach_probes, config_rows, confusion_diff, curves, load_compare_run, metric_rows,
+    CURVE_METRICS, RunData, attach_probes, config_rows, confusion_diff, curves, load_compare_run, metric_rows,
     per_class_rows,
 )
-from engine.analysis.seed_groups import seed_groups
 from engine.config import UserError
 
 from tui import format as fmt
@@ -37,14 +34,13 @@ from tui.format import letter, truncate
 from tui.messages import OpenFeatures, OpenRuns
 from tui.screens.compare_render import (
     MARKERS,
-    MAX_MATRIX_CLASSES,
     PALETTE,
     apart_labels,
-    changes_table,
     diff_view,
-    matrix_table,
+    own_confusion,
     run_style,
     run_tag,
+    seeds_view,
     short_label,
 )
 from tui.screens.run_dialogs import prompt_export
@@ -322,7 +318,7 @@ class CompareScreen(Screen):
     def _confusion(self) -> None:
         box = self.query_one("#cmp-confusion", Static)
         if len(self.runs) == 1:  # a single run (opened as its own view): its matrix itself
-            box.update(self._own_confusion(self.runs[0]))
+            box.update(own_confusion(self.runs[0]))
             return
         if len(self.runs) != 2:
             box.update("The confusion difference needs exactly two runs (select two on the runs screen).")
@@ -334,38 +330,8 @@ class CompareScreen(Screen):
             return
         box.update(diff_view(diff, self.app.no_color))
 
-    @staticmethod
-    def _own_confusion(run: RunData) -> RenderableType:
-        cells = run.summary.get("confusion") or []
-        if not cells:
-            return "no confusion matrix yet (no epoch finished)"
-        if len(cells) <= MAX_MATRIX_CLASSES:
-            return matrix_table("test confusion matrix, rows = true class", run.class_names, cells, str)
-        errors = [[0 if i == j else v for j, v in enumerate(row)] for i, row in enumerate(cells)]
-        return changes_table(ConfusionDiff(run.class_names, errors, False), "most frequent confusions (images)", str)
-
     def _seeds(self) -> None:
-        box = self.query_one("#cmp-seeds", Static)
-        groups = seed_groups(self.runs)
-        if not groups:
-            box.update("No two of these runs differ only by seed.\n"
-                       "Train one config with --seed 1, 2, 3 and compare them to see mean ± spread.")
-            return
-        table = Table(title="runs that differ only by seed: mean ± sample std", box=None, padding=(0, 1),
-                      title_justify="left")
-        for col in ("group", "n", "seeds", "best val", "test (last)", "wall", "img/s"):
-            table.add_column(col)
-        for g in groups:
-            what = " ".join(f"{k}={v}" for k, v in g.differing.items()) or "same config"
-            stat = g.stats
-
-            def pm(key: str, kind: str) -> str:
-                return fmt.mean_std(*stat[key][:2], kind) if key in stat else fmt.MISSING
-
-            members = " ".join(str(letter(self.runs.index(r))) for r in g.runs)
-            table.add_row(f"{what}\n[{members}]", str(len(g.runs)), ",".join(map(str, g.seeds)), pm("best_acc", "pct"),
-                          pm("test_acc", "pct"), pm("wall_time_s", "time"), pm("img_per_s", "rate"))
-        box.update(table)
+        self.query_one("#cmp-seeds", Static).update(seeds_view(self.runs))
 
     # ------------------------------------------------------------------ keys
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from engine.analysis.compare import ConfusionDiff, RunData, largest_changes
+from engine.analysis.seed_groups import seed_groups
 from engine.runs.meta import short_name
 
+from tui import format as fmt
 from tui.format import abbreviations, letter, truncate
 from tui.screens.runs_table import apart_texts
 
@@ -124,3 +126,34 @@ def changes_table(diff: ConfusionDiff, title: str, fmt: Callable[[Any], str], by
         shown = _shown(fmt, v, i == j, by_merit)
         table.add_row(diff.class_names[i], diff.class_names[j], Text(shown, style=diff_style(v, scale, i == j)))
     return Group(Text(title, style="bold"), table)  # a title apart: a Table wraps its title to the table's width
+
+
+def own_confusion(run: RunData) -> RenderableType:
+    """One run's test confusion matrix, or its most frequent confusions where the classes are too many."""
+    cells = run.summary.get("confusion") or []
+    if not cells:
+        return "no confusion matrix yet (no epoch finished)"
+    if len(cells) <= MAX_MATRIX_CLASSES:
+        return matrix_table("test confusion matrix, rows = true class", run.class_names, cells, str)
+    errors = [[0 if i == j else v for j, v in enumerate(row)] for i, row in enumerate(cells)]
+    return changes_table(ConfusionDiff(run.class_names, errors, False), "most frequent confusions (images)", str)
+
+
+def seeds_view(runs: list[RunData]) -> RenderableType:
+    """The runs that differ only by seed, grouped: mean ± sample std of each group's metrics."""
+    groups = seed_groups(runs)
+    if not groups:
+        return ("No two of these runs differ only by seed.\n"
+                "Train one config with --seed 1, 2, 3 and compare them to see mean ± spread.")
+    table = Table(title="runs that differ only by seed: mean ± sample std", box=None, padding=(0, 1),
+                  title_justify="left")
+    for col in ("group", "n", "seeds", "best val", "test (last)", "wall", "img/s"):
+        table.add_column(col)
+    for g in groups:
+        what = " ".join(f"{k}={v}" for k, v in g.differing.items()) or "same config"
+        members = " ".join(str(letter(runs.index(r))) for r in g.runs)
+        cells = [fmt.mean_std(*g.stats[key][:2], kind) if key in g.stats else fmt.MISSING
+                 for key, kind in (("best_acc", "pct"), ("test_acc", "pct"), ("wall_time_s", "time"),
+                                   ("img_per_s", "rate"))]
+        table.add_row(f"{what}\n[{members}]", str(len(g.runs)), ",".join(map(str, g.seeds)), *cells)
+    return table
