@@ -42,7 +42,7 @@ from engine.config import RunConfig, UserError, default_runs_dir
 from engine.runs.layout import metrics_path
 from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 
-from tui.hangup import HangupWatch
+from tui.hangup import HangupWatch, hangup_safe_driver
 from tui.messages import FollowedRunEnded, RunFinished, SweepFinished
 from tui.navigation import Navigator
 from tui.screens.confirm import ConfirmQuit
@@ -52,52 +52,6 @@ from tui.terminal_notify import TITLE, WORTH_A_WORD, end_text, escapes
 
 # What ends a session from outside: kill/systemd, a dropped SSH connection, Ctrl-\, Ctrl-C from a shell's kill.
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGINT") if hasattr(signal, n))
-
-
-class _HangupSafeOutput:
-    """The terminal as Textual's output thread sees it, minus one hang: once the terminal has hung up
-    (an SSH connection dropped: every write fails with EIO), writes are dropped.
-
-    Textual's output thread dies on its first failed write; its bounded queue then fills and the
-    app's next write blocks the UI thread forever: the run is saved, but the process never exits.
-    """
-
-    def __init__(self, file: Any) -> None:
-        self._file = file
-        self.gone = False
-
-    def write(self, text: str) -> int:
-        if not self.gone:
-            try:
-                return self._file.write(text)
-            except OSError:
-                self.gone = True
-        return len(text)
-
-    def flush(self) -> None:
-        if not self.gone:
-            try:
-                self._file.flush()
-            except OSError:
-                self.gone = True
-
-    def __getattr__(self, name: str) -> Any:  # fileno, isatty, encoding...
-        return getattr(self._file, name)
-
-
-def _driver_class() -> Any:
-    """Textual's terminal driver with hang-up-safe output (None: Textual's choice, e.g. on Windows)."""
-    if sys.platform == "win32" or os.environ.get("TEXTUAL_DRIVER"):
-        return None
-    from textual.drivers.linux_driver import LinuxDriver
-
-    class HangupSafeDriver(LinuxDriver):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            if hasattr(self, "_file"):
-                self._file = _HangupSafeOutput(self._file)  # type: ignore[assignment]
-
-    return HangupSafeDriver
 
 
 class ModelsImported(Message):
@@ -126,7 +80,7 @@ class CifarApp(Navigator[int]):
                  compare: list[str] | None = None, start_screen: Any = None, resume: str | None = None,
                  change: dict[str, Any] | None = None, base: RunConfig | None = None, notify: bool = True,
                  images: str | Callable[[], str] = HALFBLOCK) -> None:
-        super().__init__(driver_class=_driver_class())
+        super().__init__(driver_class=hangup_safe_driver())
         self.start_screen = start_screen
         """A ready-made first screen (`cifar-tui sweep`, tests, screenshots); overrides config/watch/compare."""
         self.config = config
@@ -395,7 +349,7 @@ def run_app(config: RunConfig | None = None, *, runs_dir: str | None = None, wat
         raise UserError(f"{watch} is not a run directory")
     # No cyclic garbage collection until the first frame: building the first screen makes a burst of objects
     # (widgets, styles, CSS rules) that sets off collections walking every live object, ~0.06 s of CPU on a
-    # 2-core machine (issue 13: the first frame within 0.5 s), and frees next to nothing.
+    # 2-core machine (the README's Performance target: the first frame within 0.5 s), and frees next to nothing.
     probe = ImageProbe()  # asks the terminal in a thread while the app is built (tui/terminal_images.py)
     gc.disable()
     try:

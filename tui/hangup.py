@@ -8,6 +8,9 @@ forever (at most of a core). This watchdog does not depend on the loop: a daemon
 at the terminal twice a second. Once it is lost it asks the app to stop (the same clean stop as a
 signal: the run finishes its step and is saved, resumable), waits until no run is training or
 GRACE_S passes, then ends the process with 128 + SIGHUP, as a shell reports a hang-up.
+
+``hangup_safe_driver``: Textual's terminal driver whose writes to a hung-up terminal are dropped
+instead of killing its output thread (which would leave the UI thread blocked on a full queue).
 """
 from __future__ import annotations
 
@@ -78,3 +81,49 @@ class HangupWatch(threading.Thread):
             return self.app.training_screen() is not None
         except Exception:  # noqa: BLE001 - the app is being torn down: nothing trains any more
             return False
+
+
+class HangupSafeOutput:
+    """The terminal as Textual's output thread sees it, minus one hang: once the terminal has hung up
+    (an SSH connection dropped: every write fails with EIO), writes are dropped.
+
+    Textual's output thread dies on its first failed write; its bounded queue then fills and the
+    app's next write blocks the UI thread forever: the run is saved, but the process never exits.
+    """
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self._file.write(text)
+            except OSError:
+                self.gone = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._file.flush()
+            except OSError:
+                self.gone = True
+
+    def __getattr__(self, name: str) -> Any:  # fileno, isatty, encoding...
+        return getattr(self._file, name)
+
+
+def hangup_safe_driver() -> Any:
+    """Textual's terminal driver with hang-up-safe output (None: Textual's choice, e.g. on Windows)."""
+    if sys.platform == "win32" or os.environ.get("TEXTUAL_DRIVER"):
+        return None
+    from textual.drivers.linux_driver import LinuxDriver
+
+    class HangupSafeDriver(LinuxDriver):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if hasattr(self, "_file"):
+                self._file = HangupSafeOutput(self._file)  # type: ignore[assignment]
+
+    return HangupSafeDriver

@@ -8,7 +8,7 @@ flagged in place; the info panel explains the focused field with its RunConfig
 docstring. The model list, parameter counts and device need torch, which the
 app imports in the background; until then the form is already usable and says
 it is loading. The first frame holds only the form's first rows: the rest are
-mounted right after it (issue 13: the first frame within 0.5 s of launch).
+mounted right after it (the README's Performance target: the first frame within 0.5 s of launch).
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ PROBE = "linear-probe"
 # runs are found) and the preset's free-form metadata.
 NOT_EDITED = frozenset({"runs_dir", "extra", "sync_bn", "dist_timeout"})  # the app trains in one process
 # The rows of the launcher's first frame. Every widget styled and laid out before that frame costs ~3 ms of a
-# 2-core machine's CPU (issue 13: the first frame within 0.5 s of launch); the rest of the form and the advanced
+# 2-core machine's CPU (the README's Performance target: the first frame within 0.5 s of launch); the rest of the form and the advanced
 # section are mounted right after it, below the fold of an 80x24 terminal, before anyone can reach them.
 FIRST_FRAME_ROWS = 2
 
