@@ -40,9 +40,9 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
 
 def explanations(rows: list[dict[str, Any]]) -> list[str]:
     out = ["## Gaps over 2 points, and what was measured about them", ""]
-    for r in rows:
-        if r.get("explained"):
-            out.append(f"- **{r['key']}**: {r['explained']}")
+    out += [f"- **{r['key']}**: {r['explained']}" for r in rows if r.get("explained") and r["full_budget"]]
+    out += ["", "## Reduced budgets: what each run shows", ""]
+    out += [f"- **{r['key']}**: {r['explained']}" for r in rows if r.get("explained") and not r["full_budget"]]
     return out + [""]
 
 

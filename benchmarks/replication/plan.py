@@ -71,8 +71,13 @@ PROOF_FLAGS = ("--train-limit", "1000", "--test-limit", "1000", "--val-split", "
 PROOF_BUDGET = "proof: 1,000 images, 1 epoch, random weights"
 
 
+# A two-phase recipe proves itself only if its second phase (the unfreezing) runs too: one epoch each.
+PROOF_EXTRA = {"004-mobilenet-v2-two-phase": ("--epochs", "2", "--phase2-epoch", "2")}
+
+
 def proof_jobs() -> tuple[Job, ...]:
-    return tuple(Job(f"{p}@proof", p, PROOF_FLAGS, PROOF_BUDGET, full_budget=False) for p in GPU_PRESETS)
+    return tuple(Job(f"{p}@proof", p, PROOF_FLAGS + PROOF_EXTRA.get(p, ()), PROOF_BUDGET, full_budget=False)
+                 for p in GPU_PRESETS)
 
 
 @dataclass(frozen=True)

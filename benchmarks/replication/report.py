@@ -26,6 +26,15 @@ def _curve(run: Path) -> list[float | None]:
     return [r.get("test_acc") for r in rows]
 
 
+def _loss_ends(run: Path) -> tuple[float, float] | None:
+    """The training loss at the first and the last step the run logged (steps.jsonl): a proof run's evidence."""
+    path = run / "steps.jsonl"
+    if not path.is_file():
+        return None
+    losses = [json.loads(line)["loss"] for line in path.read_text().splitlines() if line.strip()]
+    return (losses[0], losses[-1]) if losses else None
+
+
 def measure(job: Job, runs_dir: Path) -> dict[str, Any] | None:
     """What the newest finished run of a job measured; None when it has none."""
     run = newest_run(runs_dir, job.key)
@@ -39,6 +48,7 @@ def measure(job: Job, runs_dir: Path) -> dict[str, Any] | None:
         "batch_size": c.get("batch_size"), "normalize": c.get("normalize"), "wall_s": round(s.get("wall_time_s") or 0),
         "train_acc": s.get("train_acc"), "best_val": s.get("best_acc"), "best_epoch": s.get("best_epoch"),
         "test_acc_by_epoch": _curve(run), "question": job.question or None, "change": " ".join(job.flags),
+        "train_loss_ends": _loss_ends(run),
     }
 
 
@@ -72,6 +82,15 @@ def explain(row: dict[str, Any], experiments: list[dict[str, Any]]) -> str | Non
     return f"{100 * abs(ours - study):.2f} points {side} the study; " + "; ".join(facts) + "."
 
 
+def reduced(row: dict[str, Any]) -> str | None:
+    """What a reduced-budget row shows: that the recipe ran end to end and its loss moved, not the study's number."""
+    if row["ours_acc"] is None:
+        return None
+    ends = row.get("train_loss_ends")
+    loss = f"; training loss {ends[0]:.3f} at its first step, {ends[1]:.3f} at its last" if ends else ""
+    return f"a reduced budget ({row['budget']}): the recipe runs end to end here{loss}; not the study's number"
+
+
 def collect(plan: Plan, runs_dir: Path) -> list[dict[str, Any]]:
     """One object per preset row of the plan (the summary.json of the issue), experiments nested in it."""
     out = []
@@ -85,8 +104,7 @@ def collect(plan: Plan, runs_dir: Path) -> list[dict[str, Any]]:
         exps = [m for e in plan.experiments if e.preset == job.preset and job.key == job.preset
                 if (m := measure(e, runs_dir))]
         row["experiments"] = exps
-        row["explained"] = explain(row, exps) if job.full_budget else (
-            "a reduced budget: it shows the recipe trains here, not the study's number" if row["ours_acc"] else None)
+        row["explained"] = explain(row, exps) if job.full_budget else reduced(row)
         out.append(row)
     return out
 

@@ -44,7 +44,22 @@ def test_rows_carry_the_issue_fields_and_measured_curves(runs):
     assert mlp["full_budget"] is True and mlp["budget"] == "full (the preset's own)"
     assert [e["key"] for e in mlp["experiments"]] == ["004-mlp@batch32"]
     assert mlp["experiments"][0]["batch_size"] == 32
+    first, last = mlp["train_loss_ends"]  # steps.jsonl's first and last logged step
+    assert first > 0 and last > 0
     json.dumps(rows)  # summary.json takes them as they are
+
+
+def test_a_proof_row_says_it_ran_end_to_end_and_how_its_loss_moved():
+    from benchmarks.replication.plan import Plan as P
+    from benchmarks.replication.report import reduced
+
+    row = dict(ours_acc=0.1, budget="proof: 1,000 images, 1 epoch, random weights", train_loss_ends=(2.45, 2.27))
+    text = reduced(row)
+    assert "runs end to end" in text and "2.450" in text and "2.270" in text and "not the study's number" in text
+    assert reduced(dict(row, ours_acc=None)) is None
+    two_phase = next(j for j in P().extra if j.preset == "004-mobilenet-v2-two-phase")
+    flags = " ".join(two_phase.flags)
+    assert flags.endswith("--epochs 2 --phase2-epoch 2")  # argparse keeps the last: phase 2 runs in the proof
 
 
 def test_a_far_row_is_explained_by_its_curve_and_experiments():
