@@ -19,8 +19,11 @@ def pct(x: float | None) -> str:
 
 
 def gap(r: dict[str, Any]) -> str:
+    """Points from the study; none for a reduced budget, whose number is not meant to be the study's."""
     if r.get("ours_acc") is None or r.get("study_acc") is None:
         return ""
+    if not r["full_budget"]:
+        return "(budget cut)"
     return f"{100 * (r['ours_acc'] - r['study_acc']):+.2f}"
 
 

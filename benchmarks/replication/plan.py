@@ -76,8 +76,9 @@ PROOF_EXTRA = {"004-mobilenet-v2-two-phase": ("--epochs", "2", "--phase2-epoch",
 
 
 def proof_jobs() -> tuple[Job, ...]:
-    return tuple(Job(f"{p}@proof", p, PROOF_FLAGS + PROOF_EXTRA.get(p, ()), PROOF_BUDGET, full_budget=False)
-                 for p in GPU_PRESETS)
+    return tuple(Job(f"{p}@proof", p, PROOF_FLAGS + PROOF_EXTRA.get(p, ()),
+                     PROOF_BUDGET.replace("1 epoch", "1 epoch per phase") if p in PROOF_EXTRA else PROOF_BUDGET,
+                     full_budget=False) for p in GPU_PRESETS)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,8 @@ def reduced(row: dict[str, Any]) -> str | None:
         return None
     ends = row.get("train_loss_ends")
     loss = f"; training loss {ends[0]:.3f} at its first step, {ends[1]:.3f} at its last" if ends else ""
-    return f"a reduced budget ({row['budget']}): the recipe runs end to end here{loss}; not the study's number"
+    return (f"a reduced budget ({row['budget']}): the recipe runs end to end here (its weights file loaded, "
+            f"every phase, every evaluation){loss}; too few steps to show learning, and not the study's number")
 
 
 def collect(plan: Plan, runs_dir: Path) -> list[dict[str, Any]]:
