@@ -111,10 +111,10 @@ def main() -> None:
     print(f"{platform.platform()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} "
           f"threads; load average at the start " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
     rows = []
+    run_length = {"cnn": RunConfig().epochs, "fast": PRESETS["fast"].overrides["epochs"]}  # a run of its own
     with tempfile.TemporaryDirectory() as tmp:
         for name, config in configs(args, tmp).items():
-            preset_epochs = PRESETS["fast"].overrides["epochs"] if name == "fast" else 10
-            rows.append(report(name, measure(config, tmp), preset_epochs))
+            rows.append(report(name, measure(config, tmp), run_length[name]))
     print("load average at the end " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")

@@ -27,6 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.feature_cache import DATA  # noqa: E402  (one place says where the JPEG CIFAR-10 is)
+
 # Dense bf16 tensor-core peaks (TFLOP/s, no sparsity) from the vendors' data sheets, matched by name.
 # (The H100 SXM calls itself "NVIDIA H100 80GB HBM3": plain "H100" means SXM; PCIe and NVL say so.)
 PEAK_TFLOPS = {"H200": 989.0, "H100 NVL": 835.0, "H100 PCIe": 756.0, "H100": 989.0,
@@ -73,7 +75,6 @@ def images_per_s(model: str, args: argparse.Namespace, runs: str) -> float:
 
 
 FAST_GPU_ACC, FAST_GPU_SECONDS = 0.94, 3.0
-JPEG_CIFAR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 
 
 def data_settings(data: Path) -> tuple[dict[str, str], str]:
@@ -114,7 +115,7 @@ def main() -> int:
     ap.add_argument("--models", nargs="*", default=["resnet18-cifar", "fast"])
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--epochs", type=int, default=8)
-    ap.add_argument("--data", type=Path, default=JPEG_CIFAR,
+    ap.add_argument("--data", type=Path, default=DATA,
                     help="CIFAR-10 for fast-gpu's time to 94%%: the official python files' folder, or the JPEG tarball")
     ap.add_argument("--out", type=Path, help="also write the output here (default benchmarks/results/gpu-<device>.txt)")
     ap.add_argument("--json", type=Path, help="write one row per model here")
