@@ -147,15 +147,19 @@ def test_a_record_changed_by_hand_is_not_used(runs, small_index, json_reads):
 
 
 def test_two_processes_saving_at_once_leave_a_whole_index(runs, small_index):
-    code = ("import os, sys\nfrom engine.runs import index\nindex.SAVE_FROM_RUNS = 1\n"
+    code = ("import os, sys\nfrom engine.runs import index\nindex.SAVE_FROM_RUNS = 1\nwrote = 0\n"
             "for _ in range(30):\n"
             "    try:\n        os.unlink(os.path.join(sys.argv[1], '.index'))\n    except FileNotFoundError:\n        pass\n"
-            "    i = index.RunIndex(sys.argv[1]); i.scan(); assert i.save(force=True)\n")
-    writers = [subprocess.Popen([sys.executable, "-c", code, str(runs)]) for _ in range(2)]
+            # No save when the other writer's whole index landed between the unlink and the scan (nothing changed).
+            "    i = index.RunIndex(sys.argv[1]); i.scan(); wrote += i.save(force=True)\n"
+            "print(wrote)\n")
+    writers = [subprocess.Popen([sys.executable, "-c", code, str(runs)], stdout=subprocess.PIPE, text=True)
+               for _ in range(2)]
     seen = []
     while any(w.poll() is None for w in writers):
         seen.append(len(load(runs)))  # a reader meanwhile: no index, or a whole one, never half of one
-    assert [w.wait() for w in writers] == [0, 0]
+    outs = [w.communicate() for w in writers]
+    assert [w.returncode for w in writers] == [0, 0] and all(int(out) > 0 for out, _ in outs)  # both really wrote
     assert set(seen) <= {0, 6} and len(load(runs)) == 6
     assert not [p for p in os.listdir(runs) if p.endswith(store_files.TEMP_SUFFIX)]
 
