@@ -54,6 +54,10 @@ EXPERIMENTS: tuple[Job, ...] = (
         question="unscaled 0-255 pixels (a notebook that skipped /255): does the plain MLP survive them?"),
     Job("004-mlp-deep-wide@raw", "004-mlp-deep-wide", ("--normalize", "raw"),
         question="unscaled 0-255 pixels: does the deep-wide MLP fall below the plain one, as in the study?"),
+    Job("004-mlp-deep-wide@epochs60", "004-mlp-deep-wide", ("--epochs", "60"),
+        question="three times as long (the study states no epoch count): does the deep-wide MLP overfit below?"),
+    Job("004-mlp@epochs60", "004-mlp", ("--epochs", "60"),
+        question="the plain MLP three times as long, to compare with the deep-wide one"),
 )
 
 # Need ImageNet weights or hours of GPU: `replicate.py --gpu` runs them at full budget on official CIFAR-10.

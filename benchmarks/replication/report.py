@@ -132,6 +132,8 @@ def findings(rows: list[dict[str, Any]]) -> list[tuple[str, bool | None, str]]:
          exp("004-mlp-deep-wide", "@batch32"), 0.0),
         ("004: the same on unscaled 0-255 pixels", "mlp", exp("004-mlp", "@raw"), "deep-wide",
          exp("004-mlp-deep-wide", "@raw"), 0.0),
+        ("004: the same after 60 epochs, three times the preset's", "mlp", exp("004-mlp", "@epochs60"), "deep-wide",
+         exp("004-mlp-deep-wide", "@epochs60"), 0.0),
         ("004: a CNN is far above the MLP (over 15 points)", "cnn", acc("004-cnn-bn-dropout"), "mlp",
          acc("004-mlp"), 0.15),
         ("004: VGG-style with augmentation beats the CNN", "vgg-style", acc("004-vgg-style"), "cnn",
