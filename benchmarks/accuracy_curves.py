@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from benchmarks.feature_cache import DATA  # one place says where the JPEG CIFAR-10 is
+from benchmarks import DATA
 from benchmarks.plotting import figure, save
 from engine.config import RunConfig
 from engine.control import Control

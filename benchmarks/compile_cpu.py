@@ -25,7 +25,6 @@ import os
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from benchmarks.feature_cache import DATA  # noqa: E402
+from benchmarks import DATA  # noqa: E402
+from benchmarks.trained import train_to_end  # noqa: E402
 from engine.config import RunConfig  # noqa: E402
 from engine.presets import PRESETS, preset_run_config  # noqa: E402
-from engine.runs.reader import read_metrics  # noqa: E402
-from engine.training.loop import train  # noqa: E402
 
 SIDES = ("eager", "compiled, cold", "compiled, warm")
 
@@ -55,14 +53,9 @@ def configs(args: argparse.Namespace, runs: str) -> dict[str, RunConfig]:
 
 
 def run(config: RunConfig) -> dict[str, float]:
-    t0 = time.perf_counter()
-    result = train(config)
-    wall = time.perf_counter() - t0
-    if result.status != "completed":
-        raise SystemExit(f"compile_cpu: {config.model} {result.status}: {result.error}")
-    records = read_metrics(result.run_dir)
-    return dict(wall=wall, first=records[0]["train_time_s"], last=records[-1]["train_time_s"],
-                rate=records[-1]["img_per_s"], epochs=len(records))
+    run = train_to_end(config)
+    return dict(wall=run.wall_s, first=run.records[0]["train_time_s"], last=run.last["train_time_s"],
+                rate=run.last["img_per_s"], epochs=len(run.records))
 
 
 def measure(config: RunConfig, cache_root: str) -> dict[str, dict[str, float]]:

@@ -53,6 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
+from benchmarks import DATA  # noqa: E402
+
 from engine.config import RunConfig  # noqa: E402
 from engine.data.load import load_config_dataset  # noqa: E402
 from engine.events import Log  # noqa: E402
@@ -63,11 +65,9 @@ from engine.models.registry import get_spec  # noqa: E402
 from engine.training.optim import build_optimizer  # noqa: E402
 from engine.data.pipeline import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 from engine.presets import preset_run_config  # noqa: E402
-from engine.runs import read_metrics  # noqa: E402
 from engine.models.strategies import build_model  # noqa: E402
-from engine.training.loop import train  # noqa: E402
+from benchmarks.trained import train_to_end  # noqa: E402
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 PRESETS = {"alexnet": "000-alexnet-feature-extract", "mobilenet_v2": "004-mobilenet-v2-frozen"}
 VARIANTS = ("cached", "uncached", "reference")
 SIZES = {"alexnet": lambda a: a.alexnet_size, "mobilenet_v2": lambda a: a.mobilenet_size}
@@ -132,16 +132,11 @@ def write_weights(model: str, size: int, config: RunConfig, path: Path) -> str:
 
 def run_engine(config: RunConfig) -> Trial:
     logs: list[str] = []
-    t0 = time.perf_counter()
-    result = train(config, on_event=lambda e: logs.append(e.message) if isinstance(e, Log) else None)
-    seconds = time.perf_counter() - t0
-    if result.status != "completed":
-        raise RuntimeError(f"{config.model}: {result.status} {result.error}")
-    records = read_metrics(result.run_dir)
+    run = train_to_end(config, on_event=lambda e: logs.append(e.message) if isinstance(e, Log) else None)
     on = [m for m in logs if m.startswith("feature cache on")]
     build = float(on[0].rsplit("built in ", 1)[1].split(" s")[0]) if on else None
-    return Trial(seconds, records[-1]["test_acc"], records[-1]["train_loss"], build, sum(r["train_time_s"] for r in records),
-                 sum(r["epoch_time_s"] for r in records), on[0] if on else next(
+    return Trial(run.wall_s, run.last["test_acc"], run.last["train_loss"], build, run.total("train_time_s"),
+                 run.total("epoch_time_s"), on[0] if on else next(
                      (m for m in logs if m.startswith("feature cache off")), ""))
 
 
@@ -254,10 +249,9 @@ def noise(models: list[str], weights: dict[str, str], runs: str, args: argparse.
             if tolerance is not None:
                 engine.training.feature_cache.FP16_TOLERANCE = tolerance  # 0: any rounding at all means fp32
             try:
-                result = train(config)
+                last = train_to_end(config).last
             finally:
                 engine.training.feature_cache.FP16_TOLERANCE = old
-            last = read_metrics(result.run_dir)[-1]
             print(f"  {m:<13}{tag:<16}{last['train_loss']:.5f}  {last['val_acc']:.3f}  {last['test_acc']:.3f}",
                   flush=True)
 

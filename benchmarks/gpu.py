@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.feature_cache import DATA  # noqa: E402  (one place says where the JPEG CIFAR-10 is)
+from benchmarks import DATA  # noqa: E402
 
 # Dense bf16 tensor-core peaks (TFLOP/s, no sparsity) from the vendors' data sheets, matched by name.
 # (The H100 SXM calls itself "NVIDIA H100 80GB HBM3": plain "H100" means SXM; PCIe and NVL say so.)
@@ -60,17 +60,13 @@ def flops_per_image(model: str, batch: int) -> float:
 
 
 def images_per_s(model: str, args: argparse.Namespace, runs: str) -> float:
+    from benchmarks.trained import train_to_end
     from engine.config import RunConfig
-    from engine.runs import read_metrics
-    from engine.training.loop import train
 
     cfg = RunConfig(dataset="synthetic", model=model, epochs=args.epochs, batch_size=args.batch_size, device="cuda",
                     compile=True, amp=True, channels_last=True, val_split=0, test_limit=1000, checkpoints=False,
                     predictions=False, runs_dir=runs, seed=0)
-    result = train(cfg)
-    if result.status != "completed":
-        raise RuntimeError(f"{model}: {result.status} {result.error}")
-    rates = [r["img_per_s"] for r in read_metrics(result.run_dir)]
+    rates = [r["img_per_s"] for r in train_to_end(cfg).records]
     return statistics.median(rates[2:] or rates)
 
 
@@ -86,21 +82,13 @@ def data_settings(data: Path) -> tuple[dict[str, str], str]:
 
 def fast_gpu_run(data: dict[str, str], runs: str, device: str = "cuda", **change: object) -> dict[str, float]:
     """One run of the preset fast-gpu: its final test accuracy, training seconds and wall seconds."""
-    import time
-
+    from benchmarks.trained import train_to_end
     from engine.presets import preset_run_config
-    from engine.runs import read_metrics
-    from engine.training.loop import train
 
     cfg = preset_run_config("fast-gpu", **data, **change, runs_dir=runs, device=device, seed=0, checkpoints=False,
                             predictions=False, tensorboard=False)
-    t0 = time.perf_counter()
-    result = train(cfg)
-    if result.status != "completed":
-        raise RuntimeError(f"fast-gpu: {result.status} {result.error}")
-    records = read_metrics(result.run_dir)
-    return dict(acc=records[-1]["test_acc"], train_s=sum(r["train_time_s"] for r in records),
-                wall_s=time.perf_counter() - t0)
+    run = train_to_end(cfg)
+    return dict(acc=run.last["test_acc"], train_s=run.total("train_time_s"), wall_s=run.wall_s)
 
 
 def fast_gpu_row(timed: dict[str, float], data_name: str, device_name: str) -> dict[str, object]:

@@ -29,26 +29,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-JPEG_CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 
 
 def base_config(runs: str, train_limit: int, epochs: int, test_limit: int | None = None):
     from engine.config import RunConfig
 
-    data = dict(dataset="folder", data_dir=str(JPEG_CIFAR)) if JPEG_CIFAR.exists() else dict(dataset="synthetic")
+    from benchmarks import DATA
+
+    data = dict(dataset="folder", data_dir=str(DATA)) if DATA.exists() else dict(dataset="synthetic")
     return RunConfig(model="cnn", epochs=epochs, train_limit=train_limit, val_split=0, batch_size=128,
                      runs_dir=runs, device="cpu", checkpoints=False, seed=0, test_limit=test_limit, **data)
-
-
-def run_records(config) -> list[dict]:
-    import json
-
-    from engine.training.loop import train
-
-    result = train(config)
-    if result.status != "completed":
-        raise SystemExit(f"run failed: {result.error}")
-    return [json.loads(line) for line in (Path(result.run_dir) / "metrics.jsonl").read_text().splitlines()]
 
 
 def write_cost(n: int, runs: str, repeats: int = 20) -> float:
@@ -72,12 +62,14 @@ def write_cost(n: int, runs: str, repeats: int = 20) -> float:
 
 def part1(args: argparse.Namespace, runs: str) -> float:
     """Epoch time with and without the predictions, interleaved; the evaluation part and the write alone."""
+    from benchmarks.trained import train_to_end
+
     base = base_config(runs, args.train_limit, args.epochs, args.test_limit)
     epoch, evaluation = {True: [], False: []}, {True: [], False: []}
     rates: list[float] = []
     for r in range(args.repeats):
         for on in ((True, False) if r % 2 == 0 else (False, True)):
-            records = run_records(base.replace(predictions=on))
+            records = train_to_end(base.replace(predictions=on)).records
             steady = records[1:] or records  # epoch 1 also pays first-touch costs
             # wall_time_s steps include everything an epoch costs, the store's writes too
             walls = [b["wall_time_s"] - a["wall_time_s"] for a, b in zip(records, records[1:])] or \

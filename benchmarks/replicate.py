@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import DATA  # noqa: E402
 from benchmarks.replication.page import write_page  # noqa: E402
 from benchmarks.replication.plan import GPU_PRESETS, Job, Plan  # noqa: E402
 from benchmarks.replication.report import collect, write_summary  # noqa: E402
@@ -94,7 +95,7 @@ def main() -> None:
     if args.report:
         remake(plan, runs_dir)
         return
-    data = args.data or str(ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz")
+    data = args.data or str(DATA)
     if not Path(data).exists():
         sys.exit(f"replicate: {data} not found; pass --data PATH (the JPEG CIFAR-10 tarball, or with --gpu "
                  "the official CIFAR-10 folder)")

@@ -38,11 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from benchmarks.throughput_parts import (  # noqa: E402
-    JPEG_CIFAR, cpu_choices, extract_subset, peak_rss, profile_engine, profile_reference, write_json, write_synthetic_jpegs,
+    DATA, cpu_choices, extract_subset, peak_rss, profile_engine, profile_reference, write_json, write_synthetic_jpegs,
 )
+from benchmarks.trained import train_to_end  # noqa: E402
 from engine.config import RunConfig  # noqa: E402
-from engine.runs import read_metrics  # noqa: E402
-from engine.training.loop import train  # noqa: E402
 
 GOAL = 1.5
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
@@ -56,10 +55,7 @@ def engine_config(model: str, folder: Path, runs: str, args: argparse.Namespace,
 
 def run_engine(config: RunConfig) -> tuple[float, float]:
     """(last epoch's training img/s, the first epoch's extra seconds over the last: compile and warm-up)."""
-    result = train(config)
-    if result.status != "completed":
-        raise RuntimeError(f"{config.model}: {result.status} {result.error}")
-    records = read_metrics(result.run_dir)
+    records = train_to_end(config).records
     first, last = records[0]["train_time_s"], records[-1]["train_time_s"]
     return records[-1]["img_per_s"], first - last
 
@@ -154,8 +150,8 @@ def main() -> None:
           f"threads, device cpu; load average at the start " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
-        use_real = JPEG_CIFAR.is_file() and not args.quick
-        folder = extract_subset(JPEG_CIFAR, Path(tmp), args.train) if use_real else \
+        use_real = DATA.is_file() and not args.quick
+        folder = extract_subset(DATA, Path(tmp), args.train) if use_real else \
             write_synthetic_jpegs(Path(tmp), args.train)
         args.data_name = "CIFAR-10 (JPEG q75)" if use_real else "synthetic JPEGs"
         print(f"data: {args.data_name}, {args.train} training images as JPEG files, batch {args.batch_size}, "

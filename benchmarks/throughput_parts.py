@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import DATA
+
 ROOT = Path(__file__).resolve().parent.parent
-JPEG_CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 CLASSES = 10
 
 
@@ -155,18 +156,18 @@ def peak_rss(quick: bool) -> list[dict]:
     from engine.config import RunConfig
     from engine.data.load import load_config_dataset
 
-    if not JPEG_CIFAR.is_file():
-        print(f"peak RSS: skipped, {JPEG_CIFAR} is absent")
+    if not DATA.is_file():
+        print(f"peak RSS: skipped, {DATA} is absent")
         return []
     limit = ["--train-limit", "1000"] if quick else []
     with tempfile.TemporaryDirectory() as runs:
         cmd = [sys.executable, "-m", "tui", "--no-ui", "--preset", "fast", "--dataset", "folder", "--data-dir",
-               str(JPEG_CIFAR), "--epochs", "1", *limit, "--device", "cpu", "--runs-dir", runs]
+               str(DATA), "--epochs", "1", *limit, "--device", "cpu", "--runs-dir", runs]
         t0 = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", RSS_CHILD, *cmd], cwd=ROOT, check=True, text=True,
                              capture_output=True, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
         rss_mb = int(out.stdout.split()[-1]) * 1024 / 1e6  # ru_maxrss is in KiB on Linux
-        data = load_config_dataset(RunConfig(dataset="folder", data_dir=str(JPEG_CIFAR), runs_dir=runs))
+        data = load_config_dataset(RunConfig(dataset="folder", data_dir=str(DATA), runs_dir=runs))
     splits = {"train": data.train, "val": data.val, "test": data.test}
     nbytes = {k: s.x.nbytes for k, s in splits.items() if s is not None}
     dtypes = {str(s.x.dtype) for s in splits.values() if s is not None}
