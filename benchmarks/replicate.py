@@ -71,7 +71,7 @@ def choose(plan: Plan, args: argparse.Namespace) -> list[Job]:
 
 
 def remake(plan: Plan, runs_dir: Path) -> None:
-    rows = collect(plan, runs_dir)
+    rows = collect(plan, runs_dir, RESULTS)
     write_summary(rows, SUMMARY)
     write_page(rows, ROOT / "docs")
 

@@ -20,6 +20,8 @@ class Job:
     """For an experiment: the hypothesis about the gap that this run tests."""
     from_key: str | None = None
     """A linear probe trains on the frozen features of this key's finished run (--from)."""
+    pca: bool = False
+    """Measure its features' spread as study 001 does: the variance its first principal components hold."""
 
     full_budget: bool = True
     """False where the preset's own budget was cut (the table says how): a number that cannot match the study's."""
@@ -34,8 +36,8 @@ CPU_ROWS: tuple[Job, ...] = (
     Job("004-vgg-style", "004-vgg-style"),
     Job("003-smallcnn", "003-smallcnn"),
     Job("002-alexnet-cifar", "002-alexnet-cifar"),
-    Job("001-alexnet", "001-alexnet"),
-    Job("001-alexnet-skip", "001-alexnet-skip"),
+    Job("001-alexnet", "001-alexnet", pca=True),
+    Job("001-alexnet-skip", "001-alexnet-skip", pca=True),
     Job("001-alexnet-linear-probe", "001-alexnet-linear-probe", from_key="001-alexnet"),
     Job("001-alexnet-skip-linear-probe", "001-alexnet-skip-linear-probe", from_key="001-alexnet-skip"),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from benchmarks.replication.plan import Job, Plan
 from benchmarks.replication.runner import newest_run
@@ -14,6 +14,8 @@ from engine.presets import PRESETS
 
 CLOSE = 2.0
 """Points of test accuracy within which a row counts as matching its study."""
+PCA_COMPONENTS = 2
+"""Study 001 draws its feature space in two dimensions; its shares (33.9% with skips, 43.9% without) are theirs."""
 
 
 def _read(run: Path, name: str) -> Any:
@@ -26,6 +28,26 @@ def _curve(run: Path) -> list[float | None]:
     return [r.get("test_acc") for r in rows]
 
 
+def _loss_gap(run: Path) -> float | None:
+    """Held-out minus train loss at the last epoch (study 001's generalisation gap), by the engine's own rule."""
+    from engine.training.metrics import generalization_gap
+
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return generalization_gap(rows[-1]).get("gap_loss") if rows else None
+
+
+def pca_share(run: Path, cache: Path) -> float | None:
+    """The share of variance in the first PCA_COMPONENTS principal components of the run's features on 2,000 of
+    its test images (``cifar-tui pca``), kept in ``cache`` with the run id so --report does not recompute it."""
+    if cache.is_file() and (known := json.loads(cache.read_text())).get("run_id") == run.name:
+        return known["cumulative"][PCA_COMPONENTS - 1]
+    from engine.analysis.pca import run_feature_pca
+
+    found = run_feature_pca(run, k=PCA_COMPONENTS)
+    cache.write_text(json.dumps(found.to_dict(), indent=1) + "\n")
+    return found.cumulative[PCA_COMPONENTS - 1]
+
+
 def _loss_ends(run: Path) -> tuple[float, float] | None:
     """The training loss at the first and the last step the run logged (steps.jsonl): a proof run's evidence."""
     path = run / "steps.jsonl"
@@ -35,12 +57,14 @@ def _loss_ends(run: Path) -> tuple[float, float] | None:
     return (losses[0], losses[-1]) if losses else None
 
 
-def measure(job: Job, runs_dir: Path) -> dict[str, Any] | None:
-    """What the newest finished run of a job measured; None when it has none."""
+def measure(job: Job, runs_dir: Path, results: Path | None = None) -> dict[str, Any] | None:
+    """What the newest finished run of a job measured; None when it has none. ``results`` is where a PCA job
+    keeps its measurement (none without it)."""
     run = newest_run(runs_dir, job.key)
     if run is None:
         return None
     s, c = _read(run, "summary.json"), _read(run, "config.json")
+    share = pca_share(run, results / f"{job.key}.pca.json") if job.pca and results is not None else None
     return {
         "key": job.key, "preset": job.preset, "run_id": s["run_id"], "ours_acc": s.get("headline_acc"),
         "measured_at": s.get("headline_at", "last"), "full_budget": job.full_budget, "budget": job.budget,
@@ -48,7 +72,7 @@ def measure(job: Job, runs_dir: Path) -> dict[str, Any] | None:
         "batch_size": c.get("batch_size"), "normalize": c.get("normalize"), "wall_s": round(s.get("wall_time_s") or 0),
         "train_acc": s.get("train_acc"), "best_val": s.get("best_acc"), "best_epoch": s.get("best_epoch"),
         "test_acc_by_epoch": _curve(run), "question": job.question or None, "change": " ".join(job.flags),
-        "train_loss_ends": _loss_ends(run),
+        "train_loss_ends": _loss_ends(run), "loss_gap": _loss_gap(run), "pca_share": share,
     }
 
 
@@ -92,12 +116,12 @@ def reduced(row: dict[str, Any]) -> str | None:
             f"every phase, every evaluation){loss}; too few steps to show learning, and not the study's number")
 
 
-def collect(plan: Plan, runs_dir: Path) -> list[dict[str, Any]]:
+def collect(plan: Plan, runs_dir: Path, results: Path | None = None) -> list[dict[str, Any]]:
     """One object per preset row of the plan (the summary.json of the issue), experiments nested in it."""
     out = []
     for job in plan.rows + plan.extra:
         preset = PRESETS[job.preset]
-        row = measure(job, runs_dir) or {"key": job.key, "preset": job.preset, "ours_acc": None,
+        row = measure(job, runs_dir, results) or {"key": job.key, "preset": job.preset, "ours_acc": None,
                                           "full_budget": job.full_budget, "budget": job.budget,
                                           "test_acc_by_epoch": []}
         row["study_acc"] = preset.reported_test_acc
@@ -114,42 +138,50 @@ def by_key(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["key"]: r for r in rows}
 
 
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _check(text: str, high: tuple[str, float | None], low: tuple[str, float | None], margin: float = 0.0,
+           show: Callable[[float], str] = _pct) -> tuple[str, bool | None, str]:
+    """A finding that says ``high`` comes out above ``low`` (by more than margin): holds, does not, or unmeasured."""
+    (high_name, h), (low_name, lo) = high, low
+    if h is None or lo is None:
+        return text, None, "not measured"
+    return text, h - lo > margin, f"{high_name} {show(h)}, {low_name} {show(lo)}"
+
+
 def findings(rows: list[dict[str, Any]]) -> list[tuple[str, bool | None, str]]:
     """The studies' qualitative findings, each checked on our numbers: (finding, holds?, the numbers)."""
     k = by_key(rows)
 
-    def acc(key: str) -> float | None:
-        return k.get(key, {}).get("ours_acc")
+    def of(key: str, field: str = "ours_acc") -> float | None:
+        return k.get(key, {}).get(field)
 
     def exp(preset: str, label: str) -> float | None:
         return next((e["ours_acc"] for e in k.get(preset, {}).get("experiments", []) if e["key"].endswith(label)), None)
 
-    # (finding, the side that should be higher, its accuracy, the other side, its accuracy, by more than)
-    checks = [
-        ("004: the deep-wide MLP tests below the plain MLP", "mlp", acc("004-mlp"), "deep-wide",
-         acc("004-mlp-deep-wide"), 0.0),
-        ("004: the same at Keras's default batch of 32", "mlp", exp("004-mlp", "@batch32"), "deep-wide",
-         exp("004-mlp-deep-wide", "@batch32"), 0.0),
-        ("004: the same on unscaled 0-255 pixels", "mlp", exp("004-mlp", "@raw"), "deep-wide",
-         exp("004-mlp-deep-wide", "@raw"), 0.0),
-        ("004: the same after 60 epochs, three times the preset's", "mlp", exp("004-mlp", "@epochs60"), "deep-wide",
-         exp("004-mlp-deep-wide", "@epochs60"), 0.0),
-        ("004: a CNN is far above the MLP (over 15 points)", "cnn", acc("004-cnn-bn-dropout"), "mlp",
-         acc("004-mlp"), 0.15),
-        ("004: VGG-style with augmentation beats the CNN", "vgg-style", acc("004-vgg-style"), "cnn",
-         acc("004-cnn-bn-dropout"), 0.0),
-        ("001: AlexNet with skips beats the one without", "skips", acc("001-alexnet-skip"), "no skips",
-         acc("001-alexnet"), 0.0),
-        ("001: the skip model's frozen features probe better", "skips", acc("001-alexnet-skip-linear-probe"),
-         "no skips", acc("001-alexnet-linear-probe"), 0.0),
+    mlp, deep = ("mlp", "004-mlp"), ("deep-wide", "004-mlp-deep-wide")
+    skips, plain = ("skips", "001-alexnet-skip"), ("no skips", "001-alexnet")
+    return [
+        _check("004: the deep-wide MLP tests below the plain MLP", (mlp[0], of(mlp[1])), (deep[0], of(deep[1]))),
+        *(_check(f"004: the same {when}", (mlp[0], exp(mlp[1], label)), (deep[0], exp(deep[1], label)))
+          for when, label in (("at Keras's default batch of 32", "@batch32"), ("on unscaled 0-255 pixels", "@raw"),
+                              ("after 60 epochs, three times the preset's", "@epochs60"))),
+        _check("004: a CNN is far above the MLP (over 15 points)", ("cnn", of("004-cnn-bn-dropout")),
+               (mlp[0], of(mlp[1])), 0.15),
+        _check("004: VGG-style with augmentation beats the CNN", ("vgg-style", of("004-vgg-style")),
+               ("cnn", of("004-cnn-bn-dropout"))),
+        _check("001: AlexNet with skips beats the one without", (skips[0], of(skips[1])), (plain[0], of(plain[1]))),
+        _check("001: the skip model's frozen features probe better", (skips[0], of(f"{skips[1]}-linear-probe")),
+               (plain[0], of(f"{plain[1]}-linear-probe"))),
+        _check(f"001: the skip model's features spread wider: less variance in {PCA_COMPONENTS} principal components "
+               "(study: 33.9% with skips, 43.9% without)", (plain[0], of(plain[1], "pca_share")),
+               (skips[0], of(skips[1], "pca_share"))),
+        _check("001: the skip model generalises with a smaller loss gap, held-out minus train loss at the end "
+               "(study: 0.1031 with skips, 0.1517 without)", (plain[0], of(plain[1], "loss_gap")),
+               (skips[0], of(skips[1], "loss_gap")), show=lambda x: f"{x:.4f}"),
     ]
-    out: list[tuple[str, bool | None, str]] = []
-    for text, high_name, high, low_name, low, margin in checks:
-        if low is None or high is None:
-            out.append((text, None, "not measured"))
-        else:
-            out.append((text, high - low > margin, f"{high_name} {100 * high:.2f}%, {low_name} {100 * low:.2f}%"))
-    return out
 
 
 def write_summary(rows: list[dict[str, Any]], path: Path) -> None:

@@ -1,6 +1,7 @@
 """benchmarks/replicate.py's report: real (tiny) preset runs become summary.json rows and the page."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 
 from benchmarks.replication.page import write_page
 from benchmarks.replication.plan import Job, Plan
-from benchmarks.replication.report import collect, epoch_match, findings
+from benchmarks.replication.report import collect, epoch_match, findings, measure
 from benchmarks.replication.runner import run_job
 from tests.helpers import ROOT
 
@@ -82,6 +83,26 @@ def test_findings_say_which_hold_on_the_numbers():
     assert got["004: the deep-wide MLP tests below the plain MLP"] == (False, "mlp 46.00%, deep-wide 48.00%")
     assert got["004: a CNN is far above the MLP (over 15 points)"][0] is True
     assert got["001: AlexNet with skips beats the one without"] == (None, "not measured")
+    rows += [{"key": "001-alexnet", "ours_acc": 0.49, "pca_share": 0.44, "loss_gap": 0.15},
+             {"key": "001-alexnet-skip", "ours_acc": 0.55, "pca_share": 0.34, "loss_gap": 0.10}]
+    got = {text.split(":")[1].split("(")[0].strip(): (holds, numbers) for text, holds, numbers in findings(rows)}
+    assert got["AlexNet with skips beats the one without"] == (True, "skips 55.00%, no skips 49.00%")
+    assert got["the skip model's features spread wider"] == (True, "no skips 44.00%, skips 34.00%")
+    assert got["the skip model generalises with a smaller loss gap, held-out minus train loss at the end"] == \
+        (True, "no skips 0.1500, skips 0.1000")
+
+
+@pytest.mark.slow
+def test_a_pca_job_measures_its_features_once_per_run(runs, tmp_path):
+    runs_dir, plan = runs
+    job = dataclasses.replace(plan.rows[0], pca=True)
+    row = measure(job, runs_dir, tmp_path)
+    kept = json.loads((tmp_path / "004-mlp.pca.json").read_text())
+    assert kept["run_id"] == row["run_id"] and kept["n_images"] == 128 and 0 < row["pca_share"] <= 1
+    assert row["pca_share"] == kept["cumulative"][1]  # the share of the first two components
+    (tmp_path / "004-mlp.pca.json").write_text(json.dumps({**kept, "cumulative": [0.5, 0.75]}))
+    assert measure(job, runs_dir, tmp_path)["pca_share"] == 0.75  # the same run: read back, not recomputed
+    assert row["loss_gap"] is not None and measure(plan.rows[1], runs_dir, tmp_path)["pca_share"] is None
 
 
 @pytest.mark.slow
