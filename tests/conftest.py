@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,19 @@ def app_settings(tmp_path_factory, monkeypatch) -> Path:
     folder = tmp_path_factory.mktemp("settings")
     monkeypatch.setenv("CIFAR_TUI_CONFIG", str(folder))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def stop_signal_handlers():
+    """Each test starts with the worker's signal handlers as they were: a command run in-process that stopped
+    on a signal leaves SIGINT ignored on purpose (tui/cli/main.py, about to exit), and every process a later
+    test starts would inherit that and ignore a Ctrl-C."""
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    kept = {s: signal.getsignal(s) for s in (getattr(signal, n) for n in names if hasattr(signal, n))}
+    yield
+    for s, handler in kept.items():
+        if signal.getsignal(s) is not handler and handler is not None:
+            signal.signal(s, handler)
 
 
 @pytest.fixture(scope="session")

@@ -190,8 +190,11 @@ def test_failing_trials_are_recorded_with_their_reason_and_the_sweep_goes_on(tmp
     assert (opened.folder / "trials" / "t0.json").is_file()  # each trial's settings, its --config
 
 
-# Python's own SIGINT handling: a KeyboardInterrupt, which `cifar-tui` turns into 'interrupted' and exit 130.
-STARTING = "import sys, time\nprint('up', flush=True)\ntry:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n" \
+# A KeyboardInterrupt on SIGINT, which `cifar-tui` turns into 'interrupted' and exit 130. The handler is set
+# explicitly, as the real command sets its own (tui/cli/base.py): a suite started in the background of a
+# non-interactive shell inherits SIGINT ignored, and Python then installs no handler of its own.
+STARTING = "import signal, sys, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n" \
+           "print('up', flush=True)\ntry:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n" \
            "    print('cifar-tui: interrupted'); sys.exit(130)"
 
 
