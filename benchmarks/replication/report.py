@@ -85,25 +85,35 @@ def epoch_match(curve: list[float | None], study: float) -> tuple[int, float] | 
 
 
 def explain(row: dict[str, Any], experiments: list[dict[str, Any]]) -> str | None:
-    """A sentence of measured facts for a row further than CLOSE points from its study: at which epoch our
-    run was at the study's number, and what each experiment on the preset changed. None when close."""
+    """A sentence of measured facts for a row further than CLOSE points from its study: where our run's curve
+    met the study's number, and what each experiment on the preset changed. None when close."""
     study, ours = row["study_acc"], row["ours_acc"]
     if study is None or ours is None or abs(ours - study) * 100 <= CLOSE:
         return None
-    facts = []
-    match = epoch_match(row["test_acc_by_epoch"], study)
-    if match and match[0] < len(row["test_acc_by_epoch"]):
-        facts.append(f"our run tested {100 * match[1]:.2f}% after epoch {match[0]} of {row['epochs']}, within "
-                     f"{CLOSE:g} points of the study, which states no epoch count")
-    elif not match:
-        best = max((a for a in row["test_acc_by_epoch"] if a is not None), default=None)
-        if best is not None:
-            facts.append(f"no epoch of our run came within {CLOSE:g} points (its best test: {100 * best:.2f}%)")
+    facts = [fact] if (fact := _curve_fact(row, study)) else []
     for e in experiments:
         if e["ours_acc"] is not None:
             facts.append(f"with {e['change']}: {100 * e['ours_acc']:.2f}% ({100 * (e['ours_acc'] - ours):+.2f} points)")
     side = "above" if ours > study else "below"
     return f"{100 * abs(ours - study):.2f} points {side} the study; " + "; ".join(facts) + "."
+
+
+def _curve_fact(row: dict[str, Any], study: float) -> str | None:
+    """The epoch at which our run was at the study's number (an explanation only where the study states no
+    epoch count), the two epochs it passed between, or its best."""
+    curve, stated = row["test_acc_by_epoch"], "epochs" not in row.get("assumed", ["epochs"])
+    match = epoch_match(curve, study)
+    if match and match[0] < len(curve):
+        return (f"our run tested {100 * match[1]:.2f}% after epoch {match[0]} of {row['epochs']}, within {CLOSE:g} "
+                "points of the study, " + (f"which ran all {row['epochs']}" if stated else "which states no epoch count"))
+    if match:
+        return None
+    for n, (a, b) in enumerate(zip(curve, curve[1:]), 1):
+        if a is not None and b is not None and min(a, b) < study < max(a, b):
+            return (f"the study's number lies between our epochs {n} ({100 * a:.2f}%) and {n + 1} ({100 * b:.2f}%)"
+                    + (f", though the study ran {row['epochs']}" if stated else ", and the study states no epoch count"))
+    best = max((a for a in curve if a is not None), default=None)
+    return None if best is None else f"no epoch of our run came within {CLOSE:g} points (its best test: {100 * best:.2f}%)"
 
 
 def reduced(row: dict[str, Any]) -> str | None:
