@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tui.cli.base import STOP_SIGNALS
 from tests.helpers.cifar_files import write_cifar10, write_cifar100
 from tests.helpers.runs_fixture import build_runs, copy_runs
 from tests.helpers.sweep_fixture import built_sweep
@@ -33,8 +34,7 @@ def stop_signal_handlers():
     """Each test starts with the worker's signal handlers as they were: a command run in-process that stopped
     on a signal leaves SIGINT ignored on purpose (tui/cli/main.py, about to exit), and every process a later
     test starts would inherit that and ignore a Ctrl-C."""
-    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
-    kept = {s: signal.getsignal(s) for s in (getattr(signal, n) for n in names if hasattr(signal, n))}
+    kept = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     yield
     for s, handler in kept.items():
         if signal.getsignal(s) is not handler and handler is not None:

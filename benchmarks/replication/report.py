@@ -22,18 +22,16 @@ def _read(run: Path, name: str) -> Any:
     return json.loads((run / name).read_text())
 
 
-def _curve(run: Path) -> list[float | None]:
-    """Test accuracy after each epoch, as the run recorded it (None where an epoch had no test pass)."""
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return [r.get("test_acc") for r in rows]
+def _epochs(run: Path) -> list[dict[str, Any]]:
+    """The run's per-epoch records, read once for the curve and the loss gap."""
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
 
 
-def _loss_gap(run: Path) -> float | None:
+def _loss_gap(epochs: list[dict[str, Any]]) -> float | None:
     """Held-out minus train loss at the last epoch (study 001's generalisation gap), by the engine's own rule."""
     from engine.training.metrics import generalization_gap
 
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return generalization_gap(rows[-1]).get("gap_loss") if rows else None
+    return generalization_gap(epochs[-1]).get("gap_loss") if epochs else None
 
 
 def pca_share(run: Path, cache: Path) -> float | None:
@@ -63,7 +61,7 @@ def measure(job: Job, runs_dir: Path, results: Path | None = None) -> dict[str, 
     run = newest_run(runs_dir, job.key)
     if run is None:
         return None
-    s, c = _read(run, "summary.json"), _read(run, "config.json")
+    s, c, epochs = _read(run, "summary.json"), _read(run, "config.json"), _epochs(run)
     share = pca_share(run, results / f"{job.key}.pca.json") if job.pca and results is not None else None
     return {
         "key": job.key, "preset": job.preset, "run_id": s["run_id"], "ours_acc": s.get("headline_acc"),
@@ -71,8 +69,8 @@ def measure(job: Job, runs_dir: Path, results: Path | None = None) -> dict[str, 
         "epochs": s.get("epochs_done"), "train_images": s.get("n_train"), "test_images": s.get("n_test"),
         "batch_size": c.get("batch_size"), "normalize": c.get("normalize"), "wall_s": round(s.get("wall_time_s") or 0),
         "train_acc": s.get("train_acc"), "best_val": s.get("best_acc"), "best_epoch": s.get("best_epoch"),
-        "test_acc_by_epoch": _curve(run), "question": job.question or None, "change": " ".join(job.flags),
-        "train_loss_ends": _loss_ends(run), "loss_gap": _loss_gap(run), "pca_share": share,
+        "test_acc_by_epoch": [r.get("test_acc") for r in epochs], "question": job.question or None, "change": " ".join(job.flags),
+        "train_loss_ends": _loss_ends(run), "loss_gap": _loss_gap(epochs), "pca_share": share,
     }
 
 
