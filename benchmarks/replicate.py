@@ -11,8 +11,9 @@ Usage:
 Each run goes through the real command line (``python -m tui --no-ui --preset ...``) into
 RUNS/<key>/, its output into benchmarks/results/replication/<key>.log. After every run the summary
 (benchmarks/results/replication/summary.json) and the page (docs/replication.md, with its plot) are
-remade from the runs, so a session that stops part way still leaves true files. Run one at a time:
-each wants every core.
+remade from the runs, so a session that stops part way still leaves true files. A key whose last
+run was cut short (killed, or its session ended) is resumed where its last checkpoint left it
+(``--fresh`` starts it again). Run one at a time: each wants every core.
 """
 from __future__ import annotations
 
@@ -85,6 +86,8 @@ def main() -> None:
     p.add_argument("--proof", action="store_true", help="run the GPU presets on a tiny CPU budget")
     p.add_argument("--gpu", action="store_true", help="run the GPU presets at full budget on CUDA")
     p.add_argument("--runs-dir", default=str(ROOT / "saved_runs" / "replication"))
+    p.add_argument("--fresh", action="store_true", help="start a key's run again even where its last one was "
+                   "cut short (by default that one is resumed)")
     p.add_argument("--report", action="store_true", help="remake summary.json and the page from the runs, run nothing")
     p.add_argument("--table-only", action="store_true", help="remake the page from summary.json, run nothing")
     args = p.parse_args()
@@ -104,7 +107,7 @@ def main() -> None:
             print(f"{time.strftime('%H:%M:%S')} {job.key}", flush=True)
             weights = random_weights(job.preset, Path(tmp)) if job.key.endswith("@proof") else None
             try:
-                run_job(job, data_flags(data, args.gpu), runs_dir, RESULTS, weights)
+                run_job(job, data_flags(data, args.gpu), runs_dir, RESULTS, weights, args.fresh)
             except LookupError as exc:
                 print(f"skipped: {exc}", flush=True)
             remake(plan, runs_dir)

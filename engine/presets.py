@@ -62,9 +62,10 @@ _S000 = dict(dataset="cifar10", model="alexnet", epochs=10, val_split=10000, cro
 _A000 = ("optimizer", "batch_size", "weight_decay", "schedule")
 
 # Study 001: SGD(momentum 0.9), lr 0.01, batch 256, 5 epochs, full 50k train; no augmentation named.
+# Nor its input scaling: we standardise, as study 002 does for the same net (--normalize unit tests it).
 _S001 = dict(dataset="cifar10", epochs=5, batch_size=256, optimizer="sgd", lr=0.01, momentum=0.9,
              nesterov=False, weight_decay=0.0, schedule="none", crop=False, flip=False)
-_A001 = ("weight_decay", "schedule", "crop", "flip")
+_A001 = ("weight_decay", "schedule", "crop", "flip", "normalize")
 # The probes' training is not described at all: the run's own optimizer, lr, batch and length are reused.
 _PROBE = ("epochs", "optimizer", "lr", "batch_size")
 

@@ -60,6 +60,11 @@ EXPERIMENTS: tuple[Job, ...] = (
         question="three times as long (the study states no epoch count): does the deep-wide MLP overfit below?"),
     Job("004-mlp@epochs60", "004-mlp", ("--epochs", "60"),
         question="the plain MLP three times as long, to compare with the deep-wide one"),
+    Job("001-alexnet@unit", "001-alexnet", ("--normalize", "unit"),
+        question="pixels scaled to [0, 1] only (no per-channel standardising): does SGD start slower, "
+                 "to the study's 48.92% at 5 epochs?"),
+    Job("001-alexnet-skip@unit", "001-alexnet-skip", ("--normalize", "unit"),
+        question="the skip model on [0, 1] pixels: does it start slower, to the study's 55.27%?"),
 )
 
 # Need ImageNet weights or hours of GPU: `replicate.py --gpu` runs them at full budget on official CIFAR-10.

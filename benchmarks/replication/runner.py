@@ -44,12 +44,26 @@ def command(job: Job, data: list[str], runs_dir: Path, weights: Path | None) -> 
     return cmd
 
 
-def run_job(job: Job, data: list[str], runs_dir: Path, logs: Path, weights: Path | None = None) -> int:
-    """Run it, appending to logs/<key>.log; the exit code (the run's own files say the rest)."""
+def unfinished(runs_dir: Path, key: str) -> Path | None:
+    """The key's newest run when it did not complete (killed, stopped, failed): hours of training to continue."""
+    newest = newest_run(runs_dir, key, finished=False)
+    return newest if newest is not None and newest != newest_run(runs_dir, key) else None
+
+
+def run_job(job: Job, data: list[str], runs_dir: Path, logs: Path, weights: Path | None = None,
+            fresh: bool = False) -> int:
+    """Run it into logs/<key>.log; the exit code (the run's own files say the rest).
+
+    A run of this key that was cut short (a session's end, a kill -9) is resumed rather than started
+    again: resume is bit-for-bit, so the row is still the full budget's, and its log is appended to.
+    """
+    previous = None if fresh else unfinished(runs_dir, job.key)
     cmd = command(job, data, runs_dir, weights)
+    if previous is not None:
+        cmd = [sys.executable, "-m", "tui", "--no-ui", "--resume", str(previous)]
     logs.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with open(logs / f"{job.key}.log", "w") as log:
+    with open(logs / f"{job.key}.log", "a" if previous is not None else "w") as log:
         log.write("$ " + " ".join(cmd[1:]) + "\n")
         log.flush()
         code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)

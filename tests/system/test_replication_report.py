@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ import pytest
 from benchmarks.replication.page import write_page
 from benchmarks.replication.plan import Job, Plan
 from benchmarks.replication.report import collect, epoch_match, findings, measure
-from benchmarks.replication.runner import run_job
+from benchmarks.replication.runner import newest_run, run_job
 from tests.helpers import ROOT
 
 TINY = ("--dataset", "synthetic", "--train-limit", "256", "--test-limit", "128", "--val-split", "128",
@@ -122,3 +123,21 @@ def test_an_unknown_key_is_one_line_and_nonzero():
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "replicate.py"), "--only", "nope"],
                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode != 0 and len(out.stderr.strip().splitlines()) == 1 and "no job named nope" in out.stderr
+
+
+@pytest.mark.slow
+def test_a_run_cut_short_is_resumed_where_it_stopped_not_started_again(tmp_path, monkeypatch):
+    job, runs_dir, logs = Job("004-mlp", "004-mlp"), tmp_path / "runs", tmp_path / "logs"
+    # Write 14 falls in epoch 2 of 2 (3 writes make the run, 7 each epoch): epoch 1's checkpoint is down.
+    monkeypatch.setenv("CIFAR_TUI_KILL_AT_WRITE", "14")
+    assert run_job(job, list(TINY), runs_dir, logs) == -signal.SIGKILL
+    (cut,) = [p.parent for p in (runs_dir / job.key).glob("*/summary.json")]
+    assert newest_run(runs_dir, job.key) is None  # nothing completed yet
+    monkeypatch.delenv("CIFAR_TUI_KILL_AT_WRITE")
+    assert run_job(job, list(TINY), runs_dir, logs) == 0
+    assert newest_run(runs_dir, job.key) == cut  # the same run, now completed: not a second one
+    assert json.loads((cut / "summary.json").read_text())["epochs_done"] == 2
+    log = (logs / f"{job.key}.log").read_text()
+    assert log.count("\n$ ") == 1 and f"--resume {cut}" in log  # both commands, in one log
+    assert run_job(job, list(TINY), runs_dir, logs, fresh=True) == 0  # --fresh: a new run beside it
+    assert len(list((runs_dir / job.key).glob("*/summary.json"))) == 2
