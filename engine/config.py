@@ -35,15 +35,28 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
 NORMALIZE = ("standardize", "unit", "raw")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def input_scaling(strategy: str, normalize: str) -> str:
+    """How a run's pixels are scaled: 'imagenet' for the pretrained strategies (their features expect
+    ImageNet's mean and std, so --normalize does not apply), else its --normalize."""
+    return "imagenet" if strategy in PRETRAINED_STRATEGIES else normalize
 TTA_LEVELS = (0, 1, 2)
 # Training images of each dataset (the official files; synthetic is generated at this size).
 TRAIN_IMAGES = {s.name: s.train_images for s in dataset_registry.DATASETS.values() if s.train_images}
 # The run id is <timestamp>-<model>-<strategy>-<name> and must stay a valid file name (255 bytes) with room to spare.
 MAX_NAME = 64
 # Validation images held out when --val-split is not given: sets of 50k+ training images give 5,000,
-# smaller ones (synthetic, most image folders) 10% of their training images (data.default_val_split).
+# smaller ones (synthetic, most image folders) 10% of their training images.
 DEFAULT_VAL_IMAGES = 5_000
 DEFAULT_VAL_FRACTION = 0.1
+
+
+def default_val_split(n_train: int) -> int:
+    """The validation images held out when --val-split is not given, for a set of n_train training images."""
+    if n_train >= 10 * DEFAULT_VAL_IMAGES:
+        return DEFAULT_VAL_IMAGES
+    return max(1, int(n_train * DEFAULT_VAL_FRACTION))
 
 
 RUNS_DIR_ENV = "CIFAR_TUI_RUNS_DIR"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.models import facts as model_facts
-from engine.config import RunConfig, UserError
+from engine.config import RunConfig, UserError, input_scaling
 
 STUDIES: dict[str, str] = {
     "000": "CIFAR-10 AlexNet: feature extraction vs fine-tuning vs from scratch",
@@ -102,8 +102,10 @@ def _p(name: str, study: str, description: str, reported: float | None, base: di
     if overrides.get("strategy", base.get("strategy")) == "two-phase":
         notes += ("phase 2 unfreezes MobileNetV2 from features.12 on (Keras fine_tune_at=100) with BatchNorm "
                   "kept in inference mode",)
-    return Preset(name, study, description, reported, {**base, **overrides}, tuple(dict.fromkeys(assumed)), needs,
-                  notes, at)
+    fields = {**base, **overrides}
+    if input_scaling(fields["strategy"], "") == "imagenet":  # --normalize does not apply: nothing to assume
+        assumed = tuple(a for a in assumed if a != "normalize")
+    return Preset(name, study, description, reported, fields, tuple(dict.fromkeys(assumed)), needs, notes, at)
 
 
 _ALL = [

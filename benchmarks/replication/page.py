@@ -68,7 +68,9 @@ def finding_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def assumed_lines(rows: list[dict[str, Any]]) -> list[str]:
-    out = ["## What each preset assumes (the study does not say)", ""]
+    out = ["## What each preset assumes (the study does not say)", "",
+           "Why each value was chosen: [docs/presets.md](presets.md), under *Where a preset cannot match its "
+           "study exactly*.", ""]
     for r in rows:
         p = PRESETS[r["preset"]]
         if "@" not in r["key"] and (p.assumed or p.notes):

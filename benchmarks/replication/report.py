@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from benchmarks.replication.plan import Job, Plan
 from benchmarks.replication.runner import newest_run
+from engine.config import input_scaling
 from engine.presets import PRESETS
 
 CLOSE = 2.0
@@ -67,7 +68,7 @@ def measure(job: Job, runs_dir: Path, results: Path | None = None) -> dict[str, 
         "key": job.key, "preset": job.preset, "run_id": s["run_id"], "ours_acc": s.get("headline_acc"),
         "measured_at": s.get("headline_at", "last"), "full_budget": job.full_budget, "budget": job.budget,
         "epochs": s.get("epochs_done"), "train_images": s.get("n_train"), "test_images": s.get("n_test"),
-        "batch_size": c.get("batch_size"), "normalize": c.get("normalize"), "wall_s": round(s.get("wall_time_s") or 0),
+        "batch_size": c.get("batch_size"), "normalize": input_scaling(c.get("strategy", ""), c.get("normalize", "")), "wall_s": round(s.get("wall_time_s") or 0),
         "train_acc": s.get("train_acc"), "best_val": s.get("best_acc"), "best_epoch": s.get("best_epoch"),
         "test_acc_by_epoch": [r.get("test_acc") for r in epochs], "question": job.question or None, "change": " ".join(job.flags),
         "train_loss_ends": _loss_ends(run), "loss_gap": _loss_gap(epochs), "pca_share": share,

@@ -12,13 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.config import (
-    DATASETS,
-    DEFAULT_VAL_FRACTION,
-    DEFAULT_VAL_IMAGES,
-    RunConfig,
-    UserError,
-)
+from engine.config import DATASETS, RunConfig, UserError, default_val_split
 from engine.events import no_progress
 from engine.data.readers import find_cifar, read_cifar, read_idx_dataset
 from engine.data.registry import DatasetSpec, default_data_dir, spec as dataset_spec
@@ -126,7 +120,7 @@ def _read_folder(spec: DatasetSpec, root: Path, download: bool, folder_size: int
 
 
 def _generate(spec: DatasetSpec, root: Path, download: bool, folder_size: int, emit: Emit) -> Read:
-    return make_synthetic(spec.train_images or 5_000, seed=1234), make_synthetic(1000, seed=4321), list(SYNTHETIC_LABELS)
+    return make_synthetic(spec.train_images or 5_000, seed=1234), make_synthetic(spec.test_images or 1_000, seed=4321), list(SYNTHETIC_LABELS)
 
 
 READERS: dict[str, Callable[[DatasetSpec, Path, bool, int, Emit], Read]] = {
@@ -159,13 +153,6 @@ def limit_notes(config: RunConfig, data: Dataset) -> list[str]:
         notes.append(f"--train-limit shortens training only: {held}{len(data.test):,} test images are still "
                      "evaluated every epoch (add --test-limit N to shorten that too)")
     return notes
-
-
-def default_val_split(n_train: int) -> int:
-    """5,000 validation images for CIFAR-sized sets (50k+), 10% of the training images for smaller ones."""
-    if n_train >= 10 * DEFAULT_VAL_IMAGES:
-        return DEFAULT_VAL_IMAGES
-    return max(1, int(n_train * DEFAULT_VAL_FRACTION))
 
 
 def _subset_and_split(

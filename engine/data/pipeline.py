@@ -10,7 +10,7 @@ import torch
 
 from engine.data import augment
 from engine.device.accel import memory_format as accel_memory_format
-from engine.config import PRETRAINED_STRATEGIES, RunConfig
+from engine.config import RunConfig, input_scaling
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -89,11 +89,11 @@ class Pipeline:
 def run_pipeline(config: RunConfig, data, *, rgb_only: bool, input_size: int, device: torch.device) -> Pipeline:
     """A run's transform, as training, analysis and the sample grid all build it: the dataset's own
     statistics, or ImageNet's for the pretrained strategies (pretrained features expect them)."""
-    pretrained = config.strategy in PRETRAINED_STRATEGIES
-    if pretrained:
+    scaling = input_scaling(config.strategy, config.normalize)
+    if scaling == "imagenet":
         mean, std = IMAGENET_MEAN, IMAGENET_STD
-    elif config.normalize in UNSCALED:
-        mean, std = [0.0] * data.channels, [UNSCALED[config.normalize]] * data.channels
+    elif scaling in UNSCALED:
+        mean, std = [0.0] * data.channels, [UNSCALED[scaling]] * data.channels
     else:
         mean, std = data.mean_std()
     return Pipeline(config, mean=mean, std=std, channels=3 if rgb_only else data.channels,

@@ -29,6 +29,8 @@ class DatasetSpec:
     """Classes (None: an image folder's are known once it is read)."""
     train_images: int | None
     """Training images in the official files (None: unknown before reading)."""
+    test_images: int | None = None
+    """Test images in the official files (None: unknown before reading)."""
     downloadable: bool = False
     needs_data_dir: bool = False
     """No default location: --data-dir must name the folder or tarball."""
@@ -44,16 +46,17 @@ class DatasetSpec:
 
 
 DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
-    DatasetSpec("cifar10", "CIFAR-10: 10 classes of 32x32 colour photos", 32, 3, 10, 50_000, downloadable=True,
+    DatasetSpec("cifar10", "CIFAR-10: 10 classes of 32x32 colour photos", 32, 3, 10, 50_000, 10_000,
+                downloadable=True, format="cifar-python"),
+    DatasetSpec("cifar100", "CIFAR-100: 100 classes of 32x32 colour photos", 32, 3, 100, 50_000, 10_000,
+                downloadable=True,
                 format="cifar-python"),
-    DatasetSpec("cifar100", "CIFAR-100: 100 classes of 32x32 colour photos", 32, 3, 100, 50_000, downloadable=True,
-                format="cifar-python"),
-    DatasetSpec("fashion-mnist", "Fashion-MNIST: 10 classes of 28x28 greyscale clothing", 28, 1, 10, 60_000,
+    DatasetSpec("fashion-mnist", "Fashion-MNIST: 10 classes of 28x28 greyscale clothing", 28, 1, 10, 60_000, 10_000,
                 system_dir="/usr/share/datasets/fashion-mnist", format="idx",
                 class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
                 install_hint="install it with 'apt-get install dataset-fashion-mnist' or pass --data-dir DIR"),
-    DatasetSpec("synthetic", "synthetic demo data: coloured bars, generated (no files)", 32, 3, 10, 5_000,
+    DatasetSpec("synthetic", "synthetic demo data: coloured bars, generated (no files)", 32, 3, 10, 5_000, 1_000,
                 format="generated"),
     DatasetSpec("folder", "an image folder or .tar.gz: train/<class>/*, test/<class>/*", None, 3, None, None,
                 needs_data_dir=True, format="folder"),

@@ -132,3 +132,22 @@ def test_presets_json_command():
 def test_unknown_preset_on_the_command_line_exits_2(runs_dir):
     out = cli("--no-ui", "--preset", "nope", "--runs-dir", runs_dir, timeout=120)
     assert out.returncode == 2 and "unknown preset 'nope'" in out.stderr and "004-mlp" in out.stderr
+
+
+def test_docs_presets_holds_the_recipes_the_presets_make():
+    """docs/presets.md's Recipes are `presets --markdown`'s output: the page says what a run does."""
+    from tests.helpers import ROOT
+    from tui.cli.presets_doc import BEGIN, END, recipes_markdown
+
+    page = (ROOT / "docs" / "presets.md").read_text()
+    made = recipes_markdown()
+    assert page[page.index(BEGIN):page.index(END) + len(END)] == made, \
+        "docs/presets.md is stale: paste `cifar-tui presets --markdown` between its recipe markers"
+    line = next(x for x in made.splitlines() if x.startswith("- **`001-alexnet`**"))
+    assert "45,000 train / 5,000 val / 10,000 test; inputs: standardize" in line and "normalize" in line
+    mobilenet = next(x for x in made.splitlines() if x.startswith("- **`004-mobilenet-v2-frozen`**"))
+    assert "inputs: imagenet" in mobilenet and "normalize" not in mobilenet.split("*Assumed:*")[1]
+    two_phase = next(x for x in made.splitlines() if x.startswith("- **`004-mobilenet-v2-two-phase`**"))
+    assert "unfreeze at epoch 11, lr 1e-05" in two_phase
+    probe = made[made.index("- **`001-alexnet-linear-probe`**"):]
+    assert "--preset 001-alexnet-linear-probe --data-dir ~/data --from RUN" in probe.split("- **")[1]

@@ -13,6 +13,7 @@ from typing import Sequence
 from tui import format as fmt
 from tui.cli.base import EXIT_OK, PROG, Parser
 from tui.cli.listing import terminal_width
+from tui.cli.presets_doc import recipes_markdown
 
 
 def build_presets_parser() -> Parser:
@@ -22,6 +23,8 @@ def build_presets_parser() -> Parser:
     parser.add_argument("--json", action="store_true",
                         help="print a JSON list: name, model, strategy, study, reported_test_acc, "
                              "params_total, params_trainable, config")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print each study's recipes as Markdown (the Recipes section of docs/presets.md)")
     parser.add_argument("--study", metavar="ID", help="only this study's presets (000..004)")
     return parser
 
@@ -52,6 +55,9 @@ def cmd_presets(argv: Sequence[str]) -> int:
 
     if args.study is not None and args.study not in STUDIES:
         raise UserError(f"unknown study {args.study!r}; choose one of: {', '.join(STUDIES)}")
+    if args.markdown:
+        print(recipes_markdown())
+        return EXIT_OK
     names = [n for n, p in PRESETS.items() if args.study in (None, p.study)]
     rows = [describe(n) for n in names]
     if args.json:
