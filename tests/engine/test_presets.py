@@ -151,3 +151,5 @@ def test_docs_presets_holds_the_recipes_the_presets_make():
     assert "unfreeze at epoch 11, lr 1e-05" in two_phase
     probe = made[made.index("- **`001-alexnet-linear-probe`**"):]
     assert "--preset 001-alexnet-linear-probe --data-dir ~/data --from RUN" in probe.split("- **")[1]
+    one = recipes_markdown("002")
+    assert "### Study 002" in one and "### Study 001" not in one and one.count("- **`") == 1

@@ -56,7 +56,7 @@ def cmd_presets(argv: Sequence[str]) -> int:
     if args.study is not None and args.study not in STUDIES:
         raise UserError(f"unknown study {args.study!r}; choose one of: {', '.join(STUDIES)}")
     if args.markdown:
-        print(recipes_markdown())
+        print(recipes_markdown(args.study))
         return EXIT_OK
     names = [n for n, p in PRESETS.items() if args.study in (None, p.study)]
     rows = [describe(n) for n in names]

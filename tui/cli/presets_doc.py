@@ -71,15 +71,15 @@ def recipe(row: dict[str, Any], size: int) -> str:
     return line + f"\n  ```\n  {PROG} --no-ui --preset {row['name']} --data-dir ~/data{needs}\n  ```"
 
 
-def recipes_markdown() -> str:
-    """Every study's presets, study by study, between the markers that docs/presets.md keeps them in."""
+def recipes_markdown(only: str | None = None) -> str:
+    """Every study's presets (or only one study's), study by study, between docs/presets.md's markers."""
     from engine.config import RunConfig
     from engine.models.facts import input_size
     from engine.presets import PRESETS, STUDIES, describe
 
     out = [BEGIN]
     for study, title in STUDIES.items():
-        names = [n for n, p in PRESETS.items() if p.study == study]
+        names = [n for n, p in PRESETS.items() if p.study == study and only in (None, study)]
         if not names:
             continue
         heading = f"Study {study}: {title}" if study.isdigit() else title[0].upper() + title[1:]
