@@ -39,6 +39,8 @@ async def test_the_preset_from_the_command_line_shows_with_its_study(tmp_path: P
         assert screen.query_one("#dataset", Select).value == "synthetic"  # the flag still wins over the preset
         panel = text_of(screen.query_one("#info-text", Static))
         assert f"preset {PRESET}" in panel and "study 004" in panel
+        # What the study left unsaid is said beside its number: the user knows which fields are ours.
+        assert "not stated by the study, our choice:" in panel and "normalize" in panel
         config, problems = screen.build_config(check=False)
         assert not problems and config.preset == PRESET and config.extra.get("study") == "004"
 

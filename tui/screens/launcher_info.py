@@ -81,6 +81,9 @@ def preset_text(p: Any) -> Text:
         text.append(f"reported test accuracy {fmt.pct(p.reported_test_acc)}\n", style="green")
     if getattr(p, "needs", ""):
         text.append(f"needs {in_words(p.needs)}\n", style="yellow")
+    if getattr(p, "assumed", ()):
+        text.append("not stated by the study, our choice: ", style="dim bold")
+        text.append(f"{', '.join(p.assumed)}\n", style="dim")
     return text
 
 
