@@ -71,6 +71,9 @@ async def test_typing_fast_checks_the_last_name_only(tmp_path: Path, monkeypatch
     seen: list[str] = []
     real = launcher_model.check_model
     monkeypatch.setattr(launcher_model, "check_model", lambda config: seen.append(config.model) or real(config))
+    # A pause longer than any gap between Pilot's keys on a loaded machine (0.35 s is not, beside training):
+    # the test is of the debounce, not of the machine's speed.
+    monkeypatch.setattr(launcher_model, "DEBOUNCE", 3.0)
     app = _app(tmp_path)
     async with app.run_test(size=SMALL) as pilot:
         await _type_model(pilot, "resnet18")
