@@ -35,12 +35,6 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
 NORMALIZE = ("standardize", "unit", "raw")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-def input_scaling(strategy: str, normalize: str) -> str:
-    """How a run's pixels are scaled: 'imagenet' for the pretrained strategies (their features expect
-    ImageNet's mean and std, so --normalize does not apply), else its --normalize."""
-    return "imagenet" if strategy in PRETRAINED_STRATEGIES else normalize
 TTA_LEVELS = (0, 1, 2)
 # Training images of each dataset (the official files; synthetic is generated at this size).
 TRAIN_IMAGES = {s.name: s.train_images for s in dataset_registry.DATASETS.values() if s.train_images}
@@ -57,6 +51,12 @@ def default_val_split(n_train: int) -> int:
     if n_train >= 10 * DEFAULT_VAL_IMAGES:
         return DEFAULT_VAL_IMAGES
     return max(1, int(n_train * DEFAULT_VAL_FRACTION))
+
+
+def input_scaling(strategy: str, normalize: str) -> str:
+    """How a run's pixels are scaled: 'imagenet' for the pretrained strategies (their features expect
+    ImageNet's mean and std, so --normalize does not apply), else its --normalize."""
+    return "imagenet" if strategy in PRETRAINED_STRATEGIES else normalize
 
 
 RUNS_DIR_ENV = "CIFAR_TUI_RUNS_DIR"

@@ -120,7 +120,9 @@ def _read_folder(spec: DatasetSpec, root: Path, download: bool, folder_size: int
 
 
 def _generate(spec: DatasetSpec, root: Path, download: bool, folder_size: int, emit: Emit) -> Read:
-    return make_synthetic(spec.train_images or 5_000, seed=1234), make_synthetic(spec.test_images or 1_000, seed=4321), list(SYNTHETIC_LABELS)
+    train = make_synthetic(spec.train_images or 5_000, seed=1234)
+    test = make_synthetic(spec.test_images or 1_000, seed=4321)
+    return train, test, list(SYNTHETIC_LABELS)
 
 
 READERS: dict[str, Callable[[DatasetSpec, Path, bool, int, Emit], Read]] = {
