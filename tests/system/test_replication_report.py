@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.replication.page import write_page
 from benchmarks.replication.plan import Job, Plan
-from benchmarks.replication.report import collect, epoch_match, findings, measure
+from benchmarks.replication.report import tail_mean, collect, epoch_match, findings, measure
 from benchmarks.replication.runner import newest_run, run_job
 from tests.helpers import ROOT
 
@@ -94,6 +94,15 @@ def test_findings_say_which_hold_on_the_numbers():
     assert got["the skip model's features spread wider"] == (True, "no skips 44.00%, skips 34.00%")
     assert got["the skip model generalises with a smaller loss gap, held-out minus train loss at the end"] == \
         (True, "no skips 0.1500, skips 0.1000")
+    # One noisy last epoch cannot decide it alone: the last 5 epochs' means are checked beside it.
+    long = {"004-mlp": [0.46, 0.46, 0.46, 0.46, 0.40], "004-mlp-deep-wide": [0.44, 0.44, 0.44, 0.44, 0.44]}
+    for row in rows[:2]:
+        accs = long[row["key"]]
+        row["experiments"] = [{"key": row["key"] + "@epochs60", "ours_acc": accs[-1], "tail_acc": tail_mean(accs)}]
+    got = {text.split(": ")[1]: (holds, numbers) for text, holds, numbers in findings(rows)}
+    assert got["the same after 60 epochs, three times the preset's"] == (False, "mlp 40.00%, deep-wide 44.00%")
+    assert got["the same after 60 epochs, each MLP's last 5 epochs averaged"] == (True, "mlp 44.80%, deep-wide 44.00%")
+    assert tail_mean([0.5, None, 0.5, 0.5, 0.5]) is None and tail_mean([0.5] * 4) is None  # five measured epochs or none
 
 
 @pytest.mark.slow
