@@ -33,7 +33,7 @@ PRETRAINED_STRATEGIES = ("feature-extract", "finetune", "two-phase")
 """The strategies that start from ImageNet weights (and so feed the ImageNet normalisation)."""
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "cosine", "step", "onecycle", "plateau")
-NORMALIZE = ("standardize", "unit", "raw")
+NORMALIZE = ("standardize", "unit", "signed", "raw")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 TTA_LEVELS = (0, 1, 2)
 # Training images of each dataset (the official files; synthetic is generated at this size).
@@ -93,7 +93,7 @@ class RunConfig:
     image_size: int | None = None
     """Input size fed to the model; unset: the model's own (e.g. 224 for AlexNet)."""
     normalize: str = "standardize"
-    """How pixels become inputs (scratch and linear-probe runs): standardize (each channel's training mean and std, as torchvision recipes do), unit (pixels / 255 only, as Keras notebooks do) or raw (the 0-255 values as they are, as a notebook that forgot to scale does); pretrained strategies always use ImageNet's statistics."""
+    """How pixels become inputs (scratch and linear-probe runs): standardize (each channel's training mean and std, as torchvision recipes do), unit (pixels / 255 only, as Keras notebooks do), signed (pixels / 255 mapped to [-1, 1] by Normalize(0.5, 0.5), as PyTorch's CIFAR-10 tutorial does) or raw (the 0-255 values as they are, as a notebook that forgot to scale does); pretrained strategies always use ImageNet's statistics."""
 
     epochs: int = 10
     """Number of passes over the training set."""

@@ -65,6 +65,11 @@ EXPERIMENTS: tuple[Job, ...] = (
                  "to the study's 48.92% at 5 epochs?"),
     Job("001-alexnet-skip@unit", "001-alexnet-skip", ("--normalize", "unit"),
         question="the skip model on [0, 1] pixels: does it start slower, to the study's 55.27%?"),
+    Job("001-alexnet@signed", "001-alexnet", ("--normalize", "signed"),
+        question="pixels in [-1, 1] (PyTorch's CIFAR-10 tutorial's Normalize(0.5, 0.5)): between standardised and "
+                 "[0, 1] inputs, does SGD reach the study's 48.92% at 5 epochs?"),
+    Job("001-alexnet-skip@signed", "001-alexnet-skip", ("--normalize", "signed"),
+        question="the skip model on [-1, 1] pixels: the study's 55.27%?"),
 )
 
 # Need ImageNet weights or hours of GPU: `replicate.py --gpu` runs them at full budget on official CIFAR-10.

@@ -14,8 +14,9 @@ from engine.config import RunConfig, input_scaling
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
-UNSCALED = {"unit": 1.0, "raw": 1 / 255}
-"""--normalize without statistics -> the std that to_float's pixels/255 is divided by: [0, 1], or back to 0-255."""
+FIXED = {"unit": (0.0, 1.0), "raw": (0.0, 1 / 255), "signed": (0.5, 0.5)}
+"""--normalize choices that need no statistics -> the (mean, std) to_float applies to pixels / 255:
+[0, 1]; back to 0-255; [-1, 1] (Normalize(0.5, 0.5), as PyTorch's CIFAR-10 tutorial writes it)."""
 
 
 class Pipeline:
@@ -92,8 +93,8 @@ def run_pipeline(config: RunConfig, data, *, rgb_only: bool, input_size: int, de
     scaling = input_scaling(config.strategy, config.normalize)
     if scaling == "imagenet":
         mean, std = IMAGENET_MEAN, IMAGENET_STD
-    elif scaling in UNSCALED:
-        mean, std = [0.0] * data.channels, [UNSCALED[scaling]] * data.channels
+    elif scaling in FIXED:
+        mean, std = [FIXED[scaling][0]] * data.channels, [FIXED[scaling][1]] * data.channels
     else:
         mean, std = data.mean_std()
     return Pipeline(config, mean=mean, std=std, channels=3 if rgb_only else data.channels,

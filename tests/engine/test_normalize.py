@@ -25,6 +25,8 @@ def test_unit_is_pixels_over_255_and_standardize_centres_each_channel() -> None:
     data = load_dataset("synthetic", val_split=0)
     expected = torch.as_tensor(data.train.x[:512]).permute(0, 3, 1, 2).float()
     assert torch.allclose(raw, expected, atol=1e-3) and torch.allclose(raw / 255, unit, atol=1e-6)
+    signed = inputs("signed")  # Normalize(0.5, 0.5) on pixels / 255: [-1, 1], as PyTorch's CIFAR-10 tutorial has it
+    assert torch.allclose(signed, unit * 2 - 1, atol=1e-6) and signed.min() < -0.5
 
 
 def test_study_004_presets_feed_unit_inputs_and_say_it_is_assumed() -> None:
