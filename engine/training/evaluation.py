@@ -7,6 +7,7 @@ process's on the same weights.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import torch
@@ -71,36 +72,56 @@ def evaluate(ctx: "Context", x_all: torch.Tensor, y_all: torch.Tensor, *, keep_t
     """
     model = ctx.eval_model if ctx.eval_model is not None else ctx.forward
     model.eval()
-    k = ctx.data.num_classes
-    loss_sum = torch.zeros((), device=ctx.device)
-    counts = torch.zeros(3, device=ctx.device, dtype=torch.long)  # top-1, top-3 (study 001 reports it), top-5
-    conf = torch.zeros((k, k), device=ctx.device, dtype=torch.long)
+    score = _Score.zero(ctx.data.num_classes, ctx.device)
     kept: list[tuple[torch.Tensor, torch.Tensor]] = []
     lo, hi = distributed.shard(len(y_all), ctx.dist)
     for i in range(lo, hi, ctx.config.eval_batch_size):
         j = min(i + ctx.config.eval_batch_size, hi)
-        y = y_all[i:j]
         x = ctx.pipeline.eval_batch(x_all[i:j]) if outputs is None else None
         with accel.autocast(ctx.config, ctx.device):
             out = model(x) if outputs is None else outputs(i, j)
         out = out.float()
-        loss_sum += F.cross_entropy(out, y, reduction="sum")
-        pred = out.argmax(1)
-        counts += torch.stack([(pred == y).sum(), topk_correct(out, y, 3), topk_correct(out, y, 5)])
-        confusion_update(conf, pred, y)
+        score.add(out, y_all[i:j])
         if keep_top:
             kept.append(top_probs(out))
         if ticker is not None:  # counts this rank's share as the whole's: the shards move in step
             ticker.update(round((j - lo) * len(y_all) / max(1, hi - lo)))
-    if ctx.dist.active:
-        loss_sum = distributed.all_sum(loss_sum)[0]
-        counts, conf = distributed.all_sum_long(counts), distributed.all_sum_long(conf)
-    n = max(1, len(y_all))
-    correct, top3, top5 = (v / n for v in counts.tolist())
-    result = {"loss": loss_sum.item() / n, "acc": correct, "top5": top5, "top3": top3, "confusion": conf.cpu().tolist()}
+    result = score.result(ctx, len(y_all))
     if keep_top:
         result["top"] = kept_top(ctx, kept)
     return result
+
+
+@dataclass
+class _Score:
+    """A split's running sums, on the device until the one read at the end: no sync per batch."""
+
+    loss_sum: torch.Tensor
+    counts: torch.Tensor
+    """Images right at top-1, top-3 (study 001 reports it) and top-5."""
+    conf: torch.Tensor
+
+    @classmethod
+    def zero(cls, k: int, device: torch.device) -> _Score:
+        return cls(torch.zeros((), device=device), torch.zeros(3, device=device, dtype=torch.long),
+                   torch.zeros((k, k), device=device, dtype=torch.long))
+
+    def add(self, out: torch.Tensor, y: torch.Tensor) -> None:
+        self.loss_sum += F.cross_entropy(out, y, reduction="sum")
+        pred = out.argmax(1)
+        self.counts += torch.stack([(pred == y).sum(), topk_correct(out, y, 3), topk_correct(out, y, 5)])
+        confusion_update(self.conf, pred, y)
+
+    def result(self, ctx: Context, images: int) -> dict[str, Any]:
+        """Loss, accuracies and confusion over the split's ``images`` (under torchrun, every rank's summed)."""
+        loss_sum, counts, conf = self.loss_sum, self.counts, self.conf
+        if ctx.dist.active:
+            loss_sum = distributed.all_sum(loss_sum)[0]
+            counts, conf = distributed.all_sum_long(counts), distributed.all_sum_long(conf)
+        n = max(1, images)
+        correct, top3, top5 = (v / n for v in counts.tolist())
+        return {"loss": loss_sum.item() / n, "acc": correct, "top5": top5, "top3": top3,
+                "confusion": conf.cpu().tolist()}
 
 
 def kept_top(ctx: "Context", kept: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[Any, Any] | None:

@@ -24,7 +24,7 @@ from engine.data.load import Dataset, limit_notes, load_config_dataset
 from engine.device.distributed import SINGLE, Dist
 from engine.device.environment import resolve_device
 from engine.training.evaluation import evaluate, evaluate_splits
-from engine.events import Event, Log, PhaseTicker, RunEnded, StepDone
+from engine.events import Event, Log, PhaseTicker, RunEnded
 from engine.training.feature_cache import at_epoch_start as feature_cache_at_epoch_start
 from engine.training.metrics import per_class_accuracy
 from engine.models.facts import pick_input_size
@@ -43,9 +43,9 @@ from engine.runs.writer import RunWriter, check_runs_dir
 from engine.training.snapshot import Partial, restore
 from engine.models.strategies import build_model
 from engine.training.tta import with_tta
+from engine.training.epoch import train_one_epoch
 from engine.training.context import Context
 
-STEP_EVENT_INTERVAL_S = 0.1
 INIT_IMAGES = 5000
 """Training images a model's ``init_from_data`` sees: plenty for a 12x12 patch covariance, ~60 MB as float."""
 
@@ -268,110 +268,6 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
         book.epoch_done(epoch, record, per_class_accuracy(conf), conf, top)
         if book.early_stopped or ctx.control.stop_requested:
             return
-
-
-def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | None = None) -> dict[str, float] | Partial:
-    """One pass over the shuffled training set (continuing ``partial``); a Partial if a stop was requested."""
-    c, data, model, cache, d = ctx.config, ctx.data, ctx.forward, ctx.feature_cache, ctx.dist
-    model.train()  # the wrappers too (TTA acts in eval mode only): evaluate() left them in eval
-    ctx.plan.train_mode(ctx.model)
-    partial = partial or _new_partial(ctx)
-    perm, loss_sum, correct = partial.perm, partial.loss_sum, partial.correct
-    seen, paused_s, lr, pending = partial.seen, 0.0, ctx.schedule.lr(ctx.global_step), None
-    # No per-step .item(): on a GPU it would stall the pipeline. The loss is read (and checked for
-    # divergence) at the first step, at each ~10 Hz event and at the epoch's last step, always before
-    # any checkpoint, so a diverged step can never be saved; the CPU runs the same path as CUDA.
-    t0 = last_emit = time.perf_counter()
-    for step in range(partial.step, ctx.steps_per_epoch):
-        paused_s += _wait_while_paused(ctx)
-        stop, agreed = data_parallel.stop_and_loss(ctx, book, epoch, step, pending)
-        if stop:
-            return data_parallel.stopped(ctx, Partial(perm, step, loss_sum, correct, seen,
-                                         partial.train_time + time.perf_counter() - t0 - paused_s))
-        batch = perm[step * c.batch_size : (step + 1) * c.batch_size]
-        idx = distributed.local_slice(batch, d) if d.active else batch
-        y = data.train.y[idx]
-        if cache is not None:  # the frozen part's stored features, the flip drawn as the pipeline draws it
-            x, target = cache.train_batch(idx, ctx.aug_gen), y
-        else:
-            x, target = ctx.pipeline.train_batch(data.train.x[idx], y, ctx.aug_gen, idx=idx, epoch=epoch)
-        lr = ctx.schedule.apply(ctx.optimizer, ctx.global_step)
-        with accel.autocast(ctx.config, ctx.device):
-            out = cache.forward(x) if cache is not None else model(x)
-            loss = ctx.criterion(out, target)
-        now = time.perf_counter()
-        emit_now = now - last_emit >= STEP_EVENT_INTERVAL_S or step == ctx.steps_per_epoch - 1
-        if d.active:
-            value = agreed  # the ranks' mean loss of the step before, agreed at this step's top
-        else:
-            value = loss.item() if (emit_now or book.loss_ref is None) else None
-            if value is not None:
-                book.check_loss(value, f"train loss at epoch {epoch}, step {step + 1}")
-        ctx.optimizer.zero_grad(set_to_none=True)
-        # DDP averages gradients over ranks; weighting each rank's mean by its share of the global
-        # batch keeps that the global batch's mean when a short last batch splits unevenly.
-        (loss * (len(idx) * d.world / len(batch)) if d.active else loss).backward()
-        ctx.optimizer.step()
-        ctx.global_step += 1
-        loss_sum += loss.detach() * len(idx)
-        correct += (out.argmax(1) == y).sum()
-        seen += len(idx)
-        pending = loss.detach()
-        if emit_now and value is not None:
-            last_emit = now
-            rate = d.world * (seen - partial.seen) / max(1e-9, now - t0 - paused_s)
-            book.step_done(StepDone(epoch, step + 1, ctx.steps_per_epoch, value, lr, rate, ctx.elapsed(),
-                                    _eta(ctx, epoch, step + 1, now - t0 - paused_s, partial.step), *_gpu_memory(ctx)))
-    train_time = partial.train_time + time.perf_counter() - t0 - paused_s
-    return _epoch_stats(ctx, loss_sum, correct, seen, lr, train_time)
-
-
-def _new_partial(ctx: Context) -> Partial:
-    """An epoch's start: its permutation (the same on every rank: one seed, one generator) and zero sums."""
-    zero = torch.zeros((), device=ctx.device)
-    perm = torch.randperm(len(ctx.data.train), device=ctx.device, generator=ctx.gen)
-    return Partial(perm, 0, zero, torch.zeros((), device=ctx.device, dtype=torch.long), 0, 0.0)
-
-
-def _wait_while_paused(ctx: Context) -> float:
-    """Seconds spent paused (the app's pause key; never under torchrun, which has no app)."""
-    if not ctx.control.paused:
-        return 0.0
-    p0 = time.perf_counter()
-    ctx.control.wait_while_paused()
-    return time.perf_counter() - p0
-
-
-def _epoch_stats(ctx: Context, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int, lr: float,
-                 train_time: float) -> dict[str, float]:
-    """The epoch's training record; under torchrun over every rank's images."""
-    if ctx.dist.active:
-        loss_sum, correct_f, seen_t = distributed.all_sum(loss_sum, correct.double(),
-                                                          torch.tensor(float(seen), device=ctx.device))
-        correct, seen = correct_f.round().long(), int(seen_t.item())
-    return {
-        "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
-        "lr": lr, "img_per_s": round(seen / max(train_time, 1e-9), 1), "train_time_s": round(train_time, 3),
-    }
-
-
-def _eta(ctx: Context, epoch: int, step: int, epoch_elapsed: float, first_step: int = 0) -> float | None:
-    """Seconds left: step rate for this epoch and its evaluation, plus whole epochs at their measured length."""
-    spe = ctx.steps_per_epoch
-    per_step = epoch_elapsed / max(1, step - first_step)
-    this_epoch = per_step * (spe - step) + ctx.eval_time_s
-    per_epoch = (sum(ctx.epoch_times) / len(ctx.epoch_times)) if ctx.epoch_times else per_step * spe
-    return this_epoch + per_epoch * (ctx.config.epochs - epoch)
-
-
-def _gpu_memory(ctx: Context) -> tuple[int | None, int | None]:
-    """CUDA bytes allocated now and at peak since the run started; (None, None) elsewhere.
-
-    Both read the caching allocator's counters on the host: no device sync.
-    """
-    if ctx.device.type != "cuda":
-        return None, None
-    return torch.cuda.memory_allocated(ctx.device), torch.cuda.max_memory_allocated(ctx.device)
 
 
 __all__ = ["train", "train_one_epoch", "evaluate", "RunResult", "UserError", "Diverged"]

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import engine.device.accel as accel
+import engine.training.epoch as epoch_module
 import engine.training.loop as loop
 from engine.config import RunConfig
 from engine.data.load import load_config_dataset
@@ -91,7 +92,7 @@ def test_optimizer_implementation_follows_the_device():
 def test_the_step_loop_reads_the_loss_only_when_an_event_is_due(runs_dir, monkeypatch):
     """``.item()`` inside train_one_epoch: the first loss (the divergence reference), one per StepDone, and the
     epoch's two sums; never once per step."""
-    monkeypatch.setattr(loop, "STEP_EVENT_INTERVAL_S", 1e9)  # only the epoch's last step is an event
+    monkeypatch.setattr(epoch_module, "STEP_EVENT_INTERVAL_S", 1e9)  # only the epoch's last step is an event
     calls = {"n": 0, "inside": False}
     real_item, real_epoch = torch.Tensor.item, loop.train_one_epoch
 
