@@ -219,6 +219,16 @@ class RunConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         self._validate_selection()
         self._validate_fast()
+        self._validate_augment()
+        self._validate_sizes()
+        if self.strategy == "linear-probe" and not self.from_run:
+            raise ConfigError("strategy linear-probe needs --from RUN (a saved run to probe)")
+        if self.name is not None:
+            _check_name(self.name)
+        return self
+
+    def _validate_augment(self) -> None:
+        """The augmentations' strengths are in their ranges."""
         if not 0 <= self.randaugment_magnitude <= 30:
             raise ConfigError("randaugment_magnitude must be in 0..30")
         if not 0 <= self.rotate <= 180:
@@ -226,17 +236,15 @@ class RunConfig:
         for name in ("translate", "zoom"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    def _validate_sizes(self) -> None:
+        """Image counts and the input size a model can be given."""
         for name in ("train_limit", "test_limit"):
             value = getattr(self, name)
             if value is not None and value < 10:
                 raise ConfigError(f"{name} must be at least 10 (one image per class), got {value}")
         if self.image_size is not None and not 8 <= self.image_size <= 1024:
             raise ConfigError(f"image_size must be in 8..1024, got {self.image_size}")
-        if self.strategy == "linear-probe" and not self.from_run:
-            raise ConfigError("strategy linear-probe needs --from RUN (a saved run to probe)")
-        if self.name is not None:
-            _check_name(self.name)
-        return self
 
     def _validate_selection(self) -> None:
         """The validation split fits the dataset, and what needs one has one."""

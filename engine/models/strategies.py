@@ -89,38 +89,42 @@ def build_model(
     if spec.rgb_only:
         in_channels = 3
     model = spec.build(num_classes, in_channels, image_size)
-    strategy = config.strategy
-    if not load_weights:
-        pass
-    elif strategy in PRETRAINED_STRATEGIES:
+    if load_weights:
+        _load_start(model, config, spec)
+    plan = _freeze_plan(model, config, spec)
+    plan.apply(model)
+    return model, plan
+
+
+def _load_start(model: nn.Module, config: RunConfig, spec: ModelSpec) -> None:
+    """The starting weights the strategy names: ImageNet's, a saved run's (a probe), a file, or none."""
+    if config.strategy in PRETRAINED_STRATEGIES:
         state = load_pretrained(spec, config.weights)
         load_matching(model, state, spec, source=config.weights or "torchvision cache")
-    elif strategy == "linear-probe":
-        state = load_run_weights(config)
-        load_matching(model, state, spec, source=config.from_run or "")
+    elif config.strategy == "linear-probe":
+        load_matching(model, load_run_weights(config), spec, source=config.from_run or "")
     elif config.weights:
         load_matching(model, load_weights_file(config.weights), spec, source=config.weights)
 
-    if strategy == "linear-probe":
-        path = _reset_head(model, spec)
+
+def _freeze_plan(model: nn.Module, config: RunConfig, spec: ModelSpec) -> Plan:
+    """What the strategy freezes, and for two-phase when it unfreezes."""
+    if config.strategy == "linear-probe":
         # Everything but the fresh linear layer is frozen, including a classifier
         # stack around the head: a probe measures the features, nothing more.
-        plan = Plan(complement_prefixes(model, path))
-    elif strategy == "feature-extract":
-        plan = Plan(frozen_prefixes(spec, model))
-    elif strategy == "two-phase":
-        switch = phase2_switch(config)
-        if switch > config.epochs:
-            raise UserError(
-                f"two-phase unfreezes at epoch {switch} but the run has {config.epochs} epochs; "
-                "raise --epochs or lower --phase2-epoch"
-            )
-        plan = Plan(frozen_prefixes(spec, model), phase2_epoch=switch, phase2_frozen=spec.finetune_frozen,
-                    phase2_bn_eval=spec.finetune_bn_eval)
-    else:
-        plan = Plan(())
-    plan.apply(model)
-    return model, plan
+        return Plan(complement_prefixes(model, _reset_head(model, spec)))
+    if config.strategy == "feature-extract":
+        return Plan(frozen_prefixes(spec, model))
+    if config.strategy != "two-phase":
+        return Plan(())
+    switch = phase2_switch(config)
+    if switch > config.epochs:
+        raise UserError(
+            f"two-phase unfreezes at epoch {switch} but the run has {config.epochs} epochs; "
+            "raise --epochs or lower --phase2-epoch"
+        )
+    return Plan(frozen_prefixes(spec, model), phase2_epoch=switch, phase2_frozen=spec.finetune_frozen,
+                phase2_bn_eval=spec.finetune_bn_eval)
 
 
 def _reset_head(model: nn.Module, spec: ModelSpec) -> str:
