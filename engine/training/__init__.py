@@ -1,6 +1,7 @@
 """The training loop and everything a step or an epoch of it needs.
 
-    loop.py           train(config, on_event, control): the loop
+    loop.py           train(config, on_event, control): a run from its config to its end, epoch by epoch
+    epoch.py          train_one_epoch: one pass over the training set, step by step
     context.py        Context: the pieces of one run the loop's helpers share
     run_book.py       RunBook: best metric, early stopping, the summary, the store writes
     snapshot.py       what the loop's future depends on, into a checkpoint and back

@@ -1,8 +1,8 @@
 """The training loop's side of a torchrun job: the DDP wrapper, the per-step agreement on stop and
 divergence, a stopped epoch's per-rank sums, and what a resumed job restores.
 
-The collectives themselves are in engine.device.distributed; engine.training.loop calls these at the
-few points where one process and a job differ.
+The collectives themselves are in engine.device.distributed; engine.training.loop and .epoch call these at
+the few points where one process and a job differ.
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Each step indexes its batch from the device-resident uint8 set, augments it in one batched
 pass (or reads the frozen part's stored features), and takes one optimizer step. The epoch's
-sums stay on the device; the host reads them only when a progress event is due (~10/s), so
-a GPU is never stalled once a step.
+sums stay on the device until its end; the host reads a step's loss only when a progress event
+is due (~10/s), so a GPU is never stalled once a step.
 """
 from __future__ import annotations
 

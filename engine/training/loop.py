@@ -1,8 +1,9 @@
 """The training loop: ``train(config, on_event, control) -> RunResult``.
 
-Data sits on the device as uint8; each step indexes a batch there, augments
-it in one batched pass, and runs the model. Host syncs (``.item()``) happen
-only when a progress event is due (~10/s) and once per evaluation.
+A run's life: claim its folder (or the one it resumes), load the data onto the device once
+as uint8, build the model and its pipeline, then per epoch train (engine.training.epoch),
+evaluate (engine.training.evaluation) and store; a stop, a divergence or an error ends it
+with its status saved.
 """
 from __future__ import annotations
 
