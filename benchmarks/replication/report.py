@@ -96,8 +96,28 @@ def explain(row: dict[str, Any], experiments: list[dict[str, Any]]) -> str | Non
     for e in experiments:
         if e["ours_acc"] is not None:
             facts.append(f"with {e['change']}: {100 * e['ours_acc']:.2f}% ({100 * (e['ours_acc'] - ours):+.2f} points)")
+    if bracket := _bracket_fact(row, experiments):
+        facts.append(bracket)
     side = "above" if ours > study else "below"
     return f"{100 * abs(ours - study):.2f} points {side} the study; " + "; ".join(facts) + "."
+
+
+def _bracket_fact(row: dict[str, Any], experiments: list[dict[str, Any]]) -> str | None:
+    """Where one setting the study does not state, changed alone, lands our run on the study's other side:
+    the experiment nearest the study's number that crosses it. None when no experiment crosses."""
+    study, ours, assumed = row["study_acc"], row["ours_acc"], row.get("assumed", [])
+    crossing = [e for e in experiments if e["ours_acc"] is not None and (e["ours_acc"] - study) * (ours - study) < 0
+                and _flag_field(e["change"]) in assumed]
+    if not crossing:
+        return None
+    e = min(crossing, key=lambda e: abs(e["ours_acc"] - study))
+    return (f"the study's {100 * study:.2f}% lies between the preset's run and the one with {e['change']}: "
+            f"{_flag_field(e['change'])}, which the study does not state, alone moves this row across its number")
+
+
+def _flag_field(change: str) -> str:
+    """The RunConfig field an experiment's flag sets (``--batch-size 32`` -> batch_size)."""
+    return change.split()[0].removeprefix("--").replace("-", "_") if change else ""
 
 
 def _curve_fact(row: dict[str, Any], study: float) -> str | None:

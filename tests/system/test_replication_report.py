@@ -77,6 +77,12 @@ def test_a_far_row_is_explained_by_its_curve_and_experiments():
     stated = {"study_acc": 0.4892, "ours_acc": 0.5566, "epochs": 5, "assumed": ["weight_decay", "model"],
               "test_acc_by_epoch": [0.2166, 0.386, 0.4636, 0.5219, 0.5566]}  # study 001 states its 5 epochs
     assert "lies between our epochs 3 (46.36%) and 4 (52.19%), though the study ran 5" in explain(stated, [])
+    # an unstated setting that, changed alone, lands the run on the study's other side is named
+    unit = {"change": "--normalize unit", "ours_acc": 0.3824}
+    assert "lies between" not in explain(stated, [unit]).split("; with")[-1]  # normalize is not among assumed
+    text = explain({**stated, "assumed": ["normalize", "model"]}, [unit, {"change": "--normalize raw", "ours_acc": 0.6}])
+    assert text.endswith("the study's 48.92% lies between the preset's run and the one with --normalize unit: "
+                         "normalize, which the study does not state, alone moves this row across its number.")
 
 
 def test_findings_say_which_hold_on_the_numbers():
