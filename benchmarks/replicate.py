@@ -31,7 +31,7 @@ from benchmarks import DATA  # noqa: E402
 from benchmarks.replication.page import write_page  # noqa: E402
 from benchmarks.replication.plan import GPU_PRESETS, Job, Plan  # noqa: E402
 from benchmarks.replication.report import collect, write_summary  # noqa: E402
-from benchmarks.replication.runner import data_flags, run_job  # noqa: E402
+from benchmarks.replication.runner import Stopped, data_flags, run_job  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "replication"
 SUMMARY = RESULTS / "summary.json"
@@ -110,6 +110,10 @@ def main() -> None:
                 run_job(job, data_flags(data, args.gpu), runs_dir, RESULTS, weights, args.fresh)
             except LookupError as exc:
                 print(f"skipped: {exc}", flush=True)
+            except Stopped as exc:
+                remake(plan, runs_dir)
+                print(f"replicate: {exc}", file=sys.stderr)
+                sys.exit(130)
             remake(plan, runs_dir)
     remake(plan, runs_dir)
 

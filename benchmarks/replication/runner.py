@@ -2,14 +2,26 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 from benchmarks.replication.plan import Job
 
 ROOT = Path(__file__).resolve().parents[2]
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop a replication: each is passed on to the training run, which saves itself and exits."""
+
+
+class Stopped(Exception):
+    """A stop signal reached the replication while a run trained; the run has saved itself and exited."""
+
+    def __init__(self, key: str, code: int):
+        super().__init__(f"stopped during {key}: its run saved itself as interrupted (exit {code}); "
+                         "the same command resumes it")
 
 
 def newest_run(runs_dir: Path, key: str, finished: bool = True) -> Path | None:
@@ -66,6 +78,31 @@ def run_job(job: Job, data: list[str], runs_dir: Path, logs: Path, weights: Path
     with open(logs / f"{job.key}.log", "a" if previous is not None else "w") as log:
         log.write("$ " + " ".join(cmd[1:]) + "\n")
         log.flush()
-        code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        code, stopped = _call(cmd, log)
         log.write(f"exit {code}, wall {time.perf_counter() - t0:.0f} s\n")
+    if stopped:
+        raise Stopped(job.key, code)
     return code
+
+
+def _call(cmd: list[str], log: IO[str]) -> tuple[int, bool]:
+    """Run the training command and pass each stop signal on to it once; (its exit code, whether stopped).
+
+    It runs in a session of its own so that a terminal's Ctrl-C reaches it only through us: from the
+    terminal and forwarded it would arrive twice, which the command takes as "abort". subprocess.call
+    is not used because it answers Ctrl-C with SIGKILL, losing the epoch's steps since its checkpoint.
+    """
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    seen: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        seen.append(signum)
+        proc.send_signal(signum)
+
+    before = {s: signal.signal(s, forward) for s in STOPS}
+    try:
+        code = proc.wait()
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    return code, bool(seen)

@@ -156,3 +156,32 @@ def test_a_run_cut_short_is_resumed_where_it_stopped_not_started_again(tmp_path,
     assert log.count("\n$ ") == 1 and f"--resume {cut}" in log  # both commands, in one log
     assert run_job(job, list(TINY), runs_dir, logs, fresh=True) == 0  # --fresh: a new run beside it
     assert len(list((runs_dir / job.key).glob("*/summary.json"))) == 2
+
+
+@pytest.mark.slow
+def test_a_stop_signal_is_passed_to_the_run_which_saves_itself(tmp_path):
+    """Ctrl-C during a replication: the run gets the signal once, stops after its step and saves itself as
+    interrupted (subprocess.call would SIGKILL it); run_job says so, and the run is there to resume."""
+    import threading
+    import time
+
+    from benchmarks.replication.runner import Stopped
+
+    job, runs_dir, logs = Job("004-mlp", "004-mlp"), tmp_path / "runs", tmp_path / "logs"
+
+    def interrupt_after_an_epoch() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if any(p.stat().st_size for p in (runs_dir / job.key).glob("*/metrics.jsonl")):
+                os.kill(os.getpid(), signal.SIGINT)  # reaches our handler, as a terminal's Ctrl-C would
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=interrupt_after_an_epoch, daemon=True).start()
+    with pytest.raises(Stopped, match="stopped during 004-mlp: its run saved itself as interrupted"):
+        run_job(job, [*TINY, "--epochs", "400"], runs_dir, logs)
+    (run,) = [p.parent for p in (runs_dir / job.key).glob("*/summary.json")]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and 1 <= summary["epochs_done"] < 400
+    assert "exit 130" in (logs / f"{job.key}.log").read_text()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # ours put back
