@@ -193,6 +193,7 @@ class CifarApp(Navigator[int]):
         self.last_status = message.phase
         self.last_sets_exit_code = message.sets_exit_code
         self.announce_end(message.phase, message.run_id)
+        self.tell_questions(message.phase, message.run_id)
         if message.exit_app:
             self.exit(self.exit_code_for(message.phase))
 
@@ -204,6 +205,13 @@ class CifarApp(Navigator[int]):
 
     def on_followed_run_ended(self, message: FollowedRunEnded) -> None:
         self.announce_end(message.phase, message.run_id)
+        self.tell_questions(message.phase, message.run_id)
+
+    def tell_questions(self, phase: str, run_id: str) -> None:
+        """An open "stop it?" or "quit?" about a run that just ended would ask about nothing: tell it."""
+        for screen in list(self.screen_stack):
+            if isinstance(screen, ConfirmQuit) and run_id and screen.run_id == run_id:
+                screen.run_ended(phase)
 
     def announce_end(self, phase: str, run_id: str) -> None:
         """The bell and a desktop notification (terminal_notify), once per run, for the ends worth a word."""
@@ -285,7 +293,8 @@ class CifarApp(Navigator[int]):
                     sweep.request_stop(signal.SIGINT)
                 self.notify("stopping: saving the run, then quitting", timeout=10)
 
-        self.push_screen(ConfirmQuit("A run is training. Stop it (saved as interrupted) and quit?"), answer)
+        self.push_screen(ConfirmQuit("A run is training. Stop it (saved as interrupted) and quit?",
+                                     run_id=training.state.run_id), answer)
 
     def _quit_sweep(self, sweep: Any) -> None:
         """Quit while the sweep runs here: ask, then stop every trial (each saves its run) and exit once they have."""

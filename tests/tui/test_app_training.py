@@ -233,8 +233,33 @@ async def test_quit_answered_after_the_run_ended_exits(tmp_path: Path) -> None:
         await pilot.pause()
         assert type(app.screen).__name__ == "ConfirmQuit"
         await pilot_wait_until(pilot, lambda: dash.state.status == "completed")
+        await pilot.pause()
+        # the question no longer says a run is training: it asks a plain quit
+        assert str(app.screen.query_one("#confirm-text").render()) == "The run has ended (completed): nothing to stop. Quit?"
+        assert str(app.screen.query_one("#yes").label) == "Quit (y)"
         await pilot.press("y")
         await pilot_wait_until(pilot, lambda: not app.is_running, timeout=10)
     assert app.return_value == 0
     (run_dir,) = list(tmp_path.iterdir())
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "completed"
+
+
+async def test_stop_question_goes_when_the_run_ends_first(tmp_path: Path) -> None:
+    """x asks; the run ends another way (here a stop signal's path) before an answer: the question, now about
+    nothing, closes with a word on why."""
+    from engine.config import RunConfig
+
+    config = RunConfig(dataset="synthetic", model="mlp", epochs=500, train_limit=2000, test_limit=100,
+                       runs_dir=str(tmp_path), checkpoints=False)
+    app = CifarApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dash = app.screen
+        await pilot_wait_until(pilot, lambda: dash.can_control and dash.state.step > 0)
+        await pilot.press("x")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmStop"
+        dash.request_stop()  # what SIGTERM does
+        await pilot_wait_until(pilot, lambda: app.screen is dash, timeout=30)
+        assert dash.state.status == "interrupted"
+        await pilot_wait_until(pilot, lambda: any("already ended (interrupted): nothing to stop" in str(n.message)
+                                                  for n in app._notifications))

@@ -23,9 +23,11 @@ class ConfirmQuit(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, run_id: str = "") -> None:
         super().__init__()
         self.message = message
+        self.run_id = run_id
+        """The run this question guards ('' for none): the app tells the question when that run ends."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
@@ -43,8 +45,22 @@ class ConfirmQuit(ModalScreen[bool]):
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
 
+    def run_ended(self, phase: str) -> None:
+        """The guarded run ended while the question was open: there is nothing left to stop, so it
+        becomes a plain quit (y still quits, as the user asked; n stays to read the results)."""
+        self.query_one("#confirm-text", Static).update(f"The run has ended ({phase}): nothing to stop. Quit?")
+        yes = self.query_one("#yes", Button)
+        yes.label, yes.variant = "Quit (y)", "default"
+        self.query_one("#no", Button).label = "Stay (n)"
+
 
 class ConfirmStop(ConfirmQuit):
     """Asks before `x` stops a run (the app stays open); same keys, same safe default."""
 
     YES_LABEL = "Stop (y)"
+
+    def run_ended(self, phase: str) -> None:
+        """Nothing is left to stop: the question goes, with a word on why."""
+        if self.is_current:
+            self.dismiss(False)
+            self.app.notify(f"the run already ended ({phase}): nothing to stop", timeout=4)

@@ -87,7 +87,7 @@ def stop(screen: DashboardScreen) -> None:
         else:
             screen.notify(f"the run already ended ({screen.state.phase})", timeout=4)
 
-    screen.app.push_screen(ConfirmStop(stop_question(screen)), answer)
+    screen.app.push_screen(ConfirmStop(stop_question(screen), run_id=screen.state.run_id), answer)
 
 
 def stop_question(screen: DashboardScreen) -> str:

@@ -65,4 +65,4 @@ def _confirm(screen: DashboardScreen, run_dir: str, action: str, question: str) 
             screen.run_worker(partial(_request, screen, run_dir, action, None), thread=True, group="remote",
                               exit_on_error=False)
 
-    screen.app.push_screen(ConfirmStop(question), answer)
+    screen.app.push_screen(ConfirmStop(question, run_id=screen.state.run_id), answer)
