@@ -111,8 +111,10 @@ def _bracket_fact(row: dict[str, Any], experiments: list[dict[str, Any]]) -> str
     if not crossing:
         return None
     e = min(crossing, key=lambda e: abs(e["ours_acc"] - study))
+    close = f", and that run is within {CLOSE:g} points of it" if abs(e["ours_acc"] - study) * 100 <= CLOSE else ""
     return (f"the study's {100 * study:.2f}% lies between the preset's run and the one with {e['change']}: "
-            f"{_flag_field(e['change'])}, which the study does not state, alone moves this row across its number")
+            f"{_flag_field(e['change'])}, which the study does not state, alone moves this row across its number"
+            + close)
 
 
 def _flag_field(change: str) -> str:
@@ -217,6 +219,8 @@ def findings(rows: list[dict[str, Any]]) -> list[tuple[str, bool | None, str]]:
         _check("004: VGG-style with augmentation beats the CNN", ("vgg-style", of("004-vgg-style")),
                ("cnn", of("004-cnn-bn-dropout"))),
         _check("001: AlexNet with skips beats the one without", (skips[0], of(skips[1])), (plain[0], of(plain[1]))),
+        *(_check(f"001: the same {when}", (skips[0], exp(skips[1], label)), (plain[0], exp(plain[1], label)))
+          for when, label in (("on [0, 1] pixels", "@unit"), ("on [-1, 1] pixels", "@signed"))),
         _check("001: the skip model's frozen features probe better", (skips[0], of(f"{skips[1]}-linear-probe")),
                (plain[0], of(f"{plain[1]}-linear-probe"))),
         _check(f"001: the skip model's features spread wider: less variance in {PCA_COMPONENTS} principal components "

@@ -83,6 +83,8 @@ def test_a_far_row_is_explained_by_its_curve_and_experiments():
     text = explain({**stated, "assumed": ["normalize", "model"]}, [unit, {"change": "--normalize raw", "ours_acc": 0.6}])
     assert text.endswith("the study's 48.92% lies between the preset's run and the one with --normalize unit: "
                          "normalize, which the study does not state, alone moves this row across its number.")
+    near = explain({**stated, "assumed": ["normalize"]}, [{"change": "--normalize unit", "ours_acc": 0.4792}])
+    assert near.endswith("alone moves this row across its number, and that run is within 2 points of it.")
 
 
 def test_findings_say_which_hold_on_the_numbers():
