@@ -102,8 +102,9 @@ def main() -> None:
     if not Path(data).exists():
         sys.exit(f"replicate: {data} not found; pass --data PATH (the JPEG CIFAR-10 tarball, or with --gpu "
                  "the official CIFAR-10 folder)")
+    jobs = choose(plan, args)
     with tempfile.TemporaryDirectory() as tmp:
-        for job in choose(plan, args):
+        for n, job in enumerate(jobs):
             print(f"{time.strftime('%H:%M:%S')} {job.key}", flush=True)
             weights = random_weights(job.preset, Path(tmp)) if job.key.endswith("@proof") else None
             try:
@@ -112,8 +113,9 @@ def main() -> None:
                 print(f"skipped: {exc}", flush=True)
             except Stopped as exc:
                 remake(plan, runs_dir)
-                print(f"replicate: {exc}", file=sys.stderr)
-                sys.exit(130)
+                left = " ".join(j.key for j in jobs[n:])
+                print(f"replicate: {exc}; to go on (it resumes {job.key}): --only {left}", file=sys.stderr)
+                sys.exit(128 + exc.signum)
             remake(plan, runs_dir)
     remake(plan, runs_dir)
 

@@ -7,7 +7,9 @@ saved consistently.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 import time
 from typing import Callable, Iterator
@@ -86,3 +88,25 @@ def stop_on_interrupt() -> Iterator[Control]:
         yield control
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def parent_death_signal() -> Callable[[], None] | None:
+    """A child process's preexec_fn, Linux only: the child gets SIGTERM when its parent dies, even by kill -9,
+    and a training run saves itself as interrupted (resumable) instead of training on unwatched. Elsewhere
+    None: the child trains on, and the next parent finds its run still being written."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG; it follows the exec into python -m tui
+        if os.getppid() != parent:  # the parent died before the line above: nobody would send it
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec

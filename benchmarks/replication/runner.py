@@ -10,18 +10,28 @@ from pathlib import Path
 from typing import IO
 
 from benchmarks.replication.plan import Job
+from engine.control import parent_death_signal
 
 ROOT = Path(__file__).resolve().parents[2]
-STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 """Signals that stop a replication: each is passed on to the training run, which saves itself and exits."""
 
 
 class Stopped(Exception):
-    """A stop signal reached the replication while a run trained; the run has saved itself and exited."""
+    """A stop signal reached the replication while a run trained; ``code`` is how that run exited."""
 
-    def __init__(self, key: str, code: int):
-        super().__init__(f"stopped during {key}: its run saved itself as interrupted (exit {code}); "
-                         "the same command resumes it")
+    def __init__(self, key: str, signum: int, code: int):
+        super().__init__(f"stopped during {key} by {signal.Signals(signum).name}: {_what_became(code)}")
+        self.key, self.signum = key, signum
+
+
+def _what_became(code: int) -> str:
+    """What a run's exit code says of it, after a stop signal was passed on."""
+    if code > 128:  # the command's own exit for a signal it handled: it saved itself
+        return "its run saved itself as interrupted"
+    if code < 0:
+        return f"its run was killed by {signal.Signals(-code).name} (before it could save; its last checkpoint stays)"
+    return f"its run exited {code} (0: it had completed)"
 
 
 def newest_run(runs_dir: Path, key: str, finished: bool = True) -> Path | None:
@@ -78,31 +88,40 @@ def run_job(job: Job, data: list[str], runs_dir: Path, logs: Path, weights: Path
     with open(logs / f"{job.key}.log", "a" if previous is not None else "w") as log:
         log.write("$ " + " ".join(cmd[1:]) + "\n")
         log.flush()
-        code, stopped = _call(cmd, log)
+        code, signum = _call(cmd, log)
         log.write(f"exit {code}, wall {time.perf_counter() - t0:.0f} s\n")
-    if stopped:
-        raise Stopped(job.key, code)
+    if signum is not None:
+        raise Stopped(job.key, signum, code)
     return code
 
 
-def _call(cmd: list[str], log: IO[str]) -> tuple[int, bool]:
-    """Run the training command and pass each stop signal on to it once; (its exit code, whether stopped).
+def _call(cmd: list[str], log: IO[str]) -> tuple[int, int | None]:
+    """Run the training command and pass each stop signal on to it; (its exit code, the first signal or None).
 
     It runs in a session of its own so that a terminal's Ctrl-C reaches it only through us: from the
     terminal and forwarded it would arrive twice, which the command takes as "abort". subprocess.call
     is not used because it answers Ctrl-C with SIGKILL, losing the epoch's steps since its checkpoint.
+    The handlers go in before the child starts, so a signal in between is kept and passed on once it has;
+    and should we die without a word (kill -9), the child gets SIGTERM and saves itself too.
     """
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     seen: list[int] = []
+    proc: subprocess.Popen[bytes] | None = None
 
     def forward(signum: int, _frame: object) -> None:
         seen.append(signum)
-        proc.send_signal(signum)
+        if proc is not None:
+            proc.send_signal(signum)
 
-    before = {s: signal.signal(s, forward) for s in STOPS}
+    # nohup's SIGHUP stays ignored: a dropped SSH session must not stop a replication started under it
+    stops = [s for s in STOPS if not (s == signal.SIGHUP and signal.getsignal(s) == signal.SIG_IGN)]
+    before = {s: signal.signal(s, forward) for s in stops}
     try:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+                                preexec_fn=parent_death_signal())
+        if seen:
+            proc.send_signal(seen[0])
         code = proc.wait()
     finally:
         for s, handler in before.items():
             signal.signal(s, handler)
-    return code, bool(seen)
+    return code, (seen[0] if seen else None)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from engine.config import UserError
+from engine.control import parent_death_signal
 from engine.runs import RunStatus, load_run, read_json, set_tags
 from engine.runs.files import atomic_write_json
 from engine.runs.meta import read_meta
@@ -173,7 +173,7 @@ class TrialJob:
             # it on once (a second one would make the trial give up its clean stop).
             self.proc = subprocess.Popen(self.ctx.command(launch), stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, env=self.slot.env(), pass_fds=(self.claim.fd,),
-                                         start_new_session=True, preexec_fn=_parent_death_signal())
+                                         start_new_session=True, preexec_fn=parent_death_signal())
 
     # ------------------------------------------------------------------ while it runs
 
@@ -366,24 +366,3 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
-
-
-def _parent_death_signal() -> Callable[[], None] | None:
-    """Linux: the trial gets SIGTERM when the driver dies, even by kill -9, and saves itself as interrupted
-    (resumable) instead of training on unwatched. Elsewhere it trains on; the next driver waits for it."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG; it follows the exec into python -m tui
-        if os.getppid() != parent:  # the driver died before the line above: nobody would send it
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return preexec

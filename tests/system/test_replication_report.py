@@ -174,16 +174,23 @@ def test_a_stop_signal_is_passed_to_the_run_which_saves_itself(tmp_path):
     def interrupt_after_an_epoch() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if any(p.stat().st_size for p in (runs_dir / job.key).glob("*/metrics.jsonl")):
+            if any(_size(p) for p in (runs_dir / job.key).glob("[!.]*/metrics.jsonl")):  # not a run being made
                 os.kill(os.getpid(), signal.SIGINT)  # reaches our handler, as a terminal's Ctrl-C would
                 return
             time.sleep(0.05)
 
     threading.Thread(target=interrupt_after_an_epoch, daemon=True).start()
-    with pytest.raises(Stopped, match="stopped during 004-mlp: its run saved itself as interrupted"):
+    with pytest.raises(Stopped, match="stopped during 004-mlp by SIGINT: its run saved itself as interrupted"):
         run_job(job, [*TINY, "--epochs", "400"], runs_dir, logs)
     (run,) = [p.parent for p in (runs_dir / job.key).glob("*/summary.json")]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "interrupted" and 1 <= summary["epochs_done"] < 400
     assert "exit 130" in (logs / f"{job.key}.log").read_text()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # ours put back
+
+
+def _size(path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # renamed away between the glob and the stat
+        return 0
