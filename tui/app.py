@@ -45,7 +45,7 @@ from engine.runs.status import EXIT_OK, EXIT_USAGE, RunStatus, exit_code
 from tui.hangup import HangupWatch, hangup_safe_driver
 from tui.messages import FollowedRunEnded, RunFinished, SweepFinished
 from tui.navigation import Navigator
-from tui.screens.confirm import ConfirmQuit
+from tui.screens.confirm import TRAINED_HERE, ConfirmQuit
 from tui.screens.help import HelpScreen
 from tui.terminal_images import HALFBLOCK, ImageProbe
 from tui.terminal_notify import TITLE, WORTH_A_WORD, end_text, escapes
@@ -193,7 +193,7 @@ class CifarApp(Navigator[int]):
         self.last_status = message.phase
         self.last_sets_exit_code = message.sets_exit_code
         self.announce_end(message.phase, message.run_id)
-        self.tell_questions(message.phase, message.run_id)
+        self.tell_questions(message.phase, TRAINED_HERE)
         if message.exit_app:
             self.exit(self.exit_code_for(message.phase))
 
@@ -207,10 +207,11 @@ class CifarApp(Navigator[int]):
         self.announce_end(message.phase, message.run_id)
         self.tell_questions(message.phase, message.run_id)
 
-    def tell_questions(self, phase: str, run_id: str) -> None:
-        """An open "stop it?" or "quit?" about a run that just ended would ask about nothing: tell it."""
+    def tell_questions(self, phase: str, about: str) -> None:
+        """An open "stop it?" or "quit?" about a run that just ended would ask about nothing: tell it.
+        ``about``: TRAINED_HERE, or the id of a followed run."""
         for screen in list(self.screen_stack):
-            if isinstance(screen, ConfirmQuit) and run_id and screen.run_id == run_id:
+            if isinstance(screen, ConfirmQuit) and about and screen.about == about:
                 screen.run_ended(phase)
 
     def announce_end(self, phase: str, run_id: str) -> None:
@@ -294,7 +295,7 @@ class CifarApp(Navigator[int]):
                 self.notify("stopping: saving the run, then quitting", timeout=10)
 
         self.push_screen(ConfirmQuit("A run is training. Stop it (saved as interrupted) and quit?",
-                                     run_id=training.state.run_id), answer)
+                                     about=TRAINED_HERE), answer)
 
     def _quit_sweep(self, sweep: Any) -> None:
         """Quit while the sweep runs here: ask, then stop every trial (each saves its run) and exit once they have."""

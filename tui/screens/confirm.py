@@ -13,6 +13,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 
+TRAINED_HERE = "the run this app trains"
+"""What a question guards when it is the run this app trains: its id may not be known yet (the run is
+still starting) and its end (RunFinished) is the app's one trained run's end."""
+
+
 class ConfirmQuit(ModalScreen[bool]):
     """Asks before quitting while a run trains; y confirms, n/escape/enter keep training."""
 
@@ -23,11 +28,12 @@ class ConfirmQuit(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, message: str, run_id: str = "") -> None:
+    def __init__(self, message: str, about: str = "") -> None:
         super().__init__()
         self.message = message
-        self.run_id = run_id
-        """The run this question guards ('' for none): the app tells the question when that run ends."""
+        self.about = about
+        """The run this question guards: TRAINED_HERE, a followed run's id, or '' (none). The app tells
+        the question when that run ends."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
@@ -48,10 +54,13 @@ class ConfirmQuit(ModalScreen[bool]):
     def run_ended(self, phase: str) -> None:
         """The guarded run ended while the question was open: there is nothing left to stop, so it
         becomes a plain quit (y still quits, as the user asked; n stays to read the results)."""
-        self.query_one("#confirm-text", Static).update(f"The run has ended ({phase}): nothing to stop. Quit?")
+        self.restate(f"The run has ended ({phase}): nothing to stop. Quit?", "Quit (y)", "Stay (n)")
+
+    def restate(self, text: str, yes_label: str, no_label: str) -> None:
+        self.query_one("#confirm-text", Static).update(text)
         yes = self.query_one("#yes", Button)
-        yes.label, yes.variant = "Quit (y)", "default"
-        self.query_one("#no", Button).label = "Stay (n)"
+        yes.label, yes.variant = yes_label, "default"
+        self.query_one("#no", Button).label = no_label
 
 
 class ConfirmStop(ConfirmQuit):
@@ -60,7 +69,10 @@ class ConfirmStop(ConfirmQuit):
     YES_LABEL = "Stop (y)"
 
     def run_ended(self, phase: str) -> None:
-        """Nothing is left to stop: the question goes, with a word on why."""
-        if self.is_current:
+        """Nothing is left to stop: the question goes, with a word on why; under another screen (help)
+        it cannot go, so it says so instead."""
+        if self.app.screen is self:
             self.dismiss(False)
             self.app.notify(f"the run already ended ({phase}): nothing to stop", timeout=4)
+        else:
+            self.restate(f"The run has ended ({phase}): nothing to stop.", "Close (y)", "Close (n)")

@@ -22,7 +22,7 @@ from tui.widgets.charts import MetricChart
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.per_class import PerClassTable
 from tui.screens import dashboard_inspect, dashboard_remote
-from tui.screens.confirm import ConfirmStop
+from tui.screens.confirm import TRAINED_HERE, ConfirmStop
 
 if TYPE_CHECKING:
     from tui.screens.dashboard import DashboardScreen
@@ -87,7 +87,7 @@ def stop(screen: DashboardScreen) -> None:
         else:
             screen.notify(f"the run already ended ({screen.state.phase})", timeout=4)
 
-    screen.app.push_screen(ConfirmStop(stop_question(screen), run_id=screen.state.run_id), answer)
+    screen.app.push_screen(ConfirmStop(stop_question(screen), about=TRAINED_HERE), answer)
 
 
 def stop_question(screen: DashboardScreen) -> str:

@@ -65,4 +65,7 @@ def _confirm(screen: DashboardScreen, run_dir: str, action: str, question: str) 
             screen.run_worker(partial(_request, screen, run_dir, action, None), thread=True, group="remote",
                               exit_on_error=False)
 
-    screen.app.push_screen(ConfirmStop(question, run_id=screen.state.run_id), answer)
+    if not screen.follows_live:  # it ended while we checked: nothing to ask about
+        screen.notify(f"the run already ended ({screen.state.phase}): nothing to {action}", timeout=4)
+        return
+    screen.app.push_screen(ConfirmStop(question, about=screen.state.run_id), answer)
