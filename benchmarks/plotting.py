@@ -25,7 +25,8 @@ def save(fig: Any, ax: Any, path: Path, title: str, xlabel: str) -> None:
     ax.set_ylabel("test accuracy, %")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    if ax.get_legend_handles_labels()[0]:  # nothing measured yet: no legend, and no warning about one
+        ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
