@@ -18,6 +18,7 @@ run was cut short (killed, or its session ended) is resumed where its last check
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -114,7 +115,8 @@ def main() -> None:
             except Stopped as exc:
                 remake(plan, runs_dir)
                 left = " ".join(j.key for j in jobs[n:])
-                print(f"replicate: {exc}; to go on (it resumes {job.key}): --only {left}", file=sys.stderr)
+                with contextlib.suppress(OSError):  # after a hangup the terminal may be gone: the exit code stays
+                    print(f"replicate: {exc}; to go on (it resumes {job.key}): --only {left}", file=sys.stderr)
                 sys.exit(128 + exc.signum)
             remake(plan, runs_dir)
     remake(plan, runs_dir)
