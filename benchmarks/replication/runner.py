@@ -38,7 +38,7 @@ def newest_run(runs_dir: Path, key: str, finished: bool = True) -> Path | None:
     """The newest run folder under RUNS/<key>/, only a completed one when finished (run ids sort by time)."""
     for summary in sorted((runs_dir / key).glob("*/summary.json"), reverse=True):
         try:
-            status = json.loads(summary.read_text()).get("status")
+            status = _read_status(summary.parent)
         except (OSError, ValueError):
             continue
         if not finished or status == "completed":
@@ -68,8 +68,12 @@ def command(job: Job, data: list[str], runs_dir: Path, weights: Path | None) -> 
 
 def unfinished(runs_dir: Path, key: str) -> Path | None:
     """The key's newest run when it did not complete (killed, stopped, failed): hours of training to continue."""
-    newest = newest_run(runs_dir, key, finished=False)
-    return newest if newest is not None and newest != newest_run(runs_dir, key) else None
+    newest = newest_run(runs_dir, key, finished=False)  # one pass over the key's runs, its status read once
+    return newest if newest is not None and _read_status(newest) != "completed" else None
+
+
+def _read_status(run: Path) -> str | None:
+    return json.loads((run / "summary.json").read_text()).get("status")
 
 
 def run_job(job: Job, data: list[str], runs_dir: Path, logs: Path, weights: Path | None = None,

@@ -18,6 +18,11 @@ TRAINED_HERE = "the run this app trains"
 still starting) and its end (RunFinished) is the app's one trained run's end."""
 
 
+def ended_note(phase: str, action: str = "stop") -> str:
+    """The word for a stop (or pause) asked of a run that has already ended."""
+    return f"the run already ended ({phase}): nothing to {action}"
+
+
 class ConfirmQuit(ModalScreen[bool]):
     """Asks before quitting while a run trains; y confirms, n/escape/enter keep training."""
 
@@ -73,6 +78,6 @@ class ConfirmStop(ConfirmQuit):
         it cannot go, so it says so instead."""
         if self.app.screen is self:
             self.dismiss(False)
-            self.app.notify(f"the run already ended ({phase}): nothing to stop", timeout=4)
+            self.app.notify(ended_note(phase), timeout=4)
         else:
             self.restate(f"The run has ended ({phase}): nothing to stop.", "Close (y)", "Close (n)")

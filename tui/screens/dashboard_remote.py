@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from engine.config import UserError
 
 from tui.state.run_phase import Phase
-from tui.screens.confirm import ConfirmStop
+from tui.screens.confirm import ConfirmStop, ended_note
 
 if TYPE_CHECKING:
     from tui.screens.dashboard import DashboardScreen
@@ -66,6 +66,6 @@ def _confirm(screen: DashboardScreen, run_dir: str, action: str, question: str) 
                               exit_on_error=False)
 
     if not screen.follows_live:  # it ended while we checked: nothing to ask about
-        screen.notify(f"the run already ended ({screen.state.phase}): nothing to {action}", timeout=4)
+        screen.notify(ended_note(screen.state.phase, action), timeout=4)
         return
     screen.app.push_screen(ConfirmStop(question, about=screen.state.run_id), answer)
