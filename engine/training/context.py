@@ -48,8 +48,12 @@ class Context:
     global_step: int = 0
     started: float = field(default_factory=time.perf_counter)
     epoch_times: list[float] = field(default_factory=list)
+    """This session's epochs, for the ETA. A resumed run measures afresh: the sessions before may have
+    run on another machine or beside other work (a checkpoint keeps the wall time, not these)."""
     epoch: int = 0
     """The epoch being trained or evaluated now."""
+    step_s: float | None = None
+    """Seconds per step of the epoch this session trained last (pauses left out)."""
     eval_time_s: float = 0.0
     """The last evaluation's seconds: the ETA counts it for the epoch in progress too."""
     start_epoch: int = 1
@@ -74,7 +78,15 @@ class Context:
     def set_elapsed(self, seconds: float) -> None:
         self.started = time.perf_counter() - seconds
 
+    def epoch_s(self, step_s: float | None = None) -> float | None:
+        """An epoch's expected seconds: this session's measured mean, else its steps at ``step_s`` (by
+        default the last trained epoch's rate) and an evaluation; None before any step was timed."""
+        if self.epoch_times:
+            return sum(self.epoch_times) / len(self.epoch_times)
+        rate = step_s if step_s is not None else self.step_s
+        return None if rate is None else rate * self.steps_per_epoch + self.eval_time_s
+
     def eta_after(self, epoch: int) -> float | None:
-        if not self.epoch_times:
-            return None
-        return (self.config.epochs - epoch) * sum(self.epoch_times) / len(self.epoch_times)
+        """Seconds for the epochs after ``epoch``."""
+        per_epoch = self.epoch_s()
+        return None if per_epoch is None else (self.config.epochs - epoch) * per_epoch

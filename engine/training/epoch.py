@@ -41,6 +41,7 @@ def train_one_epoch(ctx: Context, book: RunBook, epoch: int, partial: Partial | 
         now, value = _train_step(ctx, book, tally, epoch, step, agreed)
         if value is not None:
             _report(ctx, book, tally, epoch, step, value, lr, now)
+    ctx.step_s = tally.spent(time.perf_counter()) / max(1, ctx.steps_per_epoch - tally.first_step)
     return _epoch_stats(ctx, tally, lr)
 
 
@@ -188,12 +189,10 @@ def _epoch_stats(ctx: Context, tally: _Tally, lr: float) -> dict[str, float]:
 
 
 def _eta(ctx: Context, epoch: int, step: int, epoch_elapsed: float, first_step: int = 0) -> float | None:
-    """Seconds left: step rate for this epoch and its evaluation, plus whole epochs at their measured length."""
-    spe = ctx.steps_per_epoch
+    """Seconds left: step rate for this epoch and its evaluation, plus whole epochs at this session's length."""
     per_step = epoch_elapsed / max(1, step - first_step)
-    this_epoch = per_step * (spe - step) + ctx.eval_time_s
-    per_epoch = (sum(ctx.epoch_times) / len(ctx.epoch_times)) if ctx.epoch_times else per_step * spe
-    return this_epoch + per_epoch * (ctx.config.epochs - epoch)
+    this_epoch = per_step * (ctx.steps_per_epoch - step) + ctx.eval_time_s
+    return this_epoch + (ctx.epoch_s(per_step) or 0.0) * (ctx.config.epochs - epoch)
 
 
 def _gpu_memory(ctx: Context) -> tuple[int | None, int | None]:

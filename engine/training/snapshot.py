@@ -120,7 +120,7 @@ def capture(ctx: "Context", book: "RunBook", partial: Partial | None) -> dict[st
             "optimizer": ctx.optimizer.state_dict(), "schedule": ctx.schedule.state_dict(),
             "rng": rng_state(ctx), "book": book.state_dict(), "unfrozen": ctx.plan.unfrozen,
             "partial": partial.to_dict() if partial else None,
-            "epoch_times": list(ctx.epoch_times), "wall_time_s": ctx.elapsed(), "world_size": ctx.dist.world,
+            "wall_time_s": ctx.elapsed(), "world_size": ctx.dist.world,
         },
     }
 
@@ -135,7 +135,6 @@ def restore(ctx: "Context", book: "RunBook", state: dict[str, Any]) -> None:
     ctx.schedule.load_state_dict(r["schedule"])
     ctx.global_step = int(state["global_step"])
     book.load_state_dict(r["book"])
-    ctx.epoch_times = [float(t) for t in r["epoch_times"]]
     ctx.set_elapsed(float(r["wall_time_s"]))
     ctx.partial = Partial.from_dict(r["partial"], ctx.device).for_rank(ctx.dist.rank, ctx.dist.world) if r["partial"] else None
     ctx.start_epoch = book.epochs_done + 1

@@ -13,10 +13,11 @@ import pytest
 
 from engine.config import RunConfig
 from engine.control import Control
-from engine.events import RunStarted, StepDone
+from engine.events import PhaseProgress, RunStarted, StepDone
 from engine.runs.progress import PROGRESS_FILE, PROGRESS_INTERVAL_S, ProgressWriter, read_progress
 from engine.training.loop import train
 from tests.helpers.cli_process import cli
+from tests.helpers.stopping import StopAt
 
 
 def _event(epoch: int = 1, step: int = 1, spe: int = 100, loss: float = 2.0, elapsed: float = 1.0) -> StepDone:
@@ -85,6 +86,19 @@ def test_a_stopped_run_removes_its_progress_too(runs_dir: Path) -> None:
                              test_limit=100, runs_dir=str(runs_dir)), on_event, control)
     assert result.status == "interrupted"
     assert not (Path(result.run_dir) / PROGRESS_FILE).exists()
+
+
+def test_the_first_evaluations_run_eta_counts_the_epochs_after_it(runs_dir: Path) -> None:
+    """No epoch is timed whole yet while the first one is evaluated: the epochs to come are counted at its
+    step rate, not left out (a 3-epoch run would say 'run ETA 0s' while two epochs remain)."""
+    evals: list[PhaseProgress] = []
+    config = RunConfig(dataset="synthetic", model="mlp", epochs=3, batch_size=32, train_limit=192,
+                       val_split=64, test_limit=64, runs_dir=str(runs_dir), checkpoints=False)
+    # 6 steps of at least 0.1 s, and a stop at epoch 1's end, after its evaluation.
+    result = train(config, lambda e: evals.append(e) if isinstance(e, PhaseProgress)
+                   and e.phase == "evaluating val" else None, StopAt(6 + 1, drag_s=0.1))
+    assert result.status == "interrupted" and evals
+    assert evals[-1].run_eta_s is not None and evals[-1].run_eta_s >= 2 * 6 * 0.1
 
 
 def test_the_writer_is_throttled_by_time_not_steps(tmp_path: Path) -> None:

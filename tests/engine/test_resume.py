@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import UserError
+from engine.events import StepDone
 from engine.runs import read_metrics
 from engine.training.resume import prepare_resume
 from engine.training.loop import train
@@ -63,3 +64,18 @@ def test_other_changes_are_refused_before_anything_is_written(reference, tmp_pat
     assert "--batch-size 64 (the run has 32)" in str(err.value) and "--optimizer adam" in str(err.value)
     assert "--lr" not in str(err.value).partition("not:")[2]  # lr is allowed to change
     assert {p: p.stat().st_mtime_ns for p in Path(run.run_dir).rglob("*")} == before
+
+
+def test_a_resumed_runs_eta_counts_this_sessions_speed(tmp_path):
+    """The first session's epoch took seconds; the resumed one's steps take milliseconds. Its ETA must
+    come from its own steps, not from epochs timed on a busier machine (they are not in the checkpoint)."""
+    first = train(tiny(tmp_path), control=StopAt(8 + 1, drag_s=0.6))  # epoch 1 whole, then stop at the boundary
+    assert first.status == "interrupted"
+    slow_epoch = read_metrics(first.run_dir)[0]["epoch_time_s"]
+    assert slow_epoch > 8 * 0.6
+    etas = []
+    second = train(prepare_resume(first.run_dir, {})[0], resume=first.run_dir,
+                   on_event=lambda e: etas.append(e.eta_s) if isinstance(e, StepDone) else None)
+    assert second.status == "completed"
+    # Two epochs and more were left: at the first session's pace, over twice slow_epoch.
+    assert etas[0] < slow_epoch, (etas[:3], slow_epoch)
