@@ -101,9 +101,23 @@ def device_for(requested: torch.device) -> torch.device:
     return requested
 
 
-def teardown() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+def teardown(*, settle: bool) -> None:
+    """Leave the job (a no-op for one process).
+
+    ``settle``, for an end every rank reached together (finished, stopped, diverged), first meets the
+    other ranks at a barrier: a rank that destroys its group and exits while a peer is still leaving
+    can take gloo's threads down mid-conversation, and that peer then dies at exit with SIGABRT
+    ("terminate called without an active exception"). After a failure the ranks may not all get
+    here, so nobody waits; a barrier whose peer has gone fails at once and is ignored.
+    """
+    if not dist.is_initialized():
+        return
+    if settle:
+        try:
+            dist.barrier()
+        except (RuntimeError, ValueError):  # a peer already left: nothing to wait for
+            pass
+    dist.destroy_process_group()
 
 
 def _first_line(exc: BaseException, limit: int = 120) -> str:
