@@ -95,11 +95,15 @@ def explain(row: dict[str, Any], experiments: list[dict[str, Any]]) -> str | Non
     facts = [fact] if (fact := _curve_fact(row, study)) else []
     for e in experiments:
         if e["ours_acc"] is not None:
-            facts.append(f"with {e['change']}: {100 * e['ours_acc']:.2f}% ({100 * (e['ours_acc'] - ours):+.2f} points)")
+            facts.append(f"with {e['change']}: {100 * e['ours_acc']:.2f}% ({_versus(e['ours_acc'], study)})")
     if bracket := _bracket_fact(row, experiments):
         facts.append(bracket)
-    side = "above" if ours > study else "below"
-    return f"{100 * abs(ours - study):.2f} points {side} the study; " + "; ".join(facts) + "."
+    return f"{_versus(ours, study)}; " + "; ".join(facts) + "."
+
+
+def _versus(acc: float, study: float) -> str:
+    """'3.87 points above the study': how far one of our accuracies is from the study's number."""
+    return f"{100 * abs(acc - study):.2f} points {'above' if acc > study else 'below'} the study"
 
 
 def _bracket_fact(row: dict[str, Any], experiments: list[dict[str, Any]]) -> str | None:
