@@ -103,7 +103,10 @@ def explain(row: dict[str, Any], experiments: list[dict[str, Any]]) -> str | Non
 
 def _versus(acc: float, study: float) -> str:
     """'3.87 points above the study': how far one of our accuracies is from the study's number."""
-    return f"{100 * abs(acc - study):.2f} points {'above' if acc > study else 'below'} the study"
+    points = f"{100 * abs(acc - study):.2f}"
+    if points == "0.00":
+        return "at the study's number"
+    return f"{points} points {'above' if acc > study else 'below'} the study"
 
 
 def _bracket_fact(row: dict[str, Any], experiments: list[dict[str, Any]]) -> str | None:

@@ -108,13 +108,17 @@ def teardown(*, settle: bool) -> None:
     other ranks at a barrier: a rank that destroys its group and exits while a peer is still leaving
     can take gloo's threads down mid-conversation, and that peer then dies at exit with SIGABRT
     ("terminate called without an active exception"). After a failure the ranks may not all get
-    here, so nobody waits; a barrier whose peer has gone fails at once and is ignored.
+    here, so nobody waits. A barrier whose peer has exited fails as its connection closes, and is
+    ignored; one whose peer hangs waits ``--dist-timeout`` at most, like every collective.
     """
     if not dist.is_initialized():
         return
     if settle:
         try:
-            dist.barrier()
+            if dist.get_backend() == "nccl":  # the barrier's tensor on this rank's own GPU
+                dist.barrier(device_ids=[torch.cuda.current_device()])
+            else:
+                dist.barrier()
         except (RuntimeError, ValueError):  # a peer already left: nothing to wait for
             pass
     dist.destroy_process_group()

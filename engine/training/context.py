@@ -48,8 +48,10 @@ class Context:
     global_step: int = 0
     started: float = field(default_factory=time.perf_counter)
     epoch_times: list[float] = field(default_factory=list)
-    """This session's epochs, for the ETA. A resumed run measures afresh: the sessions before may have
-    run on another machine or beside other work (a checkpoint keeps the wall time, not these)."""
+    """This session's epochs, for the ETA: each one's steps at its own pace, pauses and a feature cache's
+    one-off build left out, and its evaluation (a resumed epoch counts whole, at the pace of the steps it
+    ran). A resumed run measures afresh: the sessions before may have run on another machine or beside
+    other work (a checkpoint keeps the wall time, not these)."""
     epoch: int = 0
     """The epoch being trained or evaluated now."""
     step_s: float | None = None
@@ -78,15 +80,23 @@ class Context:
     def set_elapsed(self, seconds: float) -> None:
         self.started = time.perf_counter() - seconds
 
-    def epoch_s(self, step_s: float | None = None) -> float | None:
-        """An epoch's expected seconds: this session's measured mean, else its steps at ``step_s`` (by
-        default the last trained epoch's rate) and an evaluation; None before any step was timed."""
+    def epoch_s(self, step_s: float | None = None, eval_s: float | None = None) -> float | None:
+        """An epoch's expected seconds: this session's measured mean; before one is measured, its steps at
+        ``step_s`` (by default the last trained epoch's pace) and an evaluation of ``eval_s`` seconds (by
+        default the last one's); None before any step was timed."""
         if self.epoch_times:
             return sum(self.epoch_times) / len(self.epoch_times)
-        rate = step_s if step_s is not None else self.step_s
-        return None if rate is None else rate * self.steps_per_epoch + self.eval_time_s
+        pace = step_s if step_s is not None else self.step_s
+        if pace is None:
+            return None
+        return pace * self.steps_per_epoch + (eval_s if eval_s is not None else self.eval_time_s)
 
-    def eta_after(self, epoch: int) -> float | None:
-        """Seconds for the epochs after ``epoch``."""
-        per_epoch = self.epoch_s()
+    def epoch_measured(self, eval_s: float) -> None:
+        """Count the epoch just trained and evaluated (in ``eval_s`` seconds) in the ETA."""
+        self.eval_time_s = eval_s
+        self.epoch_times.append((self.step_s or 0.0) * self.steps_per_epoch + eval_s)
+
+    def eta_after(self, epoch: int, eval_s: float | None = None) -> float | None:
+        """Seconds for the epochs after ``epoch`` (``eval_s``: an evaluation's, where none is timed yet)."""
+        per_epoch = self.epoch_s(eval_s=eval_s)
         return None if per_epoch is None else (self.config.epochs - epoch) * per_epoch

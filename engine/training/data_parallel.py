@@ -91,6 +91,14 @@ def stop_and_loss(ctx: "Context", book: "RunBook", epoch: int, step: int,
     return stop, value
 
 
+def stop_at_epoch_end(ctx: "Context") -> bool:
+    """Stop after the epoch just saved? Under torchrun the ranks agree: a stop asked from another process
+    reaches rank 0 alone, and one rank leaving while the others train on would leave them waiting."""
+    if not ctx.dist.active:
+        return ctx.control.stop_requested
+    return distributed.agree(ctx.control.stop_requested, None, ctx.device)[0]
+
+
 def stopped(ctx: "Context", partial: Partial) -> Partial:
     """A stop mid-epoch. Under torchrun every rank's running sums go into the one checkpoint rank 0
     writes, so each rank resumes its own share of the epoch (bit for bit)."""

@@ -31,7 +31,8 @@ def evaluate_splits(ctx: "Context", record: dict[str, Any]) -> tuple[list[list[i
     for n, (name, split) in enumerate(splits):
         cached = ctx.feature_cache.eval_outputs(name) if ctx.feature_cache is not None else None
         later = sum(len(s) for _, s in splits[n + 1:])
-        ticker = PhaseTicker(ctx.emit, f"evaluating {name}", len(split), run_eta=_run_eta_after(ctx, later))
+        run_eta = _run_eta_after(ctx, later, sum(len(s) for _, s in splits))
+        ticker = PhaseTicker(ctx.emit, f"evaluating {name}", len(split), run_eta=run_eta)
         result = evaluate(ctx, split.x, split.y, keep_top=name == "test" and ctx.config.predictions, outputs=cached,
                           ticker=ticker)
         ticker.finish()
@@ -42,14 +43,15 @@ def evaluate_splits(ctx: "Context", record: dict[str, Any]) -> tuple[list[list[i
     return conf, top
 
 
-def _run_eta_after(ctx: "Context", later_images: int) -> Callable[[float | None, float], float | None]:
+def _run_eta_after(ctx: "Context", later_images: int, all_images: int,
+                   ) -> Callable[[float | None, float], float | None]:
     """During an evaluation, the run's ETA: what is left of it, the epoch's later splits at its rate, then
-    the epochs to come at their measured length."""
+    the epochs to come at their measured length (before one is measured, each evaluation at this rate)."""
 
     def run_eta(phase_eta: float | None, rate: float) -> float | None:
         if phase_eta is None or rate <= 0:
             return None
-        return phase_eta + later_images / rate + (ctx.eta_after(ctx.epoch) or 0.0)
+        return phase_eta + later_images / rate + (ctx.eta_after(ctx.epoch, eval_s=all_images / rate) or 0.0)
 
     return run_eta
 

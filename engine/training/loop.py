@@ -255,7 +255,7 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
                 data_parallel.wrap(ctx)
             ctx.emit(Log("info", f"epoch {epoch}: backbone unfrozen, lr {ctx.config.phase2_lr:g}"))
         t0, ctx.epoch = time.perf_counter(), epoch
-        built_s = feature_cache_at_epoch_start(ctx, epoch)  # builds (in this epoch's time), drops or refuses it
+        feature_cache_at_epoch_start(ctx, epoch)  # builds (in this epoch's time), drops or refuses it
         stats = train_one_epoch(ctx, book, epoch, partial)
         if isinstance(stats, Partial):
             book.save_partial(stats)
@@ -263,14 +263,13 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
         record = {"epoch": epoch, **stats}
         t_eval = time.perf_counter()
         conf, top = evaluate_splits(ctx, record)
-        ctx.eval_time_s = time.perf_counter() - t_eval
+        ctx.epoch_measured(time.perf_counter() - t_eval)
         record["epoch_time_s"] = round(time.perf_counter() - t0, 3)
         record["wall_time_s"] = round(ctx.elapsed(), 3)
-        ctx.epoch_times.append(record["epoch_time_s"] - built_s)  # the ETA's epochs: the build happens once
         if ctx.config.schedule == "plateau" and math.isfinite(record["val_acc"]):
             ctx.schedule.epoch_end(record["val_acc"], ctx.config.plateau_patience)  # validation only, never test
         book.epoch_done(epoch, record, per_class_accuracy(conf), conf, top)
-        if book.early_stopped or ctx.control.stop_requested:
+        if book.early_stopped or data_parallel.stop_at_epoch_end(ctx):
             return
 
 

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -99,6 +100,24 @@ def test_the_first_evaluations_run_eta_counts_the_epochs_after_it(runs_dir: Path
                    and e.phase == "evaluating val" else None, StopAt(6 + 1, drag_s=0.1))
     assert result.status == "interrupted" and evals
     assert evals[-1].run_eta_s is not None and evals[-1].run_eta_s >= 2 * 6 * 0.1
+
+
+def test_a_pause_is_not_counted_in_the_epochs_to_come(runs_dir: Path) -> None:
+    """Paused for 2 s inside epoch 1: the ETA at epoch 2's start must not carry those seconds into epochs 2 and 3."""
+    control, steps = Control(), []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, StepDone):
+            steps.append(event)
+            if len(steps) == 1:
+                control.pause()
+                threading.Timer(2.0, control.resume).start()
+
+    config = RunConfig(dataset="synthetic", model="mlp", epochs=3, batch_size=32, train_limit=192,
+                       val_split=64, test_limit=64, runs_dir=str(runs_dir), checkpoints=False)
+    assert train(config, on_event, control).status == "completed"
+    first_of_2 = next(e for e in steps if e.epoch == 2)
+    assert first_of_2.eta_s < 2.0, first_of_2  # 6 steps of a small MLP, twice, and two small evaluations
 
 
 def test_the_writer_is_throttled_by_time_not_steps(tmp_path: Path) -> None:

@@ -69,13 +69,26 @@ def test_other_changes_are_refused_before_anything_is_written(reference, tmp_pat
 def test_a_resumed_runs_eta_counts_this_sessions_speed(tmp_path):
     """The first session's epoch took seconds; the resumed one's steps take milliseconds. Its ETA must
     come from its own steps, not from epochs timed on a busier machine (they are not in the checkpoint)."""
-    first = train(tiny(tmp_path), control=StopAt(8 + 1, drag_s=0.6))  # epoch 1 whole, then stop at the boundary
+    first = train(tiny(tmp_path), control=StopAt(8 + 1, drag_s=1.0))  # epoch 1 whole, then stop at the boundary
     assert first.status == "interrupted"
     slow_epoch = read_metrics(first.run_dir)[0]["epoch_time_s"]
-    assert slow_epoch > 8 * 0.6
+    assert slow_epoch > 8 * 1.0
     etas = []
     second = train(prepare_resume(first.run_dir, {})[0], resume=first.run_dir,
                    on_event=lambda e: etas.append(e.eta_s) if isinstance(e, StepDone) else None)
     assert second.status == "completed"
     # Two epochs and more were left: at the first session's pace, over twice slow_epoch.
     assert etas[0] < slow_epoch, (etas[:3], slow_epoch)
+
+
+def test_an_epoch_resumed_near_its_end_counts_whole_in_the_eta(tmp_path):
+    """Resumed with one step of epoch 2 left: that epoch's few seconds must not become the length of the
+    epochs after it. Every resumed step takes 0.2 s at least, so epoch 4 alone is 8 x 0.2 s away."""
+    first = train(tiny(tmp_path, epochs=4), control=StopAt(8 + 1 + 7))  # 7 of epoch 2's 8 steps done
+    assert first.status == "interrupted"
+    steps = []
+    second = train(prepare_resume(first.run_dir, {})[0], resume=first.run_dir, control=StopAt(10**6, drag_s=0.2),
+                   on_event=lambda e: steps.append(e) if isinstance(e, StepDone) else None)
+    assert second.status == "completed"
+    first_of_3 = next(e for e in steps if e.epoch == 3)
+    assert first_of_3.eta_s >= 7 * 0.2 + 8 * 0.2, first_of_3  # epoch 3's other 7 steps, then all of epoch 4

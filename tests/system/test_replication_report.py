@@ -73,6 +73,7 @@ def test_a_far_row_is_explained_by_its_curve_and_experiments():
     assert text.startswith("5.00 points above the study")
     assert "47.00% after epoch 2 of 3" in text and "with --batch-size 32: 49.00% (3.00 points above the study)" in text
     assert explain({**row, "ours_acc": 0.47}, exp) is None  # within 2 points: nothing to explain
+    assert "with --batch-size 32: 46.00% (at the study's number)" in explain(row, [{**exp[0], "ours_acc": 0.46}])
     assert epoch_match([0.1, 0.2], 0.46) is None
     stated = {"study_acc": 0.4892, "ours_acc": 0.5566, "epochs": 5, "assumed": ["weight_decay", "model"],
               "test_acc_by_epoch": [0.2166, 0.386, 0.4636, 0.5219, 0.5566]}  # study 001 states its 5 epochs
