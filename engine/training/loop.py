@@ -269,7 +269,10 @@ def _run_epochs(ctx: Context, book: RunBook) -> None:
         if ctx.config.schedule == "plateau" and math.isfinite(record["val_acc"]):
             ctx.schedule.epoch_end(record["val_acc"], ctx.config.plateau_patience)  # validation only, never test
         book.epoch_done(epoch, record, per_class_accuracy(conf), conf, top)
-        if book.early_stopped or data_parallel.stop_at_epoch_end(ctx):
+        if book.early_stopped:
+            return
+        if epoch < ctx.config.epochs and data_parallel.stop_at_epoch_end(ctx):  # after the last: completed
+            book.stopped_between_epochs()
             return
 
 

@@ -263,12 +263,19 @@ class RunBook:
     def save_partial(self, partial: Partial) -> None:
         """A stop mid-epoch: checkpoint at this step, so a resume continues exactly here. A stop that lands
         on an epoch's first step has nothing new to save (the epoch's checkpoint is it) but says the same."""
-        hint = f"resume with: {resume_command(self.run_id, self.ctx.config.runs_dir)}"
         if partial.step > 0:
             self.save_checkpoint(partial)
-            self.ctx.emit(Log("info", f"saved at epoch {self.epochs_done + 1}, step {partial.step}; {hint}"))
-        elif self.epochs_done:
-            self.ctx.emit(Log("info", f"stopped after epoch {self.epochs_done}, its checkpoint saved; {hint}"))
+            self.ctx.emit(Log("info", f"saved at epoch {self.epochs_done + 1}, step {partial.step}; {self._hint()}"))
+        else:
+            self.stopped_between_epochs()
+
+    def stopped_between_epochs(self) -> None:
+        """A stop taken at an epoch's edge: the epoch's own checkpoint is the resume point; say how to resume."""
+        if self.epochs_done:
+            self.ctx.emit(Log("info", f"stopped after epoch {self.epochs_done}, its checkpoint saved; {self._hint()}"))
+
+    def _hint(self) -> str:
+        return f"resume with: {resume_command(self.run_id, self.ctx.config.runs_dir)}"
 
     # ------------------------------------------------------------------ summary / end
     def summary(self, status: RunStatus, error: str | None = None) -> dict[str, Any]:

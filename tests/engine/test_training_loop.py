@@ -13,6 +13,8 @@ from engine.control import Control
 from engine.events import EpochDone, Log, RunEnded, RunStarted, StepDone
 from engine.runs import read_metrics
 from engine.training.loop import train
+from tests.helpers.resume import tiny as resumable
+from tests.helpers.stopping import StopAt
 
 SUMMARY_KEYS = {"status", "epochs_done", "test_acc", "per_class_acc", "confusion", "class_names",
                 "wall_time_s", "params_total", "params_trainable"}
@@ -115,3 +117,12 @@ def test_gray_images_feed_rgb_only_model(needs_fashion, runs_dir):
     result = train(cfg)
     assert result.status == "completed", result.error
     assert result.summary["params_total"] == 57_044_810
+
+
+def test_a_stop_at_an_epochs_end_says_how_to_resume(runs_dir):
+    """Check 9 is the one after epoch 1's 8 steps: the run stops there, and says how to go on."""
+    logs = []
+    result = train(resumable(runs_dir, epochs=2), lambda e: logs.append(e.message) if isinstance(e, Log) else None,
+                   StopAt(8))
+    assert result.status == "interrupted" and len(read_metrics(result.run_dir)) == 1
+    assert any(m.startswith("stopped after epoch 1, its checkpoint saved; resume with: ") for m in logs), logs

@@ -9,7 +9,7 @@ from engine.control import Control
 class StopAt(Control):
     """Asks the loop to stop when it checks for the n-th time (a step boundary, exactly).
 
-    The loop checks once before every step and once after every epoch.
+    The loop checks once before every step and once after every epoch but the last.
     """
 
     def __init__(self, n: int, drag_s: float = 0.0) -> None:
