@@ -156,18 +156,15 @@ def _claim_run(config: RunConfig, resume: str | Path | None, emit: Callable[[Eve
 def _run(ctx: Context, book: RunBook) -> RunResult:
     """The epochs, and every way they can end, each saved with its status."""
     writer = book.writer or data_parallel.NO_WRITER  # ranks other than 0 write nothing
-    together = False  # every rank reached this end in step (see distributed.teardown)
     try:
         ctx.emit(book.started_event())
         _run_epochs(ctx, book)
-        together = True
         finished = book.epochs_done >= ctx.config.epochs or book.early_stopped
         return _result(book.finish(RunStatus.COMPLETED if finished else RunStatus.INTERRUPTED))
     except KeyboardInterrupt:  # a second Ctrl-C: no clean stop, but the run is still marked
         book.finish(RunStatus.INTERRUPTED, "aborted before the stop was saved; resume continues from the last checkpoint")
         raise
     except Diverged as exc:  # agreed by every rank at the same step
-        together = True
         writer.write_error_log(f"diverged: {exc}\n")
         return _result(book.finish(RunStatus.DIVERGED, str(exc)))
     except UserError as exc:  # e.g. the disk filled up: one line, no traceback
@@ -179,7 +176,7 @@ def _run(ctx: Context, book: RunBook) -> RunResult:
                                    or f"{type(exc).__name__}: {exc}"))
     finally:
         writer.close()
-        distributed.teardown(settle=together)
+        distributed.teardown()
         book.outlets.wait()
 
 
