@@ -83,7 +83,7 @@ class Job(NamedTuple):
 @pytest.fixture(scope="module")
 def small_job(tmp_path_factory) -> Job:
     runs, marks = tmp_path_factory.mktemp("ddp-small"), tmp_path_factory.mktemp("shutdown-marks")
-    hook = {"PYTHONPATH": f"{ROOT / 'tests' / 'helpers' / 'shutdown_hook'}{os.pathsep}{ROOT}",
+    hook = {"PYTHONPATH": f"{ROOT / 'tests' / 'helpers' / 'shutdown_hook'}{os.pathsep}{env()['PYTHONPATH']}",
             "CIFAR_TUI_SHUTDOWN_MARKS": str(marks)}
     done = run_job(runs, *SMALL, extra_env=hook)
     return Job(the_run(runs), done.stdout, sorted(p.name for p in marks.iterdir()))
